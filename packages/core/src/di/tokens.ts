@@ -1,0 +1,43 @@
+import 'reflect-metadata';
+
+/**
+ * Injection tokens owned by core. Every injected constructor parameter names one of these
+ * with `@inject(Tokens.X)`: esbuild (used by vitest and many hosts) drops decorator metadata,
+ * and TypeScript interfaces do not exist at run time, so DI must never rely on either.
+ *
+ * Each provider instance gets a child container holding only its own values for these.
+ */
+export const Tokens = {
+  /** The provider instance's options, already validated by the plugin's zod schema (with defaults). */
+  ProviderOptions: Symbol.for('x-enrich.ProviderOptions'),
+  /** The instance name from config (`providers.<name>`). */
+  InstanceName: Symbol.for('x-enrich.InstanceName'),
+  /** The validated manifest of the plugin this instance comes from. */
+  Manifest: Symbol.for('x-enrich.Manifest'),
+  /** A `Logger` bound to this instance (`{ provider: name }`), with secret redaction applied. */
+  Logger: Symbol.for('x-enrich.Logger'),
+  /** A `Clock`: injectable time, so tests and the cache agree on "now". */
+  Clock: Symbol.for('x-enrich.Clock'),
+  /**
+   * An `HttpClient` (an axios instance) for this instance: every request it sends first waits for
+   * rate-limit budget, and its failures arrive as `UpstreamError`s with secrets removed.
+   */
+  HttpClient: Symbol.for('x-enrich.HttpClient'),
+  /** The instance's `RateLimiter`, for providers that must account for quota themselves. */
+  RateLimiter: Symbol.for('x-enrich.RateLimiter'),
+  /** The `EnrichmentProvider` implementation the plugin registered. */
+  Provider: Symbol.for('x-enrich.Provider'),
+} as const;
+
+export type Token = (typeof Tokens)[keyof typeof Tokens];
+
+/** Core re-exports these so provider packages never import tsyringe directly. */
+export { inject, injectable, singleton } from 'tsyringe';
+export type { DependencyContainer } from 'tsyringe';
+
+/** Time source. `now()` is epoch milliseconds. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

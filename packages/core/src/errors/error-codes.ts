@@ -1,0 +1,131 @@
+/**
+ * Every stable error and warning code in x-enrich, with what it means and how to fix it.
+ * Codes are never reused or renamed; `docs/reference/errors.md` is generated from this table
+ * (and a test fails if the two drift). Provider packages may add their own codes, prefixed
+ * with their plugin id, in their own docs.
+ */
+export const ERROR_CODES = {
+  // Observables
+  X_OBSERVABLE_INVALID: {
+    meaning: 'An input could not be parsed as any supported observable, or is invalid for the type it names.',
+    fix: 'Check the value; prefix it with its type (`domain:example.org`) to skip detection.',
+  },
+  X_OBSERVABLE_UNSUPPORTED_TYPE: {
+    meaning: 'A `type:value` input names a type x-enrich does not know.',
+    fix: 'Use one of ipv4, ipv6, domain, url, md5, sha1, sha256.',
+  },
+  // Config
+  X_CONFIG_INVALID: {
+    meaning: 'The configuration failed validation; every problem is listed with its dot path.',
+    fix: 'Correct each listed path. `x-enrich config schema` prints the JSON Schema for editor completion.',
+  },
+  X_CONFIG_NOT_FOUND: {
+    meaning: 'The configuration file does not exist or cannot be read.',
+    fix: 'Pass `--config FILE` or create `x-enrich.yaml` in the working directory.',
+  },
+  X_CONFIG_PARSE: {
+    meaning: 'The configuration file is not valid YAML or JSON.',
+    fix: 'Fix the syntax at the reported line and column.',
+  },
+  X_CONFIG_ENV_MISSING: {
+    meaning: 'A `${VAR}` reference names an environment variable that is not set and has no default.',
+    fix: 'Set the variable (or add it to `.env`), or write `${VAR:-default}`.',
+  },
+  // Plugins
+  X_PLUGIN_NOT_FOUND: {
+    meaning: 'A provider instance names a package or path that cannot be imported.',
+    fix: 'Install the package, or correct the name; the message lists the installed plugins.',
+  },
+  X_PLUGIN_INVALID: {
+    meaning: 'The imported module does not export a valid plugin definition (manifest and register).',
+    fix: 'Export `default definePlugin({ manifest, register })` from the plugin entry point.',
+  },
+  X_PLUGIN_MANIFEST_INVALID: {
+    meaning: 'The plugin manifest failed validation.',
+    fix: 'Correct the listed manifest fields; the plugin authoring guide describes each.',
+  },
+  X_PLUGIN_CORE_INCOMPATIBLE: {
+    meaning: "The plugin supports a range of @x/core versions that excludes the installed one.",
+    fix: 'Upgrade or downgrade the plugin or @x/core so the ranges meet; both versions are named.',
+  },
+  X_PLUGIN_OPTIONS_INVALID: {
+    meaning: "A provider instance's options failed the plugin's own schema.",
+    fix: 'Correct the listed option paths; `docs/providers/<plugin>.md` documents each option.',
+  },
+  X_PLUGIN_DUPLICATE_NAME: {
+    meaning: 'Two provider instances share one name.',
+    fix: 'Give every instance a distinct name.',
+  },
+  X_PLUGIN_REGISTER_FAILED: {
+    meaning: "The plugin's register step threw.",
+    fix: 'See the cause; this is usually a bug in the plugin.',
+  },
+  X_PROVIDER_END_OF_LIFE_REFUSED: {
+    meaning: 'The host refuses end-of-life providers and this instance uses one.',
+    fix: 'Migrate to the replacement named in the message, or allow end-of-life providers.',
+  },
+  // Warnings (emitted through the logger and `onWarning`, never thrown)
+  X_WARN_PROVIDER_DEPRECATED: {
+    meaning: 'A loaded provider is deprecated: it still works but will reach end of life.',
+    fix: 'Plan the migration named in the message.',
+  },
+  X_WARN_PROVIDER_END_OF_LIFE: {
+    meaning: 'A loaded provider is end-of-life: its upstream API or support has ended or will end.',
+    fix: 'Migrate to the replacement named in the message.',
+  },
+  // Lookups
+  X_UPSTREAM_HTTP: {
+    meaning: 'The upstream service answered with an HTTP error status.',
+    fix: 'See the status and upstream code; 5xx are retried automatically.',
+  },
+  X_UPSTREAM_NETWORK: {
+    meaning: 'The upstream service could not be reached (DNS, refused, reset).',
+    fix: 'Check connectivity and the base URL; these are retried automatically.',
+  },
+  X_UPSTREAM_AUTH: {
+    meaning: 'The upstream service rejected the credentials (401/403).',
+    fix: 'Check the API key configured for this instance. Not retried.',
+  },
+  X_UPSTREAM_QUOTA: {
+    meaning: 'The upstream service refused the request for quota (429, or 204 in VirusTotal v2) after retries.',
+    fix: 'Lower the configured rate limit to match your key, or wait for the quota window to reset.',
+  },
+  X_UPSTREAM_BAD_REQUEST: {
+    meaning: 'The upstream service rejected the request as invalid (400).',
+    fix: 'The observable is probably not valid for this service. Not retried.',
+  },
+  X_UPSTREAM_BAD_RESPONSE: {
+    meaning: 'The upstream response was not valid JSON or not of the expected shape.',
+    fix: 'Usually transient or an upstream change; the raw excerpt is logged at debug level.',
+  },
+  X_TIMEOUT: {
+    meaning: 'A lookup took longer than the configured timeout.',
+    fix: 'Raise `resilience.timeout`, or check the upstream service.',
+  },
+  X_ABORTED: {
+    meaning: 'The caller aborted the lookup (signal).',
+    fix: 'Nothing to fix: the run was cancelled.',
+  },
+  X_CIRCUIT_OPEN: {
+    meaning: "The instance's circuit breaker is open after sustained failures; lookups fail fast.",
+    fix: 'Wait for the half-open probe; check the upstream service.',
+  },
+  X_BULKHEAD_FULL: {
+    meaning: "The instance's concurrency limit and queue are full.",
+    fix: 'Raise `resilience.bulkhead`, or lower the caller concurrency.',
+  },
+  X_RATE_LIMIT_EXHAUSTED: {
+    meaning: 'A long rate-limit window (for example the day) is spent; waiting would take too long.',
+    fix: 'Wait for the window to reset (the message says when) or use a key with a larger quota.',
+  },
+  X_STORE_UNAVAILABLE: {
+    meaning: 'A shared store (cache or rate limiter) is unreachable and the configured behaviour is to refuse lookups.',
+    fix: 'Restore the store (for example Redis), or configure fallback to memory.',
+  },
+  X_PROVIDER_FAILED: {
+    meaning: 'The provider failed with an unexpected error (a bug in the provider, not an upstream fault).',
+    fix: 'See the cause and report it to the plugin author.',
+  },
+} as const satisfies Record<string, { meaning: string; fix: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

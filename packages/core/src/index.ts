@@ -1,0 +1,25 @@
+/**
+ * @x/core public surface. Everything not exported here is private.
+ * Sections are grouped by role; keep additions inside their section.
+ */
+import 'reflect-metadata';
+
+// --- Observables -----------------------------------------------------------
+export * from './observable/observable-type.js';
+
+// --- Result model ----------------------------------------------------------
+export * from './result/result-record.js';
+
+// --- Plugin contract and DI -----------------------------------------------
+export * from './plugin/manifest.js';
+export * from './plugin/provider.js';
+export * from './di/tokens.js';
+
+// --- Errors and logging ----------------------------------------------------
+export * from './errors/error-codes.js';
+export * from './errors/x-enrich-error.js';
+export * from './logging/logger.js';
+
+// --- Stores ------------------------------------------------------------------
+export * from './stores/cache-store.js';
+export * from './stores/rate-limit-store.js';

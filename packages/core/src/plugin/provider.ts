@@ -1,0 +1,76 @@
+import type { DependencyContainer } from 'tsyringe';
+import type { Observable } from '../observable/observable-type.js';
+import type { Logger } from '../logging/logger.js';
+import type { Confidence, Entity, Reason, Verdict } from '../result/result-record.js';
+import type { ProviderManifestInput } from './manifest.js';
+
+/** What the engine hands a provider with each lookup. */
+export interface EnrichContext {
+  /** Aborted when the caller gives up, the timeout fires, or the host shuts down. Pass it to HTTP calls. */
+  readonly signal: AbortSignal;
+  /** Logger bound to this instance and observable; secrets are redacted. */
+  readonly logger: Logger;
+}
+
+/**
+ * What a provider returns for one observable. The engine turns it into a result record
+ * (adding observable, provider, cache and timing fields).
+ *
+ * - `found`: the upstream knows the observable (status `ok`).
+ * - `not_found`: the upstream has no data (status `not_found`, verdict `unknown`); cached for the not-found TTL.
+ * - `pending`: the upstream queued it for analysis (status `pending`); never cached.
+ *
+ * Upstream failures are not outcomes: throw an `UpstreamError` (see errors) so the engine's
+ * retry, circuit breaker and error reporting apply.
+ */
+export type ProviderOutcome =
+  | {
+      kind: 'found';
+      verdict: Verdict;
+      confidence: Confidence | null;
+      reasons: Reason[];
+      extracted: Record<string, unknown>;
+      entities: Entity[];
+      raw?: unknown;
+    }
+  | { kind: 'not_found'; reasons?: Reason[]; raw?: unknown }
+  | { kind: 'pending'; reasons?: Reason[]; raw?: unknown };
+
+/**
+ * The implementation a plugin registers. Constructed once per provider instance in that
+ * instance's child container; inject dependencies with `@inject(Tokens.X)` on every parameter.
+ */
+export interface EnrichmentProvider {
+  enrich(observable: Observable, context: EnrichContext): Promise<ProviderOutcome>;
+  /**
+   * For APIs that accept several observables in one request. The engine groups pending lookups
+   * (up to `manifest.batch.maxSize`) and calls this instead of `enrich`. Return one entry per
+   * input, in input order; an `Error` entry fails only that observable.
+   */
+  enrichMany?(observables: readonly Observable[], context: EnrichContext): Promise<Array<ProviderOutcome | Error>>;
+  /** A cheap call that proves the credentials and upstream work. */
+  healthCheck?(context: EnrichContext): Promise<{ ok: boolean; message?: string }>;
+  /** Release sockets, timers. Called once when the host closes the enricher. */
+  close?(): Promise<void>;
+}
+
+export type ProviderConstructor = new (...args: never[]) => EnrichmentProvider;
+
+/** What `register` receives: the instance's child container, already holding core's tokens. */
+export interface ProviderRegistrar {
+  /** The instance's child container (tokens: ProviderOptions, InstanceName, Manifest, Logger, Clock, HttpClient, RateLimiter). */
+  readonly container: DependencyContainer;
+  /** Register the implementation class under `Tokens.Provider`. */
+  provider(implementation: ProviderConstructor): void;
+}
+
+/** A provider plugin: the module's default export (or a named `plugin` export). */
+export interface ProviderPlugin {
+  readonly manifest: ProviderManifestInput;
+  register(registrar: ProviderRegistrar): void;
+}
+
+/** Identity helper that types a plugin definition. */
+export function definePlugin(plugin: ProviderPlugin): ProviderPlugin {
+  return plugin;
+}
