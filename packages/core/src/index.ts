@@ -23,3 +23,8 @@ export * from './logging/logger.js';
 // --- Stores ------------------------------------------------------------------
 export * from './stores/cache-store.js';
 export * from './stores/rate-limit-store.js';
+
+// --- Config --------------------------------------------------------------------
+export * from './config/duration.js';
+export * from './config/secret.js';
+export * from './config/config-schema.js';

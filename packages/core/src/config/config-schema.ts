@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { OBSERVABLE_TYPES } from '../observable/observable-type.js';
+import { zDuration } from './duration.js';
+
+/**
+ * The configuration file, as zod schemas. Types are derived from these (never written twice);
+ * the JSON Schema and the configuration reference in docs/ are generated from them.
+ * Durations come out as milliseconds.
+ */
+
+export const zRateLimitWindowConfig = z
+  .object({
+    requests: z.number().int().positive().describe('Requests allowed in each window.'),
+    per: zDuration.describe('Window length, e.g. 1m or 1d.'),
+  })
+  .strict()
+  .transform(({ requests, per }) => ({ requests, perMs: per }));
+
+export const zInstanceCacheConfig = z
+  .object({
+    ttl: z
+      .partialRecord(z.enum(OBSERVABLE_TYPES), zDuration)
+      .optional()
+      .describe("TTL per observable type; types not listed keep the plugin's default."),
+    notFoundTtl: zDuration.optional().describe('TTL for not-found outcomes (default: the plugin default, else 10m).'),
+  })
+  .strict();
+
+export const zRetryConfig = z
+  .object({
+    maxAttempts: z.number().int().min(0).max(20).default(3).describe('Retries after the first attempt (0 disables).'),
+    initialDelay: zDuration.default(500).describe('First backoff delay (exponential with jitter after that).'),
+    maxDelay: zDuration.default(30_000).describe('Longest backoff delay, and the longest Retry-After honoured.'),
+  })
+  .strict();
+
+export const zCircuitBreakerConfig = z
+  .object({
+    threshold: z.number().min(0).max(1).default(0.5).describe('Failure ratio in the sampling window that opens the circuit.'),
+    minimumRps: z.number().min(0).default(0).describe('Minimum request rate in the window before the ratio counts.'),
+    samplingDuration: zDuration.default(30_000).describe('Window over which failures are sampled.'),
+    consecutiveFailures: z.number().int().positive().optional().describe('Open after this many consecutive failures instead of a ratio.'),
+    halfOpenAfter: zDuration.default(30_000).describe('How long the circuit stays open before a half-open probe.'),
+  })
+  .strict();
+
+export const zBulkheadConfig = z
+  .object({
+    maxConcurrent: z.number().int().positive().default(10).describe('Upstream calls in flight at once for this instance.'),
+    maxQueue: z.number().int().min(0).default(1_000).describe('Calls waiting for a slot before new ones are refused.'),
+  })
+  .strict();
+
+export const zResilienceConfig = z
+  .object({
+    timeout: zDuration.default(10_000).describe('Per-attempt timeout.'),
+    retry: z.union([z.literal(false), zRetryConfig]).default(() => zRetryConfig.parse({})).describe('Retry transient failures, or false.'),
+    circuitBreaker: z.union([z.literal(false), zCircuitBreakerConfig]).default(() => zCircuitBreakerConfig.parse({})).describe('Circuit breaker, or false.'),
+    bulkhead: z.union([z.literal(false), zBulkheadConfig]).default(() => zBulkheadConfig.parse({})).describe('Concurrency limit, or false.'),
+  })
+  .strict();
+
+export const zProviderInstanceConfig = z
+  .object({
+    use: z.string().min(1).describe('Plugin package name (`@x/provider-virustotal-v3`) or a path (`./plugins/my-provider`).'),
+    enabled: z.boolean().default(true).describe('Set false to keep an instance in the file without loading it.'),
+    options: z.record(z.string(), z.unknown()).default({}).describe("The plugin's own options (validated by the plugin's schema)."),
+    rateLimit: z
+      .union([z.literal(false), z.array(zRateLimitWindowConfig)])
+      .optional()
+      .describe("Rate-limit windows, all enforced at once; omit for the plugin's defaults, false for none."),
+    maxRateLimitWait: zDuration.default(300_000).describe('Longest a lookup waits for budget; beyond it the lookup fails fast with X_RATE_LIMIT_EXHAUSTED.'),
+    cache: z.union([z.literal(false), zInstanceCacheConfig]).default({}).describe('Cache TTL overrides, or false to disable caching for this instance.'),
+    resilience: zResilienceConfig.default(() => zResilienceConfig.parse({})).describe('Timeout, retry, circuit breaker and bulkhead.'),
+  })
+  .strict();
+
+export const zStoreUnavailableBehaviour = z
+  .enum(['fallback', 'refuse'])
+  .describe('When a shared store is unreachable: fall back to in-memory stores with a warning, or refuse lookups.');
+
+export const zCacheStoreConfig = z.discriminatedUnion('store', [
+  z.object({
+    store: z.literal('memory'),
+    maxEntries: z.number().int().positive().default(100_000).describe('LRU capacity.'),
+  }).strict(),
+  z.object({
+    store: z.literal('file'),
+    dir: z.string().optional().describe("Directory for the file store (default: the user's cache directory)."),
+    maxEntries: z.number().int().positive().default(100_000).describe('In-memory LRU in front of the files.'),
+  }).strict(),
+  z.object({
+    store: z.literal('redis'),
+    url: z.string().default('redis://127.0.0.1:6379').describe('Redis URL.'),
+    keyPrefix: z.string().default('x-enrich:').describe('Prefix for every key, so deployments can share one Redis.'),
+    onUnavailable: zStoreUnavailableBehaviour.default('fallback'),
+  }).strict(),
+]);
+
+export const zRateLimitStoreConfig = z.discriminatedUnion('store', [
+  z.object({ store: z.literal('memory') }).strict(),
+  z.object({
+    store: z.literal('redis'),
+    url: z.string().default('redis://127.0.0.1:6379').describe('Redis URL.'),
+    keyPrefix: z.string().default('x-enrich:').describe('Prefix for every key.'),
+    onUnavailable: zStoreUnavailableBehaviour.default('fallback'),
+  }).strict(),
+]);
+
+export const zEnricherConfig = z
+  .object({
+    providers: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'instance names use letters, digits, _ and -'), zProviderInstanceConfig).describe('Provider instances by name.'),
+    cache: z.union([z.literal(false), zCacheStoreConfig]).default({ store: 'memory', maxEntries: 100_000 }).describe('Where outcomes are cached, or false.'),
+    rateLimitStore: zRateLimitStoreConfig.default({ store: 'memory' }).describe('Where rate-limit budgets are kept.'),
+    allowEndOfLife: z.boolean().default(true).describe('Load end-of-life providers (with a warning); false refuses them.'),
+    concurrency: z.number().int().positive().default(16).describe('Observables looked up at once.'),
+  })
+  .strict();
+
+export type EnricherConfig = z.output<typeof zEnricherConfig>;
+export type EnricherConfigInput = z.input<typeof zEnricherConfig>;
+export type ProviderInstanceConfig = z.output<typeof zProviderInstanceConfig>;
+export type ResilienceConfig = z.output<typeof zResilienceConfig>;
+export type CacheStoreConfig = z.output<typeof zCacheStoreConfig>;
+export type RateLimitStoreConfig = z.output<typeof zRateLimitStoreConfig>;
