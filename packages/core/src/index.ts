@@ -13,6 +13,7 @@ export * from './result/result-record.js';
 // --- Plugin contract and DI -----------------------------------------------
 export * from './plugin/manifest.js';
 export * from './plugin/provider.js';
+export * from './plugin/loaded-provider.js';
 export * from './di/tokens.js';
 
 // --- Errors and logging ----------------------------------------------------
