@@ -73,6 +73,10 @@ export const ERROR_CODES = {
     meaning: 'A loaded provider is end-of-life: its upstream API or support has ended or will end.',
     fix: 'Migrate to the replacement named in the message.',
   },
+  X_WARN_STORE_FALLBACK: {
+    meaning: 'A shared store (for example Redis) became unreachable; this process uses in-memory stores until it returns, so the cache and rate-limit budget are no longer shared.',
+    fix: 'Restore the store; the process switches back on its own. Configure `onUnavailable: refuse` if spending the quota per process is not acceptable.',
+  },
   // Lookups
   X_UPSTREAM_HTTP: {
     meaning: 'The upstream service answered with an HTTP error status.',
