@@ -29,3 +29,10 @@ export * from './stores/rate-limit-store.js';
 export * from './config/duration.js';
 export * from './config/secret.js';
 export * from './config/config-schema.js';
+
+// --- Rate limits and caches (core-B) -------------------------------------------
+export * from './rate-limit/memory-rate-limit-store.js';
+export * from './rate-limit/rate-limiter.js';
+export * from './cache/memory-cache-store.js';
+export * from './cache/file-cache-store.js';
+export { cacheKey, optionsFingerprint, canonicalJson } from './cache/cache-key.js';

@@ -1,0 +1,106 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cacheKey, canonicalJson, optionsFingerprint } from './cache-key.js';
+import { createFileCacheStore } from './file-cache-store.js';
+import { createMemoryCacheStore } from './memory-cache-store.js';
+
+let now = 1_000;
+const clock = { now: () => now };
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'x-enrich-cache-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(async () => {
+  now = 1_000;
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe('cache key', () => {
+  it('is stable whatever the key order of the options', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { f: 2, e: 1 }], c: null } })).toBe('{"a":{"c":null,"d":[1,{"e":1,"f":2}]},"b":1}');
+    expect(optionsFingerprint({ apiKey: 'k', threshold: 5 })).toBe(optionsFingerprint({ threshold: 5, apiKey: 'k' }));
+  });
+
+  it('changes with any option, and never contains the secret', () => {
+    const secretKey = 'sk-very-secret-0123456789';
+    const a = optionsFingerprint({ apiKey: secretKey, threshold: 5 });
+    expect(a).toMatch(/^[0-9a-f]{16}$/);
+    expect(optionsFingerprint({ apiKey: 'other', threshold: 5 })).not.toBe(a);
+    expect(optionsFingerprint({ apiKey: secretKey, threshold: 6 })).not.toBe(a);
+    const key = cacheKey('vt3', a, { type: 'domain', value: 'example.org' });
+    expect(key).toBe(`vt3:${a}:domain:example.org`);
+    expect(key).not.toContain(secretKey);
+  });
+});
+
+describe.each([
+  ['memory', async () => createMemoryCacheStore({ maxEntries: 10, clock })],
+  ['file', async () => createFileCacheStore({ dir: await tempDir(), maxEntries: 10, clock })],
+])('%s cache store', (_name, make) => {
+  it('stores, returns and deletes entries', async () => {
+    const store = await make();
+    expect(await store.get('k')).toBeUndefined();
+    await store.set('k', { value: { verdict: 'benign' }, storedAt: 1_000, expiresAt: 2_000 });
+    expect(await store.get('k')).toEqual({ value: { verdict: 'benign' }, storedAt: 1_000, expiresAt: 2_000 });
+    await store.delete('k');
+    expect(await store.get('k')).toBeUndefined();
+  });
+
+  it('drops entries once expired', async () => {
+    const store = await make();
+    await store.set('k', { value: 1, storedAt: 1_000, expiresAt: 2_000 });
+    now = 1_999;
+    expect(await store.get('k')).toBeDefined();
+    now = 2_000;
+    expect(await store.get('k')).toBeUndefined();
+  });
+
+  it('clears everything', async () => {
+    const store = await make();
+    await store.set('a', { value: 1, storedAt: 0, expiresAt: 5_000 });
+    await store.set('b', { value: 2, storedAt: 0, expiresAt: 5_000 });
+    await store.clear();
+    expect(await store.get('a')).toBeUndefined();
+    expect(await store.get('b')).toBeUndefined();
+  });
+});
+
+describe('file cache store', () => {
+  it('persists across instances (a second CLI run)', async () => {
+    const dir = await tempDir();
+    await createFileCacheStore({ dir, clock }).set('vt3:abc:domain:example.org', { value: { kind: 'found' }, storedAt: 1_000, expiresAt: 9_000 });
+    const second = createFileCacheStore({ dir, clock });
+    expect(await second.get('vt3:abc:domain:example.org')).toEqual({ value: { kind: 'found' }, storedAt: 1_000, expiresAt: 9_000 });
+    const files = await readdir(dir);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^[0-9a-f]{64}\.json$/);
+  });
+
+  it('removes expired files when read', async () => {
+    const dir = await tempDir();
+    await createFileCacheStore({ dir, clock }).set('k', { value: 1, storedAt: 1_000, expiresAt: 2_000 });
+    now = 3_000;
+    expect(await createFileCacheStore({ dir, clock }).get('k')).toBeUndefined();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('ignores and removes corrupt files', async () => {
+    const dir = await tempDir();
+    const store = createFileCacheStore({ dir, clock });
+    await store.set('k', { value: 1, storedAt: 1_000, expiresAt: 9_000 });
+    const [file] = await readdir(dir);
+    await writeFile(join(dir, file as string), '{"key":"k","entry":');
+    expect(await createFileCacheStore({ dir, clock }).get('k')).toBeUndefined();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('reads nothing from a directory that does not exist yet', async () => {
+    const store = createFileCacheStore({ dir: join(await tempDir(), 'missing'), clock });
+    expect(await store.get('k')).toBeUndefined();
+    await store.clear();
+  });
+});

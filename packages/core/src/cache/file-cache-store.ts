@@ -1,0 +1,108 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LRUCache } from 'lru-cache';
+import { systemClock, type Clock } from '../di/tokens.js';
+import type { CacheEntry, CacheStore } from '../stores/cache-store.js';
+
+export interface FileCacheStoreOptions {
+  /** Directory holding one JSON file per key; created on first write. */
+  dir: string;
+  /** Entries kept in the in-memory LRU in front of the files. Default 10,000. */
+  maxEntries?: number;
+  clock?: Clock;
+}
+
+interface FileBody {
+  key: string;
+  entry: CacheEntry;
+}
+
+function isFileBody(value: unknown): value is FileBody {
+  if (typeof value !== 'object' || value === null) return false;
+  const body = value as Partial<FileBody>;
+  return typeof body.key === 'string' && typeof body.entry === 'object' && body.entry !== null
+    && typeof body.entry.storedAt === 'number' && typeof body.entry.expiresAt === 'number';
+}
+
+/**
+ * A persistent `CacheStore` for the CLI: one JSON file per key (named by the key's sha256, so
+ * keys never become paths), written atomically (temp file + rename) so a crash or a second
+ * process never leaves a half-written entry. An LRU in front serves repeated reads from memory.
+ * Expired entries are removed when read; unreadable or corrupt files are ignored and removed.
+ */
+export function createFileCacheStore(options: FileCacheStoreOptions): CacheStore {
+  const clock = options.clock ?? systemClock;
+  const lru = new LRUCache<string, CacheEntry>({ max: options.maxEntries ?? 10_000 });
+  let dirReady: Promise<unknown> | undefined;
+  const fileFor = (key: string): string => join(options.dir, `${createHash('sha256').update(key).digest('hex')}.json`);
+  const remove = (file: string): Promise<void> => unlink(file).catch(() => undefined);
+
+  return {
+    async get<T>(key: string) {
+      const now = clock.now();
+      const cached = lru.get(key);
+      if (cached) {
+        if (cached.expiresAt > now) return cached as CacheEntry<T>;
+        lru.delete(key);
+        await remove(fileFor(key));
+        return undefined;
+      }
+      const file = fileFor(key);
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch {
+        return undefined; // a miss
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      if (!isFileBody(body) || body.key !== key) {
+        await remove(file);
+        return undefined;
+      }
+      if (body.entry.expiresAt <= now) {
+        await remove(file);
+        return undefined;
+      }
+      lru.set(key, body.entry);
+      return body.entry as CacheEntry<T>;
+    },
+
+    async set<T>(key: string, entry: CacheEntry<T>) {
+      dirReady ??= mkdir(options.dir, { recursive: true });
+      await dirReady;
+      const file = fileFor(key);
+      const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      const body: FileBody = { key, entry: entry as CacheEntry };
+      await writeFile(temp, JSON.stringify(body));
+      try {
+        await rename(temp, file);
+      } catch (error) {
+        await remove(temp);
+        throw error;
+      }
+      lru.set(key, entry as CacheEntry);
+    },
+
+    async delete(key: string) {
+      lru.delete(key);
+      await remove(fileFor(key));
+    },
+
+    async clear() {
+      lru.clear();
+      let names: string[];
+      try {
+        names = await readdir(options.dir);
+      } catch {
+        return;
+      }
+      await Promise.all(names.filter((name) => name.endsWith('.json') || name.endsWith('.tmp')).map((name) => rm(join(options.dir, name), { force: true })));
+    },
+  };
+}
