@@ -36,3 +36,7 @@ export * from './rate-limit/rate-limiter.js';
 export * from './cache/memory-cache-store.js';
 export * from './cache/file-cache-store.js';
 export { cacheKey, optionsFingerprint, canonicalJson } from './cache/cache-key.js';
+
+// --- HTTP (core-B) -----------------------------------------------------------------
+export * from './http/http-client.js';
+export { parseRetryAfter, redactSecrets, toUpstreamError } from './http/upstream-error-mapping.js';
