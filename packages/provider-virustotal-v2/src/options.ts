@@ -1,0 +1,79 @@
+import { secret, zDuration } from '@x/core';
+import { z } from 'zod';
+
+/** VirusTotal's public v2 endpoint (End of Life 2021-08-11). */
+export const DEFAULT_API_URL = 'https://www.virustotal.com/vtapi/v2/';
+
+/** The public API takes 4 resources per batched report request; private keys take up to 25. */
+export const PUBLIC_BATCH_SIZE = 4;
+export const PRIVATE_BATCH_SIZE_MAX = 25;
+
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
+
+function isLoopback(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127(?:\.\d{1,3}){3}$/.test(hostname);
+}
+
+/**
+ * The API key travels in the query string in v2, so plain http would leak it to every hop:
+ * only https is accepted, except for loopback hosts (the simulator, a local proxy).
+ */
+const zApiUrl = z
+  .string()
+  .url()
+  .superRefine((value, ctx) => {
+    // zod runs this even when `.url()` failed; that failure is already reported.
+    if (!URL.canParse(value)) return;
+    const url = new URL(value);
+    if (url.protocol === 'https:') return;
+    if (url.protocol === 'http:' && isLoopback(url.hostname)) return;
+    ctx.addIssue({
+      code: 'custom',
+      message: `apiUrl must use https (plain http is accepted only for loopback hosts such as 127.0.0.1), got ${url.protocol}//${url.host}`,
+    });
+  })
+  // Relative endpoint paths (`file/report`) resolve under the base only when it ends with `/`.
+  .transform((value) => (value.endsWith('/') ? value : `${value}/`));
+
+const zInfectionRate = z.number().min(0).max(99);
+
+/**
+ * Options of one `@x/provider-virustotal-v2` instance (`providers.<name>.options` in config).
+ * Defaults follow the EclecticIQ APIv2 enricher this provider reproduces.
+ */
+export const zVirusTotalV2Options = z
+  .strictObject({
+    apiUrl: zApiUrl
+      .default(DEFAULT_API_URL)
+      .describe('Base URL of the VirusTotal API v2. https only; plain http is accepted for loopback hosts (the simulator).'),
+    apiKey: secret(z.string().min(1).describe('Your VirusTotal API key. Sent as the `apikey` query parameter; redacted from logs, errors and results.')),
+    lowConfidenceInfectionRateMax: zInfectionRate
+      .default(33)
+      .describe('Infection rates (positives / engines x 100) below this are flagged malicious with low confidence. 0 to 99; must be lower than highConfidenceInfectionRateMin.'),
+    highConfidenceInfectionRateMin: zInfectionRate
+      .default(66)
+      .describe('Infection rates above this are flagged malicious with high confidence; rates from the low maximum to this value (inclusive) get medium confidence. 0 to 99.'),
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(PRIVATE_BATCH_SIZE_MAX)
+      .default(PUBLIC_BATCH_SIZE)
+      .describe('Hashes or URLs per batched file/report or url/report request: 4 on the public API, up to 25 with a private key.'),
+    requestTimeout: zDuration.default(20_000).describe('Timeout of one HTTP request to VirusTotal (e.g. 20s).'),
+  })
+  .superRefine((options, ctx) => {
+    const low = options.lowConfidenceInfectionRateMax;
+    const high = options.highConfidenceInfectionRateMin;
+    if (low < high) return;
+    // One issue per field, so a config editor points at both; each names both values.
+    const message = `lowConfidenceInfectionRateMax (${low}) must be lower than highConfidenceInfectionRateMin (${high})`;
+    ctx.addIssue({ code: 'custom', path: ['lowConfidenceInfectionRateMax'], message });
+    ctx.addIssue({ code: 'custom', path: ['highConfidenceInfectionRateMin'], message });
+  });
+
+export type VirusTotalV2Options = z.output<typeof zVirusTotalV2Options>;
+export type VirusTotalV2OptionsInput = z.input<typeof zVirusTotalV2Options>;
+
+/** The two thresholds the infection-rate rules read. */
+export type InfectionRateThresholds = Pick<VirusTotalV2Options, 'lowConfidenceInfectionRateMax' | 'highConfidenceInfectionRateMin'>;

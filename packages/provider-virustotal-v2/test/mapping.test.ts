@@ -1,0 +1,252 @@
+import { isUpstreamError, type Observable, type ProviderOutcome } from '@x/core';
+import { describe, expect, it } from 'vitest';
+import { confidenceForRate } from '../src/infection-rate.js';
+import { detectionNames, mapV2Report, splitBatchAnswer, toIsoDate, worstDetectedUrl } from '../src/mapping.js';
+import { loadFixture } from './load-fixture.js';
+
+const thresholds = { lowConfidenceInfectionRateMax: 33, highConfidenceInfectionRateMin: 66 };
+
+type Report = Record<string, unknown> & { positives: number; total: number; scans: Record<string, { detected: boolean; result: string | null }> };
+type HostReport = Record<string, unknown> & { detected_urls?: Array<{ url: string; positives: number; total: number }> };
+
+function found(outcome: ProviderOutcome) {
+  if (outcome.kind !== 'found') throw new Error(`expected found, got ${outcome.kind}`);
+  return outcome;
+}
+
+function expectBadResponse(run: () => unknown) {
+  try {
+    run();
+  } catch (error) {
+    expect(isUpstreamError(error) && error.kind).toBe('bad_response');
+    return;
+  }
+  throw new Error('expected an UpstreamError');
+}
+
+/** The worst positives/total among detected_urls, computed independently of the code under test. */
+function worstRate(report: HostReport): number {
+  return Math.max(0, ...(report.detected_urls ?? []).filter((u) => u.total > 0).map((u) => (u.positives / u.total) * 100));
+}
+
+describe('file reports', () => {
+  it('flags 65/71 as malicious with high confidence, one TTP per distinct detection name', () => {
+    const report = loadFixture<Report>('file_report_detected_65of71.json');
+    const observable: Observable = { type: 'md5', value: '7657fcb7d772448a6d8504e4b20168b8' };
+    const outcome = found(mapV2Report(observable, report, thresholds));
+    const rate = (report.positives / report.total) * 100;
+    expect(report.positives).toBe(65);
+    expect(outcome.verdict).toBe('malicious');
+    expect(outcome.confidence).toBe(confidenceForRate(rate, thresholds));
+    expect(outcome.confidence).toBe('high');
+    expect(outcome.extracted.infectionRate).toBeCloseTo(rate, 10);
+    expect(outcome.extracted).toMatchObject({ positives: 65, total: 71, scanDate: '2018-12-27T20:21:01Z', sha256: report.sha256, md5: report.md5 });
+
+    const names = new Set(Object.values(report.scans).filter((scan) => scan.detected && scan.result).map((scan) => scan.result));
+    expect(outcome.entities).toHaveLength(names.size);
+    expect(outcome.entities.every((entity) => entity.type === 'ttp')).toBe(true);
+    expect(new Set(outcome.entities.map((entity) => entity.name))).toEqual(names);
+    const engineCount = outcome.entities.reduce((sum, entity) => sum + (entity.engines as string[]).length, 0);
+    expect(engineCount).toBe(Object.values(report.scans).filter((scan) => scan.detected && scan.result).length);
+    const zeus = outcome.entities.find((entity) => entity.name === report.scans.Bkav!.result);
+    expect(zeus?.engines).toContain('Bkav');
+  });
+
+  it('is benign with no confidence and no TTPs when 0/55 detected', () => {
+    const report = loadFixture<Report>('file_report_clean_2014.json');
+    const outcome = found(mapV2Report({ type: 'sha256', value: report.sha256 as string }, report, thresholds));
+    expect(outcome).toMatchObject({ verdict: 'benign', confidence: null, entities: [] });
+    expect(outcome.extracted).toMatchObject({ positives: 0, total: 55, infectionRate: 0 });
+  });
+
+  it('gives each report of a batch its own verdict (7/56, 8/57, 5/57 are low confidence by default)', () => {
+    const batch = loadFixture<Report[]>('file_report_batch_3_resources.json');
+    for (const report of batch) {
+      const outcome = found(mapV2Report({ type: 'sha256', value: report.resource as string }, report, thresholds));
+      expect(outcome.confidence).toBe(confidenceForRate((report.positives / report.total) * 100, thresholds));
+      expect(outcome.confidence).toBe('low');
+      // With a stricter low maximum of 10%, 7/56 = 12.5% becomes medium.
+      const strict = found(mapV2Report({ type: 'sha256', value: report.resource as string }, report, { lowConfidenceInfectionRateMax: 10, highConfidenceInfectionRateMin: 66 }));
+      expect(strict.confidence).toBe((report.positives / report.total) * 100 < 10 ? 'low' : 'medium');
+    }
+  });
+
+  it('maps response_code 0 to not_found and -2 to pending', () => {
+    const missing = loadFixture('file_report_not_found_rc0.json');
+    expect(mapV2Report({ type: 'sha256', value: missing.resource as string }, missing, thresholds)).toMatchObject({ kind: 'not_found', reasons: [{ rule: 'response_code=0' }] });
+    const queued = loadFixture('file_report_queued_rc-2_written_by_team.json');
+    expect(mapV2Report({ type: 'sha256', value: queued.resource as string }, queued, thresholds)).toMatchObject({ kind: 'pending', reasons: [{ rule: 'response_code=-2' }] });
+  });
+
+  it('lists distinct detection names with their engines, most engines first', () => {
+    expect(
+      detectionNames({
+        A: { detected: true, result: 'Trojan.X' },
+        B: { detected: true, result: 'Trojan.X' },
+        C: { detected: true, result: 'Adware.Y' },
+        D: { detected: false, result: null },
+        E: 'garbage',
+      }),
+    ).toEqual([
+      { name: 'Trojan.X', engines: ['A', 'B'] },
+      { name: 'Adware.Y', engines: ['C'] },
+    ]);
+  });
+});
+
+describe('URL reports', () => {
+  it.each(['url_report_clean_microsoft.json', 'url_report_google.com_clean.json'])('maps %s to a benign "Indicator of uri" entity', (name) => {
+    const report = loadFixture<Report>(name);
+    const observable: Observable = { type: 'url', value: report.url as string };
+    const outcome = found(mapV2Report(observable, report, thresholds));
+    expect(outcome).toMatchObject({ verdict: 'benign', confidence: null });
+    expect(outcome.entities).toEqual([
+      expect.objectContaining({
+        type: 'indicator',
+        name: `Indicator of uri: ${report.url as string}`,
+        positives: report.positives,
+        total: report.total,
+        permalink: report.permalink,
+        scanDate: toIsoDate(report.scan_date as string),
+        infectionRate: 0,
+        confidence: null,
+      }),
+    ]);
+  });
+
+  it('rates a detected URL report from its positives/total', () => {
+    const report = { ...loadFixture<Report>('url_report_clean_microsoft.json'), positives: 44, total: 66 };
+    const outcome = found(mapV2Report({ type: 'url', value: 'http://www.microsoft.com/' }, report, thresholds));
+    // 44/66 = 66.67% > 66
+    expect(outcome).toMatchObject({ verdict: 'malicious', confidence: 'high' });
+    expect(outcome.entities[0]).toMatchObject({ confidence: 'high', positives: 44, total: 66 });
+  });
+
+  it('treats "successfully queued" (response_code 1 without a scan) as pending, and 0 as not_found', () => {
+    const queued = loadFixture('url_report_scan1_queued_rc1.json');
+    expect(mapV2Report({ type: 'url', value: 'http://www.unscanned.com/' }, queued, thresholds).kind).toBe('pending');
+    const missing = loadFixture('url_report_not_found_rc0.json');
+    expect(mapV2Report({ type: 'url', value: 'http://www.unscanned.com/' }, missing, thresholds).kind).toBe('not_found');
+  });
+});
+
+describe('domain reports', () => {
+  it.each([
+    ['domain_report_virustotal.com_2014.json', 'virustotal.com'],
+    ['domain_report_benign_python.org.json', 'python.org'],
+  ])('rates %s by its worst detected URL and names the indicator after the domain', (name, domain) => {
+    const report = loadFixture<HostReport>(name);
+    const outcome = found(mapV2Report({ type: 'domain', value: domain }, report, thresholds));
+    const rate = worstRate(report);
+    expect(outcome.extracted.infectionRate).toBeCloseTo(rate, 10);
+    expect(outcome.verdict).toBe(rate > 0 ? 'malicious' : 'benign');
+    expect(outcome.confidence).toBe(rate > 0 ? confidenceForRate(rate, thresholds) : null);
+    const [entity] = outcome.entities;
+    expect(entity).toMatchObject({
+      type: 'indicator',
+      name: `Indicator of domain: ${domain}`,
+      categories: report.categories,
+      resolutionsCount: (report.resolutions as unknown[]).length,
+      detectedUrlsCount: report.detected_urls?.length ?? 0,
+      detectedCommunicatingSamplesCount: (report.detected_communicating_samples as unknown[] | undefined)?.length ?? 0,
+    });
+    expect(entity!.permalink).toBe(`https://www.virustotal.com/gui/domain/${domain}`);
+    expect(outcome.extracted.vendorCategories).toMatchObject({ BitDefender: report['BitDefender category'] });
+  });
+
+  it('does not let detected communicating samples raise the rate (python.org: 100 samples, worst URL 1/39)', () => {
+    const report = loadFixture<HostReport>('domain_report_benign_python.org.json');
+    expect((report.detected_communicating_samples as unknown[]).length).toBeGreaterThan(0);
+    const outcome = found(mapV2Report({ type: 'domain', value: 'python.org' }, report, thresholds));
+    expect(outcome.extracted.infectionRate).toBeCloseTo((1 / 39) * 100, 10);
+    expect(outcome.confidence).toBe('low');
+    expect(outcome.reasons.map((reason) => reason.rule)).toContain('detected_samples_not_scored');
+
+    const withoutUrls = { ...report, detected_urls: [] };
+    const benign = found(mapV2Report({ type: 'domain', value: 'python.org' }, withoutUrls, thresholds));
+    expect(benign).toMatchObject({ verdict: 'benign', confidence: null });
+    expect(benign.extracted.detectedCommunicatingSamplesCount).toBe(100);
+  });
+
+  it('maps "Domain not found" to not_found', () => {
+    expect(mapV2Report({ type: 'domain', value: 'a_domain_which_does_not_exist.co.jp' }, loadFixture('domain_report_not_found_rc0.json'), thresholds)).toMatchObject({
+      kind: 'not_found',
+      reasons: [{ message: 'Domain not found' }],
+    });
+  });
+});
+
+describe('IP address reports', () => {
+  it.each([
+    ['ip_address_report_8.8.8.8_2014.json', '8.8.8.8', 15169],
+    ['ip_address_report_1.1.1.1_2019.json', '1.1.1.1', 13335],
+    ['ip_address_report_benign_python.org_rackspace.json', '104.130.43.121', 27357],
+  ])('rates %s by its worst detected URL, asn always a number', (name, ip, asn) => {
+    const report = loadFixture<HostReport>(name);
+    const outcome = found(mapV2Report({ type: 'ipv4', value: ip }, report, thresholds));
+    const rate = worstRate(report);
+    expect(outcome.extracted.infectionRate).toBeCloseTo(rate, 10);
+    expect(outcome.confidence).toBe(rate > 0 ? confidenceForRate(rate, thresholds) : null);
+    expect(outcome.extracted).toMatchObject({ asn, asOwner: report.as_owner, country: report.country });
+    expect(outcome.entities[0]).toMatchObject({ type: 'indicator', name: `Indicator of ipv4: ${ip}`, resolutionsCount: (report.resolutions as unknown[]).length });
+  });
+
+  it('rates 8.8.8.8 at 9/60 = 15%: low confidence (contacted by malware, hosts a few bad URLs)', () => {
+    const outcome = found(mapV2Report({ type: 'ipv4', value: '8.8.8.8' }, loadFixture('ip_address_report_8.8.8.8_2014.json'), thresholds));
+    expect(outcome.extracted.infectionRate).toBe(15);
+    expect(outcome.extracted.worstDetectedUrl).toMatchObject({ positives: 9, total: 60 });
+    expect(outcome).toMatchObject({ verdict: 'malicious', confidence: 'low' });
+  });
+});
+
+describe('bad responses', () => {
+  it('rejects bodies that are not report objects', () => {
+    expectBadResponse(() => mapV2Report({ type: 'md5', value: 'a' }, 'garbage', thresholds));
+    expectBadResponse(() => mapV2Report({ type: 'md5', value: 'a' }, { verbose_msg: 'no code' }, thresholds));
+    expectBadResponse(() => mapV2Report({ type: 'md5', value: 'a' }, { response_code: 1, positives: 'many', total: 3 }, thresholds));
+    expectBadResponse(() => mapV2Report({ type: 'md5', value: 'a' }, { response_code: 7 }, thresholds));
+  });
+
+  it('reports response_code -1 as a bad request', () => {
+    try {
+      mapV2Report({ type: 'md5', value: 'zz' }, { response_code: -1, verbose_msg: 'Invalid resource' }, thresholds);
+      throw new Error('expected a throw');
+    } catch (error) {
+      expect(isUpstreamError(error) && error.kind).toBe('bad_request');
+    }
+  });
+});
+
+describe('batch answers', () => {
+  it('match inputs by resource, case-insensitively for hashes, whatever the order', () => {
+    const batch = loadFixture<Report[]>('file_report_batch_3_resources.json');
+    const asked = [batch[2]!.resource as string, (batch[0]!.resource as string).toUpperCase(), 'ffff'];
+    const split = splitBatchAnswer(asked, batch, true);
+    expect(split[0]).toBe(batch[2]);
+    expect(split[1]).toBe(batch[0]);
+    expect(split[2]).toBeUndefined();
+  });
+
+  it('accept the single object VirusTotal returns for one resource', () => {
+    const report = loadFixture('file_report_clean_2014.json');
+    expect(splitBatchAnswer([report.resource as string], report, true)).toEqual([report]);
+  });
+
+  it('match URLs by the resource they echo', () => {
+    const a = loadFixture('url_report_clean_microsoft.json');
+    const b = loadFixture('url_report_not_found_rc0.json');
+    expect(splitBatchAnswer(['http://www.unscanned.com', 'http://www.microsoft.com'], [a, b], false)).toEqual([b, a]);
+  });
+});
+
+describe('helpers', () => {
+  it('converts v2 dates to ISO 8601', () => {
+    expect(toIsoDate('2018-12-27 20:21:01')).toBe('2018-12-27T20:21:01Z');
+    expect(toIsoDate(null)).toBeNull();
+  });
+
+  it('picks the worst detected URL, skipping malformed entries', () => {
+    expect(worstDetectedUrl([{ url: 'a', positives: 1, total: 10 }, { url: 'b', positives: 2, total: 10 }, { url: 'c' }, { url: 'd', positives: 5, total: 0 }])?.url).toBe('b');
+    expect(worstDetectedUrl(undefined)).toBeUndefined();
+  });
+});

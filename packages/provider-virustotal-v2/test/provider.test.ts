@@ -1,0 +1,217 @@
+import { isUpstreamError, isXEnrichError, type EnrichContext, type Observable, type ProviderOutcome } from '@x/core';
+import axios from 'axios';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { zVirusTotalV2Options } from '../src/options.js';
+import { VirusTotalV2Provider } from '../src/provider.js';
+import { captureLogger, dumpError, sendJson, startFakeV2 } from './fake-v2-server.js';
+import { loadFixture } from './load-fixture.js';
+
+const API_KEY = 'v2-secret-key-0123456789abcdef';
+
+const detected = loadFixture('file_report_detected_65of71.json');
+const batch = loadFixture<Array<Record<string, unknown>>>('file_report_batch_3_resources.json');
+const notFound = (resource: string) => ({ response_code: 0, resource, verbose_msg: 'The requested resource is not among the finished, queued or pending scans' });
+
+/** Answers file/report like VirusTotal: an object for one resource, an array for several. */
+function fileReport(resources: string[]) {
+  const answers = resources.map((resource) => {
+    const known = [detected, ...batch].find((report) => [report.md5, report.sha1, report.sha256].includes(resource.toLowerCase()));
+    return known ? { ...known, resource } : notFound(resource);
+  });
+  return answers.length === 1 ? answers[0] : answers;
+}
+
+let server: Awaited<ReturnType<typeof startFakeV2>>;
+let logger: ReturnType<typeof captureLogger>;
+
+function context(): EnrichContext {
+  return { signal: new AbortController().signal, logger };
+}
+
+function provider(options: Record<string, unknown> = {}) {
+  return new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: API_KEY, apiUrl: server.apiUrl, ...options }), axios.create());
+}
+
+async function failure(promise: Promise<unknown>) {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+beforeAll(async () => {
+  server = await startFakeV2(() => undefined);
+});
+afterAll(() => server.close());
+beforeEach(() => {
+  server.seen.length = 0;
+  logger = captureLogger();
+  server.setRespond((request, res) => {
+    if (request.query.apikey !== API_KEY) return void res.writeHead(403).end();
+    if (request.path.endsWith('/file/report')) return sendJson(res, fileReport(request.query.resource!.split(',')));
+    if (request.path.endsWith('/url/report')) {
+      const answers = request.query.resource!.split('\n').map((resource) => ({ ...loadFixture('url_report_clean_microsoft.json'), resource }));
+      return sendJson(res, answers.length === 1 ? answers[0] : answers);
+    }
+    if (request.path.endsWith('/domain/report')) return sendJson(res, loadFixture('domain_report_virustotal.com_2014.json'));
+    if (request.path.endsWith('/ip-address/report')) return sendJson(res, loadFixture('ip_address_report_8.8.8.8_2014.json'));
+    res.writeHead(404).end();
+  });
+});
+
+describe('lookups', () => {
+  it.each([
+    [{ type: 'domain', value: 'virustotal.com' }, '/vtapi/v2/domain/report', { domain: 'virustotal.com' }],
+    [{ type: 'ipv4', value: '8.8.8.8' }, '/vtapi/v2/ip-address/report', { ip: '8.8.8.8' }],
+    [{ type: 'url', value: 'http://www.microsoft.com/' }, '/vtapi/v2/url/report', { resource: 'http://www.microsoft.com/' }],
+    [{ type: 'md5', value: '7657fcb7d772448a6d8504e4b20168b8' }, '/vtapi/v2/file/report', { resource: '7657fcb7d772448a6d8504e4b20168b8' }],
+  ] as const)('looks up %o at %s with the key as apikey', async (observable, path, query) => {
+    const outcome = await provider().enrich(observable, context());
+    expect(outcome.kind).toBe('found');
+    expect(server.seen).toEqual([{ path, query: { apikey: API_KEY, ...query } }]);
+  });
+
+  it('refuses IPv6, which ip-address/report does not support', async () => {
+    const error = await failure(provider().enrich({ type: 'ipv6', value: '2001:db8::1' }, context()));
+    expect(isXEnrichError(error) && error.code).toBe('X_OBSERVABLE_UNSUPPORTED_TYPE');
+    expect(server.seen).toHaveLength(0);
+  });
+});
+
+describe('upstream failures', () => {
+  it('turns HTTP 204 into a retryable quota error', async () => {
+    server.setRespond((_request, res) => void res.writeHead(204).end());
+    const error = await failure(provider().enrich({ type: 'md5', value: '7657fcb7d772448a6d8504e4b20168b8' }, context()));
+    expect(isUpstreamError(error) && { kind: error.kind, retryable: error.retryable, status: error.status }).toEqual({ kind: 'quota', retryable: true, status: 204 });
+  });
+
+  it('turns HTTP 403 into a non-retryable auth error', async () => {
+    const bad = new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: 'wrong-key', apiUrl: server.apiUrl }), axios.create());
+    const error = await failure(bad.enrich({ type: 'domain', value: 'virustotal.com' }, context()));
+    expect(isUpstreamError(error) && { kind: error.kind, retryable: error.retryable, status: error.status }).toEqual({ kind: 'auth', retryable: false, status: 403 });
+  });
+
+  it.each([
+    ['a body that is not JSON', (res: import('node:http').ServerResponse) => void res.writeHead(200, { 'content-type': 'text/html' }).end(`<html>oops ${API_KEY}</html>`)],
+    ['an empty 200', (res: import('node:http').ServerResponse) => void res.writeHead(200).end()],
+    ['a JSON string', (res: import('node:http').ServerResponse) => sendJson(res, 'hello')],
+  ])('turns %s into bad_response', async (_name, respond) => {
+    server.setRespond((_request, res) => respond(res));
+    const error = await failure(provider().enrich({ type: 'domain', value: 'virustotal.com' }, context()));
+    expect(isUpstreamError(error) && error.kind).toBe('bad_response');
+    expect(dumpError(error)).not.toContain(API_KEY);
+  });
+
+  it('reports an unreachable host as a network error', async () => {
+    const closed = await startFakeV2(() => undefined);
+    await closed.close();
+    const unreachable = new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: API_KEY, apiUrl: closed.apiUrl }), axios.create());
+    const error = await failure(unreachable.enrich({ type: 'domain', value: 'virustotal.com' }, context()));
+    expect(isUpstreamError(error) && error.kind).toBe('network');
+  });
+
+  it('reports a request that outlives requestTimeout as a timeout', async () => {
+    server.setRespond(() => undefined); // never answers; the client times out and the socket is dropped
+    const error = await failure(provider({ requestTimeout: 100 }).enrich({ type: 'domain', value: 'virustotal.com' }, context()));
+    expect(isUpstreamError(error) && error.kind).toBe('timeout');
+  });
+
+  it('never puts the key into logs or errors, whatever fails', async () => {
+    const errors: unknown[] = [];
+    const responders = [
+      (res: import('node:http').ServerResponse) => void res.writeHead(204).end(),
+      (res: import('node:http').ServerResponse) => void res.writeHead(403).end(),
+      (res: import('node:http').ServerResponse) => void res.writeHead(500).end(`error for ${API_KEY}`),
+      (res: import('node:http').ServerResponse) => void res.writeHead(200).end(`not json ${API_KEY}`),
+      (res: import('node:http').ServerResponse) => sendJson(res, { response_code: -1, verbose_msg: 'Invalid resource' }),
+    ];
+    for (const respond of responders) {
+      server.setRespond((_request, res) => respond(res));
+      errors.push(await failure(provider().enrich({ type: 'url', value: 'http://www.microsoft.com/' }, context())));
+      const many = await provider().enrichMany([{ type: 'md5', value: '7657fcb7d772448a6d8504e4b20168b8' }, { type: 'domain', value: 'virustotal.com' }], context()).catch((error: unknown) => [error]);
+      errors.push(...many);
+    }
+    expect(errors.length).toBeGreaterThanOrEqual(responders.length * 2);
+    const everything = [...logger.lines, ...errors.map(dumpError)].join('\n');
+    expect(everything).not.toContain(API_KEY);
+    expect(everything).not.toContain(encodeURIComponent(API_KEY));
+    expect(logger.lines.length).toBeGreaterThan(0);
+  });
+});
+
+describe('batching (enrichMany)', () => {
+  const hashes = [detected.md5 as string, ...batch.map((report) => report.sha256 as string), 'ffffffffffffffffffffffffffffffff', (batch[0]!.sha1 as string)];
+
+  it('costs ceil(N/batchSize) file/report requests and maps every answer back by resource', async () => {
+    const observables: Observable[] = hashes.map((value) => ({ type: value.length === 32 ? 'md5' : value.length === 40 ? 'sha1' : 'sha256', value }));
+    const outcomes = (await provider().enrichMany(observables, context())) as ProviderOutcome[];
+    expect(server.seen).toHaveLength(Math.ceil(hashes.length / 4));
+    expect(server.seen.map((request) => request.query.resource!.split(',').length)).toEqual([4, 2]);
+    expect(outcomes.map((outcome) => outcome.kind)).toEqual(['found', 'found', 'found', 'found', 'not_found', 'found']);
+    expect(outcomes.map((outcome) => (outcome.kind === 'found' ? outcome.extracted.positives : null))).toEqual([65, 7, 8, 5, null, 7]);
+  });
+
+  it('splits by a private batchSize of 25 into one request', async () => {
+    const many = Array.from({ length: 25 }, (_, index) => ({ type: 'md5' as const, value: index.toString(16).padStart(32, '0') }));
+    const outcomes = await provider({ batchSize: 25 }).enrichMany(many, context());
+    expect(server.seen).toHaveLength(1);
+    expect(outcomes.every((outcome) => !(outcome instanceof Error) && outcome.kind === 'not_found')).toBe(true);
+  });
+
+  it('asks duplicates once and answers each copy', async () => {
+    const md5 = detected.md5 as string;
+    const outcomes = await provider().enrichMany([{ type: 'md5', value: md5 }, { type: 'md5', value: md5 }], context());
+    expect(server.seen).toHaveLength(1);
+    expect(server.seen[0]!.query.resource).toBe(md5);
+    expect(outcomes.map((outcome) => !(outcome instanceof Error) && outcome.kind)).toEqual(['found', 'found']);
+  });
+
+  it('sends URLs newline-separated to url/report, and domains and IPs one by one', async () => {
+    const outcomes = await provider().enrichMany(
+      [
+        { type: 'url', value: 'http://a.example/' },
+        { type: 'domain', value: 'virustotal.com' },
+        { type: 'url', value: 'http://b.example/x,y' },
+        { type: 'ipv4', value: '8.8.8.8' },
+        { type: 'ipv6', value: '2001:db8::1' },
+      ],
+      context(),
+    );
+    const urlRequests = server.seen.filter((request) => request.path.endsWith('/url/report'));
+    expect(urlRequests).toHaveLength(1);
+    expect(urlRequests[0]!.query.resource).toBe('http://a.example/\nhttp://b.example/x,y');
+    expect(server.seen).toHaveLength(3);
+    expect(outcomes.slice(0, 4).map((outcome) => !(outcome instanceof Error) && outcome.kind)).toEqual(['found', 'found', 'found', 'found']);
+    expect(outcomes[4]).toBeInstanceOf(Error);
+  });
+
+  it('throws when every request of the group fails (so the engine retries it), and fails only the affected inputs otherwise', async () => {
+    server.setRespond((_request, res) => void res.writeHead(204).end());
+    const error = await failure(provider().enrichMany([{ type: 'md5', value: detected.md5 as string }], context()));
+    expect(isUpstreamError(error) && error.kind).toBe('quota');
+
+    server.setRespond((request, res) => (request.path.endsWith('/domain/report') ? void res.writeHead(204).end() : sendJson(res, fileReport(request.query.resource!.split(',')))));
+    const outcomes = await provider().enrichMany([{ type: 'md5', value: detected.md5 as string }, { type: 'domain', value: 'virustotal.com' }], context());
+    expect(outcomes[0]).toMatchObject({ kind: 'found' });
+    expect(isUpstreamError(outcomes[1]) && (outcomes[1] as { kind: string }).kind).toBe('quota');
+  });
+
+  it('fails an input the answer leaves out with bad_response', async () => {
+    server.setRespond((_request, res) => sendJson(res, [{ ...detected, resource: detected.md5 }, { ...detected, resource: 'someone-else' }]));
+    const outcomes = await provider().enrichMany([{ type: 'md5', value: detected.md5 as string }, { type: 'md5', value: 'ffffffffffffffffffffffffffffffff' }], context());
+    expect(outcomes[0]).toMatchObject({ kind: 'found' });
+    expect(isUpstreamError(outcomes[1]) && (outcomes[1] as { kind: string }).kind).toBe('bad_response');
+  });
+});
+
+describe('health check', () => {
+  it('is ok with a working key and explains a refused one', async () => {
+    expect(await provider().healthCheck(context())).toEqual({ ok: true });
+    const bad = new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: 'nope', apiUrl: server.apiUrl }), axios.create());
+    const health = await bad.healthCheck(context());
+    expect(health.ok).toBe(false);
+    expect(health.message).toMatch(/403/);
+  });
+});
