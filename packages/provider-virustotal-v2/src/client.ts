@@ -1,4 +1,4 @@
-import { isUpstreamError, REDACTED, UpstreamError, XEnrichError, type Logger } from '@x/core';
+import { isUpstreamError, isXEnrichError, REDACTED, UpstreamError, XEnrichError, type Logger } from '@x/core';
 import { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import type { V2ReportKind } from './mapping.js';
 import type { VirusTotalV2Options } from './options.js';
@@ -117,6 +117,8 @@ export class VirusTotalV2Client {
         retryable: auth ? false : error.retryable,
       });
     }
+    // Core's own errors (rate-limit budget exhausted, aborted) are already safe and precise.
+    if (isXEnrichError(error)) return error;
     if (isAxiosError(error)) {
       if (error.response) return this.statusError(error.response.status, endpoint) ?? new UpstreamError('http', `VirusTotal v2 ${endpoint} failed.`);
       const timedOut = error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT';

@@ -1,4 +1,4 @@
-import { isUpstreamError, isXEnrichError, type EnrichContext, type Observable, type ProviderOutcome } from '@x/core';
+import { createHttpClient, createMemoryRateLimitStore, createRateLimiter, isUpstreamError, isXEnrichError, type EnrichContext, type Observable, type ProviderOutcome } from '@x/core';
 import axios from 'axios';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { zVirusTotalV2Options } from '../src/options.js';
@@ -213,5 +213,50 @@ describe('health check', () => {
     const health = await bad.healthCheck(context());
     expect(health.ok).toBe(false);
     expect(health.message).toMatch(/403/);
+  });
+});
+
+describe("through core's HTTP client (rate-limited, secret-redacting)", () => {
+  function coreProvider(requests = 100) {
+    const rateLimiter = createRateLimiter({ key: 'vt2', windows: [{ requests, perMs: 86_400_000 }], store: createMemoryRateLimitStore(), maxWaitMs: 0 });
+    const http = createHttpClient({ rateLimiter, secrets: [API_KEY], logger });
+    return { rateLimiter, provider: new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: API_KEY, apiUrl: server.apiUrl }), http) };
+  }
+
+  it('spends one unit of budget per batched request: 6 hashes cost 2', async () => {
+    const { rateLimiter, provider: vt } = coreProvider();
+    const observables: Observable[] = [detected.md5 as string, ...batch.map((report) => report.sha256 as string), 'f'.repeat(32), 'e'.repeat(32)].map((value) => ({ type: value.length === 32 ? 'md5' : 'sha256', value }));
+    const outcomes = await vt.enrichMany(observables, context());
+    expect(outcomes.every((outcome) => !(outcome instanceof Error))).toBe(true);
+    expect(server.seen).toHaveLength(2);
+    expect((await rateLimiter.remaining())[0]!.remaining).toBe(98);
+  });
+
+  it('keeps the same error kinds and never leaks the key', async () => {
+    const errors: unknown[] = [];
+    for (const [status, kind] of [
+      [204, 'quota'],
+      [403, 'auth'],
+      [500, 'http'],
+    ] as const) {
+      server.setRespond((_request, res) => void res.writeHead(status).end(`echo ${API_KEY}`));
+      const error = await failure(coreProvider().provider.enrich({ type: 'md5', value: detected.md5 as string }, context()));
+      expect(isUpstreamError(error) && error.kind).toBe(kind);
+      errors.push(error);
+    }
+    server.setRespond((_request, res) => void res.writeHead(200).end(`garbage ${API_KEY}`));
+    const garbage = await failure(coreProvider().provider.enrich({ type: 'md5', value: detected.md5 as string }, context()));
+    expect(isUpstreamError(garbage) && garbage.kind).toBe('bad_response');
+    errors.push(garbage);
+    expect((errors[1] as { retryable: boolean }).retryable).toBe(false);
+    const everything = [...logger.lines, ...errors.map(dumpError)].join('\n');
+    expect(everything).not.toContain(API_KEY);
+  });
+
+  it('passes core\'s X_RATE_LIMIT_EXHAUSTED through unchanged', async () => {
+    const { provider: vt } = coreProvider(1);
+    await vt.enrich({ type: 'domain', value: 'virustotal.com' }, context());
+    const error = await failure(vt.enrich({ type: 'domain', value: 'virustotal.com' }, context()));
+    expect(isXEnrichError(error) && error.code).toBe('X_RATE_LIMIT_EXHAUSTED');
   });
 });
