@@ -1,10 +1,7 @@
-import { isUpstreamError, isXEnrichError, REDACTED, UpstreamError, XEnrichError, type Logger } from '@x/core';
-import { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import { isUpstreamError, isXEnrichError, REDACTED, UpstreamError, XEnrichError, type HttpClient, type Logger } from '@x/core';
+import { isAxiosError, type AxiosResponse } from 'axios';
 import type { V2ReportKind } from './mapping.js';
 import type { VirusTotalV2Options } from './options.js';
-
-/** The axios instance core injects as `Tokens.HttpClient` (it waits for rate-limit budget before each request). */
-export type HttpClient = AxiosInstance;
 
 /** VirusTotal sends 204 for every exhausted quota; the minute window is the usual culprit. */
 const QUOTA_RETRY_AFTER_MS = 60_000;

@@ -11,5 +11,4 @@ export type { DetectionRatio, InfectionAssessment } from './infection-rate.js';
 export { mapV2Report, reportKindFor, detectionNames, worstDetectedUrl, splitBatchAnswer, toIsoDate } from './mapping.js';
 export type { V2ReportKind } from './mapping.js';
 export { VirusTotalV2Client } from './client.js';
-export type { HttpClient } from './client.js';
 export { VirusTotalV2Provider } from './provider.js';

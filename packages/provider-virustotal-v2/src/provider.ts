@@ -1,5 +1,5 @@
-import { inject, injectable, Tokens, UpstreamError, XEnrichError, type EnrichContext, type EnrichmentProvider, type Observable, type ProviderOutcome } from '@x/core';
-import { VirusTotalV2Client, type HttpClient } from './client.js';
+import { inject, injectable, Tokens, UpstreamError, XEnrichError, type EnrichContext, type HttpClient, type EnrichmentProvider, type Observable, type ProviderOutcome } from '@x/core';
+import { VirusTotalV2Client } from './client.js';
 import { mapV2Report, reportKindFor, splitBatchAnswer, type V2ReportKind } from './mapping.js';
 import type { VirusTotalV2Options } from './options.js';
 
