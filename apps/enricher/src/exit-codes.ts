@@ -1,0 +1,35 @@
+import type { Verdict } from '@x/core';
+import { VERDICT_SEVERITY } from '@x/core';
+
+/**
+ * Exit codes of `x-enrich`, documented in docs/cli.md. Pipelines branch on them, so they
+ * never change meaning. When several apply, the highest-priority one wins: interrupted, then
+ * `--fail-on`, then failed lookups.
+ */
+export const ExitCode = {
+  /** Every input was looked up (found, not found, pending or unsupported). */
+  Ok: 0,
+  /** The command could not run: bad flags, a missing or invalid config, a plugin that fails to load. */
+  Usage: 1,
+  /** It ran, but some lookups failed (records with status `error`) or some inputs were not valid observables. */
+  SomeFailed: 2,
+  /** `--fail-on` was reached: at least one summary verdict is at or above the threshold. */
+  FailOn: 3,
+  /** Stopped by Ctrl-C or SIGTERM (128 + SIGINT); the output written so far is complete and valid. */
+  Interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export type FailOn = Extract<Verdict, 'suspicious' | 'malicious'>;
+
+/** Whether a summary verdict reaches the `--fail-on` threshold. */
+export function reachesFailOn(verdict: Verdict, failOn: FailOn | undefined): boolean {
+  return failOn !== undefined && VERDICT_SEVERITY[verdict] >= VERDICT_SEVERITY[failOn];
+}
+
+export function runExitCode(run: { interrupted: boolean; failOnReached: boolean; failedLookups: number; invalidInputs: number }): ExitCode {
+  if (run.interrupted) return ExitCode.Interrupted;
+  if (run.failOnReached) return ExitCode.FailOn;
+  if (run.failedLookups > 0 || run.invalidInputs > 0) return ExitCode.SomeFailed;
+  return ExitCode.Ok;
+}

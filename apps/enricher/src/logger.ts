@@ -1,0 +1,44 @@
+import { Writable } from 'node:stream';
+import { pino, type Level } from 'pino';
+import type { Logger } from '@x/core';
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+
+/**
+ * pino lines for a person at a terminal: `x-enrich warn: message [CODE] (provider=vt2)`.
+ * Pipelines (stderr not a terminal) keep pino's JSON lines, which log shippers parse.
+ */
+export function humanLogLine(line: string): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  const { level, msg, code, time: _time, pid: _pid, hostname: _hostname, err, ...rest } = entry;
+  const context = Object.entries(rest)
+    .filter(([, value]) => value !== undefined && (typeof value !== 'object' || value === null))
+    .map(([key, value]) => `${key}=${String(value)}`);
+  const error = err && typeof err === 'object' && 'message' in err ? ` (${String((err as { message: unknown }).message)})` : '';
+  return `x-enrich ${LEVEL_NAMES[Number(level)] ?? 'log'}: ${String(msg ?? '')}${error}${code ? ` [${String(code)}]` : ''}${context.length ? ` (${context.join(', ')})` : ''}\n`;
+}
+
+/**
+ * The app's logger: pino on stderr (stdout carries results only). Secrets are removed by
+ * core's redacting wrapper once the providers are loaded and their secrets are known.
+ */
+export function createAppLogger(options: { level: LogLevel; human?: boolean; destination?: NodeJS.WritableStream }): Logger {
+  const destination = options.destination ?? process.stderr;
+  const stream = options.human
+    ? new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          for (const line of chunk.toString('utf8').split('\n')) if (line) destination.write(humanLogLine(line));
+          callback();
+        },
+      })
+    : destination;
+  return pino({ level: options.level as Level | 'silent', base: undefined }, stream) as unknown as Logger;
+}

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { zObservableSummary, zResultRecord } from '@x/core';
+import { invalidItem, sampleItems } from '../../test/helpers/items.js';
+import { createFormatter, OUTPUT_FORMATS, type OutputFormat } from './formats.js';
+import { csvCell, CSV_COLUMNS, formatCsv } from './csv.js';
+import { formatTable } from './table.js';
+import { parse as parseCsv } from 'csv-parse/sync';
+
+function run(format: OutputFormat, interrupted = false, count = 4): string {
+  const formatter = createFormatter(format);
+  let text = formatter.start();
+  for (const item of sampleItems().slice(0, count)) text += formatter.item(item);
+  return text + formatter.end({ interrupted, invalidInputs: 1 });
+}
+
+describe('sample records', () => {
+  it('are valid core result records (so the format tests exercise the real contract)', () => {
+    for (const item of sampleItems()) {
+      for (const record of item.records) expect(() => zResultRecord.parse(record)).not.toThrow();
+      expect(() => zObservableSummary.parse(item.summary)).not.toThrow();
+    }
+  });
+});
+
+describe('jsonl', () => {
+  it('writes one core result record per line, one per observable x provider', () => {
+    const lines = run('jsonl').trimEnd().split('\n');
+    expect(lines).toHaveLength(8);
+    for (const line of lines) expect(zResultRecord.parse(JSON.parse(line))).toBeTruthy();
+  });
+});
+
+describe('json', () => {
+  it('is one document with records, summaries and run facts', () => {
+    const doc = JSON.parse(run('json'));
+    expect(doc.records).toHaveLength(8);
+    expect(doc.summaries.map((s: { verdict: string }) => s.verdict)).toEqual(['malicious', 'suspicious', 'benign', 'malicious']);
+    expect(doc).toMatchObject({ interrupted: false, invalidInputs: 1 });
+  });
+
+  it('stays valid JSON when interrupted before or after the first item', () => {
+    expect(JSON.parse(run('json', true, 0))).toEqual({ records: [], summaries: [], interrupted: true, invalidInputs: 1 });
+    expect(JSON.parse(run('json', true, 1)).records).toHaveLength(2);
+  });
+});
+
+describe('csv', () => {
+  it('has a header and one row per record, quoting commas and quotes (RFC 4180)', () => {
+    const text = run('csv');
+    const rows = text.split('\r\n').filter(Boolean);
+    expect(rows[0]).toBe(CSV_COLUMNS.join(','));
+    expect(rows).toHaveLength(9);
+    expect(text).toContain(`"http://bad.example/it's,""quoted"""`);
+    expect(csvCell('plain')).toBe('plain');
+    expect(csvCell('a\nb')).toBe('"a\nb"');
+    expect(csvCell(null)).toBe('');
+  });
+
+  it('keeps error codes and cache provenance in their own columns', () => {
+    const [header, ...rows] = parseCsv(formatCsv(sampleItems()[2]!.records)) as string[][];
+    const columns = header!;
+    const failed = rows[1]!;
+    expect(failed[columns.indexOf('status')]).toBe('error');
+    expect(failed[columns.indexOf('error_code')]).toBe('X_UPSTREAM_QUOTA');
+    expect(failed[columns.indexOf('lifecycle')]).toBe('end-of-life');
+  });
+});
+
+describe('table', () => {
+  const table = formatTable(sampleItems(), { interrupted: false, invalidInputs: 1 });
+
+  it('shows each observable once with its summary verdict, then one row per provider', () => {
+    const lines = table.split('\n');
+    expect(lines[0]).toMatch(/^OBSERVABLE\s+TYPE\s+SUMMARY\s+PROVIDER\s+STATUS\s+VERDICT\s+CONF\s+CACHE\s+REASON$/);
+    expect(lines[1]).toMatch(/^a{64}\s+sha256\s+malicious\s+vt3\s+ok\s+malicious\s+high\s+62 of 70 engines/);
+    expect(lines[2]).toMatch(/^\s+vt2\s+ok\s+malicious\s+high\s+hit 1h/);
+  });
+
+  it('tells not found, failed and clean apart', () => {
+    expect(table).toMatch(/vt2\s+not_found\s+unknown/);
+    expect(table).toMatch(/vt2\s+error\s+unknown\s+X_UPSTREAM_QUOTA: quota exceeded/);
+    expect(table).toMatch(/192\.0\.2\.1\s+ipv4\s+benign\s+vt3\s+ok\s+benign/);
+  });
+
+  it('lists invalid inputs with their error, apart from the observables', () => {
+    const withInvalid = formatTable([...sampleItems(), invalidItem('nope')], { interrupted: false, invalidInputs: 1 });
+    expect(withInvalid).toMatch(/nope\s+invalid\s+unknown\s+vt3\s+error\s+unknown\s+X_OBSERVABLE_INVALID/);
+    expect(withInvalid).toContain('4 observables: 2 malicious, 1 suspicious, 1 benign, 0 unknown; 1 failed lookup; 1 invalid input');
+  });
+
+  it('counts verdicts and warns about end-of-life providers', () => {
+    expect(table).toContain('4 observables: 2 malicious, 1 suspicious, 1 benign, 0 unknown; 1 failed lookup\n');
+    expect(table).toContain('! vt2 is end-of-life since 2024-06-30. VirusTotal API v2 is retired. Replaced by @x/provider-virustotal-v3.');
+  });
+
+  it('cuts the reason column to the terminal width', () => {
+    for (const line of formatTable(sampleItems(), { interrupted: false, invalidInputs: 0 }, { width: 160 }).split('\n').slice(0, 9)) {
+      expect(line.length).toBeLessThanOrEqual(160);
+    }
+  });
+
+  it('says so when interrupted or empty', () => {
+    expect(formatTable([], { interrupted: true, invalidInputs: 0 })).toContain('No observables were enriched.');
+    expect(formatTable([], { interrupted: true, invalidInputs: 0 })).toContain('(interrupted)');
+  });
+});
+
+describe('every format', () => {
+  it.each(OUTPUT_FORMATS)('%s closes validly after an interruption', (format) => {
+    const text = run(format, true, 2);
+    if (format === 'json' || format === 'stix') expect(() => JSON.parse(text)).not.toThrow();
+    expect(text.length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { v5 as uuidv5 } from 'uuid';
+import type { Entity, Observable, ObservableType, ResultRecord } from '@x/core';
+import type { EnrichedItem, OutputFormatter } from './enriched-item.js';
+
+/**
+ * STIX 2.1 output. Observables become SCOs with the spec's deterministic ids (uuidv5 over the
+ * ID-contributing properties in the STIX namespace), so the same observable has the same id in
+ * every bundle and a TIP merges them. Indicators, malware, attack patterns and relationships get
+ * uuidv5 ids in x-enrich's own namespace, derived from their content, for the same reason.
+ */
+
+/** The namespace the STIX 2.1 spec (section 2.9) prescribes for SCO ids. */
+export const STIX_SCO_NAMESPACE = '00abedb4-aa42-466c-9c01-fed23315a9b7';
+/** x-enrich's namespace for SDO and SRO ids. */
+export const X_ENRICH_STIX_NAMESPACE = uuidv5('https://x-enrich.dev/stix', uuidv5.URL);
+
+/** Any STIX object; the properties each type requires are set by the builders below. */
+export type StixObject = { type: string; id: string; spec_version: '2.1' } & Record<string, unknown>;
+
+export interface StixBundle {
+  type: 'bundle';
+  id: string;
+  objects: StixObject[];
+}
+
+// A fixed date keeps the identity object byte-identical across runs.
+const IDENTITY_CREATED = '2024-01-01T00:00:00.000Z';
+export const X_ENRICH_IDENTITY: StixObject = {
+  type: 'identity',
+  spec_version: '2.1',
+  id: `identity--${uuidv5('identity|x-enrich', X_ENRICH_STIX_NAMESPACE)}`,
+  created: IDENTITY_CREATED,
+  modified: IDENTITY_CREATED,
+  name: 'x-enrich',
+  description: 'Verdicts produced by x-enrich provider plugins.',
+  identity_class: 'system',
+};
+
+const SCO_TYPE: Record<ObservableType, string> = {
+  ipv4: 'ipv4-addr',
+  ipv6: 'ipv6-addr',
+  domain: 'domain-name',
+  url: 'url',
+  md5: 'file',
+  sha1: 'file',
+  sha256: 'file',
+};
+const HASH_NAME: Partial<Record<ObservableType, string>> = { md5: 'MD5', sha1: 'SHA-1', sha256: 'SHA-256' };
+// STIX's confidence scale, appendix A ("None/Low/Med/High").
+const CONFIDENCE = { low: 15, medium: 50, high: 85 } as const;
+
+const sdoId = (type: string, key: string) => `${type}--${uuidv5(`${type}|${key}`, X_ENRICH_STIX_NAMESPACE)}`;
+
+/** The SCO for an observable, with its spec-deterministic id. */
+export function observableToSco(observable: Observable): StixObject {
+  const type = SCO_TYPE[observable.type];
+  const hashName = HASH_NAME[observable.type];
+  const contributing = hashName ? { hashes: { [hashName]: observable.value } } : { value: observable.value };
+  // The spec hashes the RFC 8785 canonical JSON of the contributing properties; for these
+  // single-key ASCII objects JSON.stringify produces exactly that.
+  return { type, spec_version: '2.1', id: `${type}--${uuidv5(JSON.stringify(contributing), STIX_SCO_NAMESPACE)}`, ...contributing };
+}
+
+const quote = (value: string) => `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+
+/** A STIX pattern matching exactly this observable, e.g. `[file:hashes.'SHA-256' = '…']`. */
+export function stixPattern(observable: Observable): string {
+  const type = SCO_TYPE[observable.type];
+  const hashName = HASH_NAME[observable.type];
+  const path = hashName ? (hashName.includes('-') ? `hashes.'${hashName}'` : `hashes.${hashName}`) : 'value';
+  return `[${type}:${path} = ${quote(observable.value)}]`;
+}
+
+function timestamp(iso: string | null | undefined, fallback: string): string {
+  if (!iso) return fallback;
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? fallback : date.toISOString();
+}
+
+const ATTACK_ID = /^T\d{4}(\.\d{3})?$/;
+
+/** A `ttp` entity as a STIX attack-pattern (a MITRE ATT&CK id is present) or malware (a family name). */
+export function ttpToSdo(entity: Entity, created: string): StixObject {
+  const attackId = [entity.mitreId, entity.attackId, entity.externalId, entity.id, entity.name].find(
+    (value): value is string => typeof value === 'string' && ATTACK_ID.test(value),
+  );
+  const common = { spec_version: '2.1' as const, created, modified: created, created_by_ref: X_ENRICH_IDENTITY.id };
+  if (attackId || entity.kind === 'attack-pattern') {
+    const key = attackId ?? entity.name.toLowerCase();
+    return {
+      type: 'attack-pattern',
+      id: sdoId('attack-pattern', key),
+      ...common,
+      name: entity.name,
+      ...(attackId ? { external_references: [{ source_name: 'mitre-attack', external_id: attackId }] } : {}),
+    };
+  }
+  return { type: 'malware', id: sdoId('malware', entity.name.toLowerCase()), ...common, name: entity.name, is_family: true };
+}
+
+function relationship(type: string, source: string, target: string, created: string): StixObject {
+  return {
+    type: 'relationship',
+    spec_version: '2.1',
+    id: sdoId('relationship', `${type}|${source}|${target}`),
+    created,
+    modified: created,
+    created_by_ref: X_ENRICH_IDENTITY.id,
+    relationship_type: type,
+    source_ref: source,
+    target_ref: target,
+  };
+}
+
+function describe(records: readonly ResultRecord[], decidedBy: readonly string[]): string {
+  return records
+    .filter((record) => decidedBy.includes(record.provider.name))
+    .map((record) => `${record.provider.name}: ${record.reasons.map((reason) => reason.message).join('; ') || record.verdict}`)
+    .join('\n');
+}
+
+/**
+ * The STIX objects for one input: its SCO; for a malicious or suspicious summary an indicator
+ * (`based-on` the SCO); for each `ttp` entity a malware or attack-pattern object that the
+ * indicator `indicates` (or that is `related-to` the SCO when there is no indicator).
+ * `now` stands in for timestamps when no record says when it was fetched.
+ */
+export function itemToStixObjects(item: EnrichedItem, now: string): StixObject[] {
+  const { summary, records } = item;
+  // An input that was not a valid observable has nothing to describe in STIX.
+  const observable = summary.observable;
+  if (!observable) return [];
+  const sco = observableToSco(observable);
+  const objects: StixObject[] = [sco];
+  const decisive = records.filter((record) => summary.decidedBy.includes(record.provider.name));
+  const fetched = decisive.map((record) => timestamp(record.fetchedAt, now)).sort();
+  const created = fetched[0] ?? now;
+  const modified = fetched.at(-1) ?? now;
+
+  let indicatorId: string | undefined;
+  if (summary.verdict === 'malicious' || summary.verdict === 'suspicious') {
+    const pattern = stixPattern(observable);
+    const confidences = decisive.map((record) => (record.confidence ? CONFIDENCE[record.confidence] : 0));
+    const confidence = Math.max(0, ...confidences);
+    indicatorId = sdoId('indicator', pattern);
+    objects.push({
+      type: 'indicator',
+      spec_version: '2.1',
+      id: indicatorId,
+      created,
+      modified,
+      created_by_ref: X_ENRICH_IDENTITY.id,
+      name: `${summary.verdict === 'malicious' ? 'Malicious' : 'Suspicious'} ${observable.type}: ${observable.value}`,
+      description: describe(records, summary.decidedBy),
+      indicator_types: [summary.verdict === 'malicious' ? 'malicious-activity' : 'anomalous-activity'],
+      pattern,
+      pattern_type: 'stix',
+      pattern_version: '2.1',
+      valid_from: created,
+      ...(confidence > 0 ? { confidence } : {}),
+      labels: [summary.verdict, ...summary.decidedBy.map((name) => `x-enrich:${name}`)],
+    });
+    objects.push(relationship('based-on', indicatorId, sco.id, created));
+  }
+
+  const ttps = new Map<string, StixObject>();
+  for (const record of records) {
+    for (const entity of record.entities) {
+      if (entity.type !== 'ttp' || typeof entity.name !== 'string' || !entity.name) continue;
+      const sdo = ttpToSdo(entity, timestamp(record.fetchedAt, now));
+      if (!ttps.has(sdo.id)) ttps.set(sdo.id, sdo);
+    }
+  }
+  for (const sdo of ttps.values()) {
+    objects.push(sdo);
+    objects.push(indicatorId ? relationship('indicates', indicatorId, sdo.id, created) : relationship('related-to', sdo.id, sco.id, created));
+  }
+  return objects;
+}
+
+export interface StixOptions {
+  /** The bundle id (default: a random uuid; a bundle is a transport envelope, not an object). */
+  bundleId?: string;
+  /** Time used when a record has no `fetchedAt` (default: now). */
+  now?: () => Date;
+}
+
+/** The whole bundle at once, each object once (pure given `options`). */
+export function buildStixBundle(items: readonly EnrichedItem[], options: StixOptions = {}): StixBundle {
+  const now = (options.now?.() ?? new Date()).toISOString();
+  const objects = new Map<string, StixObject>([[X_ENRICH_IDENTITY.id, X_ENRICH_IDENTITY]]);
+  for (const item of items) for (const object of itemToStixObjects(item, now)) if (!objects.has(object.id)) objects.set(object.id, object);
+  return { type: 'bundle', id: options.bundleId ?? `bundle--${randomUUID()}`, objects: [...objects.values()] };
+}
+
+/** Streams the bundle: objects are written as their inputs finish; `end` closes the array. */
+export function createStixFormatter(options: StixOptions = {}): OutputFormatter {
+  const written = new Set<string>([X_ENRICH_IDENTITY.id]);
+  const bundleId = options.bundleId ?? `bundle--${randomUUID()}`;
+  return {
+    start: () => `{\n"type": "bundle",\n"id": ${JSON.stringify(bundleId)},\n"objects": [\n${JSON.stringify(X_ENRICH_IDENTITY)}`,
+    item(item) {
+      const now = (options.now?.() ?? new Date()).toISOString();
+      let text = '';
+      for (const object of itemToStixObjects(item, now)) {
+        if (written.has(object.id)) continue;
+        written.add(object.id);
+        text += ',\n' + JSON.stringify(object);
+      }
+      return text;
+    },
+    end: () => '\n]\n}\n',
+  };
+}
