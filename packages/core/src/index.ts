@@ -6,6 +6,8 @@ import 'reflect-metadata';
 
 // --- Observables -----------------------------------------------------------
 export * from './observable/observable-type.js';
+export * from './observable/parse-observable.js';
+export { defang, refang } from './observable/refang.js';
 
 // --- Result model ----------------------------------------------------------
 export * from './result/result-record.js';
