@@ -9,7 +9,10 @@ import { UsageError } from '../usage-error.js';
 export const INPUT_FORMATS = ['auto', 'lines', 'jsonl', 'csv'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];
 
-/** One raw input and where it came from (`argument 2`, `line 17`), for error messages. */
+/**
+ * One raw input and where it came from (`argument 2`, `line 17`), for error messages. `problem`
+ * marks a line of a JSONL or CSV file that holds no observable at all (bad JSON, missing cell).
+ */
 export type RawInput = { location: string; raw: string } | { location: string; problem: string };
 
 export interface InputFileOptions {
@@ -119,7 +122,7 @@ export async function* fileInputs(options: InputFileOptions): AsyncGenerator<Raw
 }
 
 /**
- * Counts a file's non-blank lines without holding it, so the progress bar has a total.
+ * Counts a file's input lines (not blank, not a comment) without holding it, so the progress bar has a total.
  * Returns undefined for stdin. A CSV header is counted too (one off, which a bar tolerates).
  */
 export async function countLines(path: string): Promise<number | undefined> {

@@ -1,0 +1,68 @@
+import { access } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { secret, zDuration, zEnricherConfig, XEnrichError } from '@x/core';
+
+/**
+ * The `server` section, read only by `x-enrich serve`. Core's schema stays untouched: the app
+ * extends it, so one file configures both and `config schema` describes both.
+ */
+export const zServerConfig = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1').describe('Address to listen on. 127.0.0.1 keeps the service local; 0.0.0.0 exposes it.'),
+    port: z.number().int().min(0).max(65_535).default(8080).describe('Port to listen on (0: any free port).'),
+    token: secret(z.string().min(16, 'use at least 16 characters'))
+      .optional()
+      .describe('Bearer token every /v1 request must carry (Authorization: Bearer ...). Also read from X_ENRICH_TOKEN. Unset: no auth.'),
+    bodyLimit: z.number().int().positive().default(1_048_576).describe('Largest request body in bytes (413 beyond).'),
+    maxObservables: z.number().int().positive().default(1_000).describe('Most observables in one POST /v1/enrich (422 beyond).'),
+    requestTimeout: zDuration.default(300_000).describe('Longest one request may take before it is aborted (504).'),
+    shutdownGrace: zDuration.default(10_000).describe('On SIGTERM, how long in-flight requests may finish before the process exits.'),
+  })
+  .describe('The HTTP service (`x-enrich serve`).');
+export type ServerConfig = z.output<typeof zServerConfig>;
+
+/**
+ * The app's config: core's, with `cache` left undefined when the file does not set it (the CLI
+ * then defaults to a persistent file cache and `serve` to memory) and a `server` section.
+ */
+export const zAppConfig = zEnricherConfig.extend({
+  cache: zEnricherConfig.shape.cache
+    .unwrap()
+    .optional()
+    .describe('Where outcomes are cached, or false. Default: a file store in the user cache directory for the CLI, memory for `serve`.'),
+  server: zServerConfig.default(() => zServerConfig.parse({})),
+});
+export type AppConfig = z.output<typeof zAppConfig>;
+
+export const DEFAULT_CONFIG_FILE = 'x-enrich.yaml';
+
+/** `--config FILE`, else `x-enrich.yaml` in the working directory; a clear error when neither exists. */
+export async function resolveConfigPath(explicit: string | undefined, cwd = process.cwd()): Promise<string> {
+  const path = resolve(cwd, explicit ?? DEFAULT_CONFIG_FILE);
+  try {
+    await access(path);
+  } catch {
+    throw new XEnrichError(
+      'X_CONFIG_NOT_FOUND',
+      explicit
+        ? `Config file ${path} does not exist or cannot be read.`
+        : `No config file: pass --config FILE or create ${DEFAULT_CONFIG_FILE} here. Examples: examples/x-enrich.simulator.yaml, examples/x-enrich.virustotal.yaml; try \`x-enrich demo\` for a run without one.`,
+    );
+  }
+  return path;
+}
+
+export interface LoadedAppConfig {
+  path: string;
+  /** Directory that relative plugin paths (`use: ./provider-x`) and `.env` resolve against. */
+  dir: string;
+  config: AppConfig;
+}
+
+/** Loads and validates the config file; every problem is reported at once with its dot path. */
+export async function loadAppConfig(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<LoadedAppConfig> {
+  const path = await resolveConfigPath(explicit);
+  const config = await loadConfigFileWithSchema(path, env);
+  return { path, dir: dirname(path), config };
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+/**
+ * `x-enrich`: the command-line entry. Each command's module is imported only when it runs, so
+ * `x-enrich enrich` never loads fastify or prom-client and starts fast.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { runCommand } from './run-command.js';
+import { OUTPUT_FORMATS } from './output/formats.js';
+import { INPUT_FORMATS } from './input/read-inputs.js';
+import { LOG_LEVELS } from './logger.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function positiveInt(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('expected a whole number of 1 or more');
+  return number;
+}
+
+function port(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65_535) throw new InvalidArgumentError('expected a port from 0 to 65535');
+  return number;
+}
+
+const program = new Command('x-enrich')
+  .description('Threat-intelligence enrichment: observables in, verdicts out, from provider plugins named in a config file.')
+  .version(version, '-V, --version')
+  .option('-c, --config <file>', 'config file (YAML or JSON); default: ./x-enrich.yaml')
+  .addOption(new Option('--log-level <level>', 'log level on stderr').choices(LOG_LEVELS).env('X_ENRICH_LOG_LEVEL'))
+  .showHelpAfterError('(run with --help for usage)')
+  .configureHelp({ showGlobalOptions: true });
+
+program
+  .command('enrich')
+  .description('enrich observables given as arguments, in a file, or on standard input')
+  .argument('[observables...]', 'observables: raw (auto-detected, defanged ok) or type:value')
+  .option('-i, --input <file>', 'read observables from a file, - for standard input')
+  .addOption(new Option('--input-format <format>', 'input file format').choices(INPUT_FORMATS).default('auto', 'by extension: .jsonl/.ndjson, .csv, else one a line'))
+  .option('--field <name>', 'JSONL property or CSV column holding the observable', 'observable')
+  .addOption(new Option('-f, --format <format>', 'output format').choices(OUTPUT_FORMATS).default(undefined, 'table on a terminal, else jsonl'))
+  .option('-p, --providers <names>', 'only these provider instances (comma-separated)')
+  .option('--concurrency <n>', 'observables looked up at once (default: config, 16)', positiveInt)
+  .option('--refresh', 'ignore cached results and ask upstream again (results are cached again)')
+  .option('--no-cache', 'neither read nor write the cache')
+  .option('--cache-dir <dir>', 'file cache directory (default: the user cache dir, e.g. ~/.cache/x-enrich)')
+  .addOption(new Option('--fail-on <verdict>', 'exit 3 when any observable is at least this bad').choices(['suspicious', 'malicious']))
+  .option('--no-progress', 'no progress bar (it is shown only when stderr is a terminal)')
+  .option('-q, --quiet', 'no summary line on stderr')
+  .action((observables: string[], _options: unknown, command: Command) =>
+    runCommand(async () => (await import('./commands/enrich.js')).enrichCommand(observables, command.optsWithGlobals())),
+  );
+
+program
+  .command('serve')
+  .description('run the HTTP service (POST /v1/enrich, GET /v1/providers, /healthz, /metrics, /docs/json)')
+  .option('--host <host>', 'address to listen on (default: config server.host, 127.0.0.1)')
+  .option('--port <port>', 'port, 0 for any free one (default: config server.port, 8080)', port)
+  .option('--cache-dir <dir>', 'use a file cache in this directory (default: config, else memory)')
+  .action((_options: unknown, command: Command) => runCommand(async () => (await import('./commands/serve.js')).serveCommand(command.optsWithGlobals())));
+
+program
+  .command('providers')
+  .description('list the configured provider instances: plugin, version, types, lifecycle, rate limits')
+  .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
+  .action((_options: unknown, command: Command) => runCommand(async () => (await import('./commands/providers.js')).providersCommand(command.optsWithGlobals())));
+
+const config = program.command('config').description('check, print or describe the configuration');
+config
+  .command('validate')
+  .description('validate the config and every provider instance (imports the plugins, checks their options)')
+  .action((_options: unknown, command: Command) => runCommand(async () => (await import('./commands/config.js')).configValidateCommand(command.optsWithGlobals())));
+config
+  .command('show')
+  .description('print the config after defaults and ${VAR} substitution, secrets redacted')
+  .addOption(new Option('-f, --format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+  .action((_options: unknown, command: Command) => runCommand(async () => (await import('./commands/config.js')).configShowCommand(command.optsWithGlobals())));
+config
+  .command('schema')
+  .description('print the JSON Schema of the config file (for editor completion)')
+  .action(() => runCommand(async () => (await import('./commands/config.js')).configSchemaCommand()));
+
+program
+  .command('demo')
+  .description('start the VirusTotal simulator on loopback and enrich a sample showing every verdict (no key, no internet)')
+  .addOption(new Option('-f, --format <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
+  .action((_options: unknown, command: Command) => runCommand(async () => (await import('./commands/demo.js')).demoCommand(command.optsWithGlobals())));
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,54 @@
+import { stringify as toYaml } from 'yaml';
+import { z } from 'zod';
+import { loadProviders, REDACTED, redactConfig } from '@x/core';
+import { loadAppConfig, zAppConfig, type AppConfig } from '../app-config.js';
+import { ExitCode } from '../exit-codes.js';
+import type { LogLevel } from '../logger.js';
+import { commandLogger } from '../open-enricher.js';
+import { writeOut } from '../run-command.js';
+
+interface ConfigOptions {
+  config?: string;
+  logLevel?: LogLevel;
+}
+
+/** The config with every secret replaced: core's secrets (plugin options marked `secret`) and `server.token`. */
+export function redactAppConfig(config: AppConfig, providers: Awaited<ReturnType<typeof loadProviders>>): unknown {
+  const redacted = redactConfig(config, providers) as Record<string, unknown>;
+  const server = { ...config.server, ...(config.server.token ? { token: REDACTED } : {}) };
+  return { ...redacted, server };
+}
+
+/** Validates the file, then imports every enabled plugin and validates its options (what `enrich` would do). */
+export async function configValidateCommand(options: ConfigOptions): Promise<ExitCode> {
+  const { path, config, dir } = await loadAppConfig(options.config);
+  const logger = commandLogger(options.logLevel, 'warn');
+  const providers = await loadProviders(config, { importFrom: dir, logger });
+  const names = providers.map((provider) => `${provider.name} (${provider.manifest.packageName} ${provider.manifest.version})`);
+  await writeOut(`${path}: valid; ${providers.length} provider instance${providers.length === 1 ? '' : 's'}${names.length ? `: ${names.join(', ')}` : ''}\n`);
+  return ExitCode.Ok;
+}
+
+/** Prints the effective config (defaults applied, `${VAR}` substituted, durations in ms) with secrets redacted. */
+export async function configShowCommand(options: ConfigOptions & { format: 'yaml' | 'json' }): Promise<ExitCode> {
+  const { config, dir } = await loadAppConfig(options.config);
+  const logger = commandLogger(options.logLevel, 'error');
+  const providers = await loadProviders(config, { importFrom: dir, logger });
+  const shown = redactAppConfig(config, providers);
+  await writeOut(options.format === 'json' ? JSON.stringify(shown, null, 2) + '\n' : toYaml(shown));
+  return ExitCode.Ok;
+}
+
+/** The JSON Schema of the whole file (core's sections and the app's `server`), for editor completion. */
+export function appConfigJsonSchema(): Record<string, unknown> {
+  return {
+    $id: 'https://x-enrich.dev/schema/x-enrich.config.json',
+    title: 'x-enrich configuration',
+    ...z.toJSONSchema(zAppConfig, { io: 'input', unrepresentable: 'any' }),
+  };
+}
+
+export async function configSchemaCommand(): Promise<ExitCode> {
+  await writeOut(JSON.stringify(appConfigJsonSchema(), null, 2) + '\n');
+  return ExitCode.Ok;
+}

@@ -1,0 +1,250 @@
+import type { Writable } from 'node:stream';
+import { VERDICT_SEVERITY, type EnricherStats, type Verdict } from '@x/core';
+import { loadAppConfig } from '../app-config.js';
+import { ExitCode, reachesFailOn, runExitCode, type FailOn } from '../exit-codes.js';
+import { argumentInputs, assertReadable, countLines, fileInputs, resolveInputFormat, type InputFormat, type RawInput } from '../input/read-inputs.js';
+import type { LogLevel } from '../logger.js';
+import { commandLogger, openEnricher } from '../open-enricher.js';
+import { createFormatter, type EnrichedItem, type OutputFormat, type OutputFormatter } from '../output/formats.js';
+import { createProgressBar, type ProgressBar } from '../progress-bar.js';
+import { humanDuration, upfrontEstimate, type InstanceBudget } from '../progress.js';
+import { writeOut } from '../run-command.js';
+import { UsageError } from '../usage-error.js';
+
+export interface EnrichOptions {
+  config?: string;
+  logLevel?: LogLevel;
+  input?: string;
+  inputFormat: InputFormat;
+  field: string;
+  format?: OutputFormat;
+  providers?: string;
+  concurrency?: number;
+  refresh?: boolean;
+  /** False with `--no-cache`. */
+  cache: boolean;
+  cacheDir?: string;
+  failOn?: FailOn;
+  /** False with `--no-progress`. */
+  progress: boolean;
+  quiet?: boolean;
+}
+
+/** What a run counted; the exit code and the summary line come from it. */
+export interface RunTally {
+  observables: number;
+  invalidInputs: number;
+  lookups: number;
+  cacheHits: number;
+  failedLookups: number;
+  verdicts: Record<Verdict, number>;
+  failOnReached: boolean;
+  interrupted: boolean;
+}
+
+const ABORTED = Symbol('aborted');
+
+function aborted(signal: AbortSignal): Promise<typeof ABORTED> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve(ABORTED);
+    else signal.addEventListener('abort', () => resolve(ABORTED), { once: true });
+  });
+}
+
+/**
+ * Drives the engine's stream into a formatter. On abort it stops at once (it does not wait for
+ * lookups in flight, which may be waiting for quota) and still closes the document, so what
+ * was written stays valid.
+ */
+export async function runEnrichment(options: {
+  stream: AsyncIterable<EnrichedItem>;
+  formatter: OutputFormatter;
+  out: Writable;
+  signal: AbortSignal;
+  failOn?: FailOn;
+  onItem?: (item: EnrichedItem, tally: RunTally) => void;
+}): Promise<RunTally> {
+  const tally: RunTally = {
+    observables: 0,
+    invalidInputs: 0,
+    lookups: 0,
+    cacheHits: 0,
+    failedLookups: 0,
+    verdicts: { malicious: 0, suspicious: 0, benign: 0, unknown: 0 },
+    failOnReached: false,
+    interrupted: false,
+  };
+  await writeOut(options.formatter.start(), options.out);
+  const iterator = options.stream[Symbol.asyncIterator]();
+  const stop = aborted(options.signal);
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), stop]);
+      if (next === ABORTED) {
+        tally.interrupted = true;
+        break;
+      }
+      if (next.done) break;
+      const item = next.value;
+      if (item.summary.observable) {
+        tally.observables += 1;
+        tally.verdicts[item.summary.verdict] += 1;
+        if (reachesFailOn(item.summary.verdict, options.failOn)) tally.failOnReached = true;
+        for (const record of item.records) {
+          if (record.status === 'unsupported' || record.status === 'skipped') continue;
+          tally.lookups += 1;
+          if (record.cache.hit) tally.cacheHits += 1;
+          if (record.status === 'error') tally.failedLookups += 1;
+        }
+      } else {
+        tally.invalidInputs += 1;
+      }
+      options.onItem?.(item, tally);
+      await writeOut(options.formatter.item(item), options.out);
+    }
+  } finally {
+    // Do not wait for the engine to wind down lookups in flight: it may sit in a quota wait.
+    void Promise.resolve(iterator.return?.()).catch(() => undefined);
+    await writeOut(options.formatter.end({ interrupted: tally.interrupted, invalidInputs: tally.invalidInputs }), options.out);
+  }
+  return tally;
+}
+
+/** The line printed on stderr after a run. */
+export function summaryLine(tally: RunTally, elapsedMs: number, quotaWaitMs: number, total?: number): string {
+  const verdicts = (Object.keys(VERDICT_SEVERITY) as Verdict[])
+    .sort((a, b) => VERDICT_SEVERITY[b] - VERDICT_SEVERITY[a])
+    .map((verdict) => `${tally.verdicts[verdict]} ${verdict}`)
+    .join(', ');
+  const head = tally.interrupted
+    ? `interrupted after ${tally.observables}${total === undefined ? '' : ` of ${total}`} observables (the output written so far is complete)`
+    : `${tally.observables} observables in ${humanDuration(elapsedMs)}`;
+  return (
+    `x-enrich: ${head}: ${verdicts}; ${tally.lookups} lookups, ${tally.cacheHits} from cache, ${tally.failedLookups} failed` +
+    (tally.invalidInputs ? `; ${tally.invalidInputs} invalid inputs` : '') +
+    (quotaWaitMs >= 1000 ? `; waited ${humanDuration(quotaWaitMs)} for quota` : '') +
+    '\n'
+  );
+}
+
+export function totalQuotaWaitMs(stats: EnricherStats, only?: readonly string[]): number {
+  return Object.entries(stats)
+    .filter(([name]) => !only || only.includes(name))
+    .reduce((sum, [, instance]) => sum + instance.quotaWaitMs, 0);
+}
+
+/** Where the inputs come from: arguments, then `--input` (a file or `-`), else stdin when it is piped. */
+function inputSources(args: readonly string[], options: EnrichOptions): { sources: Array<Iterable<RawInput> | AsyncIterable<RawInput>>; file?: string } {
+  const sources: Array<Iterable<RawInput> | AsyncIterable<RawInput>> = [];
+  if (args.length) sources.push(argumentInputs(args));
+  let file = options.input;
+  if (!file && !args.length) {
+    if (process.stdin.isTTY) throw new UsageError('enrich: give observables as arguments, or --input FILE (- for standard input)');
+    file = '-';
+  }
+  if (file) sources.push(fileInputs({ path: file, format: options.inputFormat, field: options.field }));
+  return { sources, file };
+}
+
+export async function enrichCommand(args: string[], options: EnrichOptions): Promise<ExitCode> {
+  const stderr = process.stderr;
+  const format: OutputFormat = options.format ?? (process.stdout.isTTY ? 'table' : 'jsonl');
+  if (options.input) await assertReadable(options.input);
+  const { sources, file } = inputSources(args, options);
+
+  const { config, dir } = await loadAppConfig(options.config);
+  if (options.concurrency) config.concurrency = options.concurrency;
+  const logger = commandLogger(options.logLevel, 'warn');
+  const opened = await openEnricher({
+    config,
+    configDir: dir,
+    logger,
+    stores: { mode: 'cli', cacheDir: options.cacheDir, noCache: !options.cache },
+  });
+  const controller = new AbortController();
+  let progress: ProgressBar | undefined;
+  const onSignal = () => {
+    // A second Ctrl-C means "now": skip the tidy shutdown.
+    if (controller.signal.aborted) process.exit(ExitCode.Interrupted);
+    controller.abort();
+  };
+  const onStdoutError = (error: NodeJS.ErrnoException) => {
+    // `x-enrich enrich ... | head`: the reader left; stop quietly.
+    if (error.code === 'EPIPE') process.exit(ExitCode.Ok);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.stdout.on('error', onStdoutError);
+  try {
+    const { enricher } = opened;
+    const instances = enricher.providers();
+    const selected = options.providers?.split(',').map((name) => name.trim()).filter(Boolean);
+    if (selected) {
+      const unknown = selected.filter((name) => !instances.some((instance) => instance.name === name));
+      if (unknown.length) throw new UsageError(`--providers: no instance named ${unknown.join(', ')} (configured: ${instances.map((i) => i.name).join(', ') || 'none'})`);
+    }
+    const budgets: InstanceBudget[] = instances.filter((instance) => !selected || selected.includes(instance.name)).map((instance) => ({ name: instance.name, windows: instance.rateLimit }));
+
+    // A total makes the bar and the up-front estimate possible; counting a file is cheap next to the run.
+    const wantsTotal = !options.quiet;
+    const fileCount = wantsTotal && file ? await countLines(file).then((n) => (n !== undefined && resolveInputFormat(file, options.inputFormat) === 'csv' ? n - 1 : n)) : undefined;
+    const total = file ? (fileCount === undefined ? undefined : args.length + fileCount) : args.length;
+    if (!options.quiet && total !== undefined) {
+      const estimate = upfrontEstimate(total, budgets);
+      if (estimate) stderr.write(`x-enrich: ${estimate}\n`);
+    }
+    if (options.progress && !options.quiet && stderr.isTTY) {
+      progress = createProgressBar({ stream: stderr, total, budgets, quotaWaitMs: () => totalQuotaWaitMs(enricher.stats(), selected) });
+    }
+
+    // Locations of the inputs handed to the engine, in order: its stream answers in input order.
+    const locations: string[] = [];
+    const signal = controller.signal;
+    async function* raws(): AsyncGenerator<string> {
+      for (const source of sources) {
+        for await (const input of source) {
+          if (signal.aborted) return;
+          if ('problem' in input) {
+            stderr.write(`x-enrich: ${input.location}: ${input.problem}; skipped\n`);
+            invalidLines += 1;
+            continue;
+          }
+          locations.push(input.location);
+          yield input.raw;
+        }
+      }
+    }
+    let invalidLines = 0;
+    const started = Date.now();
+    const tally = await runEnrichment({
+      stream: enricher.stream(raws(), { signal, refresh: options.refresh, providers: selected }),
+      formatter: createFormatter(format, { color: Boolean(process.stdout.isTTY), width: process.stdout.columns }),
+      out: process.stdout,
+      signal,
+      failOn: options.failOn,
+      onItem(item, counts) {
+        const location = locations.shift();
+        if (!item.summary.observable) {
+          const error = item.records.find((record) => record.error)?.error;
+          progress?.log(`x-enrich: ${location ?? 'input'}: ${error?.message ?? 'not an observable'} (${error?.code ?? 'X_OBSERVABLE_INVALID'})\n`);
+          if (!progress) stderr.write(`x-enrich: ${location ?? 'input'}: ${error?.message ?? 'not an observable'} (${error?.code ?? 'X_OBSERVABLE_INVALID'})\n`);
+        }
+        progress?.update(counts);
+      },
+    });
+    tally.invalidInputs += invalidLines;
+    progress?.stop();
+    progress = undefined;
+    if (!options.quiet || tally.interrupted) {
+      stderr.write(summaryLine(tally, Date.now() - started, totalQuotaWaitMs(enricher.stats(), selected), total));
+    }
+    return runExitCode(tally);
+  } finally {
+    progress?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.stdout.off('error', onStdoutError);
+    // Closing may wait on sockets; an interrupted run should not hang on them.
+    await Promise.race([opened.close(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+  }
+}

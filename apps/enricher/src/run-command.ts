@@ -1,0 +1,42 @@
+import { isValidationError, isXEnrichError } from '@x/core';
+import { ExitCode } from './exit-codes.js';
+import { isUsageError } from './usage-error.js';
+
+/** Writes text to stdout and resolves once it is handed to the OS (so exiting cannot cut it). */
+export function writeOut(text: string, stream: NodeJS.WritableStream = process.stdout): Promise<void> {
+  if (!text) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    stream.write(text, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+function flush(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+/** One line (or a headline and its issues) for people: never a stack trace unless X_ENRICH_DEBUG is set. */
+export function describeError(error: unknown): string {
+  if (isValidationError(error)) return `${error.message}\n(${error.code})`;
+  if (isXEnrichError(error)) return `${error.message} (${error.code})`;
+  if (isUsageError(error)) return error.message;
+  const message = error instanceof Error ? error.message : String(error);
+  return `unexpected error: ${message}\nThis is a bug in x-enrich; rerun with X_ENRICH_DEBUG=1 for the stack trace and report it.`;
+}
+
+/**
+ * Runs a command and exits with its code. Any error ends the process with exit code 1 and a
+ * readable message on stderr (every config problem with its path), not a stack trace.
+ */
+export async function runCommand(command: () => Promise<number | void>): Promise<void> {
+  let code: number;
+  try {
+    code = (await command()) ?? ExitCode.Ok;
+  } catch (error) {
+    process.stderr.write(`x-enrich: ${describeError(error)}\n`);
+    if (process.env.X_ENRICH_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    code = ExitCode.Usage;
+  }
+  // Exit explicitly: a provider's keep-alive socket or a store's timer must not keep a finished CLI alive.
+  await Promise.all([flush(process.stdout), flush(process.stderr)]);
+  process.exit(code);
+}

@@ -1,0 +1,178 @@
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import { z } from 'zod';
+import { zObservableSummary, zResultRecord, type Enricher } from '@x/core';
+import type { ServerConfig } from '../app-config.js';
+import type { ServiceMetrics } from './metrics.js';
+
+export interface ServerAppOptions {
+  enricher: Enricher;
+  server: ServerConfig;
+  /** Bearer token required on /v1 and /metrics; undefined: no auth. */
+  token?: string;
+  metrics: ServiceMetrics;
+  version: string;
+  /** A pino logger for request logs (omit for none). */
+  logger?: unknown;
+}
+
+/** The error body of every 4xx/5xx this service sends. */
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+function errorBody(code: string, message: string, details?: unknown): ErrorBody {
+  return { error: { code, message, ...(details === undefined ? {} : { details }) } };
+}
+
+const zErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
+
+// OpenAPI 3.0 schemas from core's zod schemas: one source of truth for the record format.
+const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'output', unrepresentable: 'any' });
+
+function tokenMatches(expected: string, header: string | undefined): boolean {
+  const match = /^Bearer (.+)$/i.exec(header ?? '');
+  if (!match) return false;
+  const given = Buffer.from(match[1]!.trim());
+  const wanted = Buffer.from(expected);
+  // Constant-time compare, so the token cannot be guessed byte by byte from response times.
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+/**
+ * The HTTP service as a fastify instance (not listening): `x-enrich serve` listens on it and
+ * tests use `inject`/`listen({ port: 0 })`.
+ */
+export async function buildServer(options: ServerAppOptions): Promise<FastifyInstance> {
+  const { enricher, server, token, metrics } = options;
+  const app = Fastify({
+    bodyLimit: server.bodyLimit,
+    ...(options.logger ? { loggerInstance: options.logger as never } : { logger: false }),
+    // The body is validated against the route schema; unknown properties are refused, not dropped.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'x-enrich', version: options.version, description: 'Threat-intelligence enrichment: observables in, result records and summaries out.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      ...(token ? { security: [{ bearer: [] }] } : {}),
+    },
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.observeRequest(request.routeOptions.url ?? 'unknown', request.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  const requireToken = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!token) return;
+    if (tokenMatches(token, request.headers.authorization)) return;
+    return reply
+      .code(401)
+      .header('www-authenticate', 'Bearer realm="x-enrich"')
+      .send(errorBody('X_UNAUTHORIZED', 'Missing or wrong bearer token: send Authorization: Bearer <token>.'));
+  };
+
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    if (error.validation) {
+      return reply.code(400).send(errorBody('X_REQUEST_INVALID', `Invalid request: ${error.message}.`, error.validation.map((issue) => ({ path: issue.instancePath, message: issue.message }))));
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send(errorBody('X_REQUEST_TOO_LARGE', `The request body exceeds ${server.bodyLimit} bytes (server.bodyLimit): send fewer observables per request.`));
+    }
+    if (error.statusCode && error.statusCode < 500) {
+      return reply.code(error.statusCode).send(errorBody('X_REQUEST_INVALID', error.message));
+    }
+    reply.log.error({ err: error }, 'request failed');
+    return reply.code(500).send(errorBody('X_INTERNAL', 'The service failed to handle the request; see its log.'));
+  });
+
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('X_NOT_FOUND', `No route ${request.method} ${request.url}.`)));
+
+  app.get('/healthz', { schema: { summary: 'Liveness and provider circuit states (no auth).', response: { 200: { type: 'object', additionalProperties: true } } } }, async () => ({
+    status: 'ok',
+    providers: Object.fromEntries(enricher.providers().map((info) => [info.name, { circuit: info.circuitState }])),
+  }));
+
+  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/metrics', { onRequest: requireToken, schema: { summary: 'Prometheus metrics.', security: token ? [{ bearer: [] }] : [] } }, async (_request, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  app.get(
+    '/v1/providers',
+    { onRequest: requireToken, schema: { summary: 'The loaded provider instances: plugin, version, types, lifecycle, circuit state, remaining quota.' } },
+    async () => ({ providers: enricher.providers() }),
+  );
+
+  const enrichBody = {
+    type: 'object',
+    required: ['observables'],
+    additionalProperties: false,
+    properties: {
+      observables: {
+        type: 'array',
+        minItems: 1,
+        items: { type: 'string', minLength: 1, maxLength: 8192 },
+        description: `Raw observables (auto-detected, defanged accepted) or type:value. At most ${server.maxObservables} per request (413 beyond).`,
+      },
+      providers: { type: 'array', items: { type: 'string' }, description: 'Only these instances (default: all).' },
+      refresh: { type: 'boolean', description: 'Bypass the cache (results are cached again).' },
+    },
+  };
+
+  app.post<{ Body: { observables: string[]; providers?: string[]; refresh?: boolean } }>(
+    '/v1/enrich',
+    {
+      onRequest: requireToken,
+      schema: {
+        summary: 'Enrich observables: one record per observable x provider, and one summary per observable, in input order.',
+        body: enrichBody,
+        response: {
+          200: {
+            type: 'object',
+            properties: { records: { type: 'array', items: jsonSchema(zResultRecord) }, summaries: { type: 'array', items: jsonSchema(zObservableSummary) } },
+          },
+          '4xx': jsonSchema(zErrorBody),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { observables, providers, refresh } = request.body;
+      if (observables.length > server.maxObservables) {
+        return reply
+          .code(413)
+          .send(errorBody('X_TOO_MANY_OBSERVABLES', `At most ${server.maxObservables} observables per request (server.maxObservables); got ${observables.length}. Split the batch.`));
+      }
+      if (providers) {
+        const known = new Set(enricher.providers().map((info) => info.name));
+        const unknown = providers.filter((name) => !known.has(name));
+        if (unknown.length) return reply.code(400).send(errorBody('X_UNKNOWN_PROVIDER', `No provider instance named ${unknown.join(', ')} (configured: ${[...known].join(', ')}).`));
+      }
+      // Stop the lookups when the client goes away or the request runs too long.
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), server.requestTimeout);
+      // The response's `close` before it finished means the client hung up.
+      const onClose = () => {
+        if (!reply.raw.writableFinished) controller.abort();
+      };
+      reply.raw.on('close', onClose);
+      try {
+        const result = await enricher.enrich(observables, { signal: controller.signal, refresh: refresh ?? false, providers });
+        if (controller.signal.aborted && !reply.raw.destroyed) {
+          return reply.code(504).send(errorBody('X_TIMEOUT', `The request took longer than server.requestTimeout (${server.requestTimeout} ms); send fewer observables.`));
+        }
+        return result;
+      } finally {
+        clearTimeout(timer);
+        reply.raw.off('close', onClose);
+      }
+    },
+  );
+
+  return app;
+}

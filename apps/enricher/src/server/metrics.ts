@@ -1,0 +1,96 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EnricherEvent, ProviderInfo } from '@x/core';
+
+const CIRCUIT_STATES = ['closed', 'open', 'half-open', 'isolated', 'disabled'] as const;
+// Lookups span cache hits (microseconds) to quota waits (minutes).
+const LOOKUP_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+export interface ServiceMetrics {
+  readonly registry: Registry;
+  /** Feed core's `onEvent` here. */
+  onEvent(event: EnricherEvent): void;
+  /** One finished HTTP request to this service. */
+  observeRequest(route: string, method: string, statusCode: number, seconds: number): void;
+}
+
+/**
+ * Prometheus metrics from core's engine events (lookups, cache hits, upstream calls by status,
+ * retries, circuit state, quota waits, latency histograms), plus the remaining rate-limit
+ * budget read from the providers at scrape time, plus the process's default metrics.
+ */
+export function createServiceMetrics(providers: () => readonly ProviderInfo[]): ServiceMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'x_enrich_process_' });
+  const lookups = new Counter({ name: 'x_enrich_lookups_total', help: 'Result records produced, by instance, observable type, status and cache hit.', labelNames: ['instance', 'type', 'status', 'cache'], registers: [registry] });
+  const cacheHits = new Counter({ name: 'x_enrich_cache_hits_total', help: 'Lookups answered from the cache.', labelNames: ['instance'], registers: [registry] });
+  const lookupSeconds = new Histogram({ name: 'x_enrich_lookup_duration_seconds', help: 'Time to produce one record (cache hits included).', labelNames: ['instance', 'cache'], buckets: LOOKUP_BUCKETS, registers: [registry] });
+  const upstreamCalls = new Counter({ name: 'x_enrich_upstream_calls_total', help: 'Calls into the provider (attempts; a batch counts once), by outcome and error code.', labelNames: ['instance', 'outcome', 'code'], registers: [registry] });
+  const upstreamSeconds = new Histogram({ name: 'x_enrich_upstream_duration_seconds', help: 'Duration of calls into the provider.', labelNames: ['instance'], buckets: LOOKUP_BUCKETS, registers: [registry] });
+  const httpRequests = new Counter({ name: 'x_enrich_upstream_http_requests_total', help: 'HTTP requests sent upstream, by status (0: no response).', labelNames: ['instance', 'status'], registers: [registry] });
+  const retries = new Counter({ name: 'x_enrich_retries_total', help: 'Retries of transient upstream failures.', labelNames: ['instance'], registers: [registry] });
+  const timeouts = new Counter({ name: 'x_enrich_timeouts_total', help: 'Upstream attempts that timed out.', labelNames: ['instance'], registers: [registry] });
+  const bulkhead = new Counter({ name: 'x_enrich_bulkhead_rejections_total', help: 'Calls refused because the concurrency limit and its queue were full.', labelNames: ['instance'], registers: [registry] });
+  const quotaWaits = new Counter({ name: 'x_enrich_quota_waits_total', help: 'Requests that waited for rate-limit budget.', labelNames: ['instance'], registers: [registry] });
+  const quotaWaitSeconds = new Counter({ name: 'x_enrich_quota_wait_seconds_total', help: 'Time spent waiting for rate-limit budget.', labelNames: ['instance'], registers: [registry] });
+  const circuit = new Gauge({
+    name: 'x_enrich_circuit_state',
+    help: 'Circuit breaker state per instance: 1 for the current state.',
+    labelNames: ['instance', 'state'],
+    registers: [registry],
+    collect() {
+      for (const info of providers()) for (const state of CIRCUIT_STATES) this.set({ instance: info.name, state }, info.circuitState === state ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'x_enrich_rate_limit_remaining',
+    help: 'Requests left in each rate-limit window of an instance.',
+    labelNames: ['instance', 'window'],
+    registers: [registry],
+    collect() {
+      for (const info of providers()) for (const window of info.rateLimit) this.set({ instance: info.name, window: `${window.requests}/${window.perMs}ms` }, window.remaining);
+    },
+  });
+  const requests = new Counter({ name: 'x_enrich_http_server_requests_total', help: 'Requests to this service.', labelNames: ['route', 'method', 'status'], registers: [registry] });
+  const requestSeconds = new Histogram({ name: 'x_enrich_http_server_request_duration_seconds', help: 'Latency of requests to this service.', labelNames: ['route', 'method'], buckets: LOOKUP_BUCKETS, registers: [registry] });
+
+  return {
+    registry,
+    onEvent(event) {
+      switch (event.type) {
+        case 'lookup':
+          lookups.inc({ instance: event.instance, type: event.observableType, status: event.status, cache: event.cacheHit ? 'hit' : 'miss' });
+          if (event.cacheHit) cacheHits.inc({ instance: event.instance });
+          lookupSeconds.observe({ instance: event.instance, cache: event.cacheHit ? 'hit' : 'miss' }, event.durationMs / 1000);
+          break;
+        case 'upstream':
+          upstreamCalls.inc({ instance: event.instance, outcome: event.ok ? 'ok' : 'error', code: event.errorCode ?? '' });
+          upstreamSeconds.observe({ instance: event.instance }, event.durationMs / 1000);
+          break;
+        case 'http':
+          httpRequests.inc({ instance: event.instance, status: String(event.status ?? 0) });
+          break;
+        case 'retry':
+          retries.inc({ instance: event.instance });
+          break;
+        case 'timeout':
+          timeouts.inc({ instance: event.instance });
+          break;
+        case 'bulkhead_rejected':
+          bulkhead.inc({ instance: event.instance });
+          break;
+        case 'rate_limit_wait':
+          quotaWaits.inc({ instance: event.instance });
+          quotaWaitSeconds.inc({ instance: event.instance }, event.waitedMs / 1000);
+          break;
+        case 'circuit':
+          // Read live at scrape time (collect); touching the gauge keeps the label set current.
+          for (const state of CIRCUIT_STATES) circuit.set({ instance: event.instance, state }, event.state === state ? 1 : 0);
+          break;
+      }
+    },
+    observeRequest(route, method, statusCode, seconds) {
+      requests.inc({ route, method, status: String(statusCode) });
+      requestSeconds.observe({ route, method }, seconds);
+    },
+  };
+}
