@@ -22,6 +22,7 @@ export * from './di/tokens.js';
 export * from './errors/error-codes.js';
 export * from './errors/x-enrich-error.js';
 export * from './logging/logger.js';
+export { createRedactingLogger, createSecretScrubber, type SecretScrubber } from './logging/redacting-logger.js';
 
 // --- Stores ------------------------------------------------------------------
 export * from './stores/cache-store.js';
@@ -31,6 +32,9 @@ export * from './stores/rate-limit-store.js';
 export * from './config/duration.js';
 export * from './config/secret.js';
 export * from './config/config-schema.js';
+export * from './config/load-config.js';
+export * from './config/validation-issues.js';
+export { collectSecrets, redactConfig, secretPaths, type SecretPath } from './config/redact.js';
 
 // --- Rate limits and caches (core-B) -------------------------------------------
 export * from './rate-limit/memory-rate-limit-store.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { zEnricherConfig } from './config-schema.js';
 import { parseDuration } from './duration.js';
+import { validationIssues } from './validation-issues.js';
 
 describe('durations', () => {
   it('parses every unit', () => {
@@ -22,12 +23,34 @@ describe('config schema', () => {
     expect(config.cache).toEqual({ store: 'memory', maxEntries: 100_000 });
   });
 
-  it('reports every problem at once, with paths', () => {
+  it('reports every problem at once, with dot paths inside the union branch that was meant', () => {
     const result = zEnricherConfig.safeParse({ providers: { vt3: { use: '', rateLimit: [{ requests: 0, per: 'soon' }] } }, cache: { store: 'tape' } });
     expect(result.success).toBe(false);
-    // Union branches (`false | [...]`) surface at the union's path here; `validationIssues`
-    // (config loading) descends into the branch that was meant.
-    const paths = result.error!.issues.map((issue) => issue.path.join('.'));
-    expect(paths).toEqual(expect.arrayContaining(['providers.vt3.use', 'providers.vt3.rateLimit', 'cache']));
+    const input = { providers: { vt3: { use: '', rateLimit: [{ requests: 0, per: 'soon' }] } }, cache: { store: 'tape' } };
+    const issues = validationIssues(result.error!, { input });
+    expect(issues.map((issue) => issue.path)).toEqual(['providers.vt3.use', 'providers.vt3.rateLimit.0.requests', 'providers.vt3.rateLimit.0.per', 'cache.store']);
+    expect(issues.find((issue) => issue.path === 'cache.store')!.message).toBe('unknown value "tape"; expected one of "memory", "file", "redis"');
+    expect(issues.find((issue) => issue.path.endsWith('.per'))!.message).toContain('invalid duration "soon"');
+  });
+
+  it('says what a union expected when no branch fits the value at all', () => {
+    const input = { providers: { vt3: { use: 'x', rateLimit: 5, cache: 'yes' } } };
+    const issues = validationIssues(zEnricherConfig.safeParse(input).error!, { input });
+    expect(issues).toEqual([
+      { path: 'providers.vt3.rateLimit', message: 'expected false or array, received number' },
+      { path: 'providers.vt3.cache', message: 'expected false or object, received string' },
+    ]);
+  });
+
+  it('names unknown keys and missing fields', () => {
+    const input = { providers: { vt3: { usee: 'x' } }, concurrency: 'many' };
+    const issues = validationIssues(zEnricherConfig.safeParse(input).error!, { input, prefix: 'file' });
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: 'file.providers.vt3.use', message: 'required (expected string)' },
+        { path: 'file.providers.vt3.usee', message: 'unknown key (not part of the schema; check the spelling)' },
+        expect.objectContaining({ path: 'file.concurrency' }),
+      ]),
+    );
   });
 });

@@ -1,0 +1,115 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ValidationError, XEnrichError, type ValidationIssue } from '../errors/x-enrich-error.js';
+import { zEnricherConfig, type EnricherConfig } from './config-schema.js';
+import { interpolateEnv, type Env } from './interpolate.js';
+import { validationIssues } from './validation-issues.js';
+
+export type { Env } from './interpolate.js';
+
+export interface ParseConfigOptions {
+  /** Variables for `${VAR}` references. Default: `process.env`. */
+  env?: Env;
+  /** Named in the error headline (a file path), so operators know which file to fix. */
+  source?: string;
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/**
+ * Validates a configuration object (already parsed from YAML/JSON, or built by a host):
+ * interpolates `${VAR}` / `${VAR:-default}` in string values, applies defaults and turns
+ * durations into milliseconds.
+ *
+ * @throws ValidationError `X_CONFIG_INVALID` listing every problem at once with dot paths,
+ *   including missing environment variables. Messages never quote option values.
+ */
+export function parseConfig(input: unknown, options: ParseConfigOptions = {}): EnricherConfig {
+  const { value, issues: envIssues } = interpolateEnv(input ?? {}, options.env ?? process.env);
+  const result = zEnricherConfig.safeParse(value);
+  // A missing variable also makes its field empty; report the variable, not the empty string.
+  const envPaths = new Set(envIssues.map((issue) => issue.path));
+  const schemaIssues = result.success ? [] : validationIssues(result.error, { input: value }).filter((issue) => !envPaths.has(issue.path));
+  const issues: ValidationIssue[] = [...envIssues, ...schemaIssues];
+  if (issues.length > 0 || !result.success) {
+    const where = options.source === undefined ? 'configuration' : `configuration ${options.source}`;
+    throw new ValidationError('X_CONFIG_INVALID', `Invalid ${where} (${plural(issues.length, 'problem')}):`, issues);
+  }
+  return result.data;
+}
+
+export interface LoadConfigFileOptions {
+  /** Real environment; wins over `.env`. Default: `process.env`. */
+  env?: Env;
+  /**
+   * A dotenv file to read variables from (they never override `env`). Default: `.env` next to
+   * the config file, if it exists. `false` reads none.
+   */
+  envFile?: string | false;
+}
+
+async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'unknown error'})`;
+    throw new XEnrichError('X_CONFIG_NOT_FOUND', `${what} ${path} ${reason}.`, { cause: error, details: { path } });
+  }
+}
+
+/** Parses YAML (JSON is valid YAML) and reports syntax errors with line and column, never quoting the source line. */
+export function parseConfigText(text: string, source = 'config'): unknown {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
+  if (document.errors.length > 0) {
+    const errors = document.errors.map((error) => {
+      const { line, col } = lineCounter.linePos(error.pos[0]);
+      return { line, column: col, message: error.message };
+    });
+    const lines = errors.map((error) => `  - line ${error.line}, column ${error.column}: ${error.message}`);
+    const first = errors[0]!;
+    throw new XEnrichError('X_CONFIG_PARSE', [`Cannot parse ${source} at line ${first.line}, column ${first.column}:`, ...lines].join('\n'), {
+      details: { source, line: first.line, column: first.column, errors },
+    });
+  }
+  return document.toJS({ maxAliasCount: 100 });
+}
+
+/**
+ * Loads and validates a YAML or JSON config file, with `${VAR}` interpolation from `env` and
+ * a `.env` file (see `envFile`).
+ *
+ * @throws XEnrichError `X_CONFIG_NOT_FOUND` (file or explicit envFile missing),
+ *   `X_CONFIG_PARSE` (syntax, with line and column), ValidationError `X_CONFIG_INVALID`.
+ */
+export async function loadConfigFile(path: string, options: LoadConfigFileOptions = {}): Promise<EnricherConfig> {
+  const absolute = resolve(path);
+  const text = await readText(absolute, 'Config file');
+  const env = { ...(await readEnvFile(absolute, options.envFile)), ...(options.env ?? process.env) };
+  return parseConfig(parseConfigText(text, path), { env, source: path });
+}
+
+async function readEnvFile(configPath: string, envFile: string | false | undefined): Promise<Record<string, string>> {
+  if (envFile === false) return {};
+  if (envFile !== undefined) return parseDotenv(await readText(resolve(envFile), 'Env file'));
+  try {
+    return parseDotenv(await readFile(resolve(dirname(configPath), '.env'), 'utf8'));
+  } catch {
+    return {}; // the default .env is optional
+  }
+}
+
+/**
+ * The JSON Schema of the config file (input side: durations are strings like `10s`), for
+ * editor completion (`# yaml-language-server: $schema=...`). Secret fields are `writeOnly`.
+ */
+export function configJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(zEnricherConfig, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...schema, title: 'x-enrich configuration' };
+}

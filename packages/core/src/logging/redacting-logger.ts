@@ -1,0 +1,82 @@
+import { REDACTED } from '../config/secret.js';
+import type { Logger } from './logger.js';
+
+/** Replaces every occurrence of the given secrets in a string. */
+export type SecretScrubber = (text: string) => string;
+
+/**
+ * Builds a function that replaces each secret (and its URL-encoded form, as it appears in
+ * query strings) with `[REDACTED]`. Longer secrets go first so one secret that contains
+ * another is hidden whole.
+ */
+export function createSecretScrubber(secrets: readonly string[]): SecretScrubber {
+  const variants = new Set<string>();
+  for (const secret of secrets) {
+    if (typeof secret !== 'string' || secret === '') continue;
+    variants.add(secret);
+    variants.add(encodeURIComponent(secret));
+  }
+  const ordered = [...variants].sort((a, b) => b.length - a.length);
+  if (ordered.length === 0) return (text) => text;
+  return (text) => {
+    let result = text;
+    for (const secret of ordered) if (result.includes(secret)) result = result.replaceAll(secret, REDACTED);
+    return result;
+  };
+}
+
+/**
+ * A deep copy of `value` with secrets scrubbed from every string (keys included). Errors become
+ * plain `{ type, message, stack, code, ... , cause }` objects so their messages and stacks are
+ * scrubbed too. Cycles become `[Circular]`.
+ */
+export function scrubDeep(value: unknown, scrub: SecretScrubber, seen = new WeakSet<object>()): unknown {
+  if (typeof value === 'string') return scrub(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (seen.has(value)) return '[Circular]';
+  seen.add(value);
+  try {
+    if (value instanceof Error) {
+      const plain: Record<string, unknown> = { type: value.name, message: value.message, stack: value.stack };
+      for (const [key, item] of Object.entries(value)) plain[key] = item;
+      if (value.cause !== undefined) plain.cause = value.cause;
+      return scrubDeep(plain, scrub, seen);
+    }
+    if (Array.isArray(value)) return value.map((item) => scrubDeep(item, scrub, seen));
+    if (value instanceof Date) return value;
+    if (value instanceof Map) return scrubDeep(Object.fromEntries(value), scrub, seen);
+    if (value instanceof Set) return scrubDeep([...value], scrub, seen);
+    if (ArrayBuffer.isView(value)) return value;
+    const copy: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) copy[scrub(key)] = scrubDeep(item, scrub, seen);
+    return copy;
+  } finally {
+    seen.delete(value);
+  }
+}
+
+/**
+ * Wraps a logger so the given secrets never reach it: each message, each logged object
+ * (deeply, including errors and their causes) and each child binding is scrubbed first.
+ * Wrap the host's logger once, with `collectSecrets(loadedProviders)`, before anything logs.
+ */
+export function createRedactingLogger(logger: Logger, secrets: readonly string[]): Logger {
+  const scrub = createSecretScrubber(secrets);
+  const wrap = (inner: Logger): Logger => {
+    const forward =
+      (level: 'debug' | 'info' | 'warn' | 'error') =>
+      (obj: object, msg?: string): void => {
+        const cleanObj = scrubDeep(obj, scrub) as object;
+        if (msg === undefined) inner[level](cleanObj);
+        else inner[level](cleanObj, scrub(msg));
+      };
+    return {
+      debug: forward('debug'),
+      info: forward('info'),
+      warn: forward('warn'),
+      error: forward('error'),
+      child: (bindings) => wrap(inner.child(scrubDeep(bindings, scrub) as Record<string, unknown>)),
+    };
+  };
+  return wrap(logger);
+}
