@@ -124,3 +124,15 @@ describe('configJsonSchema', () => {
     expect(instance.properties.use!.description).toContain('Plugin package name');
   });
 });
+
+describe('a host schema that extends the config', () => {
+  it('validates the host section with the rest and reports all problems at once', async () => {
+    const { z } = await import('zod');
+    const { zEnricherConfig } = await import('./config-schema.js');
+    const schema = zEnricherConfig.extend({ server: z.strictObject({ port: z.number().int().max(65_535).default(8080) }).default({ port: 8080 }) });
+    const path = await write('host.yaml', 'providers: {}\nserver: { port: 99999 }\nconcurrency: 0\n');
+    const error = await rejection(loadConfigFile(path, { env: {}, schema }));
+    expect(error.issues.map((issue) => issue.path).sort()).toEqual(['concurrency', 'server.port']);
+    expect(parseConfig({ providers: {} }, { env: {}, schema }).server).toEqual({ port: 8080 });
+  });
+});

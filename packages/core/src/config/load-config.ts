@@ -10,9 +10,14 @@ import { validationIssues } from './validation-issues.js';
 
 export type { Env } from './interpolate.js';
 
-export interface ParseConfigOptions {
+export interface ParseConfigOptions<T = EnricherConfig> {
   /** Variables for `${VAR}` references. Default: `process.env`. */
   env?: Env;
+  /**
+   * The schema to validate with. Default: `zEnricherConfig`. A host with sections of its own
+   * passes `zEnricherConfig.extend({ ... })`, so one file and one report of problems cover both.
+   */
+  schema?: z.ZodType<T>;
   /** Named in the error headline (a file path), so operators know which file to fix. */
   source?: string;
 }
@@ -29,9 +34,9 @@ function plural(count: number, word: string): string {
  * @throws ValidationError `X_CONFIG_INVALID` listing every problem at once with dot paths,
  *   including missing environment variables. Messages never quote option values.
  */
-export function parseConfig(input: unknown, options: ParseConfigOptions = {}): EnricherConfig {
+export function parseConfig<T = EnricherConfig>(input: unknown, options: ParseConfigOptions<T> = {}): T {
   const { value, issues: envIssues } = interpolateEnv(input ?? {}, options.env ?? process.env);
-  const result = zEnricherConfig.safeParse(value);
+  const result = (options.schema ?? (zEnricherConfig as unknown as z.ZodType<T>)).safeParse(value);
   // A missing variable also makes its field empty; report the variable, not the empty string.
   const envPaths = new Set(envIssues.map((issue) => issue.path));
   const schemaIssues = result.success ? [] : validationIssues(result.error, { input: value }).filter((issue) => !envPaths.has(issue.path));
@@ -43,7 +48,9 @@ export function parseConfig(input: unknown, options: ParseConfigOptions = {}): E
   return result.data;
 }
 
-export interface LoadConfigFileOptions {
+export interface LoadConfigFileOptions<T = EnricherConfig> {
+  /** The schema to validate with (see `ParseConfigOptions.schema`). Default: `zEnricherConfig`. */
+  schema?: z.ZodType<T>;
   /** Real environment; wins over `.env`. Default: `process.env`. */
   env?: Env;
   /**
@@ -88,11 +95,11 @@ export function parseConfigText(text: string, source = 'config'): unknown {
  * @throws XEnrichError `X_CONFIG_NOT_FOUND` (file or explicit envFile missing),
  *   `X_CONFIG_PARSE` (syntax, with line and column), ValidationError `X_CONFIG_INVALID`.
  */
-export async function loadConfigFile(path: string, options: LoadConfigFileOptions = {}): Promise<EnricherConfig> {
+export async function loadConfigFile<T = EnricherConfig>(path: string, options: LoadConfigFileOptions<T> = {}): Promise<T> {
   const absolute = resolve(path);
   const text = await readText(absolute, 'Config file');
   const env = { ...(await readEnvFile(absolute, options.envFile)), ...(options.env ?? process.env) };
-  return parseConfig(parseConfigText(text, path), { env, source: path });
+  return parseConfig<T>(parseConfigText(text, path), { env, source: path, schema: options.schema });
 }
 
 async function readEnvFile(configPath: string, envFile: string | false | undefined): Promise<Record<string, string>> {
