@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { secret, zDuration, zEnricherConfig, XEnrichError } from '@x/core';
+import { loadConfigFile, secret, zDuration, zEnricherConfig, XEnrichError } from '@x/core';
 
 /**
  * The `server` section, read only by `x-enrich serve`. Core's schema stays untouched: the app
@@ -63,6 +63,6 @@ export interface LoadedAppConfig {
 /** Loads and validates the config file; every problem is reported at once with its dot path. */
 export async function loadAppConfig(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<LoadedAppConfig> {
   const path = await resolveConfigPath(explicit);
-  const config = await loadConfigFileWithSchema(path, env);
+  const config = await loadConfigFile(path, { env, schema: zAppConfig });
   return { path, dir: dirname(path), config };
 }

@@ -177,7 +177,7 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
   process.stdout.on('error', onStdoutError);
   try {
     const { enricher } = opened;
-    const instances = enricher.providers();
+    const instances = await enricher.providers();
     const selected = options.providers?.split(',').map((name) => name.trim()).filter(Boolean);
     if (selected) {
       const unknown = selected.filter((name) => !instances.some((instance) => instance.name === name));

@@ -44,7 +44,7 @@ export async function providersCommand(options: { config?: string; logLevel?: Lo
   const logger = commandLogger(options.logLevel, 'error');
   const opened = await openEnricher({ config, configDir: dir, logger, stores: { mode: 'cli', noCache: true } });
   try {
-    const providers = opened.enricher.providers();
+    const providers = await opened.enricher.providers();
     await writeOut(options.format === 'json' ? JSON.stringify(providers, null, 2) + '\n' : formatProvidersTable(providers));
     return ExitCode.Ok;
   } finally {

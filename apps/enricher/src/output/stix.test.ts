@@ -1,40 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { invalidItem, sampleItems } from '../../test/helpers/items.js';
+import { stixProblems } from '../../test/helpers/stix.js';
 import { buildStixBundle, createStixFormatter, observableToSco, stixPattern, type StixObject } from './stix.js';
-
-const REQUIRED: Record<string, string[]> = {
-  identity: ['type', 'spec_version', 'id', 'created', 'modified', 'name'],
-  indicator: ['type', 'spec_version', 'id', 'created', 'modified', 'pattern', 'pattern_type', 'valid_from'],
-  malware: ['type', 'spec_version', 'id', 'created', 'modified', 'is_family'],
-  'attack-pattern': ['type', 'spec_version', 'id', 'created', 'modified', 'name'],
-  relationship: ['type', 'spec_version', 'id', 'created', 'modified', 'relationship_type', 'source_ref', 'target_ref'],
-  'ipv4-addr': ['type', 'id', 'value'],
-  'domain-name': ['type', 'id', 'value'],
-  url: ['type', 'id', 'value'],
-  file: ['type', 'id', 'hashes'],
-};
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-
-/** Checks what STIX 2.1 requires of every object; returns the problems found. */
-export function stixProblems(objects: readonly StixObject[]): string[] {
-  const problems: string[] = [];
-  const ids = new Set(objects.map((o) => o.id));
-  for (const object of objects) {
-    const required = REQUIRED[object.type];
-    if (!required) problems.push(`${object.id}: unexpected type ${object.type}`);
-    for (const property of required ?? []) if (object[property] === undefined) problems.push(`${object.id}: missing ${property}`);
-    if (!new RegExp(`^${object.type}--[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).test(object.id)) problems.push(`${object.id}: bad id`);
-    if (object.spec_version !== '2.1') problems.push(`${object.id}: spec_version`);
-    for (const property of ['created', 'modified', 'valid_from']) {
-      if (object[property] !== undefined && !TIMESTAMP.test(String(object[property]))) problems.push(`${object.id}: ${property} is not a STIX timestamp`);
-    }
-    for (const ref of ['source_ref', 'target_ref', 'created_by_ref']) {
-      if (object[ref] !== undefined && !ids.has(String(object[ref]))) problems.push(`${object.id}: ${ref} points outside the bundle`);
-    }
-  }
-  if (ids.size !== objects.length) problems.push('duplicate ids');
-  return problems;
-}
 
 describe('STIX 2.1 bundle', () => {
   const bundle = buildStixBundle([...sampleItems(), invalidItem()], { bundleId: 'bundle--3f1c6d55-8f41-4c3b-9f5e-2a4d1e0a5b7c' });

@@ -93,7 +93,7 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
 
   app.get('/healthz', { schema: { summary: 'Liveness and provider circuit states (no auth).', response: { 200: { type: 'object', additionalProperties: true } } } }, async () => ({
     status: 'ok',
-    providers: Object.fromEntries(enricher.providers().map((info) => [info.name, { circuit: info.circuitState }])),
+    providers: Object.fromEntries((await enricher.providers()).map((info) => [info.name, { circuit: info.circuitState }])),
   }));
 
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
@@ -106,7 +106,7 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
   app.get(
     '/v1/providers',
     { onRequest: requireToken, schema: { summary: 'The loaded provider instances: plugin, version, types, lifecycle, circuit state, remaining quota.' } },
-    async () => ({ providers: enricher.providers() }),
+    async () => ({ providers: await enricher.providers() }),
   );
 
   const enrichBody = {
@@ -149,7 +149,7 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
           .send(errorBody('X_TOO_MANY_OBSERVABLES', `At most ${server.maxObservables} observables per request (server.maxObservables); got ${observables.length}. Split the batch.`));
       }
       if (providers) {
-        const known = new Set(enricher.providers().map((info) => info.name));
+        const known = new Set((await enricher.providers()).map((info) => info.name));
         const unknown = providers.filter((name) => !known.has(name));
         if (unknown.length) return reply.code(400).send(errorBody('X_UNKNOWN_PROVIDER', `No provider instance named ${unknown.join(', ')} (configured: ${[...known].join(', ')}).`));
       }

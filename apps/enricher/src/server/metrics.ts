@@ -18,7 +18,7 @@ export interface ServiceMetrics {
  * retries, circuit state, quota waits, latency histograms), plus the remaining rate-limit
  * budget read from the providers at scrape time, plus the process's default metrics.
  */
-export function createServiceMetrics(providers: () => readonly ProviderInfo[]): ServiceMetrics {
+export function createServiceMetrics(providers: () => Promise<readonly ProviderInfo[]>): ServiceMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'x_enrich_process_' });
   const lookups = new Counter({ name: 'x_enrich_lookups_total', help: 'Result records produced, by instance, observable type, status and cache hit.', labelNames: ['instance', 'type', 'status', 'cache'], registers: [registry] });
@@ -37,8 +37,8 @@ export function createServiceMetrics(providers: () => readonly ProviderInfo[]): 
     help: 'Circuit breaker state per instance: 1 for the current state.',
     labelNames: ['instance', 'state'],
     registers: [registry],
-    collect() {
-      for (const info of providers()) for (const state of CIRCUIT_STATES) this.set({ instance: info.name, state }, info.circuitState === state ? 1 : 0);
+    async collect() {
+      for (const info of await providers()) for (const state of CIRCUIT_STATES) this.set({ instance: info.name, state }, info.circuitState === state ? 1 : 0);
     },
   });
   new Gauge({
@@ -46,8 +46,8 @@ export function createServiceMetrics(providers: () => readonly ProviderInfo[]): 
     help: 'Requests left in each rate-limit window of an instance.',
     labelNames: ['instance', 'window'],
     registers: [registry],
-    collect() {
-      for (const info of providers()) for (const window of info.rateLimit) this.set({ instance: info.name, window: `${window.requests}/${window.perMs}ms` }, window.remaining);
+    async collect() {
+      for (const info of await providers()) for (const window of info.rateLimit) this.set({ instance: info.name, window: `${window.requests}/${window.perMs}ms` }, window.remaining);
     },
   });
   const requests = new Counter({ name: 'x_enrich_http_server_requests_total', help: 'Requests to this service.', labelNames: ['route', 'method', 'status'], registers: [registry] });

@@ -1,0 +1,72 @@
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '@x/core';
+import { startSimulator } from '@x/virustotal-simulator';
+import { zAppConfig } from '../app-config.js';
+import { ExitCode } from '../exit-codes.js';
+import type { LogLevel } from '../logger.js';
+import { commandLogger, openEnricher } from '../open-enricher.js';
+import { createFormatter, type OutputFormat } from '../output/formats.js';
+import { writeOut } from '../run-command.js';
+import { runEnrichment } from './enrich.js';
+
+/**
+ * The sample: one observable per outcome, chosen with the simulator's documented
+ * outcome-selection values (see packages/virustotal-simulator/README.md), so the demo shows
+ * every verdict whatever the seed.
+ */
+export const DEMO_OBSERVABLES: ReadonlyArray<{ value: string; shows: string }> = DEMO_SAMPLE;
+
+const APP_DIR = fileURLToPath(new URL('../..', import.meta.url));
+
+const NEXT_STEPS = `
+Where to go next:
+  - Your own observables against the simulator:
+      pnpm vt-sim --port 8787 &
+      pnpm x-enrich --config examples/x-enrich.simulator.yaml enrich 8.8.8.8 'hxxp://evil[.]example/x'
+  - The real VirusTotal: export VIRUSTOTAL_API_KEY=...; pnpm x-enrich --config examples/x-enrich.virustotal.yaml enrich <observable>
+  - Other formats: --format json | jsonl | csv | stix;  the service: pnpm x-enrich serve
+  - Docs: docs/getting-started.md, docs/cli.md, docs/writing-a-provider.md
+`;
+
+/**
+ * `x-enrich demo`: starts the VirusTotal simulator on a free loopback port, enriches the sample
+ * with both VirusTotal providers (v2 is End-of-Life, and says so), prints the result and where
+ * to go next. No key, no config file, no internet; nothing is cached on disk.
+ */
+export async function demoCommand(options: { logLevel?: LogLevel; format: OutputFormat }): Promise<ExitCode> {
+  const simulator = await startSimulator({ port: 0 });
+  const logger = commandLogger(options.logLevel, 'warn');
+  try {
+    const config = parseConfig(
+      {
+        providers: {
+          vt3: { use: '@x/provider-virustotal-v3', options: { apiKey: 'demo-key', baseUrl: simulator.v3Url }, rateLimit: false },
+          vt2: { use: '@x/provider-virustotal-v2', options: { apiKey: 'demo-key', apiUrl: simulator.v2Url }, rateLimit: false },
+        },
+        cache: { store: 'memory' },
+      },
+      { env: {}, schema: zAppConfig, source: '(demo)' },
+    );
+    process.stderr.write(`x-enrich demo: VirusTotal simulator on ${simulator.url}; enriching ${DEMO_OBSERVABLES.length} observables with vt3 (API v3) and vt2 (API v2, End of Life)\n`);
+    const opened = await openEnricher({ config, configDir: APP_DIR, logger, stores: { mode: 'serve' } });
+    try {
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once('SIGINT', stop);
+      const tally = await runEnrichment({
+        stream: opened.enricher.stream(DEMO_OBSERVABLES.map((sample) => sample.value), { signal: controller.signal }),
+        formatter: createFormatter(options.format, { color: Boolean(process.stdout.isTTY), width: process.stdout.columns }),
+        out: process.stdout,
+        signal: controller.signal,
+      });
+      process.off('SIGINT', stop);
+      if (options.format === 'table') await writeOut(NEXT_STEPS);
+      else process.stderr.write(NEXT_STEPS);
+      return tally.interrupted ? ExitCode.Interrupted : ExitCode.Ok;
+    } finally {
+      await opened.close();
+    }
+  } finally {
+    await simulator.close();
+  }
+}
