@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { XEnrichError, type CoalescingStore, type Logger } from '@x/core';
+import type { Redis, Result } from 'ioredis';
+import type { Availability } from './availability.js';
+import type { KeyLayout } from './keys.js';
+
+// Deletes the claim only if this process still holds it (it may have expired and been taken
+// by another), then wakes the waiters.
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+redis.call('PUBLISH', KEYS[2], ARGV[2])
+return 1
+`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    xEnrichReleaseClaim(claimKey: string, channel: string, token: string, key: string): Result<number, Context>;
+  }
+}
+
+export interface CoalescingSettings {
+  client: Redis;
+  /** Creates the dedicated subscriber connection (pub/sub blocks a connection for anything else). */
+  createSubscriber: () => Redis;
+  keys: KeyLayout;
+  availability: Availability;
+  logger: Logger;
+  pollMs: number;
+}
+
+function abortError(signal: AbortSignal): XEnrichError {
+  return new XEnrichError('X_ABORTED', 'The lookup was aborted.', { cause: signal.reason });
+}
+
+/**
+ * A `CoalescingStore` on Redis, with the outage handling built in:
+ * - `claim` is `SET claim:<key> <token> NX PX ttl`: one process in the fleet wins;
+ * - `release` deletes the claim (if still ours) and publishes the key on one channel;
+ * - `waitFor` wakes on that message, and also polls every `pollMs` in case a message was lost
+ *   in a reconnect; it resolves true once no claim is held (released, or expired because its
+ *   holder died) and false after `timeoutMs`. It rejects with X_ABORTED when `signal` aborts.
+ * While Redis is down under `fallback`, a process coalesces only with itself: `claim` is
+ * always won and `waitFor` returns true at once (the caller looks in the cache and fetches).
+ */
+export function createRedisCoalescingStore(settings: CoalescingSettings): CoalescingStore & { close(): Promise<void> } {
+  const { client, keys, availability, logger, pollMs } = settings;
+  if (typeof (client as unknown as Record<string, unknown>).xEnrichReleaseClaim !== 'function') client.defineCommand('xEnrichReleaseClaim', { numberOfKeys: 2, lua: RELEASE_SCRIPT });
+  const processToken = randomUUID();
+  let sequence = 0;
+  const tokens = new Map<string, string>();
+  const waiters = new Map<string, Set<() => void>>();
+  let subscriber: Redis | undefined;
+  let subscribed: Promise<void> | undefined;
+
+  function ensureSubscribed(): Promise<void> {
+    if (subscribed) return subscribed;
+    const sub = settings.createSubscriber();
+    subscriber = sub;
+    sub.on('error', (error: Error) => logger.debug({ reason: error.message }, 'Redis subscriber connection error'));
+    sub.on('message', (_channel: string, key: string) => {
+      const set = waiters.get(key);
+      if (set) for (const wake of [...set]) wake();
+    });
+    // ioredis re-subscribes by itself after a reconnect; the poll covers the gap.
+    subscribed = sub.subscribe(keys.releasedChannel()).then(
+      () => undefined,
+      (error: Error) => logger.debug({ reason: error.message }, 'Redis subscribe failed; waiting by polling only'),
+    );
+    return subscribed;
+  }
+
+  const claimExists = (key: string): Promise<boolean> =>
+    availability.run(
+      'coalescing.waitFor',
+      async () => (await client.exists(keys.claim(key))) === 1,
+      async () => false,
+    );
+
+  return {
+    async claim(key, ttlMs) {
+      return availability.run(
+        'coalescing.claim',
+        async () => {
+          const token = `${processToken}:${++sequence}`;
+          const won = await client.set(keys.claim(key), token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+          if (won === 'OK') tokens.set(key, token);
+          return won === 'OK';
+        },
+        async () => true,
+      );
+    },
+
+    async waitFor(key, timeoutMs, signal) {
+      if (signal?.aborted) throw abortError(signal);
+      if (!availability.usable) return !(await claimExists(key)); // falls back or refuses at once
+      // Bounded: a subscription that cannot be set up must not eat the caller's wait.
+      await Promise.race([ensureSubscribed(), new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, timeoutMs)).unref())]);
+
+      return new Promise<boolean>((resolve, reject) => {
+        let settled = false;
+        let checking = false;
+        const finish = (outcome: boolean | Error): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(deadline);
+          clearInterval(poll);
+          signal?.removeEventListener('abort', onAbort);
+          const set = waiters.get(key);
+          set?.delete(check);
+          if (set?.size === 0) waiters.delete(key);
+          if (outcome instanceof Error) reject(outcome);
+          else resolve(outcome);
+        };
+        const check = (): void => {
+          if (settled || checking) return;
+          checking = true;
+          claimExists(key).then(
+            (exists) => {
+              checking = false;
+              if (!exists) finish(true);
+            },
+            (error: Error) => finish(error),
+          );
+        };
+        const onAbort = (): void => finish(abortError(signal as AbortSignal));
+        const deadline = setTimeout(() => finish(false), timeoutMs);
+        const poll = setInterval(check, pollMs);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        let set = waiters.get(key);
+        if (!set) waiters.set(key, (set = new Set()));
+        set.add(check);
+        if (signal?.aborted) onAbort(); // aborted while the subscription was being set up
+        else check(); // the claim may already be gone
+      });
+    },
+
+    async release(key) {
+      const token = tokens.get(key);
+      tokens.delete(key);
+      await availability.run(
+        'coalescing.release',
+        async () => {
+          await client.xEnrichReleaseClaim(keys.claim(key), keys.releasedChannel(), token ?? '', key);
+        },
+        async () => undefined,
+      );
+    },
+
+    async close() {
+      if (subscriber) subscriber.disconnect();
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRedisStores, type RedisStores } from '../src/index.js';
+import { deleteKeys, inspector, randomPrefix, SHARED_REDIS_URL, sharedRedisAvailable } from './helpers/redis.js';
+
+const available = await sharedRedisAvailable();
+
+describe.skipIf(!available)('Redis coalescing store (two processes)', () => {
+  let prefix: string;
+  let first: RedisStores;
+  let second: RedisStores;
+
+  beforeEach(async () => {
+    prefix = randomPrefix();
+    // A long poll interval: a waiter that wakes quickly was woken by pub/sub.
+    first = await createRedisStores({ url: SHARED_REDIS_URL, keyPrefix: prefix, coalescePollMs: 60_000 });
+    second = await createRedisStores({ url: SHARED_REDIS_URL, keyPrefix: prefix, coalescePollMs: 60_000 });
+  });
+  afterEach(async () => {
+    await first.close();
+    await second.close();
+    await deleteKeys(SHARED_REDIS_URL, prefix);
+  });
+
+  it('lets exactly one process claim a key', async () => {
+    const claims = await Promise.all([first, second, first, second].map((stores) => stores.coalescing.claim('vt3:x:sha256:aa', 10_000)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('wakes a waiter in another process when the fetcher releases (pub/sub, long before the poll)', async () => {
+    expect(await first.coalescing.claim('k', 10_000)).toBe(true);
+    expect(await second.coalescing.claim('k', 10_000)).toBe(false);
+    let woke = false;
+    const waiting = second.coalescing.waitFor('k', 30_000).then((value) => {
+      woke = true;
+      return value;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(woke).toBe(false);
+    await first.coalescing.release('k');
+    expect(await waiting).toBe(true);
+    // Once released, the key can be claimed again.
+    expect(await second.coalescing.claim('k', 10_000)).toBe(true);
+  });
+
+  it('resolves true at once when nothing is claimed', async () => {
+    expect(await second.coalescing.waitFor('free', 30_000)).toBe(true);
+  });
+
+  it('resolves false when the fetcher does not finish in time', async () => {
+    await first.coalescing.claim('slow', 10_000);
+    expect(await second.coalescing.waitFor('slow', 100)).toBe(false);
+  });
+
+  it('resolves true when the claim expires because its holder died (poll)', async () => {
+    const polling = await createRedisStores({ url: SHARED_REDIS_URL, keyPrefix: prefix, coalescePollMs: 20 });
+    try {
+      await first.coalescing.claim('dead', 150);
+      expect(await polling.coalescing.waitFor('dead', 10_000)).toBe(true);
+    } finally {
+      await polling.close();
+    }
+  });
+
+  it('rejects with X_ABORTED when the signal aborts', async () => {
+    await first.coalescing.claim('k', 10_000);
+    const controller = new AbortController();
+    const waiting = second.coalescing.waitFor('k', 30_000, controller.signal);
+    controller.abort(new Error('user pressed Ctrl-C'));
+    await expect(waiting).rejects.toMatchObject({ code: 'X_ABORTED' });
+    await expect(second.coalescing.waitFor('k', 30_000, controller.signal)).rejects.toMatchObject({ code: 'X_ABORTED' });
+  });
+
+  it('a release by a process whose claim expired does not remove the new holder\'s claim', async () => {
+    await first.coalescing.claim('k', 50);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await second.coalescing.claim('k', 10_000)).toBe(true);
+    await first.coalescing.release('k');
+    const redis = inspector(SHARED_REDIS_URL);
+    try {
+      expect(await redis.exists(`${prefix}claim:k`)).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('wakes many waiters on one key with one release', async () => {
+    await first.coalescing.claim('hot', 10_000);
+    const waits = Array.from({ length: 20 }, () => second.coalescing.waitFor('hot', 30_000));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await first.coalescing.release('hot');
+    expect(await Promise.all(waits)).toEqual(Array.from({ length: 20 }, () => true));
+  });
+});
