@@ -16,6 +16,9 @@ export * from './result/result-record.js';
 export * from './plugin/manifest.js';
 export * from './plugin/provider.js';
 export * from './plugin/loaded-provider.js';
+export { assertUniqueProviderNames, loadProviders, prepareProvider, type LoadProvidersOptions, type PrepareProviderOptions, type ProviderWarning } from './plugin/loader.js';
+export { listInstalledPlugins, resolvePluginEntry, PROVIDER_KEYWORD, type InstalledPlugin } from './plugin/resolve-plugin.js';
+export { CORE_VERSION } from './version.js';
 export * from './di/tokens.js';
 
 // --- Errors and logging ----------------------------------------------------

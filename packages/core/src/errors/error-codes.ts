@@ -60,6 +60,10 @@ export const ERROR_CODES = {
     meaning: "The plugin's register step threw.",
     fix: 'See the cause; this is usually a bug in the plugin.',
   },
+  X_PLUGIN_LOAD_FAILED: {
+    meaning: 'Several provider instances failed to load for different reasons; each problem is listed with its own code.',
+    fix: 'Fix each listed problem; the codes in brackets are explained in this table.',
+  },
   X_PROVIDER_END_OF_LIFE_REFUSED: {
     meaning: 'The host refuses end-of-life providers and this instance uses one.',
     fix: 'Migrate to the replacement named in the message, or allow end-of-life providers.',

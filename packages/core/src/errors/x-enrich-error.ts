@@ -41,6 +41,8 @@ export function isXEnrichError(error: unknown): error is XEnrichError {
 export interface ValidationIssue {
   path: string;
   message: string;
+  /** The problem's own code, when one error lists problems of several kinds (plugin loading). */
+  code?: string;
 }
 
 /**
@@ -51,7 +53,7 @@ export class ValidationError extends XEnrichError {
   readonly issues: readonly ValidationIssue[];
 
   constructor(code: ErrorCode, headline: string, issues: readonly ValidationIssue[], options: XEnrichErrorOptions = {}) {
-    const lines = issues.map((issue) => `  - ${issue.path || '(root)'}: ${issue.message}`);
+    const lines = issues.map((issue) => `  - ${issue.path || '(root)'}: ${issue.message}${issue.code === undefined ? '' : ` [${issue.code}]`}`);
     super(code, [headline, ...lines].join('\n'), { ...options, details: { ...options.details, issues } });
     this.name = 'ValidationError';
     this.issues = issues;

@@ -28,6 +28,15 @@ export const zRateLimitWindow = z.object({
 export type RateLimitWindow = z.output<typeof zRateLimitWindow>;
 
 /**
+ * Whether `value` is a zod 4 schema. A plugin may bundle its own copy of zod, where `instanceof`
+ * against core's copy fails, so a structural check backs it up.
+ */
+export function isZodSchema(value: unknown): value is z.ZodType {
+  if (value instanceof z.ZodType) return true;
+  return typeof value === 'object' && value !== null && '_zod' in value && typeof (value as { safeParse?: unknown }).safeParse === 'function';
+}
+
+/**
  * A plugin manifest: data that describes the plugin, validated when it is loaded.
  * `optionsSchema` is the plugin's own zod schema; every field must carry a description,
  * and defaults are declared in the schema (so docs and JSON Schema come from one source).
@@ -40,7 +49,7 @@ export const zProviderManifest = z.object({
   description: z.string().min(1),
   coreRange: z.string().describe('The @x/core semver range the plugin supports.'),
   observableTypes: z.array(z.enum(OBSERVABLE_TYPES)).min(1).describe('Observable types the plugin handles.'),
-  optionsSchema: z.custom<z.ZodType>((value) => value instanceof z.ZodType, 'expected a zod schema'),
+  optionsSchema: z.custom<z.ZodType>(isZodSchema, 'expected a zod 4 schema'),
   defaultCacheTtlMs: z.partialRecord(z.enum(OBSERVABLE_TYPES), z.number().int().nonnegative()).describe('Default cache TTL per observable type, in ms.'),
   defaultNotFoundTtlMs: z.number().int().nonnegative().optional().describe('Default TTL for not-found outcomes, in ms.'),
   defaultRateLimits: z.array(zRateLimitWindow).describe('Default rate-limit windows (the public tier), overridable in config.'),

@@ -1,0 +1,250 @@
+import { pathToFileURL } from 'node:url';
+import semver from 'semver';
+import { zProviderInstanceConfig, type EnricherConfig, type ProviderInstanceConfig } from '../config/config-schema.js';
+import { validationIssues } from '../config/validation-issues.js';
+import type { ErrorCode } from '../errors/error-codes.js';
+import { ValidationError, type ValidationIssue } from '../errors/x-enrich-error.js';
+import { silentLogger, type Logger } from '../logging/logger.js';
+import { CORE_VERSION } from '../version.js';
+import type { LoadedProvider } from './loaded-provider.js';
+import { zProviderManifest, type Lifecycle, type ProviderManifest } from './manifest.js';
+import type { ProviderPlugin } from './provider.js';
+import { DEFAULT_CONDITIONS, PROVIDER_KEYWORD, isPathSpecifier, listInstalledPlugins, resolvePluginEntry } from './resolve-plugin.js';
+import type { z } from 'zod';
+
+/** A lifecycle warning: one per plugin (not per instance) and load. */
+export interface ProviderWarning {
+  code: 'X_WARN_PROVIDER_DEPRECATED' | 'X_WARN_PROVIDER_END_OF_LIFE';
+  /** The plugin's package name. */
+  plugin: string;
+  /** The instance names that use it. */
+  instances: string[];
+  lifecycle: Lifecycle;
+  message: string;
+}
+
+export interface PrepareProviderOptions {
+  /** The @x/core version to check `manifest.coreRange` against. Default: the installed one. */
+  coreVersion?: string;
+  /** `false` refuses end-of-life plugins (X_PROVIDER_END_OF_LIFE_REFUSED). Default: allowed, with a warning. */
+  allowEndOfLife?: boolean;
+  /** Receives the lifecycle warning, if any, as `warn({ code, plugin, lifecycle }, message)`. */
+  logger?: Logger;
+  onWarning?: (warning: ProviderWarning) => void;
+}
+
+export interface LoadProvidersOptions extends PrepareProviderOptions {
+  /** Directory that package names and relative paths are resolved from. Default: `process.cwd()`. */
+  importFrom?: string;
+  /** `exports` conditions for installed packages. Default: import, node, default. */
+  conditions?: readonly string[];
+}
+
+type Problem = ValidationIssue & { code: ErrorCode };
+
+interface Checked {
+  loaded?: LoadedProvider;
+  problems: Problem[];
+}
+
+function isPluginShape(value: unknown): value is ProviderPlugin {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as ProviderPlugin).register === 'function' &&
+    (value as ProviderPlugin).manifest !== null &&
+    typeof (value as ProviderPlugin).manifest === 'object'
+  );
+}
+
+/** `default` or `plugin` export (also through a CommonJS `default.default`). */
+function pluginFromModule(module: Record<string, unknown>): unknown {
+  for (const candidate of [module.default, module.plugin, (module.default as Record<string, unknown> | undefined)?.default]) {
+    if (isPluginShape(candidate)) return candidate;
+  }
+  return module.default ?? module.plugin;
+}
+
+function lifecycleSentence(manifest: ProviderManifest): string {
+  const { lifecycle } = manifest;
+  const parts: string[] = [];
+  if (lifecycle.status === 'deprecated') parts.push(`${manifest.packageName} is deprecated${lifecycle.deprecatedSince ? ` since ${lifecycle.deprecatedSince}` : ''}`);
+  else parts.push(`${manifest.packageName} is end-of-life${lifecycle.endOfLife ? ` (${lifecycle.endOfLife})` : ''}`);
+  if (lifecycle.endOfSupport) parts.push(`support ends ${lifecycle.endOfSupport}`);
+  if (lifecycle.replacedBy) parts.push(`migrate to ${lifecycle.replacedBy}`);
+  let sentence = parts.join('; ');
+  if (lifecycle.message) sentence += `. ${lifecycle.message}`;
+  if (lifecycle.url) sentence += ` (${lifecycle.url})`;
+  return sentence;
+}
+
+/** Validates one plugin for one instance and collects every problem instead of stopping at the first. */
+function checkProvider(name: string, plugin: unknown, config: ProviderInstanceConfig, options: PrepareProviderOptions, source: string): Checked {
+  const at = `providers.${name}`;
+  if (!isPluginShape(plugin)) {
+    return {
+      problems: [{ code: 'X_PLUGIN_INVALID', path: `${at}.use`, message: `${source} does not export a plugin: expected \`export default definePlugin({ manifest, register })\` (or a \`plugin\` export)` }],
+    };
+  }
+  const parsed = zProviderManifest.safeParse(plugin.manifest);
+  if (!parsed.success) {
+    const label = typeof plugin.manifest.packageName === 'string' ? plugin.manifest.packageName : source;
+    return {
+      problems: validationIssues(parsed.error, { input: plugin.manifest }).map((issue) => ({
+        code: 'X_PLUGIN_MANIFEST_INVALID' as const,
+        path: `${at}.use`,
+        message: `manifest of ${label} is invalid at ${issue.path || '(root)'}: ${issue.message}`,
+      })),
+    };
+  }
+  const manifest = parsed.data;
+  const problems: Problem[] = [];
+  const coreVersion = options.coreVersion ?? CORE_VERSION;
+  if (semver.validRange(manifest.coreRange) === null) {
+    problems.push({ code: 'X_PLUGIN_MANIFEST_INVALID', path: `${at}.use`, message: `manifest of ${manifest.packageName} is invalid at coreRange: '${manifest.coreRange}' is not a semver range` });
+  } else if (!semver.satisfies(coreVersion, manifest.coreRange, { includePrerelease: true })) {
+    problems.push({ code: 'X_PLUGIN_CORE_INCOMPATIBLE', path: `${at}.use`, message: `${manifest.packageName}: expected @x/core '${manifest.coreRange}', '${coreVersion}' is installed` });
+  }
+  if (manifest.lifecycle.status === 'end-of-life' && options.allowEndOfLife === false) {
+    const replacement = manifest.lifecycle.replacedBy ? `; migrate to ${manifest.lifecycle.replacedBy}` : '';
+    problems.push({
+      code: 'X_PROVIDER_END_OF_LIFE_REFUSED',
+      path: `${at}.use`,
+      message: `${manifest.packageName} is end-of-life and end-of-life providers are refused (allowEndOfLife: false)${replacement}`,
+    });
+  }
+  const optionsSchema = manifest.optionsSchema as z.ZodType;
+  const parsedOptions = optionsSchema.safeParse(config.options);
+  if (!parsedOptions.success) {
+    for (const issue of validationIssues(parsedOptions.error, { input: config.options, prefix: `${at}.options` })) problems.push({ ...issue, code: 'X_PLUGIN_OPTIONS_INVALID' });
+  } else if (parsedOptions.data === null || typeof parsedOptions.data !== 'object' || Array.isArray(parsedOptions.data)) {
+    problems.push({ code: 'X_PLUGIN_MANIFEST_INVALID', path: `${at}.options`, message: `${manifest.packageName}: optionsSchema must produce an object` });
+  }
+  if (problems.length > 0) return { problems };
+  return { loaded: { name, plugin, manifest, options: parsedOptions.data as Record<string, unknown>, config }, problems };
+}
+
+function loadError(problems: readonly Problem[], subject: string): ValidationError {
+  const codes = new Set(problems.map((problem) => problem.code));
+  const code: ErrorCode = codes.size === 1 ? [...codes][0]! : 'X_PLUGIN_LOAD_FAILED';
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  return new ValidationError(code, `Cannot load ${subject} (${count}):`, problems, { details: { codes: [...codes] } });
+}
+
+function emitWarnings(loaded: readonly LoadedProvider[], options: PrepareProviderOptions): ProviderWarning[] {
+  const byPlugin = new Map<string, { manifest: ProviderManifest; instances: string[] }>();
+  for (const provider of loaded) {
+    if (provider.manifest.lifecycle.status === 'active') continue;
+    const entry = byPlugin.get(provider.manifest.packageName) ?? { manifest: provider.manifest, instances: [] };
+    entry.instances.push(provider.name);
+    byPlugin.set(provider.manifest.packageName, entry);
+  }
+  const warnings: ProviderWarning[] = [];
+  for (const [plugin, { manifest, instances }] of byPlugin) {
+    const code = manifest.lifecycle.status === 'deprecated' ? 'X_WARN_PROVIDER_DEPRECATED' : 'X_WARN_PROVIDER_END_OF_LIFE';
+    const warning: ProviderWarning = { code, plugin, instances, lifecycle: manifest.lifecycle, message: `${lifecycleSentence(manifest)} (used by ${instances.join(', ')})` };
+    (options.logger ?? silentLogger).warn({ code, plugin, lifecycle: manifest.lifecycle, instances }, warning.message);
+    options.onWarning?.(warning);
+    warnings.push(warning);
+  }
+  return warnings;
+}
+
+/**
+ * For hosts that import plugins themselves: validates `plugin` for the instance `name` (manifest,
+ * core range, options with defaults, lifecycle) and returns what the engine consumes.
+ * `instanceConfig` is the instance's config as in a config file (`use` defaults to the plugin's
+ * package name). A deprecated or end-of-life plugin warns through `logger` / `onWarning`.
+ *
+ * @throws ValidationError with every problem (codes X_PLUGIN_INVALID, X_PLUGIN_MANIFEST_INVALID,
+ *   X_PLUGIN_CORE_INCOMPATIBLE, X_PLUGIN_OPTIONS_INVALID, X_PROVIDER_END_OF_LIFE_REFUSED, X_CONFIG_INVALID).
+ */
+export function prepareProvider(name: string, plugin: ProviderPlugin, instanceConfig: Partial<z.input<typeof zProviderInstanceConfig>> = {}, options: PrepareProviderOptions = {}): LoadedProvider {
+  const packageName = isPluginShape(plugin) && typeof plugin.manifest.packageName === 'string' ? plugin.manifest.packageName : name;
+  const config = zProviderInstanceConfig.safeParse({ use: packageName, ...instanceConfig });
+  if (!config.success) {
+    throw new ValidationError('X_CONFIG_INVALID', `Invalid configuration for provider instance "${name}":`, validationIssues(config.error, { input: instanceConfig, prefix: `providers.${name}` }));
+  }
+  const checked = checkProvider(name, plugin, config.data, options, packageName);
+  if (!checked.loaded) throw loadError(checked.problems, `provider instance "${name}"`);
+  emitWarnings([checked.loaded], options);
+  return checked.loaded;
+}
+
+async function importPlugin(name: string, use: string, importFrom: string, conditions: readonly string[], installed: () => string): Promise<{ plugin?: unknown; problem?: Problem }> {
+  const entry = resolvePluginEntry(use, importFrom, conditions);
+  const path = `providers.${name}.use`;
+  if (entry === undefined) {
+    const what = isPathSpecifier(use) ? `no module at ${JSON.stringify(use)} (relative to ${importFrom})` : `package ${JSON.stringify(use)} is not installed (looked in node_modules from ${importFrom})`;
+    return { problem: { code: 'X_PLUGIN_NOT_FOUND', path, message: `${what}. Installed plugins: ${installed()}` } };
+  }
+  try {
+    return { plugin: pluginFromModule((await import(pathToFileURL(entry).href)) as Record<string, unknown>) };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return { problem: { code: 'X_PLUGIN_NOT_FOUND', path, message: `${JSON.stringify(use)} (${entry}) cannot be imported: ${reason}` } };
+  }
+}
+
+/**
+ * Imports, validates and prepares every enabled provider instance in `config`: each `use` is a
+ * package name (resolved from `importFrom`'s node_modules) or a path; the plugin is the module's
+ * `default` (or `plugin`) export. Checks the manifest, the @x/core range, the options and the
+ * lifecycle of every instance and reports all problems together. Deprecated and end-of-life
+ * plugins warn once per plugin (`X_WARN_PROVIDER_DEPRECATED` / `X_WARN_PROVIDER_END_OF_LIFE`).
+ * End-of-life plugins are refused when `allowEndOfLife` (option or config) is false.
+ *
+ * @throws ValidationError listing one problem per line, each with its code; the error's code is
+ *   that code when all problems share it, else X_PLUGIN_LOAD_FAILED.
+ */
+export async function loadProviders(config: EnricherConfig, options: LoadProvidersOptions = {}): Promise<LoadedProvider[]> {
+  const importFrom = options.importFrom ?? process.cwd();
+  const conditions = options.conditions ?? DEFAULT_CONDITIONS;
+  const allowEndOfLife = options.allowEndOfLife !== false && config.allowEndOfLife !== false;
+  let installedList: string | undefined;
+  const installed = () => {
+    if (installedList === undefined) {
+      const plugins = listInstalledPlugins(importFrom).map((plugin) => (plugin.version ? `${plugin.name}@${plugin.version}` : plugin.name));
+      installedList = plugins.length > 0 ? plugins.join(', ') : `none (provider packages list "${PROVIDER_KEYWORD}" in their package.json keywords)`;
+    }
+    return installedList;
+  };
+
+  const problems: Problem[] = [];
+  const loaded: LoadedProvider[] = [];
+  const seenNames = new Map<string, string>();
+  for (const [name, instance] of Object.entries(config.providers)) {
+    if (!instance.enabled) continue;
+    // Names key caches, metrics and records; two that differ only in case would be confused downstream.
+    const folded = name.toLowerCase();
+    const clash = seenNames.get(folded);
+    if (clash !== undefined) {
+      problems.push({ code: 'X_PLUGIN_DUPLICATE_NAME', path: `providers.${name}`, message: `instance name "${name}" clashes with "${clash}" (names must differ by more than case)` });
+      continue;
+    }
+    seenNames.set(folded, name);
+    const imported = await importPlugin(name, instance.use, importFrom, conditions, installed);
+    if (imported.problem) {
+      problems.push(imported.problem);
+      continue;
+    }
+    const checked = checkProvider(name, imported.plugin, instance, { ...options, allowEndOfLife }, instance.use);
+    problems.push(...checked.problems);
+    if (checked.loaded) loaded.push(checked.loaded);
+  }
+  emitWarnings(loaded, options);
+  if (problems.length > 0) throw loadError(problems, 'providers');
+  return loaded;
+}
+
+/** Throws X_PLUGIN_DUPLICATE_NAME if two loaded providers share a name (for hosts that assemble the list themselves). */
+export function assertUniqueProviderNames(providers: readonly Pick<LoadedProvider, 'name'>[]): void {
+  const seen = new Set<string>();
+  const problems: Problem[] = [];
+  for (const { name } of providers) {
+    if (seen.has(name)) problems.push({ code: 'X_PLUGIN_DUPLICATE_NAME', path: `providers.${name}`, message: `two provider instances are named "${name}"` });
+    seen.add(name);
+  }
+  if (problems.length > 0) throw loadError(problems, 'providers');
+}
+
