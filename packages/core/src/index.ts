@@ -49,3 +49,8 @@ export { cacheKey, optionsFingerprint, canonicalJson } from './cache/cache-key.j
 // --- HTTP (core-B) -----------------------------------------------------------------
 export * from './http/http-client.js';
 export { parseRetryAfter, redactSecrets, toUpstreamError } from './http/upstream-error-mapping.js';
+
+// --- Engine (core-B) ----------------------------------------------------------------
+export * from './engine/enricher.js';
+export type { EnricherEvent, EnricherStats, InstanceStats, ProviderInfo } from './engine/events.js';
+export { createResiliencePolicies, isTransient, type CircuitStateName, type ResiliencePolicies, type PolicyHooks } from './resilience/policies.js';

@@ -19,7 +19,7 @@ export type Confidence = z.output<typeof zConfidence>;
 
 export const zStatus = z
   .enum(['ok', 'not_found', 'pending', 'error', 'unsupported', 'skipped'])
-  .describe('ok: looked up and found; not_found: the provider has no data on it; pending: queued upstream, ask again later; error: the lookup failed (see `error`); unsupported: the provider does not handle this observable type; skipped: not attempted (aborted run, or the input was invalid).');
+  .describe('ok: looked up and found; not_found: the provider has no data on it; pending: queued upstream, ask again later; error: the lookup failed (see `error`); unsupported: the provider does not handle this observable type; skipped: not attempted (the run was aborted). An input that cannot be parsed gives `error` records with code X_OBSERVABLE_INVALID and a null `observable`.');
 export type Status = z.output<typeof zStatus>;
 
 export const zReason = z
@@ -68,7 +68,7 @@ export const zProviderRef = z.object({
 });
 
 export const zResultRecord = z.object({
-  observable: zObservableRef.describe('The normalized observable.'),
+  observable: zObservableRef.nullable().describe('The normalized observable; null only when the input could not be parsed (status `error`, code X_OBSERVABLE_INVALID).'),
   input: z.string().describe('What the user gave, before refanging and normalization.'),
   provider: zProviderRef.describe('Which provider instance produced this record.'),
   status: zStatus,
@@ -85,7 +85,7 @@ export const zResultRecord = z.object({
 export type ResultRecord = z.output<typeof zResultRecord>;
 
 export const zObservableSummary = z.object({
-  observable: zObservableRef,
+  observable: zObservableRef.nullable().describe('The normalized observable; null when the input could not be parsed.'),
   input: z.string(),
   verdict: zVerdict.describe('The worst verdict across providers (malicious > suspicious > benign > unknown).'),
   decidedBy: z.array(z.string()).describe('Instance names whose verdict equals the worst verdict (empty when unknown).'),

@@ -1,0 +1,234 @@
+import type { DependencyContainer } from 'tsyringe';
+import { createMemoryCacheStore } from '../cache/memory-cache-store.js';
+import { systemClock, type Clock } from '../di/tokens.js';
+import { XEnrichError } from '../errors/x-enrich-error.js';
+import { silentLogger, type Logger } from '../logging/logger.js';
+import { createRedactingLogger } from '../logging/redacting-logger.js';
+import { collectSecrets } from '../config/redact.js';
+import type { Observable } from '../observable/observable-type.js';
+import type { LoadedProvider } from '../plugin/loaded-provider.js';
+import { createMemoryRateLimitStore } from '../rate-limit/memory-rate-limit-store.js';
+import type { ObservableSummary, ResultRecord } from '../result/result-record.js';
+import type { CacheStore } from '../stores/cache-store.js';
+import type { CoalescingStore, RateLimitStore } from '../stores/rate-limit-store.js';
+import type { EnricherEvent, EnricherStats, ProviderInfo } from './events.js';
+import { toParsedInput, type ParsedInput } from './input.js';
+import { ProviderInstance } from './provider-instance.js';
+import { emptyRecord, summarize } from './records.js';
+
+export interface EnricherOptions {
+  /** Loaded provider instances (`loadProviders` or `prepareProvider`), in the order records are produced. */
+  providers: readonly LoadedProvider[];
+  /** Where outcomes are cached; default an in-memory LRU of 100,000 entries; `false` disables caching. */
+  cacheStore?: CacheStore | false;
+  /** Where rate-limit budgets are kept; default in memory. Pass a shared store to share budgets between processes. */
+  rateLimitStore?: RateLimitStore;
+  /** Cross-process in-flight coalescing (in-process coalescing is always on). */
+  coalescingStore?: CoalescingStore;
+  /** The host's logger (pino-compatible); the engine wraps it with `createRedactingLogger` for the providers' secrets. */
+  logger?: Logger;
+  /** The host's container; each instance gets a child of it. Default: a child of tsyringe's root container. */
+  container?: DependencyContainer;
+  clock?: Clock;
+  /** Values to remove from every log line and error message. Default: the secret-marked options of `providers` (`collectSecrets`). */
+  secrets?: readonly string[];
+  /** Observables looked up at once (each against every provider). Default 16. */
+  concurrency?: number;
+  /** Metrics hook; called synchronously, exceptions are swallowed. */
+  onEvent?: (event: EnricherEvent) => void;
+}
+
+export interface EnrichOptions {
+  signal?: AbortSignal;
+  /** Skip cache reads (results are still written). */
+  refresh?: boolean;
+  /** Only these instance names (default: all), in configured order. */
+  providers?: readonly string[];
+  /** Overrides the enricher's concurrency for this call. */
+  concurrency?: number;
+  /** Put the upstream's raw response into fresh (non-cached) records. */
+  includeRaw?: boolean;
+}
+
+export type EnricherInput = string | Observable;
+
+export interface EnrichResult {
+  /** Input-major, providers in configured order: `records[i * providers + j]`. */
+  records: ResultRecord[];
+  /** One per input, in input order. */
+  summaries: ObservableSummary[];
+}
+
+export interface StreamItem {
+  records: ResultRecord[];
+  summary: ObservableSummary;
+}
+
+export interface Enricher {
+  /**
+   * Looks every input up with every selected provider. Resolves with exactly one record per
+   * input x provider in a stable order, whatever fails; it rejects only for caller mistakes
+   * (an unknown provider name, a closed enricher), never for upstream problems.
+   */
+  enrich(inputs: Iterable<EnricherInput>, options?: EnrichOptions): Promise<EnrichResult>;
+  /** The same over an async iterable, one item per input in input order, with bounded concurrency. */
+  stream(inputs: AsyncIterable<EnricherInput> | Iterable<EnricherInput>, options?: EnrichOptions): AsyncIterable<StreamItem>;
+  /** Instance descriptions with circuit state and remaining quota (async: a shared store may be asked). */
+  providers(): Promise<ProviderInfo[]>;
+  /** Counters per instance name. */
+  stats(): EnricherStats;
+  /** Calls every provider's `close`, then the stores' `close`. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the engine over loaded provider instances. Each lookup goes parse -> cache ->
+ * in-flight coalescing (-> batch) -> resilience policies (retry, circuit breaker, bulkhead,
+ * timeout) -> provider, whose HTTP requests wait for rate-limit budget; the outcome becomes a
+ * result record. Throws `X_PLUGIN_REGISTER_FAILED` if a plugin cannot be registered.
+ */
+export function createEnricher(options: EnricherOptions): Enricher {
+  const onEvent = options.onEvent;
+  const emit = onEvent
+    ? (event: EnricherEvent): void => {
+        try {
+          onEvent(event);
+        } catch {
+          // A metrics hook must never break a lookup.
+        }
+      }
+    : (): void => undefined;
+  const clock = options.clock ?? systemClock;
+  const cacheStore = options.cacheStore === false ? undefined : (options.cacheStore ?? createMemoryCacheStore({ maxEntries: 100_000, clock }));
+  const rateLimitStore = options.rateLimitStore ?? createMemoryRateLimitStore();
+  const secrets = options.secrets ?? collectSecrets(options.providers);
+  // Secrets are scrubbed from everything the engine and providers log, whatever the host logger is.
+  const logger = options.logger && secrets.length > 0 ? createRedactingLogger(options.logger, secrets) : (options.logger ?? silentLogger);
+  const defaultConcurrency = Math.max(1, options.concurrency ?? 16);
+
+  const names = new Set<string>();
+  for (const loaded of options.providers) {
+    if (names.has(loaded.name)) throw new XEnrichError('X_PLUGIN_DUPLICATE_NAME', `Two provider instances are named "${loaded.name}".`);
+    names.add(loaded.name);
+  }
+  const instances = options.providers.map(
+    (loaded) =>
+      new ProviderInstance(loaded, {
+        container: options.container,
+        cacheStore,
+        rateLimitStore,
+        coalescingStore: options.coalescingStore,
+        logger,
+        clock,
+        secrets,
+        emit,
+      }),
+  );
+  let closed = false;
+
+  function select(names: readonly string[] | undefined): ProviderInstance[] {
+    if (closed) throw new XEnrichError('X_ABORTED', 'The enricher is closed.');
+    if (!names) return instances;
+    const unknown = names.filter((name) => !instances.some((instance) => instance.name === name));
+    if (unknown.length > 0) {
+      throw new XEnrichError('X_CONFIG_INVALID', `Unknown provider instance ${unknown.map((n) => `"${n}"`).join(', ')}; configured: ${instances.map((i) => i.name).join(', ') || '(none)'}.`);
+    }
+    return instances.filter((instance) => names.includes(instance.name));
+  }
+
+  // The provider reference of records that never reach the instance (unparseable input).
+  const refs = new Map(
+    options.providers.map((loaded) => {
+      const { manifest } = loaded;
+      const ref: ResultRecord['provider'] = { name: loaded.name, plugin: manifest.id, version: manifest.version, ...(manifest.lifecycle.status !== 'active' ? { lifecycle: manifest.lifecycle } : {}) };
+      return [loaded.name, ref] as const;
+    }),
+  );
+
+  async function lookupOne(parsed: ParsedInput, selected: readonly ProviderInstance[], opts: EnrichOptions): Promise<StreamItem> {
+    if (!parsed.ok) {
+      const records = selected.map((instance) => {
+        instance.stats.errors[parsed.error.code] = (instance.stats.errors[parsed.error.code] ?? 0) + 1;
+        return emptyRecord(null, parsed.input, refs.get(instance.name) as ResultRecord['provider'], 'error', parsed.error);
+      });
+      return { records, summary: summarize(null, parsed.input, records) };
+    }
+    const lookupOptions = { signal: opts.signal, refresh: opts.refresh ?? false, includeRaw: opts.includeRaw ?? false };
+    const records =
+      selected.length === 1
+        ? [await (selected[0] as ProviderInstance).lookup(parsed.observable, parsed.input, lookupOptions)]
+        : await Promise.all(selected.map((instance) => instance.lookup(parsed.observable, parsed.input, lookupOptions)));
+    return { records, summary: summarize(parsed.observable, parsed.input, records) };
+  }
+
+  return {
+    async enrich(inputs, opts = {}) {
+      const selected = select(opts.providers);
+      const list = Array.isArray(inputs) ? (inputs as EnricherInput[]) : [...inputs];
+      const items: StreamItem[] = new Array(list.length);
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < list.length) {
+          const index = next++;
+          items[index] = await lookupOne(toParsedInput(list[index] as EnricherInput), selected, opts);
+        }
+      };
+      const workers = Math.min(list.length, Math.max(1, opts.concurrency ?? defaultConcurrency));
+      await Promise.all(Array.from({ length: workers }, worker));
+      const records: ResultRecord[] = [];
+      for (const item of items) for (const record of item.records) records.push(record);
+      return { records, summaries: items.map((item) => item.summary) };
+    },
+
+    async *stream(inputs, opts = {}) {
+      const selected = select(opts.providers);
+      const limit = Math.max(1, opts.concurrency ?? defaultConcurrency);
+      // Started lookups in input order; at most `limit` run ahead of the consumer.
+      const running: Array<Promise<StreamItem>> = [];
+      const iterator = (Symbol.asyncIterator in inputs ? inputs[Symbol.asyncIterator]() : (inputs as Iterable<EnricherInput>)[Symbol.iterator]()) as
+        | AsyncIterator<EnricherInput>
+        | Iterator<EnricherInput>;
+      let done = false;
+      try {
+        for (;;) {
+          while (!done && running.length < limit) {
+            const step = await iterator.next();
+            if (step.done) {
+              done = true;
+              break;
+            }
+            const promise = lookupOne(toParsedInput(step.value), selected, opts);
+            promise.catch(() => undefined);
+            running.push(promise);
+          }
+          const head = running.shift();
+          if (!head) return;
+          yield await head;
+        }
+      } finally {
+        if (!done) await iterator.return?.();
+      }
+    },
+
+    async providers() {
+      return Promise.all(instances.map((instance) => instance.info()));
+    },
+
+    stats() {
+      return Object.fromEntries(instances.map((instance) => [instance.name, instance.snapshot()]));
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      const results = await Promise.allSettled([
+        ...instances.map((instance) => instance.close()),
+        ...(cacheStore?.close ? [cacheStore.close()] : []),
+        ...(rateLimitStore.close ? [rateLimitStore.close()] : []),
+      ]);
+      for (const result of results) {
+        if (result.status === 'rejected') logger.warn({ err: String((result.reason as Error)?.message ?? result.reason) }, 'closing failed');
+      }
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import type { ObservableType } from '../observable/observable-type.js';
+import type { Status } from '../result/result-record.js';
+import type { Lifecycle } from '../plugin/manifest.js';
+import type { CircuitStateName } from '../resilience/policies.js';
+
+/**
+ * Typed events for a host's metrics (Prometheus counters and histograms). Delivered
+ * synchronously through `onEvent`; a throwing handler is ignored.
+ */
+export type EnricherEvent =
+  /** One record produced for an instance (also for cache hits). */
+  | { type: 'lookup'; instance: string; observableType: ObservableType; status: Status; cacheHit: boolean; durationMs: number; errorCode?: string }
+  /** One call into the provider (an attempt; a batch counts once with its size). */
+  | { type: 'upstream'; instance: string; durationMs: number; ok: boolean; batchSize: number; errorCode?: string; httpStatus?: number }
+  /** One HTTP request sent by the instance's HttpClient. */
+  | { type: 'http'; instance: string; method: string; status: number | undefined; durationMs: number; errorCode?: string }
+  | { type: 'retry'; instance: string; attempt: number; delayMs: number; errorCode?: string }
+  | { type: 'circuit'; instance: string; state: CircuitStateName }
+  | { type: 'timeout'; instance: string }
+  | { type: 'bulkhead_rejected'; instance: string }
+  /** A request waited for rate-limit budget. */
+  | { type: 'rate_limit_wait'; instance: string; waitedMs: number };
+
+/** Counters per provider instance, from `enricher.stats()`. */
+export interface InstanceStats {
+  /** Lookups of supported observables (cache hits included). */
+  lookups: number;
+  cacheHits: number;
+  /** Lookups that joined an identical lookup already in flight instead of calling upstream. */
+  coalesced: number;
+  /** Calls into the provider (each attempt; a batch counts once). */
+  upstreamCalls: number;
+  /** Error records by code. */
+  errors: Record<string, number>;
+  retries: number;
+  timeouts: number;
+  bulkheadRejections: number;
+  circuitState: CircuitStateName;
+  /** Total time requests spent waiting for rate-limit budget (ms). */
+  quotaWaitMs: number;
+}
+
+export type EnricherStats = Record<string, InstanceStats>;
+
+/** What `providers()` says about each instance. */
+export interface ProviderInfo {
+  name: string;
+  plugin: string;
+  packageName: string;
+  version: string;
+  displayName: string;
+  types: ObservableType[];
+  lifecycle: Lifecycle;
+  circuitState: CircuitStateName;
+  /** Remaining budget per configured window (empty when unlimited). */
+  rateLimit: Array<{ requests: number; perMs: number; remaining: number }>;
+  batch: { maxSize: number; maxWaitMs: number } | null;
+}

@@ -1,0 +1,414 @@
+import { container as rootContainer, Lifecycle as DiLifecycle, type DependencyContainer } from 'tsyringe';
+import { cacheKey, optionsFingerprint } from '../cache/cache-key.js';
+import { Tokens, type Clock } from '../di/tokens.js';
+import { XEnrichError, isXEnrichError } from '../errors/x-enrich-error.js';
+import { createHttpClient } from '../http/http-client.js';
+import { redactSecrets } from '../http/upstream-error-mapping.js';
+import type { Logger } from '../logging/logger.js';
+import type { Observable } from '../observable/observable-type.js';
+import type { LoadedProvider } from '../plugin/loaded-provider.js';
+import type { EnrichmentProvider, ProviderConstructor, ProviderOutcome } from '../plugin/provider.js';
+import { createRateLimiter } from '../rate-limit/rate-limiter.js';
+import { abortError } from '../rate-limit/sleep.js';
+import { withAttemptTimeoutPaused } from '../resilience/attempt-timeout.js';
+import { createResiliencePolicies, type ResiliencePolicies } from '../resilience/policies.js';
+import type { ResultRecord } from '../result/result-record.js';
+import type { CacheStore } from '../stores/cache-store.js';
+import type { CoalescingStore, RateLimiter, RateLimitStore } from '../stores/rate-limit-store.js';
+import { Batcher } from './batcher.js';
+import type { EnricherEvent, InstanceStats, ProviderInfo } from './events.js';
+import { emptyRecord, outcomeRecord } from './records.js';
+import { SharedSignal, raceSignal } from './shared-signal.js';
+
+const DEFAULT_TTL_MS = 3_600_000;
+const DEFAULT_NOT_FOUND_TTL_MS = 600_000;
+const OUTCOME_KINDS = new Set(['found', 'not_found', 'pending']);
+
+export interface InstanceDeps {
+  container: DependencyContainer | undefined;
+  cacheStore: CacheStore | undefined;
+  rateLimitStore: RateLimitStore;
+  coalescingStore: CoalescingStore | undefined;
+  logger: Logger;
+  clock: Clock;
+  secrets: readonly string[];
+  emit(event: EnricherEvent): void;
+}
+
+export interface LookupOptions {
+  signal: AbortSignal | undefined;
+  refresh: boolean;
+  includeRaw: boolean;
+}
+
+interface FetchResult {
+  outcome: ProviderOutcome;
+  fetchedAt: number;
+  /** Set when another process fetched it and we read its cache entry. */
+  fromCache?: boolean;
+}
+
+interface Flight {
+  promise: Promise<FetchResult>;
+  shared: SharedSignal;
+}
+
+/**
+ * One provider instance inside the engine: its child container and provider, rate limiter,
+ * policies, cache settings, in-flight map, batcher and counters. `lookup` never rejects.
+ */
+export class ProviderInstance {
+  readonly name: string;
+  readonly provider: EnrichmentProvider;
+  readonly limiter: RateLimiter;
+  readonly stats: InstanceStats;
+  private readonly ref: ResultRecord['provider'];
+  private readonly policies: ResiliencePolicies;
+  private readonly fingerprint: string;
+  private readonly cache: CacheStore | undefined;
+  private readonly ttlMs: Partial<Record<Observable['type'], number>>;
+  private readonly notFoundTtlMs: number;
+  private readonly inflight = new Map<string, Flight>();
+  private readonly batcher: Batcher | undefined;
+  private readonly types: ReadonlySet<string>;
+  private readonly logger: Logger;
+  private readonly claimTtlMs: number;
+
+  constructor(
+    private readonly loaded: LoadedProvider,
+    private readonly deps: InstanceDeps,
+  ) {
+    const { manifest, config, name } = loaded;
+    this.name = name;
+    this.logger = deps.logger.child({ provider: name });
+    this.types = new Set(manifest.observableTypes);
+    this.ref = {
+      name,
+      plugin: manifest.id,
+      version: manifest.version,
+      ...(manifest.lifecycle.status !== 'active' ? { lifecycle: manifest.lifecycle } : {}),
+    };
+    this.fingerprint = optionsFingerprint(loaded.options);
+    this.cache = config.cache === false ? undefined : deps.cacheStore;
+    const cacheConfig = config.cache === false ? {} : config.cache;
+    this.ttlMs = { ...manifest.defaultCacheTtlMs, ...cacheConfig.ttl };
+    this.notFoundTtlMs = cacheConfig.notFoundTtl ?? manifest.defaultNotFoundTtlMs ?? DEFAULT_NOT_FOUND_TTL_MS;
+
+    const emit = deps.emit;
+    this.stats = {
+      lookups: 0,
+      cacheHits: 0,
+      coalesced: 0,
+      upstreamCalls: 0,
+      errors: {},
+      retries: 0,
+      timeouts: 0,
+      bulkheadRejections: 0,
+      circuitState: 'closed',
+      quotaWaitMs: 0,
+    };
+    const stats = this.stats;
+
+    const windows = config.rateLimit === false ? [] : (config.rateLimit ?? manifest.defaultRateLimits);
+    const base = createRateLimiter({ key: name, windows, store: deps.rateLimitStore, clock: deps.clock, maxWaitMs: config.maxRateLimitWait });
+    // Waiting for budget pauses the attempt's timeout, and is counted for metrics.
+    this.limiter = {
+      get waitedMs() {
+        return base.waitedMs;
+      },
+      remaining: () => base.remaining(),
+      acquire: (cost, signal) =>
+        withAttemptTimeoutPaused(async () => {
+          const before = Date.now();
+          try {
+            await base.acquire(cost, signal);
+          } finally {
+            const waitedMs = Date.now() - before;
+            if (waitedMs > 0 && base.waitedMs > 0) {
+              stats.quotaWaitMs += waitedMs;
+              emit({ type: 'rate_limit_wait', instance: name, waitedMs });
+            }
+          }
+        }),
+    };
+
+    const resilience = config.resilience;
+    this.policies = createResiliencePolicies(resilience, {
+      onRetry: ({ attempt, delayMs, error }) => {
+        stats.retries++;
+        const errorCode = isXEnrichError(error) ? error.code : undefined;
+        this.logger.warn({ attempt, delayMs, code: errorCode }, 'retrying upstream call');
+        emit({ type: 'retry', instance: name, attempt, delayMs, errorCode });
+      },
+      onCircuitStateChange: (state) => {
+        stats.circuitState = state;
+        (state === 'open' ? this.logger.warn : this.logger.info).call(this.logger, { circuitState: state }, `circuit ${state}`);
+        emit({ type: 'circuit', instance: name, state });
+      },
+      onTimeout: () => {
+        stats.timeouts++;
+        this.logger.debug({ timeoutMs: resilience.timeout }, 'attempt timed out');
+        emit({ type: 'timeout', instance: name });
+      },
+      onBulkheadRejected: () => {
+        stats.bulkheadRejections++;
+        this.logger.warn({}, 'bulkhead full');
+        emit({ type: 'bulkhead_rejected', instance: name });
+      },
+    });
+    stats.circuitState = this.policies.circuitState;
+    const retries = resilience.retry === false ? 0 : resilience.retry.maxAttempts;
+    const maxDelay = resilience.retry === false ? 0 : resilience.retry.maxDelay;
+    this.claimTtlMs = Math.min(300_000, resilience.timeout * (retries + 1) + maxDelay * retries + 5_000);
+
+    const http = createHttpClient({
+      rateLimiter: this.limiter,
+      secrets: deps.secrets,
+      logger: this.logger,
+      onCall: (info) => emit({ type: 'http', instance: name, ...info }),
+    });
+
+    this.provider = this.build(deps.container ?? rootContainer, http);
+    if (this.provider.enrichMany && manifest.batch) {
+      const enrichMany = this.provider.enrichMany.bind(this.provider);
+      this.batcher = new Batcher(manifest.batch.maxSize, manifest.batch.maxWaitMs, (observables, signal) =>
+        this.policies.execute((attemptSignal) => this.call(observables.length, async () => {
+          const results = await enrichMany(observables, { signal: attemptSignal, logger: this.logger });
+          if (!Array.isArray(results) || results.length !== observables.length) {
+            throw new XEnrichError('X_PROVIDER_FAILED', `Provider "${name}" returned ${Array.isArray(results) ? results.length : 'no'} results for a batch of ${observables.length}.`);
+          }
+          return results.map((result) => (result instanceof Error ? this.normalizeError(result) : this.checkOutcome(result)));
+        }), signal),
+      );
+    }
+  }
+
+  /** Child container with core's tokens, then the plugin's register step, then the provider. */
+  private build(parent: DependencyContainer, http: unknown): EnrichmentProvider {
+    const { plugin, manifest, options, name } = this.loaded;
+    const child = parent.createChildContainer();
+    child.register(Tokens.ProviderOptions, { useValue: options });
+    child.register(Tokens.InstanceName, { useValue: name });
+    child.register(Tokens.Manifest, { useValue: manifest });
+    child.register(Tokens.Logger, { useValue: this.logger });
+    child.register(Tokens.Clock, { useValue: this.deps.clock });
+    child.register(Tokens.HttpClient, { useValue: http });
+    child.register(Tokens.RateLimiter, { useValue: this.limiter });
+    let registered: ProviderConstructor | undefined;
+    try {
+      plugin.register({
+        container: child,
+        provider(implementation) {
+          if (registered) throw new XEnrichError('X_PLUGIN_REGISTER_FAILED', `Plugin "${manifest.id}" registered a provider twice for instance "${name}".`);
+          registered = implementation;
+          child.register(Tokens.Provider, { useClass: implementation as never }, { lifecycle: DiLifecycle.ContainerScoped });
+        },
+      });
+      if (!registered && !child.isRegistered(Tokens.Provider)) {
+        throw new XEnrichError('X_PLUGIN_REGISTER_FAILED', `Plugin "${manifest.id}" did not register a provider (call registrar.provider(Class) in register).`);
+      }
+      const provider = child.resolve<EnrichmentProvider>(Tokens.Provider);
+      if (typeof provider?.enrich !== 'function') {
+        throw new XEnrichError('X_PLUGIN_REGISTER_FAILED', `Plugin "${manifest.id}" registered a provider without an enrich() method.`);
+      }
+      return provider;
+    } catch (error) {
+      if (isXEnrichError(error)) throw error;
+      throw new XEnrichError(
+        'X_PLUGIN_REGISTER_FAILED',
+        `Registering plugin "${manifest.id}" for instance "${name}" failed: ${redactSecrets(error instanceof Error ? error.message : String(error), this.deps.secrets)}. Every constructor parameter needs @inject(Tokens.X).`,
+        { cause: error },
+      );
+    }
+  }
+
+  supports(observable: Observable): boolean {
+    return this.types.has(observable.type);
+  }
+
+  /** One record for `observable` from this instance. Never rejects. */
+  async lookup(observable: Observable, input: string, options: LookupOptions): Promise<ResultRecord> {
+    if (!this.types.has(observable.type)) {
+      return emptyRecord(observable, input, this.ref, 'unsupported', null);
+    }
+    const started = performance.now();
+    if (options.signal?.aborted) return this.finish(emptyRecord(observable, input, this.ref, 'skipped', abortError(options.signal)), started);
+    this.stats.lookups++;
+    const key = cacheKey(this.name, this.fingerprint, observable);
+    try {
+      if (this.cache && !options.refresh) {
+        const entry = await this.readCache(key);
+        if (entry) {
+          this.stats.cacheHits++;
+          const record = outcomeRecord(observable, input, this.ref, entry.value, entry.storedAt, { storedAt: entry.storedAt, now: this.deps.clock.now() }, false);
+          return this.finish(record, started);
+        }
+      }
+      let flight = this.inflight.get(key);
+      if (flight) {
+        this.stats.coalesced++;
+      } else {
+        flight = this.startFlight(key, observable);
+      }
+      flight.shared.join(options.signal);
+      const result = await raceSignal(flight.promise, options.signal, () => abortError(options.signal));
+      const cached = result.fromCache ? { storedAt: result.fetchedAt, now: this.deps.clock.now() } : undefined;
+      return this.finish(outcomeRecord(observable, input, this.ref, result.outcome, result.fetchedAt, cached, options.includeRaw), started);
+    } catch (error) {
+      const normalized = this.normalizeError(error);
+      const status = normalized.code === 'X_ABORTED' ? 'skipped' : 'error';
+      return this.finish(emptyRecord(observable, input, this.ref, status, normalized), started);
+    }
+  }
+
+  private finish(record: ResultRecord, started: number): ResultRecord {
+    if (record.status === 'error' && record.error) this.stats.errors[record.error.code] = (this.stats.errors[record.error.code] ?? 0) + 1;
+    if (record.observable) {
+      this.deps.emit({
+        type: 'lookup',
+        instance: this.name,
+        observableType: record.observable.type,
+        status: record.status,
+        cacheHit: record.cache.hit,
+        durationMs: performance.now() - started,
+        ...(record.error ? { errorCode: record.error.code } : {}),
+      });
+    }
+    return record;
+  }
+
+  private async readCache(key: string): Promise<{ value: ProviderOutcome; storedAt: number } | undefined> {
+    if (!this.cache) return undefined;
+    let entry;
+    try {
+      entry = await this.cache.get<ProviderOutcome>(key);
+    } catch (error) {
+      // A store configured to refuse when unavailable says so; anything else is a miss.
+      if (isXEnrichError(error) && error.code === 'X_STORE_UNAVAILABLE') throw error;
+      this.logger.warn({ err: this.normalizeError(error).message }, 'cache read failed; treating as a miss');
+      return undefined;
+    }
+    if (!entry || entry.expiresAt <= this.deps.clock.now()) return undefined;
+    return entry;
+  }
+
+  private async writeCache(key: string, observable: Observable, outcome: ProviderOutcome, fetchedAt: number): Promise<void> {
+    if (!this.cache || outcome.kind === 'pending') return;
+    const ttl = outcome.kind === 'found' ? (this.ttlMs[observable.type] ?? DEFAULT_TTL_MS) : this.notFoundTtlMs;
+    if (ttl <= 0) return;
+    // The raw upstream response is not cached: it can be large, and hosts ask for it per run.
+    const { raw: _raw, ...value } = outcome;
+    try {
+      await this.cache.set(key, { value, storedAt: fetchedAt, expiresAt: fetchedAt + ttl });
+    } catch (error) {
+      this.logger.warn({ err: this.normalizeError(error).message }, 'cache write failed');
+    }
+  }
+
+  private startFlight(key: string, observable: Observable): Flight {
+    const shared = new SharedSignal();
+    const promise = this.fetch(key, observable, shared.signal);
+    const flight: Flight = { promise, shared };
+    this.inflight.set(key, flight);
+    // Once every caller gave up, later callers must start afresh instead of joining a cancelled fetch.
+    shared.signal.addEventListener('abort', () => {
+      if (this.inflight.get(key) === flight) this.inflight.delete(key);
+    }, { once: true });
+    promise.then(
+      () => this.inflight.get(key) === flight && this.inflight.delete(key),
+      () => this.inflight.get(key) === flight && this.inflight.delete(key),
+    );
+    return flight;
+  }
+
+  private async fetch(key: string, observable: Observable, signal: AbortSignal): Promise<FetchResult> {
+    const coalescing = this.cache ? this.deps.coalescingStore : undefined;
+    let claimed = false;
+    if (coalescing) {
+      claimed = await coalescing.claim(key, this.claimTtlMs).catch(() => true);
+      if (!claimed) {
+        // Another process is fetching it: wait for its result in the cache, then fetch ourselves if it never came.
+        await coalescing.waitFor(key, this.claimTtlMs, signal).catch(() => false);
+        const entry = await this.readCache(key);
+        if (entry) return { outcome: entry.value, fetchedAt: entry.storedAt, fromCache: true };
+      }
+    }
+    try {
+      const outcome = this.batcher
+        ? await this.batcher.submit(observable, signal)
+        : await this.policies.execute((attemptSignal) => this.call(1, () => this.provider.enrich(observable, { signal: attemptSignal, logger: this.logger }).then((o) => this.checkOutcome(o))), signal);
+      const fetchedAt = this.deps.clock.now();
+      await this.writeCache(key, observable, outcome, fetchedAt);
+      return { outcome, fetchedAt };
+    } finally {
+      if (claimed && coalescing) await coalescing.release(key).catch(() => undefined);
+    }
+  }
+
+  /** One call into the provider: counted, timed, errors normalized (so retry sees x-enrich errors). */
+  private async call<T>(batchSize: number, fn: () => Promise<T>): Promise<T> {
+    this.stats.upstreamCalls++;
+    const started = performance.now();
+    try {
+      const value = await fn();
+      this.deps.emit({ type: 'upstream', instance: this.name, durationMs: performance.now() - started, ok: true, batchSize });
+      return value;
+    } catch (error) {
+      const normalized = this.normalizeError(error);
+      const httpStatus = normalized.details.status;
+      this.deps.emit({
+        type: 'upstream',
+        instance: this.name,
+        durationMs: performance.now() - started,
+        ok: false,
+        batchSize,
+        errorCode: normalized.code,
+        ...(typeof httpStatus === 'number' ? { httpStatus } : {}),
+      });
+      throw normalized;
+    }
+  }
+
+  private checkOutcome(outcome: ProviderOutcome): ProviderOutcome {
+    if (typeof outcome !== 'object' || outcome === null || !OUTCOME_KINDS.has(outcome.kind)) {
+      throw new XEnrichError('X_PROVIDER_FAILED', `Provider "${this.name}" returned an invalid outcome (expected kind found, not_found or pending).`);
+    }
+    return outcome;
+  }
+
+  /** Any failure as an XEnrichError with secrets removed; a non-x-enrich error is a provider bug (X_PROVIDER_FAILED). */
+  normalizeError(error: unknown): XEnrichError {
+    const secrets = this.deps.secrets;
+    if (isXEnrichError(error)) {
+      if (secrets.length === 0 || redactSecrets(error.message, secrets) === error.message) return error;
+      const clean = new XEnrichError(error.code, redactSecrets(error.message, secrets), { retryable: error.retryable, details: error.details });
+      return clean;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return new XEnrichError('X_PROVIDER_FAILED', `Provider "${this.name}" failed unexpectedly: ${redactSecrets(message, secrets)}`);
+  }
+
+  async info(): Promise<ProviderInfo> {
+    const { manifest } = this.loaded;
+    return {
+      name: this.name,
+      plugin: manifest.id,
+      packageName: manifest.packageName,
+      version: manifest.version,
+      displayName: manifest.displayName,
+      types: [...manifest.observableTypes],
+      lifecycle: manifest.lifecycle,
+      circuitState: this.policies.circuitState,
+      rateLimit: await this.limiter.remaining().catch(() => []),
+      batch: this.batcher && manifest.batch ? { ...manifest.batch } : null,
+    };
+  }
+
+  snapshot(): InstanceStats {
+    return { ...this.stats, errors: { ...this.stats.errors }, circuitState: this.policies.circuitState };
+  }
+
+  async close(): Promise<void> {
+    await this.provider.close?.();
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The signal of work shared by several callers (a coalesced lookup, a batch): it aborts only
+ * when every caller that joined has aborted, so one impatient caller never cancels the others.
+ * A caller without a signal keeps it alive for good.
+ */
+export class SharedSignal {
+  private readonly controller = new AbortController();
+  private joined = 0;
+  private abortedCount = 0;
+  private permanent = false;
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  join(signal: AbortSignal | undefined): void {
+    this.joined++;
+    if (!signal) {
+      this.permanent = true;
+      return;
+    }
+    const onAbort = (): void => {
+      this.abortedCount++;
+      if (!this.permanent && this.abortedCount === this.joined) this.controller.abort(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  }
+}
+
+/** Resolves like `promise`, or rejects with `makeError()` as soon as `signal` aborts. */
+export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined, makeError: () => Error): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(makeError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(makeError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,139 @@
+import {
+  BulkheadRejectedError,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  SamplingBreaker,
+  bulkhead,
+  circuitBreaker,
+  handleWhen,
+  isBrokenCircuitError,
+  isBulkheadRejectedError,
+  isTaskCancelledError,
+  noop,
+  retry,
+  wrap,
+  type CircuitBreakerPolicy,
+  type IBackoff,
+  type IBackoffFactory,
+  type IPolicy,
+  type IRetryBackoffContext,
+} from 'cockatiel';
+import type { ResilienceConfig } from '../config/config-schema.js';
+import { XEnrichError, isUpstreamError, isXEnrichError } from '../errors/x-enrich-error.js';
+import { abortError } from '../rate-limit/sleep.js';
+import { runAttempt } from './attempt-timeout.js';
+
+/** Circuit states as reported by `providers()` and `stats()`. */
+export type CircuitStateName = 'closed' | 'open' | 'half-open' | 'isolated' | 'disabled';
+
+const STATE_NAMES: Record<CircuitState, CircuitStateName> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'isolated',
+};
+
+/** Codes that are never worth retrying even though "later" might work: the run's own limits. */
+const NOT_RETRIED = new Set(['X_RATE_LIMIT_EXHAUSTED', 'X_ABORTED', 'X_CIRCUIT_OPEN', 'X_BULKHEAD_FULL']);
+
+/** Transient upstream failures: network, timeouts, 5xx, 429. Never 400/401/403/404 or provider bugs. */
+export function isTransient(error: unknown): boolean {
+  return isXEnrichError(error) && error.retryable && !NOT_RETRIED.has(error.code);
+}
+
+/** What counts against the circuit: the upstream being unhealthy (not quota, which is our budget). */
+function isBreakerFailure(error: unknown): boolean {
+  return isTransient(error) && !(isUpstreamError(error) && error.kind === 'quota');
+}
+
+/**
+ * Exponential backoff with jitter that honours an upstream's Retry-After: the delay is the
+ * larger of the two, capped by `maxDelay`.
+ */
+function retryAfterBackoff(inner: IBackoffFactory<IRetryBackoffContext<unknown>>, maxDelay: number): IBackoffFactory<IRetryBackoffContext<unknown>> {
+  const wrapBackoff = (backoff: IBackoff<IRetryBackoffContext<unknown>>, context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> => {
+    const error = 'error' in context.result ? context.result.error : undefined;
+    const asked = isUpstreamError(error) ? error.retryAfterMs : undefined;
+    const duration = asked === undefined ? backoff.duration : Math.min(Math.max(asked, backoff.duration), maxDelay);
+    return { duration, next: (next) => wrapBackoff(backoff.next(next), next) };
+  };
+  return { next: (context) => wrapBackoff(inner.next(context), context) };
+}
+
+export interface PolicyHooks {
+  onRetry?(info: { attempt: number; delayMs: number; error: unknown }): void;
+  onCircuitStateChange?(state: CircuitStateName): void;
+  onTimeout?(): void;
+  onBulkheadRejected?(): void;
+}
+
+/** The composed per-instance policies: retry( circuit breaker( bulkhead( timeout( call )))). */
+export interface ResiliencePolicies {
+  /**
+   * Runs `fn` under the policies. Rejects with XEnrichErrors only: X_CIRCUIT_OPEN,
+   * X_BULKHEAD_FULL, X_TIMEOUT, X_ABORTED, or what `fn` threw.
+   */
+  execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T>;
+  readonly circuitState: CircuitStateName;
+}
+
+/**
+ * Builds an instance's policies from `config.resilience` with cockatiel: retry with
+ * exponential backoff (decorrelated jitter) for transient failures only, honouring
+ * Retry-After up to `maxDelay`; a sampling or consecutive-failure circuit breaker with a
+ * half-open probe; a bulkhead; and a per-attempt cooperative timeout (see `runAttempt`).
+ */
+export function createResiliencePolicies(config: ResilienceConfig, hooks: PolicyHooks = {}): ResiliencePolicies {
+  const policies: IPolicy[] = [];
+  let breaker: CircuitBreakerPolicy | undefined;
+
+  if (config.retry !== false && config.retry.maxAttempts > 0) {
+    const { maxAttempts, initialDelay, maxDelay } = config.retry;
+    const policy = retry(handleWhen(isTransient), {
+      maxAttempts,
+      backoff: retryAfterBackoff(new ExponentialBackoff({ initialDelay, maxDelay }), maxDelay),
+    });
+    policy.onRetry((event) => hooks.onRetry?.({ attempt: event.attempt, delayMs: event.delay, error: 'error' in event ? event.error : undefined }));
+    policies.push(policy);
+  }
+  if (config.circuitBreaker !== false) {
+    const c = config.circuitBreaker;
+    breaker = circuitBreaker(handleWhen(isBreakerFailure), {
+      halfOpenAfter: c.halfOpenAfter,
+      breaker: c.consecutiveFailures
+        ? new ConsecutiveBreaker(c.consecutiveFailures)
+        : new SamplingBreaker({ threshold: c.threshold, duration: c.samplingDuration, minimumRps: c.minimumRps }),
+    });
+    breaker.onStateChange((state) => hooks.onCircuitStateChange?.(STATE_NAMES[state]));
+    policies.push(breaker);
+  }
+  if (config.bulkhead !== false) {
+    const policy = bulkhead(config.bulkhead.maxConcurrent, config.bulkhead.maxQueue);
+    policy.onReject(() => hooks.onBulkheadRejected?.());
+    policies.push(policy);
+  }
+  const composed = policies.length > 0 ? wrap(...policies) : noop;
+  const timeoutMs = config.timeout;
+
+  return {
+    get circuitState() {
+      return breaker ? STATE_NAMES[breaker.state] : 'disabled';
+    },
+    async execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+      try {
+        return await composed.execute(({ signal: attemptSignal }) => runAttempt(timeoutMs, attemptSignal, fn, hooks.onTimeout), signal);
+      } catch (error) {
+        if (isXEnrichError(error)) throw error;
+        if (isBrokenCircuitError(error)) {
+          throw new XEnrichError('X_CIRCUIT_OPEN', 'The circuit breaker is open after repeated upstream failures; lookups fail fast until a half-open probe succeeds.', { retryable: true });
+        }
+        if (isBulkheadRejectedError(error) || error instanceof BulkheadRejectedError) {
+          throw new XEnrichError('X_BULKHEAD_FULL', 'Too many lookups are in flight or queued for this provider (resilience.bulkhead).', { retryable: true });
+        }
+        if (isTaskCancelledError(error)) throw abortError(signal);
+        throw error;
+      }
+    },
+  };
+}

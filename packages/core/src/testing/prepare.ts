@@ -1,0 +1,33 @@
+import { zProviderInstanceConfig, type ProviderInstanceConfig } from '../config/config-schema.js';
+import { ValidationError } from '../errors/x-enrich-error.js';
+import type { LoadedProvider } from '../plugin/loaded-provider.js';
+import { zProviderManifest } from '../plugin/manifest.js';
+import type { ProviderPlugin } from '../plugin/provider.js';
+
+export interface TestProviderOptions {
+  /** Instance name; default the plugin id. */
+  name?: string;
+  /** The plugin's options (validated by its schema). */
+  options?: Record<string, unknown>;
+  /** Instance config overrides (`rateLimit`, `cache`, `resilience` ...), in config-file form (`10s`). */
+  config?: Partial<Record<keyof ProviderInstanceConfig, unknown>>;
+}
+
+/**
+ * A `LoadedProvider` straight from a plugin object, for tests: validates the manifest and the
+ * options like the loader does (without importing anything or checking the core range).
+ * @throws ValidationError when the manifest or the options are invalid.
+ */
+export function loadTestProvider(plugin: ProviderPlugin, test: TestProviderOptions = {}): LoadedProvider {
+  const manifest = zProviderManifest.parse(plugin.manifest);
+  const parsed = manifest.optionsSchema.safeParse(test.options ?? {});
+  if (!parsed.success) {
+    throw new ValidationError(
+      'X_PLUGIN_OPTIONS_INVALID',
+      `Options for "${test.name ?? manifest.id}" are invalid:`,
+      parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+    );
+  }
+  const config = zProviderInstanceConfig.parse({ use: manifest.packageName, ...test.config, options: test.options ?? {} });
+  return { name: test.name ?? manifest.id, plugin, manifest, options: parsed.data as Record<string, unknown>, config };
+}

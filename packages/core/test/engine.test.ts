@@ -1,0 +1,463 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  UpstreamError,
+  createEnricher,
+  createMemoryCacheStore,
+  zObservableSummary,
+  zResultRecord,
+  type CoalescingStore,
+  type EnricherEvent,
+  type ProviderPlugin,
+} from '../src/index.js';
+import { loadTestProvider } from '../src/testing/prepare.js';
+import { fakePlugin, found, tick } from './fake-plugins.js';
+
+const FAST = { retry: { maxAttempts: 2, initialDelay: 1, maxDelay: 20 }, circuitBreaker: false };
+
+function load(plugin: ProviderPlugin, name = 'fake', config: Record<string, unknown> = {}, options: Record<string, unknown> = {}) {
+  return loadTestProvider(plugin, { name, options, config: { resilience: FAST, ...config } });
+}
+
+describe('enrich', () => {
+  it('gives one valid record per input x provider, input-major and in configured order', async () => {
+    const slow = fakePlugin(async (o) => (await tick(o.value === '10.0.0.1' ? 20 : 1), found('suspicious')));
+    const bad = fakePlugin(async (o) => found(o.value === '10.0.0.2' ? 'malicious' : 'benign'));
+    const enricher = createEnricher({ providers: [load(slow.plugin, 'a'), load(bad.plugin, 'b')], concurrency: 4 });
+    const { records, summaries } = await enricher.enrich(['10.0.0.1', '10.0.0.2', 'example.org']);
+    expect(records.map((r) => `${r.observable?.value}/${r.provider.name}`)).toEqual([
+      '10.0.0.1/a', '10.0.0.1/b', '10.0.0.2/a', '10.0.0.2/b', 'example.org/a', 'example.org/b',
+    ]);
+    for (const record of records) zResultRecord.parse(record);
+    for (const summary of summaries) zObservableSummary.parse(summary);
+    expect(records[0]).toMatchObject({ status: 'ok', verdict: 'suspicious', confidence: 'high', error: null, cache: { hit: false, storedAt: null, ageSeconds: null } });
+    expect(records[0]?.raw).toBeUndefined();
+    expect(summaries.map((s) => [s.verdict, s.decidedBy])).toEqual([
+      ['suspicious', ['a']],
+      ['malicious', ['b']],
+      ['suspicious', ['a']],
+    ]);
+  });
+
+  it('records an unparseable input as an error per provider, with a null observable', async () => {
+    const fake = fakePlugin(async () => found());
+    const enricher = createEnricher({ providers: [load(fake.plugin, 'a'), load(fake.plugin, 'b')] });
+    const { records, summaries } = await enricher.enrich(['not an observable!!']);
+    expect(records).toHaveLength(2);
+    for (const record of records) {
+      zResultRecord.parse(record);
+      expect(record).toMatchObject({ observable: null, input: 'not an observable!!', status: 'error', verdict: 'unknown', error: { code: 'X_OBSERVABLE_INVALID' } });
+    }
+    expect(summaries[0]).toMatchObject({ observable: null, verdict: 'unknown', decidedBy: [] });
+    expect(fake.calls).toHaveLength(0);
+  });
+
+  it('marks types the provider does not handle as unsupported without calling it', async () => {
+    const fake = fakePlugin(async () => found(), { observableTypes: ['domain'] });
+    const { records } = await createEnricher({ providers: [load(fake.plugin)] }).enrich(['1.2.3.4']);
+    expect(records[0]).toMatchObject({ status: 'unsupported', verdict: 'unknown', error: null });
+    expect(fake.calls).toHaveLength(0);
+  });
+
+  it('keeps not found, pending, clean and failed apart', async () => {
+    const fake = fakePlugin(async (o) => {
+      if (o.value === '1.1.1.1') return { kind: 'not_found' };
+      if (o.value === '2.2.2.2') return { kind: 'pending' };
+      if (o.value === '3.3.3.3') return found('benign');
+      throw new UpstreamError('auth', 'GET /x failed: HTTP 401');
+    });
+    const { records } = await createEnricher({ providers: [load(fake.plugin)] }).enrich(['1.1.1.1', '2.2.2.2', '3.3.3.3', '4.4.4.4']);
+    expect(records.map((r) => [r.status, r.verdict, r.error?.code ?? null])).toEqual([
+      ['not_found', 'unknown', null],
+      ['pending', 'unknown', null],
+      ['ok', 'benign', null],
+      ['error', 'unknown', 'X_UPSTREAM_AUTH'],
+    ]);
+  });
+
+  it("never lets one provider's failure affect another, and never throws", async () => {
+    const broken = fakePlugin(async () => {
+      throw new TypeError('cannot read properties of undefined');
+    });
+    const fine = fakePlugin(async () => found('benign'));
+    const enricher = createEnricher({ providers: [load(broken.plugin, 'broken'), load(fine.plugin, 'fine')] });
+    const { records, summaries } = await enricher.enrich(['example.org']);
+    expect(records[0]).toMatchObject({ status: 'error', error: { code: 'X_PROVIDER_FAILED', retryable: false } });
+    expect(records[0]?.error?.message).toContain('cannot read properties of undefined');
+    expect(records[1]).toMatchObject({ status: 'ok', verdict: 'benign' });
+    expect(summaries[0]).toMatchObject({ verdict: 'benign', decidedBy: ['fine'] });
+    expect(broken.calls).toHaveLength(1); // a provider bug is not retried
+    expect(enricher.stats().broken?.errors).toEqual({ X_PROVIDER_FAILED: 1 });
+  });
+
+  it('carries the lifecycle of a deprecated provider on its records', async () => {
+    const lifecycle = { status: 'end-of-life' as const, endOfLife: '2024-01-01', replacedBy: '@x/provider-new', message: 'Migrate.' };
+    const old = fakePlugin(async () => found(), { lifecycle });
+    const current = fakePlugin(async () => found());
+    const { records } = await createEnricher({ providers: [load(old.plugin, 'old'), load(current.plugin, 'new')] }).enrich(['example.org']);
+    expect(records[0]?.provider).toEqual({ name: 'old', plugin: 'fake', version: '1.0.0', lifecycle });
+    expect(records[1]?.provider).toEqual({ name: 'new', plugin: 'fake', version: '1.0.0' });
+  });
+
+  it('adds the raw response to fresh records only when asked', async () => {
+    const fake = fakePlugin(async () => found());
+    const enricher = createEnricher({ providers: [load(fake.plugin)] });
+    expect((await enricher.enrich(['example.org'], { includeRaw: true })).records[0]?.raw).toEqual({ big: true });
+    expect((await enricher.enrich(['example.org'], { includeRaw: true })).records[0]?.raw).toBeUndefined(); // cache hit
+  });
+
+  it('rejects an unknown provider name (a caller mistake)', async () => {
+    const fake = fakePlugin(async () => found());
+    await expect(createEnricher({ providers: [load(fake.plugin)] }).enrich(['example.org'], { providers: ['nope'] })).rejects.toMatchObject({ code: 'X_CONFIG_INVALID' });
+  });
+
+  it('looks up only the selected providers', async () => {
+    const a = fakePlugin(async () => found());
+    const b = fakePlugin(async () => found());
+    const { records } = await createEnricher({ providers: [load(a.plugin, 'a'), load(b.plugin, 'b')] }).enrich(['example.org'], { providers: ['b'] });
+    expect(records.map((r) => r.provider.name)).toEqual(['b']);
+    expect(a.calls).toHaveLength(0);
+  });
+});
+
+describe('cache', () => {
+  it('serves a repeat from cache with its age, and refresh bypasses the read but writes', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const clock = { now: () => now };
+    const fake = fakePlugin(async () => found());
+    const enricher = createEnricher({ providers: [load(fake.plugin)], clock });
+    await enricher.enrich(['example.org']);
+    now += 30_000;
+    const hit = (await enricher.enrich(['example.org'])).records[0];
+    expect(hit).toMatchObject({ status: 'ok', cache: { hit: true, storedAt: '2026-01-01T00:00:00.000Z', ageSeconds: 30 }, fetchedAt: '2026-01-01T00:00:00.000Z' });
+    expect(fake.calls).toHaveLength(1);
+    const refreshed = (await enricher.enrich(['example.org'], { refresh: true })).records[0];
+    expect(refreshed?.cache.hit).toBe(false);
+    expect(fake.calls).toHaveLength(2);
+    expect((await enricher.enrich(['example.org'])).records[0]?.cache).toMatchObject({ hit: true, ageSeconds: 0 });
+    expect(enricher.stats().fake).toMatchObject({ lookups: 4, cacheHits: 2, upstreamCalls: 2 });
+  });
+
+  it('expires found outcomes after the type TTL (config overrides the manifest) and not-found after the not-found TTL', async () => {
+    let now = 0;
+    const clock = { now: () => now };
+    const fake = fakePlugin(async (o) => (o.value === '1.1.1.1' ? { kind: 'not_found' } : found()));
+    const enricher = createEnricher({ providers: [load(fake.plugin, 'fake', { cache: { ttl: { domain: '2m' }, notFoundTtl: '5s' } })], clock });
+    await enricher.enrich(['example.org', '1.1.1.1']);
+    now = 4_999;
+    await enricher.enrich(['example.org', '1.1.1.1']);
+    expect(fake.calls).toHaveLength(2);
+    now = 5_000;
+    await enricher.enrich(['example.org', '1.1.1.1']);
+    expect(fake.calls.map((o) => o.value)).toEqual(['example.org', '1.1.1.1', '1.1.1.1']);
+    now = 120_000;
+    await enricher.enrich(['example.org']);
+    expect(fake.calls).toHaveLength(4);
+  });
+
+  it('never caches errors or pending outcomes', async () => {
+    let fail = true;
+    const fake = fakePlugin(async (o) => {
+      if (o.value === '2.2.2.2') return { kind: 'pending' };
+      if (fail) throw new UpstreamError('bad_request', 'HTTP 400');
+      return found();
+    });
+    const enricher = createEnricher({ providers: [load(fake.plugin)] });
+    await enricher.enrich(['1.1.1.1', '2.2.2.2']);
+    fail = false;
+    const { records } = await enricher.enrich(['1.1.1.1', '2.2.2.2']);
+    expect(records.map((r) => [r.status, r.cache.hit])).toEqual([['ok', false], ['pending', false]]);
+    expect(fake.calls).toHaveLength(4);
+  });
+
+  it('misses when the options change (a new key or threshold), and can be disabled per instance', async () => {
+    const cacheStore = createMemoryCacheStore();
+    const fake = fakePlugin(async () => found());
+    await createEnricher({ providers: [load(fake.plugin, 'fake', {}, { threshold: 5 })], cacheStore }).enrich(['example.org']);
+    await createEnricher({ providers: [load(fake.plugin, 'fake', {}, { threshold: 5 })], cacheStore }).enrich(['example.org']);
+    expect(fake.calls).toHaveLength(1);
+    await createEnricher({ providers: [load(fake.plugin, 'fake', {}, { threshold: 6 })], cacheStore }).enrich(['example.org']);
+    expect(fake.calls).toHaveLength(2);
+    const off = createEnricher({ providers: [load(fake.plugin, 'fake', { cache: false })], cacheStore });
+    await off.enrich(['example.org']);
+    await off.enrich(['example.org']);
+    expect(fake.calls).toHaveLength(4);
+  });
+});
+
+describe('coalescing', () => {
+  it('makes 1,000 concurrent lookups of 10 observables cost exactly 10 provider calls', async () => {
+    const fake = fakePlugin(async () => (await tick(5), found()));
+    const enricher = createEnricher({ providers: [load(fake.plugin)], concurrency: 1_000 });
+    const inputs = Array.from({ length: 1_000 }, (_, i) => `10.0.0.${i % 10}`);
+    const { records } = await enricher.enrich(inputs);
+    expect(records).toHaveLength(1_000);
+    expect(records.every((r) => r.status === 'ok')).toBe(true);
+    expect(fake.calls).toHaveLength(10);
+    expect(enricher.stats().fake).toMatchObject({ lookups: 1_000, upstreamCalls: 10, coalesced: 990 });
+  });
+
+  it('shares one fetch between processes through a CoalescingStore', async () => {
+    const cacheStore = createMemoryCacheStore();
+    const claims = new Set<string>();
+    const waiters = new Map<string, Array<() => void>>();
+    const coalescingStore: CoalescingStore = {
+      async claim(key) {
+        if (claims.has(key)) return false;
+        claims.add(key);
+        return true;
+      },
+      waitFor: (key) => new Promise((resolve) => waiters.set(key, [...(waiters.get(key) ?? []), () => resolve(true)])),
+      async release(key) {
+        claims.delete(key);
+        for (const wake of waiters.get(key) ?? []) wake();
+        waiters.delete(key);
+      },
+    };
+    const fake = fakePlugin(async () => (await tick(10), found()));
+    const one = createEnricher({ providers: [load(fake.plugin)], cacheStore, coalescingStore });
+    const two = createEnricher({ providers: [load(fake.plugin)], cacheStore, coalescingStore });
+    const [a, b] = await Promise.all([one.enrich(['example.org']), two.enrich(['example.org'])]);
+    expect(fake.calls).toHaveLength(1);
+    expect(a.records[0]?.status).toBe('ok');
+    expect(b.records[0]).toMatchObject({ status: 'ok', cache: { hit: true } });
+  });
+});
+
+describe('batching', () => {
+  it('groups pending lookups into enrichMany calls of at most batch.maxSize, one failure per item', async () => {
+    const fake = fakePlugin(
+      async () => found(),
+      { batch: { maxSize: 4, maxWaitMs: 5 }, observableTypes: ['sha256'] },
+      async (observables) => observables.map((o) => (o.value.startsWith('f') ? new UpstreamError('bad_request', 'HTTP 400') : found('malicious'))),
+    );
+    const enricher = createEnricher({ providers: [load(fake.plugin)] });
+    const hashes = Array.from({ length: 10 }, (_, i) => (i === 3 ? 'f' : 'a') + String(i).repeat(63));
+    const { records } = await enricher.enrich(hashes);
+    expect(fake.batches.map((b) => b.length)).toEqual([4, 4, 2]);
+    expect(fake.calls).toHaveLength(0);
+    expect(records.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'error', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+    expect(records[3]?.error?.code).toBe('X_UPSTREAM_BAD_REQUEST');
+    expect(enricher.stats().fake?.upstreamCalls).toBe(3);
+  });
+
+  it('fails the whole batch when enrichMany returns the wrong number of results', async () => {
+    const fake = fakePlugin(async () => found(), { batch: { maxSize: 4, maxWaitMs: 1 } }, async () => [found()]);
+    const { records } = await createEnricher({ providers: [load(fake.plugin)] }).enrich(['1.1.1.1', '2.2.2.2']);
+    expect(records.map((r) => r.error?.code)).toEqual(['X_PROVIDER_FAILED', 'X_PROVIDER_FAILED']);
+  });
+});
+
+describe('resilience', () => {
+  it('retries transient failures (5xx) and succeeds', async () => {
+    let failures = 2;
+    const events: EnricherEvent[] = [];
+    const fake = fakePlugin(async () => {
+      if (failures-- > 0) throw new UpstreamError('http', 'HTTP 503', { status: 503 });
+      return found();
+    });
+    const enricher = createEnricher({ providers: [load(fake.plugin)], onEvent: (e) => events.push(e) });
+    const { records } = await enricher.enrich(['example.org']);
+    expect(records[0]?.status).toBe('ok');
+    expect(fake.calls).toHaveLength(3);
+    expect(enricher.stats().fake).toMatchObject({ retries: 2, upstreamCalls: 3 });
+    expect(events.filter((e) => e.type === 'retry')).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'upstream').map((e) => e.type === 'upstream' && e.httpStatus)).toEqual([503, 503, undefined]);
+  });
+
+  it.each([
+    ['400', new UpstreamError('bad_request', 'HTTP 400', { status: 400 })],
+    ['401', new UpstreamError('auth', 'HTTP 401', { status: 401 })],
+    ['403', new UpstreamError('auth', 'HTTP 403', { status: 403 })],
+    ['404', new UpstreamError('http', 'HTTP 404', { status: 404, retryable: false })],
+  ])('never retries %s', async (_status, error) => {
+    const fake = fakePlugin(async () => {
+      throw error;
+    });
+    const { records } = await createEnricher({ providers: [load(fake.plugin)] }).enrich(['example.org']);
+    expect(records[0]?.status).toBe('error');
+    expect(fake.calls).toHaveLength(1);
+  });
+
+  it('honours Retry-After (capped by maxDelay) on 429', async () => {
+    let first = true;
+    const delays: number[] = [];
+    const fake = fakePlugin(async () => {
+      if (first) {
+        first = false;
+        throw new UpstreamError('quota', 'HTTP 429', { status: 429, retryAfterMs: 60 });
+      }
+      return found();
+    });
+    const enricher = createEnricher({
+      providers: [load(fake.plugin, 'fake', { resilience: { retry: { maxAttempts: 1, initialDelay: 1, maxDelay: 80 }, circuitBreaker: false } })],
+      onEvent: (e) => e.type === 'retry' && delays.push(e.delayMs),
+    });
+    expect((await enricher.enrich(['example.org'])).records[0]?.status).toBe('ok');
+    expect(delays).toEqual([60]);
+  });
+
+  it('opens the circuit after consecutive failures, fails fast, then closes after a half-open probe', async () => {
+    let healthy = false;
+    const states: string[] = [];
+    const fake = fakePlugin(async () => {
+      if (!healthy) throw new UpstreamError('network', 'ECONNRESET');
+      return found();
+    });
+    const enricher = createEnricher({
+      providers: [load(fake.plugin, 'fake', { cache: false, resilience: { retry: false, circuitBreaker: { consecutiveFailures: 2, halfOpenAfter: 40 } } })],
+      onEvent: (e) => e.type === 'circuit' && states.push(e.state),
+    });
+    await enricher.enrich(['1.1.1.1', '1.1.1.2'], { concurrency: 1 });
+    expect((await enricher.providers())[0]?.circuitState).toBe('open');
+    const { records } = await enricher.enrich(['1.1.1.3']);
+    expect(records[0]?.error).toMatchObject({ code: 'X_CIRCUIT_OPEN', retryable: true });
+    expect(fake.calls).toHaveLength(2);
+    await tick(60);
+    healthy = true;
+    expect((await enricher.enrich(['1.1.1.4'])).records[0]?.status).toBe('ok');
+    expect(enricher.stats().fake?.circuitState).toBe('closed');
+    expect(states).toEqual(['open', 'half-open', 'closed']);
+  });
+
+  it('times an attempt out cooperatively: the provider sees its signal abort', async () => {
+    let sawAbort = false;
+    const fake = fakePlugin(
+      (_o, ctx) =>
+        new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            sawAbort = true;
+            reject(new Error('aborted'));
+          });
+        }),
+    );
+    const enricher = createEnricher({ providers: [load(fake.plugin, 'fake', { resilience: { timeout: '30ms', retry: false, circuitBreaker: false } })] });
+    const { records } = await enricher.enrich(['example.org']);
+    expect(records[0]?.error).toMatchObject({ code: 'X_TIMEOUT', retryable: true });
+    expect(sawAbort).toBe(true);
+    expect(enricher.stats().fake?.timeouts).toBe(1);
+  });
+
+  it('refuses work beyond the bulkhead with X_BULKHEAD_FULL', async () => {
+    const fake = fakePlugin(async () => (await tick(20), found()));
+    const enricher = createEnricher({ providers: [load(fake.plugin, 'fake', { resilience: { retry: false, circuitBreaker: false, bulkhead: { maxConcurrent: 1, maxQueue: 0 } } })] });
+    const { records } = await enricher.enrich(['1.1.1.1', '1.1.1.2']);
+    expect(records.map((r) => r.error?.code ?? r.status).sort()).toEqual(['X_BULKHEAD_FULL', 'ok']);
+  });
+});
+
+describe('rate limits', () => {
+  it('waits for budget without the wait counting against the timeout', async () => {
+    const fake = fakePlugin(async (_o, ctx) => {
+      await ctx.limiter.acquire(1, ctx.signal);
+      return found();
+    });
+    const events: EnricherEvent[] = [];
+    const enricher = createEnricher({
+      providers: [load(fake.plugin, 'fake', { rateLimit: [{ requests: 2, per: '150ms' }], resilience: { timeout: '50ms', retry: false, circuitBreaker: false } })],
+      onEvent: (e) => events.push(e),
+    });
+    const { records } = await enricher.enrich(['1.1.1.1', '1.1.1.2', '1.1.1.3']);
+    expect(records.map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(enricher.stats().fake?.quotaWaitMs).toBeGreaterThan(50);
+    expect(events.some((e) => e.type === 'rate_limit_wait')).toBe(true);
+  });
+
+  it('fails fast with X_RATE_LIMIT_EXHAUSTED when the day is spent, and reports the remaining budget', async () => {
+    const fake = fakePlugin(async (_o, ctx) => {
+      await ctx.limiter.acquire(1, ctx.signal);
+      return found();
+    });
+    const enricher = createEnricher({ providers: [load(fake.plugin, 'fake', { rateLimit: [{ requests: 4, per: '1m' }, { requests: 1, per: '1d' }] })] });
+    const { records } = await enricher.enrich(['1.1.1.1', '1.1.1.2'], { concurrency: 1 });
+    expect(records[1]?.error).toMatchObject({ code: 'X_RATE_LIMIT_EXHAUSTED' });
+    expect(records[1]?.error?.message).toMatch(/budget returns in/);
+    expect((await enricher.providers())[0]?.rateLimit).toEqual([
+      { requests: 4, perMs: 60_000, remaining: 3 },
+      { requests: 1, perMs: 86_400_000, remaining: 0 },
+    ]);
+  });
+});
+
+describe('abort', () => {
+  it('ends promptly with skipped records once the signal aborts', async () => {
+    const fake = fakePlugin((_o, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(found()))));
+    const controller = new AbortController();
+    const enricher = createEnricher({ providers: [load(fake.plugin)] });
+    const pending = enricher.enrich(['1.1.1.1', '1.1.1.2']);
+    void pending;
+    const run = enricher.enrich(['2.2.2.1', '2.2.2.2'], { signal: controller.signal });
+    setTimeout(() => controller.abort(), 10);
+    const { records } = await run;
+    expect(records.map((r) => [r.status, r.error?.code])).toEqual([
+      ['skipped', 'X_ABORTED'],
+      ['skipped', 'X_ABORTED'],
+    ]);
+    const again = await enricher.enrich(['3.3.3.3'], { signal: AbortSignal.abort() });
+    expect(again.records[0]?.status).toBe('skipped');
+  });
+});
+
+describe('stream', () => {
+  it('yields one item per input in input order with bounded concurrency', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const fake = fakePlugin(async (o) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await tick(o.value.endsWith('.1') ? 15 : 1);
+      inFlight--;
+      return found();
+    });
+    const enricher = createEnricher({ providers: [load(fake.plugin)] });
+    async function* inputs() {
+      for (let i = 1; i <= 9; i++) yield `10.0.${i}.1`.replace(/\.1$/, i % 2 ? '.1' : '.2');
+    }
+    const seen: string[] = [];
+    for await (const item of enricher.stream(inputs(), { concurrency: 3 })) seen.push(item.summary.input);
+    expect(seen).toEqual(Array.from({ length: 9 }, (_, i) => `10.0.${i + 1}.${(i + 1) % 2 ? 1 : 2}`));
+    expect(maxInFlight).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('container, events and close', () => {
+  it('registers each instance in a child of the host container, then closes providers', async () => {
+    const fake = fakePlugin(async (_o, ctx) => found(ctx.options.threshold === 9 ? 'malicious' : 'benign'));
+    const enricher = createEnricher({ providers: [load(fake.plugin, 'a', {}, { threshold: 9 }), load(fake.plugin, 'b')] });
+    const { records } = await enricher.enrich(['example.org']);
+    expect(records.map((r) => r.verdict)).toEqual(['malicious', 'benign']);
+    const info = await enricher.providers();
+    expect(info.map((p) => [p.name, p.plugin, p.circuitState])).toEqual([
+      ['a', 'fake', 'disabled'],
+      ['b', 'fake', 'disabled'],
+    ]);
+    await enricher.close();
+    expect(fake.closed).toBe(2);
+  });
+
+  it('fails clearly when a plugin cannot be registered', () => {
+    const plugin: ProviderPlugin = { manifest: fakePlugin(async () => found()).plugin.manifest, register: () => undefined };
+    expect(() => createEnricher({ providers: [load(plugin)] })).toThrow(/did not register a provider/);
+  });
+
+  it('redacts known secrets from provider error messages', async () => {
+    const secret = 'sk-live-abcdef123456';
+    const fake = fakePlugin(async () => {
+      throw new Error(`request to https://api.example/?apikey=${secret} failed`);
+    });
+    const { records } = await createEnricher({ providers: [load(fake.plugin, 'fake', {}, { apiKey: secret })] }).enrich(['example.org']);
+    expect(JSON.stringify(records)).not.toContain(secret);
+    expect(records[0]?.error?.message).toContain('[REDACTED]');
+  });
+
+  it('emits lookup events with cache hits', async () => {
+    const events: EnricherEvent[] = [];
+    const fake = fakePlugin(async () => found());
+    const enricher = createEnricher({ providers: [load(fake.plugin)], onEvent: (e) => events.push(e) });
+    await enricher.enrich(['example.org', 'example.org'], { concurrency: 1 });
+    const lookups = events.filter((e) => e.type === 'lookup');
+    expect(lookups.map((e) => e.type === 'lookup' && e.cacheHit)).toEqual([false, true]);
+  });
+});
+
+void z;
