@@ -1,11 +1,28 @@
-import { createEnricherFromConfig, type Enricher, type EnricherEvent, type Logger } from '@x/core';
+import { isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  collectSecrets,
+  createEnricher,
+  createRedactingLogger,
+  loadProviders,
+  resolvePluginEntry,
+  type Enricher,
+  type EnricherEvent,
+  type LoadedProvider,
+  type Logger,
+} from '@x/core';
 import type { AppConfig } from './app-config.js';
 import { buildStores, type AppStores, type StoreChoice } from './stores.js';
 import { createAppLogger, type LogLevel } from './logger.js';
 
+/** The app's own directory: the plugins it ships with (both VirusTotal providers) resolve from here. */
+const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
+
 export interface OpenedEnricher {
   enricher: Enricher;
+  providers: readonly LoadedProvider[];
   stores: AppStores;
+  /** The logger with every provider secret redacted. */
   logger: Logger;
   /** Closes the providers, then the stores. Safe to call twice. */
   close(): Promise<void>;
@@ -14,6 +31,34 @@ export interface OpenedEnricher {
 /** The logger every command uses: pino on stderr, readable lines when stderr is a terminal. */
 export function commandLogger(level: LogLevel | undefined, fallback: LogLevel): Logger {
   return createAppLogger({ level: level ?? fallback, human: Boolean(process.stderr.isTTY) });
+}
+
+/** Mirrors core's loader: `./x`, `../x`, absolute paths and file: URLs are paths, anything else a package name. */
+function isPathSpecifier(use: string): boolean {
+  return use.startsWith('./') || use.startsWith('../') || use === '.' || use === '..' || isAbsolute(use) || use.startsWith('file:');
+}
+
+/**
+ * Package names resolve from the config file's directory first (a user's own plugins), then
+ * from the app's (the plugins x-enrich ships with), so `use: "@x/provider-virustotal-v3"`
+ * works from any directory. Paths stay relative to the config file.
+ */
+export function withResolvablePlugins<T extends Pick<AppConfig, 'providers'>>(config: T, configDir: string): T {
+  const providers = Object.fromEntries(
+    Object.entries(config.providers).map(([name, instance]) => {
+      if (isPathSpecifier(instance.use) || resolvePluginEntry(instance.use, configDir)) return [name, instance];
+      const shipped = resolvePluginEntry(instance.use, APP_DIR);
+      return [name, shipped ? { ...instance, use: shipped } : instance];
+    }),
+  );
+  return { ...config, providers };
+}
+
+/** Imports, validates and prepares every enabled provider instance (all problems at once). */
+export async function loadAppProviders(config: AppConfig, configDir: string, logger: Logger): Promise<LoadedProvider[]> {
+  // The loader reads only `providers` and `allowEndOfLife`; the app's optional `cache` does not concern it.
+  const forLoader = { ...withResolvablePlugins(config, configDir), cache: config.cache ?? false };
+  return loadProviders(forLoader, { importFrom: configDir, logger, allowEndOfLife: config.allowEndOfLife });
 }
 
 /**
@@ -27,13 +72,20 @@ export async function openEnricher(options: {
   logger: Logger;
   onEvent?: (event: EnricherEvent) => void;
 }): Promise<OpenedEnricher> {
-  const stores = await buildStores(options.config, { ...options.stores, logger: options.logger });
+  const providers = await loadAppProviders(options.config, options.configDir, options.logger);
+  const secrets = collectSecrets(providers);
+  const logger = createRedactingLogger(options.logger, secrets);
+  const stores = await buildStores(options.config, { ...options.stores, logger });
   let enricher: Enricher;
   try {
-    enricher = await createEnricherFromConfig(options.config, {
-      importFrom: options.configDir,
-      logger: options.logger,
-      stores: { cache: stores.cache, rateLimit: stores.rateLimit, coalescing: stores.coalescing },
+    enricher = createEnricher({
+      providers,
+      cacheStore: stores.cache,
+      rateLimitStore: stores.rateLimit,
+      coalescingStore: stores.coalescing,
+      logger,
+      secrets,
+      concurrency: options.config.concurrency,
       onEvent: options.onEvent,
     });
   } catch (error) {
@@ -43,11 +95,12 @@ export async function openEnricher(options: {
   let closing: Promise<void> | undefined;
   return {
     enricher,
+    providers,
     stores,
-    logger: options.logger,
+    logger,
     close() {
       closing ??= (async () => {
-        await enricher.close().catch((error: unknown) => options.logger.warn({ err: error }, 'closing the providers failed'));
+        await enricher.close().catch((error: unknown) => logger.warn({ err: error }, 'closing the providers failed'));
         await stores.close();
       })();
       return closing;

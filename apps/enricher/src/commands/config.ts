@@ -1,10 +1,10 @@
 import { stringify as toYaml } from 'yaml';
 import { z } from 'zod';
-import { loadProviders, REDACTED, redactConfig } from '@x/core';
+import { REDACTED, redactConfig, type LoadedProvider } from '@x/core';
 import { loadAppConfig, zAppConfig, type AppConfig } from '../app-config.js';
 import { ExitCode } from '../exit-codes.js';
 import type { LogLevel } from '../logger.js';
-import { commandLogger } from '../open-enricher.js';
+import { commandLogger, loadAppProviders } from '../open-enricher.js';
 import { writeOut } from '../run-command.js';
 
 interface ConfigOptions {
@@ -13,7 +13,7 @@ interface ConfigOptions {
 }
 
 /** The config with every secret replaced: core's secrets (plugin options marked `secret`) and `server.token`. */
-export function redactAppConfig(config: AppConfig, providers: Awaited<ReturnType<typeof loadProviders>>): unknown {
+export function redactAppConfig(config: AppConfig, providers: readonly LoadedProvider[]): unknown {
   const redacted = redactConfig(config, providers) as Record<string, unknown>;
   const server = { ...config.server, ...(config.server.token ? { token: REDACTED } : {}) };
   return { ...redacted, server };
@@ -23,7 +23,7 @@ export function redactAppConfig(config: AppConfig, providers: Awaited<ReturnType
 export async function configValidateCommand(options: ConfigOptions): Promise<ExitCode> {
   const { path, config, dir } = await loadAppConfig(options.config);
   const logger = commandLogger(options.logLevel, 'warn');
-  const providers = await loadProviders(config, { importFrom: dir, logger });
+  const providers = await loadAppProviders(config, dir, logger);
   const names = providers.map((provider) => `${provider.name} (${provider.manifest.packageName} ${provider.manifest.version})`);
   await writeOut(`${path}: valid; ${providers.length} provider instance${providers.length === 1 ? '' : 's'}${names.length ? `: ${names.join(', ')}` : ''}\n`);
   return ExitCode.Ok;
@@ -33,7 +33,7 @@ export async function configValidateCommand(options: ConfigOptions): Promise<Exi
 export async function configShowCommand(options: ConfigOptions & { format: 'yaml' | 'json' }): Promise<ExitCode> {
   const { config, dir } = await loadAppConfig(options.config);
   const logger = commandLogger(options.logLevel, 'error');
-  const providers = await loadProviders(config, { importFrom: dir, logger });
+  const providers = await loadAppProviders(config, dir, logger);
   const shown = redactAppConfig(config, providers);
   await writeOut(options.format === 'json' ? JSON.stringify(shown, null, 2) + '\n' : toYaml(shown));
   return ExitCode.Ok;

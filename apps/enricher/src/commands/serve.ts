@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
+import type { FastifyBaseLogger } from 'fastify';
 import { loadAppConfig } from '../app-config.js';
 import { ExitCode } from '../exit-codes.js';
 import type { LogLevel } from '../logger.js';
-import { commandLogger, openEnricher } from '../open-enricher.js';
+import { commandLogger, openEnricher, type OpenedEnricher } from '../open-enricher.js';
 import { buildServer } from '../server/app.js';
-import { createServiceMetrics, type ServiceMetrics } from '../server/metrics.js';
+import { createServiceMetrics } from '../server/metrics.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -23,17 +24,20 @@ export interface ServeOptions {
 export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
   const { config, dir } = await loadAppConfig(options.config);
   const logger = commandLogger(options.logLevel, 'info');
-  let metrics: ServiceMetrics | undefined;
+  // Metrics exist before the engine so they see its load-time events; they read the providers once it exists.
+  const engine: { current?: OpenedEnricher } = {};
+  const metrics = createServiceMetrics(async () => (engine.current ? engine.current.enricher.providers() : []));
   const opened = await openEnricher({
     config,
     configDir: dir,
     logger,
     stores: { mode: 'serve', cacheDir: options.cacheDir },
-    onEvent: (event) => metrics?.onEvent(event),
+    onEvent: (event) => metrics.onEvent(event),
   });
-  metrics = createServiceMetrics(() => opened.enricher.providers());
+  engine.current = opened;
   const token = config.server.token ?? (process.env.X_ENRICH_TOKEN || undefined);
-  const app = await buildServer({ enricher: opened.enricher, server: config.server, token, metrics, version, logger });
+  // The app logger is a pino instance, which is what fastify expects.
+  const app = await buildServer({ enricher: opened.enricher, server: config.server, token, metrics, version, logger: logger as unknown as FastifyBaseLogger });
   const host = options.host ?? config.server.host;
   const port = options.port ?? config.server.port;
   const address = await app.listen({ host, port });

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { z } from 'zod';
 import { zObservableSummary, zResultRecord, type Enricher } from '@x/core';
@@ -14,7 +14,7 @@ export interface ServerAppOptions {
   metrics: ServiceMetrics;
   version: string;
   /** A pino logger for request logs (omit for none). */
-  logger?: unknown;
+  logger?: FastifyBaseLogger;
 }
 
 /** The error body of every 4xx/5xx this service sends. */
@@ -48,7 +48,7 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
   const { enricher, server, token, metrics } = options;
   const app = Fastify({
     bodyLimit: server.bodyLimit,
-    ...(options.logger ? { loggerInstance: options.logger as never } : { logger: false }),
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // The body is validated against the route schema; unknown properties are refused, not dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
@@ -174,5 +174,5 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
     },
   );
 
-  return app;
+  return app as unknown as FastifyInstance;
 }

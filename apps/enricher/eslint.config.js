@@ -1,0 +1,7 @@
+// The repository's rules, plus Node's globals for the plain-JavaScript files here (bench
+// scripts, the test provider); in TypeScript the compiler checks globals instead.
+import root from '../../eslint.config.js';
+
+const nodeGlobals = Object.fromEntries(['process', 'console', 'fetch', 'setTimeout', 'clearTimeout', 'URL', 'AbortController'].map((name) => [name, 'readonly']));
+
+export default [...root, { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: nodeGlobals } }];
