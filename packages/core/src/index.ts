@@ -54,9 +54,4 @@ export { parseRetryAfter, redactSecrets, toUpstreamError } from './http/upstream
 export * from './engine/enricher.js';
 export type { EnricherEvent, EnricherStats, InstanceStats, ProviderInfo } from './engine/events.js';
 export { createResiliencePolicies, isTransient, type CircuitStateName, type ResiliencePolicies, type PolicyHooks } from './resilience/policies.js';
-
-// --- Engine (core-B) ----------------------------------------------------------------
-export * from './engine/enricher.js';
-export type { EnricherEvent, EnricherStats, InstanceStats, ProviderInfo } from './engine/events.js';
-export { createResiliencePolicies, isTransient, type CircuitStateName, type ResiliencePolicies, type PolicyHooks } from './resilience/policies.js';
 export * from './engine/from-config.js';
