@@ -34,7 +34,7 @@ export const ERROR_CODES = {
   // Plugins
   X_PLUGIN_NOT_FOUND: {
     meaning: 'A provider instance names a package or path that cannot be imported.',
-    fix: 'Install the package, or correct the name; the message lists the installed plugins.',
+    fix: 'Install the package, or correct the name; the message lists the installed plugins (packages whose package.json `keywords` include `x-enrich-provider`: plugin authors must list that keyword).',
   },
   X_PLUGIN_INVALID: {
     meaning: 'The imported module does not export a valid plugin definition (manifest and register).',
