@@ -32,6 +32,9 @@ export interface ConnectionSettings {
 export function connectionOptions(settings: ConnectionSettings): RedisOptions {
   return {
     lazyConnect: false,
+    // Commands issued in the same tick go out in one write: several times the throughput of
+    // cached lookups under concurrency, at no cost to a lone command.
+    enableAutoPipelining: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: settings.connectTimeoutMs,

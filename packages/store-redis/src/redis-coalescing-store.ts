@@ -14,8 +14,24 @@ redis.call('PUBLISH', KEYS[2], ARGV[2])
 return 1
 `;
 
+// Claims the fetch unless the result is already cached. The engine reads the cache, misses,
+// then claims; in between, another process may have fetched, cached and released, and a plain
+// SET NX would let this process fetch the same observable again. Refusing the claim when the
+// cache entry (same engine key) exists sends the caller to `waitFor`, which returns at once,
+// and then to the cache, where it finds the entry.
+const CLAIM_SCRIPT = `
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return 0
+end
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  return 1
+end
+return 0
+`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
+    xEnrichClaim(claimKey: string, cacheKey: string, token: string, ttlMs: number): Result<number, Context>;
     xEnrichReleaseClaim(claimKey: string, channel: string, token: string, key: string): Result<number, Context>;
   }
 }
@@ -36,7 +52,9 @@ function abortError(signal: AbortSignal): XEnrichError {
 
 /**
  * A `CoalescingStore` on Redis, with the outage handling built in:
- * - `claim` is `SET claim:<key> <token> NX PX ttl`: one process in the fleet wins;
+ * - `claim` is `SET claim:<key> <token> NX PX ttl`: one process in the fleet wins; it is refused
+ *   when the cache already holds `key` (the engine uses one key for both), so a process that
+ *   missed the cache just before another filled it does not fetch again;
  * - `release` deletes the claim (if still ours) and publishes the key on one channel;
  * - `waitFor` wakes on that message, and also polls every `pollMs` in case a message was lost
  *   in a reconnect; it resolves true once no claim is held (released, or expired because its
@@ -46,7 +64,10 @@ function abortError(signal: AbortSignal): XEnrichError {
  */
 export function createRedisCoalescingStore(settings: CoalescingSettings): CoalescingStore & { close(): Promise<void> } {
   const { client, keys, availability, logger, pollMs } = settings;
-  if (typeof (client as unknown as Record<string, unknown>).xEnrichReleaseClaim !== 'function') client.defineCommand('xEnrichReleaseClaim', { numberOfKeys: 2, lua: RELEASE_SCRIPT });
+  if (typeof (client as unknown as Record<string, unknown>).xEnrichReleaseClaim !== 'function') {
+    client.defineCommand('xEnrichClaim', { numberOfKeys: 2, lua: CLAIM_SCRIPT });
+    client.defineCommand('xEnrichReleaseClaim', { numberOfKeys: 2, lua: RELEASE_SCRIPT });
+  }
   const processToken = randomUUID();
   let sequence = 0;
   const tokens = new Map<string, string>();
@@ -84,9 +105,9 @@ export function createRedisCoalescingStore(settings: CoalescingSettings): Coales
         'coalescing.claim',
         async () => {
           const token = `${processToken}:${++sequence}`;
-          const won = await client.set(keys.claim(key), token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
-          if (won === 'OK') tokens.set(key, token);
-          return won === 'OK';
+          const won = (await client.xEnrichClaim(keys.claim(key), keys.cache(key), token, Math.max(1, Math.ceil(ttlMs)))) === 1;
+          if (won) tokens.set(key, token);
+          return won;
         },
         async () => true,
       );

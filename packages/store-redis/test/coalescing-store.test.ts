@@ -42,6 +42,13 @@ describe.skipIf(!available)('Redis coalescing store (two processes)', () => {
     expect(await second.coalescing.claim('k', 10_000)).toBe(true);
   });
 
+  it('refuses the claim when the result is already cached (a process that just missed the cache does not fetch again)', async () => {
+    await first.cache.set('done', { value: 'fetched by another process', storedAt: Date.now(), expiresAt: Date.now() + 60_000 });
+    expect(await second.coalescing.claim('done', 10_000)).toBe(false);
+    expect(await second.coalescing.waitFor('done', 30_000)).toBe(true);
+    expect((await second.cache.get('done'))?.value).toBe('fetched by another process');
+  });
+
   it('resolves true at once when nothing is claimed', async () => {
     expect(await second.coalescing.waitFor('free', 30_000)).toBe(true);
   });
