@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * How an API key appears in stats: `key:` and the first 8 hex characters of its SHA-256.
+ * Keys here are fake, but a counter dump is exactly what ends up in CI logs, so it never
+ * carries a key in clear; tests compute the same fingerprint to read their own counter.
+ */
+export function keyFingerprint(key: string | undefined): string {
+  if (!key) return '(none)';
+  return `key:${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
+}
+
+/** Counters returned by `stats()` and `GET /__sim/stats`. */
+export interface SimulatorStats {
+  /** API requests received (not `/__sim/*`). */
+  total: number;
+  /** By HTTP status as a string ("200", "429", ...), plus "reset" for destroyed connections. */
+  byStatus: Record<string, number>;
+  /** By endpoint: `v3 ip_addresses`, `v3 domains`, `v3 files`, `v3 urls`, `v2 file/report`, ... */
+  byEndpoint: Record<string, number>;
+  /** By key fingerprint (see `keyFingerprint`), "(none)" without a key. */
+  byKey: Record<string, number>;
+  /** Faults injected, by kind: latency, error, reset, truncate, malformed, slowBody. */
+  faults: Record<string, number>;
+  /** v2 resources answered (a batch of 3 hashes counts 3 here and 1 in total). */
+  v2Resources: number;
+}
+
+const bump = (table: Record<string, number>, key: string, by = 1) => {
+  table[key] = (table[key] ?? 0) + by;
+};
+
+export class StatsRecorder {
+  private data: SimulatorStats = StatsRecorder.empty();
+
+  private static empty(): SimulatorStats {
+    return { total: 0, byStatus: {}, byEndpoint: {}, byKey: {}, faults: {}, v2Resources: 0 };
+  }
+
+  request(endpoint: string, keyId: string): void {
+    this.data.total++;
+    bump(this.data.byEndpoint, endpoint);
+    bump(this.data.byKey, keyId);
+  }
+
+  status(status: number | 'reset'): void {
+    bump(this.data.byStatus, String(status));
+  }
+
+  fault(kind: string): void {
+    bump(this.data.faults, kind);
+  }
+
+  v2Resources(count: number): void {
+    this.data.v2Resources += count;
+  }
+
+  snapshot(): SimulatorStats {
+    return structuredClone(this.data);
+  }
+
+  reset(): void {
+    this.data = StatsRecorder.empty();
+  }
+}
