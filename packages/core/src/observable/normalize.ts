@@ -56,7 +56,7 @@ export function checkIpv6(input: string): TypeCheck {
 export function checkDomain(input: string): TypeCheck {
   const withoutRoot = input.endsWith('.') && !input.endsWith('..') ? input.slice(0, -1) : input;
   if (withoutRoot.length === 0) return fail('empty');
-  if (/[\s/?#@:]/.test(withoutRoot)) return fail('a domain has no spaces, slashes, "@" or ":"');
+  if (/[\s/\\?#@:]/.test(withoutRoot)) return fail('a domain has no spaces, slashes, "@" or ":"');
   const labels = withoutRoot.split('.');
   if (labels.length < 2) return fail('a domain needs at least two labels (example.org)');
   // Checked before domainToASCII, which would turn `1.2.3.999` or `0x7f.1` into IPv4 addresses.

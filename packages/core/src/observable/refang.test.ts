@@ -27,6 +27,11 @@ describe('refang', () => {
     expect(refang(defanged)).toBe(fanged);
   });
 
+  it('is stable: refanging twice changes nothing (found by fast-check)', () => {
+    expect(refang('h\\[.]h')).toBe('h.h');
+    expect(refang(refang('a[[.]].b'))).toBe(refang('a[[.]].b'));
+  });
+
   it('leaves words that only start like a defanged scheme alone', () => {
     expect(refang('hxxpfoo and fxpbar')).toBe('hxxpfoo and fxpbar');
   });

@@ -20,6 +20,18 @@ const DEFANGED_SLASH = /\[\/\]/g;
  * these tokens (a URL path with a literal `[.]`) cannot be told apart from a defanged one.
  */
 export function refang(input: string): string {
+  // Repeat until stable: removing one token can complete another (`h\[.]h` -> `h\.h` -> `h.h`),
+  // and parsing must give the same answer for a value and its refanged form.
+  let current = input;
+  for (let pass = 0; pass < 8; pass++) {
+    const next = refangOnce(current);
+    if (next === current) return next;
+    current = next;
+  }
+  return current;
+}
+
+function refangOnce(input: string): string {
   return input
     .replace(DEFANGED_SCHEME, (match, s: string) => (match[0]?.toLowerCase() === 'f' ? 'ftp' : 'http') + s.toLowerCase())
     .replace(DEFANGED_SCHEME_SEPARATOR, '://')
