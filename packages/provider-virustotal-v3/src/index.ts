@@ -1,0 +1,27 @@
+/**
+ * @x/provider-virustotal-v3: the VirusTotal API v3 provider for x-enrich.
+ * The default export is the plugin; the rest is exported for hosts and tests that want the
+ * pure pieces (options schema, malice rules, v3 object mapping).
+ */
+export { plugin as default, plugin, manifest, DOCS_URL } from './plugin.js';
+export { zVirusTotalV3Options, DEFAULT_BASE_URL, isLoopbackHost } from './options.js';
+export type { VirusTotalV3Options, VirusTotalV3OptionsInput } from './options.js';
+export {
+  zMaliceRule,
+  zMaliceRules,
+  zRuleCondition,
+  DEFAULT_MALICE_RULES,
+  FIELD_KINDS,
+  OPERATORS_BY_KIND,
+  RULE_OPERATORS,
+  evaluateMaliceRules,
+  conditionHolds,
+  formatCondition,
+  ruleId,
+} from './malice-rules.js';
+export type { MaliceRule, RuleCondition, RuleDecision, RuleField, RuleOperator, FieldKind, RuleFields } from './malice-rules.js';
+export { mapV3Object, extractFields, lookupFor, urlIdentifier, unixToIso, popularThreatName, parseV3Object, parseV3Error, threatEntities } from './mapping.js';
+export type { V3Collection, V3Lookup, V3Object } from './mapping.js';
+export { VirusTotalV3Client, encodeSegment } from './client.js';
+export type { V3LookupAnswer } from './client.js';
+export { VirusTotalV3Provider } from './provider.js';

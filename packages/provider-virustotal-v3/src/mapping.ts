@@ -1,0 +1,253 @@
+import { UpstreamError, type Entity, type Observable, type ObservableType, type ProviderOutcome, type Reason } from '@x/core';
+import { z } from 'zod';
+import { evaluateMaliceRules, type MaliceRule, type RuleDecision } from './malice-rules.js';
+
+/** The v3 object collections this provider reads. */
+export type V3Collection = 'ip_addresses' | 'domains' | 'files' | 'urls';
+
+/** Where an observable is looked up, and what the answer must be. */
+export interface V3Lookup {
+  collection: V3Collection;
+  /** The object id as sent in the path (before percent-encoding). */
+  id: string;
+  /** The `data.type` VirusTotal answers with. */
+  objectType: 'ip_address' | 'domain' | 'file' | 'url';
+}
+
+const LOOKUPS: Record<ObservableType, Omit<V3Lookup, 'id'>> = {
+  ipv4: { collection: 'ip_addresses', objectType: 'ip_address' },
+  ipv6: { collection: 'ip_addresses', objectType: 'ip_address' },
+  domain: { collection: 'domains', objectType: 'domain' },
+  md5: { collection: 'files', objectType: 'file' },
+  sha1: { collection: 'files', objectType: 'file' },
+  sha256: { collection: 'files', objectType: 'file' },
+  url: { collection: 'urls', objectType: 'url' },
+};
+
+/** The GUI page kind per object type: `https://www.virustotal.com/gui/<kind>/<id>`. */
+const GUI_KIND = { ip_address: 'ip-address', domain: 'domain', file: 'file', url: 'url' } as const;
+const GUI_BASE = 'https://www.virustotal.com/gui';
+
+/**
+ * A URL's v3 identifier: the URL in unpadded base64url (RFC 4648 §5). VirusTotal also accepts
+ * the SHA-256 of its own canonical form, which we cannot compute exactly, so we send this one.
+ */
+export function urlIdentifier(url: string): string {
+  return Buffer.from(url, 'utf8').toString('base64url');
+}
+
+/** The collection and id an observable is looked up under. */
+export function lookupFor(observable: Observable): V3Lookup {
+  const lookup = LOOKUPS[observable.type];
+  return { ...lookup, id: observable.type === 'url' ? urlIdentifier(observable.value) : observable.value };
+}
+
+/**
+ * Unix seconds -> ISO 8601 UTC (`2020-09-02T14:02:37.000Z`); null for missing or unusable
+ * values (VirusTotal sends 0 or omits the field when it has no date).
+ */
+export function unixToIso(seconds: number | null | undefined): string | null {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) return null;
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+const zCountEntry = z.looseObject({ value: z.string(), count: z.number() });
+
+const zPopularThreatClassification = z.looseObject({
+  suggested_threat_label: z.string().nullish(),
+  popular_threat_name: z.array(zCountEntry).nullish(),
+  popular_threat_category: z.array(zCountEntry).nullish(),
+});
+
+/**
+ * The attributes this provider reads, each optional and nullable (2019 objects lack the
+ * analysis, search hits lack more); anything else passes through untouched. A present field
+ * of the wrong type fails the parse: it means the body is not what we think it is.
+ */
+const zAttributes = z.looseObject({
+  last_analysis_stats: z.record(z.string(), z.number()).nullish(),
+  last_analysis_date: z.number().nullish(),
+  reputation: z.number().nullish(),
+  tags: z.array(z.string()).nullish(),
+  country: z.string().nullish(),
+  as_owner: z.string().nullish(),
+  network: z.string().nullish(),
+  categories: z.record(z.string(), z.string()).nullish(),
+  registrar: z.string().nullish(),
+  creation_date: z.number().nullish(),
+  type_description: z.string().nullish(),
+  size: z.number().nullish(),
+  first_submission_date: z.number().nullish(),
+  md5: z.string().nullish(),
+  sha1: z.string().nullish(),
+  sha256: z.string().nullish(),
+  popular_threat_classification: zPopularThreatClassification.nullish(),
+  url: z.string().nullish(),
+  last_final_url: z.string().nullish(),
+  title: z.string().nullish(),
+});
+
+const zV3Object = z.looseObject({
+  type: z.string(),
+  id: z.string(),
+  attributes: zAttributes,
+});
+export type V3Object = z.output<typeof zV3Object>;
+
+/** An object response: `{ data: {type, id, attributes} }`, or the bare object (vt-py dumps, search hits). */
+const zV3ObjectResponse = z.union([z.looseObject({ data: zV3Object }), zV3Object]);
+
+/** VirusTotal's error envelope: `{"error": {"code": "NotFoundError", "message": "..."}}`. */
+export const zV3ErrorEnvelope = z.looseObject({
+  error: z.looseObject({ code: z.string(), message: z.string().optional() }),
+});
+export type V3ErrorEnvelope = z.output<typeof zV3ErrorEnvelope>;
+
+/** The `{code, message}` of an error body, or undefined when the body is not an error envelope. */
+export function parseV3Error(body: unknown): V3ErrorEnvelope['error'] | undefined {
+  const parsed = zV3ErrorEnvelope.safeParse(body);
+  return parsed.success ? parsed.data.error : undefined;
+}
+
+/**
+ * Reads the object out of a response body, with or without the `data` wrapper.
+ * @throws UpstreamError (bad_response) when the body is not a v3 object of the expected type.
+ */
+export function parseV3Object(body: unknown, expectedType: V3Lookup['objectType']): V3Object {
+  const parsed = zV3ObjectResponse.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    // Union issues nest; name the first leaf problem so the message says what was wrong.
+    const leaf = issue?.code === 'invalid_union' ? (issue.errors.flat()[0] ?? issue) : issue;
+    const where = leaf?.path.length ? leaf.path.join('.') : '(root)';
+    throw new UpstreamError('bad_response', `VirusTotal v3 answered with a body that is not a ${expectedType} object (${where}: ${leaf?.message ?? 'unexpected shape'}).`);
+  }
+  const object = 'data' in parsed.data ? (parsed.data.data as V3Object) : (parsed.data as V3Object);
+  if (object.type !== expectedType) {
+    throw new UpstreamError('bad_response', `VirusTotal v3 answered with a ${JSON.stringify(object.type)} object where a ${expectedType} object was expected.`);
+  }
+  return object;
+}
+
+/** The entry with the highest count (the first one on a tie), or undefined for an empty list. */
+function topEntry(entries: ReadonlyArray<{ value: string; count: number }> | null | undefined): { value: string; count: number } | undefined {
+  let top: { value: string; count: number } | undefined;
+  for (const entry of entries ?? []) if (top === undefined || entry.count > top.count) top = entry;
+  return top;
+}
+
+/** The most common threat name (highest count in `popular_threat_name`), else the suggested label, else null. */
+export function popularThreatName(classification: z.output<typeof zPopularThreatClassification> | null | undefined): string | null {
+  return topEntry(classification?.popular_threat_name)?.value ?? classification?.suggested_threat_label ?? null;
+}
+
+function sumCounts(stats: Record<string, number>): number {
+  return Object.values(stats).reduce((total, count) => total + count, 0);
+}
+
+/** The GUI page of the object; null when there is no id the GUI accepts. */
+function guiUrl(lookup: V3Lookup, object: V3Object, observable: Observable): string | null {
+  const kind = GUI_KIND[lookup.objectType];
+  let id: string | null = observable.value;
+  if (lookup.objectType === 'file') id = /^[0-9a-f]{64}$/i.test(object.id) ? object.id.toLowerCase() : observable.value;
+  if (lookup.objectType === 'url') {
+    // URL objects are keyed by the SHA-256 of the canonical URL; analysis-style ids embed it.
+    id = /^[0-9a-f]{64}$/i.test(object.id) ? object.id : (/^u-([0-9a-f]{64})-\d+$/i.exec(object.id)?.[1] ?? null);
+  }
+  return id === null ? null : `${GUI_BASE}/${kind}/${encodeURIComponent(id)}`;
+}
+
+/**
+ * The extracted fields, named as on the Calseta VirusTotal page, plus the fields every type
+ * carries. Every field of the object's type is present; what VirusTotal did not send is null.
+ */
+export function extractFields(observable: Observable, object: V3Object): Record<string, unknown> {
+  const lookup = lookupFor(observable);
+  const a = object.attributes;
+  const stats = a.last_analysis_stats ?? null;
+  const count = (key: string): number | null => (stats === null ? null : (stats[key] ?? 0));
+  const common = {
+    malicious_count: count('malicious'),
+    suspicious_count: count('suspicious'),
+  };
+  const shared = {
+    total_engines: stats === null ? null : sumCounts(stats),
+    last_analysis_date: unixToIso(a.last_analysis_date),
+    reputation: a.reputation ?? null,
+    tags: a.tags ?? null,
+    gui_url: guiUrl(lookup, object, observable),
+  };
+  switch (lookup.objectType) {
+    case 'ip_address':
+      return { ...common, harmless_count: count('harmless'), country: a.country ?? null, as_owner: a.as_owner ?? null, network: a.network ?? null, ...shared };
+    case 'domain':
+      return { ...common, categories: a.categories ?? null, registrar: a.registrar ?? null, creation_date: unixToIso(a.creation_date), ...shared };
+    case 'file':
+      return {
+        ...common,
+        type_description: a.type_description ?? null,
+        file_size: a.size ?? null,
+        first_submission_date: unixToIso(a.first_submission_date),
+        popular_threat_name: popularThreatName(a.popular_threat_classification),
+        // As sent: some published captures pair hashes of different files (see test fixtures).
+        md5: a.md5 ?? null,
+        sha1: a.sha1 ?? null,
+        sha256: a.sha256 ?? null,
+        ...shared,
+      };
+    case 'url':
+      return {
+        ...common,
+        harmless_count: count('harmless'),
+        url: a.url ?? null,
+        final_url: a.last_final_url ?? null,
+        title: a.title ?? null,
+        categories: a.categories ?? null,
+        ...shared,
+      };
+  }
+}
+
+const NO_ANALYSIS: Reason = {
+  rule: 'no_analysis_stats',
+  message: 'VirusTotal knows this object but sent no last_analysis_stats (no engine analysis), so there is nothing to judge; verdict unknown.',
+};
+
+/** Threat names and categories from `popular_threat_classification`, with their engine counts. */
+export function threatEntities(observable: Observable, object: V3Object): Entity[] {
+  const classification = object.attributes.popular_threat_classification;
+  if (!classification) return [];
+  const entities: Entity[] = [];
+  for (const [list, category] of [
+    [classification.popular_threat_name, 'threat_name'],
+    [classification.popular_threat_category, 'threat_category'],
+  ] as const) {
+    for (const entry of list ?? []) {
+      entities.push({ type: 'ttp', name: entry.value, category, count: entry.count, observable: { type: observable.type, value: observable.value } });
+    }
+  }
+  return entities;
+}
+
+/**
+ * Maps a v3 object response (with or without the `data` wrapper) to a `found` outcome: fields,
+ * the verdict from `rules`, an `indicator` entity and, for files, `ttp` entities. Pure.
+ * @throws UpstreamError (bad_response) when the body is not the expected object.
+ */
+export function mapV3Object(observable: Observable, body: unknown, rules: readonly MaliceRule[]): Extract<ProviderOutcome, { kind: 'found' }> {
+  const lookup = lookupFor(observable);
+  const object = parseV3Object(body, lookup.objectType);
+  const extracted = extractFields(observable, object);
+  const decision: RuleDecision = object.attributes.last_analysis_stats ? evaluateMaliceRules(rules, extracted) : { verdict: 'unknown', confidence: null, reasons: [NO_ANALYSIS] };
+  const indicator: Entity = {
+    type: 'indicator',
+    name: `Indicator of ${observable.type}: ${observable.value}`,
+    observable: { type: observable.type, value: observable.value },
+    verdict: decision.verdict,
+    confidence: decision.confidence,
+    fields: extracted,
+  };
+  const entities = lookup.objectType === 'file' ? [indicator, ...threatEntities(observable, object)] : [indicator];
+  return { kind: 'found', verdict: decision.verdict, confidence: decision.confidence, reasons: decision.reasons, extracted, entities, raw: body };
+}

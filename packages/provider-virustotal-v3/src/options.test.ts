@@ -1,0 +1,57 @@
+import { isSecretSchema } from '@x/core';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MALICE_RULES } from './malice-rules.js';
+import { DEFAULT_BASE_URL, isLoopbackHost, zVirusTotalV3Options } from './options.js';
+
+function problems(options: Record<string, unknown>): string[] {
+  const parsed = zVirusTotalV3Options.safeParse(options);
+  return parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+}
+
+describe('options', () => {
+  it('needs only the key and declares every default', () => {
+    expect(zVirusTotalV3Options.parse({ apiKey: 'k' })).toEqual({ apiKey: 'k', baseUrl: DEFAULT_BASE_URL, maliceRules: DEFAULT_MALICE_RULES, requestTimeout: 15_000 });
+  });
+
+  it('describes every field and marks the key secret', () => {
+    for (const [name, field] of Object.entries(zVirusTotalV3Options.shape)) expect(field.description, name).toBeTruthy();
+    expect(isSecretSchema(zVirusTotalV3Options.shape.apiKey)).toBe(true);
+  });
+
+  it('refuses a missing or empty key and unknown options', () => {
+    expect(problems({})[0]).toMatch(/^apiKey:/);
+    expect(problems({ apiKey: '' })[0]).toMatch(/^apiKey:/);
+    expect(problems({ apiKey: 'k', apikey: 'k' })[0]).toContain('apikey');
+  });
+
+  it('reads durations', () => {
+    expect(zVirusTotalV3Options.parse({ apiKey: 'k', requestTimeout: '2s' }).requestTimeout).toBe(2_000);
+    expect(problems({ apiKey: 'k', requestTimeout: 'soon' })[0]).toMatch(/^requestTimeout: invalid duration/);
+  });
+
+  it.each(['http://127.0.0.1:8080/api/v3', 'http://127.10.0.3/api/v3/', 'http://localhost:9/api/v3', 'http://[::1]:9/api/v3', 'https://vt.example/api/v3'])('accepts %s', (baseUrl) => {
+    expect(problems({ apiKey: 'k', baseUrl })).toEqual([]);
+  });
+
+  it('drops trailing slashes so lookup paths join cleanly', () => {
+    expect(zVirusTotalV3Options.parse({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9/api/v3//' }).baseUrl).toBe('http://127.0.0.1:9/api/v3');
+  });
+
+  it.each(['http://vt.example/api/v3', 'http://128.0.0.1/api/v3', 'http://localhost.evil.example/', 'http://127.0.0.1.evil.example/', 'ftp://127.0.0.1/'])('refuses %s: plain http only for loopback', (baseUrl) => {
+    expect(problems({ apiKey: 'k', baseUrl })[0]).toMatch(/^baseUrl: baseUrl must use https/);
+  });
+
+  it('refuses a query string, fragment or credentials in baseUrl', () => {
+    expect(problems({ apiKey: 'k', baseUrl: 'https://vt.example/api/v3?x=1' })[0]).toContain('query string');
+    expect(problems({ apiKey: 'k', baseUrl: 'https://u:p@vt.example/api/v3' })[0]).toContain('credentials');
+  });
+
+  it('knows loopback hosts', () => {
+    expect(['127.0.0.1', '127.255.255.254', 'localhost', 'LOCALHOST', '[::1]'].every(isLoopbackHost)).toBe(true);
+    expect(['127.0.0.256', '10.0.0.1', '::1', 'localhost.'].some(isLoopbackHost)).toBe(false);
+  });
+
+  it('reports invalid malice rules under their path', () => {
+    expect(problems({ apiKey: 'k', maliceRules: [{ verdict: 'malicious', all: [{ field: 'nope', op: '>=', value: 1 }] }] })[0]).toMatch(/^maliceRules\.0\.all\.0\.field: unknown field "nope"/);
+  });
+});

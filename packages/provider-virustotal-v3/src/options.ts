@@ -1,0 +1,54 @@
+import { secret, zDuration } from '@x/core';
+import { z } from 'zod';
+import { DEFAULT_MALICE_RULES, zMaliceRules } from './malice-rules.js';
+
+/** VirusTotal's API v3 endpoint. */
+export const DEFAULT_BASE_URL = 'https://www.virustotal.com/api/v3';
+
+/** `localhost`, `127.0.0.0/8` and `::1` (as `URL.hostname` spells it: `[::1]`). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || /^127(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(host);
+}
+
+/**
+ * The key travels in a header; over plain http every hop could read it, so only https is
+ * accepted, except for loopback hosts (the simulator, a local proxy). A query string or
+ * fragment would be appended to every lookup path, so neither is allowed.
+ */
+const zBaseUrl = z
+  .string()
+  .url()
+  .superRefine((value, ctx) => {
+    // zod runs this even when `.url()` failed; that failure is already reported.
+    if (!URL.canParse(value)) return;
+    const url = new URL(value);
+    if (url.search || url.hash) ctx.addIssue({ code: 'custom', message: `baseUrl must not carry a query string or fragment, got ${JSON.stringify(url.search + url.hash)}` });
+    if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'baseUrl must not carry credentials; the API key goes in apiKey' });
+    if (url.protocol === 'https:') return;
+    if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return;
+    ctx.addIssue({
+      code: 'custom',
+      message: `baseUrl must use https (plain http is accepted only for loopback hosts: 127.0.0.0/8, ::1, localhost), got ${url.protocol}//${url.host}`,
+    });
+  })
+  // Lookup paths are appended as `/<collection>/<id>`.
+  .transform((value) => value.replace(/\/+$/, ''));
+
+/**
+ * Options of one `@x/provider-virustotal-v3` instance (`providers.<name>.options` in config).
+ * Rate limits and cache TTLs are instance config (`rateLimit`, `cache`), not options.
+ */
+export const zVirusTotalV3Options = z.strictObject({
+  apiKey: secret(z.string().min(1).describe('Your VirusTotal API key. Sent only in the `x-apikey` header; redacted from logs, errors and results.')),
+  baseUrl: zBaseUrl
+    .default(DEFAULT_BASE_URL)
+    .describe('Base URL of the VirusTotal API v3. https only; plain http is accepted for loopback hosts (127.0.0.0/8, ::1, localhost), e.g. the simulator.'),
+  maliceRules: zMaliceRules
+    .default(() => structuredClone(DEFAULT_MALICE_RULES))
+    .describe('Ordered verdict rules over the extracted fields; the first match wins. Default: malicious_count >= 5 -> malicious; malicious_count >= 1 or suspicious_count >= 3 -> suspicious; otherwise benign.'),
+  requestTimeout: zDuration.default(15_000).describe('Timeout of one HTTP request to VirusTotal (e.g. 15s).'),
+});
+
+export type VirusTotalV3Options = z.output<typeof zVirusTotalV3Options>;
+export type VirusTotalV3OptionsInput = z.input<typeof zVirusTotalV3Options>;
