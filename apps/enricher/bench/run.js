@@ -75,9 +75,9 @@ concurrency: 64
       exitCode: batch.code,
       seconds: Number((batch.ms / 1000).toFixed(2)),
       linesPerSecond: Math.round(LINES / (batch.ms / 1000)),
-      upstreamCallsV3: sum('/api/v3'),
-      upstreamCallsV2: sum('/vtapi/v2'),
-      upstreamTotal: stats.total ?? stats.requests,
+      upstreamCallsV3: sum('v3 '),
+      upstreamCallsV2: sum('v2 '),
+      upstreamTotal: stats.total,
       peakRssMb: Math.round(Number(await readFile(rssFile, 'utf8')) / 1024 / 1024),
       targetPeakRssMb: 300,
     };

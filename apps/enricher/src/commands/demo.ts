@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '@x/core';
 import { startSimulator } from '@x/virustotal-simulator';
@@ -10,11 +11,24 @@ import { writeOut } from '../run-command.js';
 import { runEnrichment } from './enrich.js';
 
 /**
- * The sample: one observable per outcome, chosen with the simulator's documented
- * outcome-selection values (see packages/virustotal-simulator/README.md), so the demo shows
- * every verdict whatever the seed.
+ * The sample: one observable per outcome, written with the simulator's reserved values
+ * (packages/virustotal-simulator/README.md: hashes starting `00000000` + status + counts,
+ * `<preset>.example` domains, 198.51.100.0/24 clean, 192.0.2.0/24 not found, 2001:db8:M:S:T::
+ * counts), so the demo shows every verdict whatever the seed. Some are defanged on purpose.
  */
-export const DEMO_OBSERVABLES: ReadonlyArray<{ value: string; shows: string }> = DEMO_SAMPLE;
+export const DEMO_OBSERVABLES: ReadonlyArray<{ value: string; shows: string }> = [
+  { value: `000000001062000076${'0'.repeat(46)}`, shows: 'a file 62 of 76 engines flag: malicious, high confidence' },
+  { value: 'hxxp://malicious[.]example/payload', shows: 'a defanged URL, refanged: malicious' },
+  { value: `000000001003000076${'0'.repeat(22)}`, shows: 'a file (SHA-1) 3 engines flag: low confidence' },
+  { value: 'suspicious[.]example', shows: 'a domain with a few suspicious votes' },
+  { value: '198.51.100.7', shows: 'a clean IP address: benign' },
+  { value: '192.0.2.1', shows: 'an IP VirusTotal has never seen: not found (not clean)' },
+  { value: `000000002000000000${'0'.repeat(14)}`, shows: 'a file queued for analysis: pending in v2' },
+  { value: '2001:db8:0:4:70::1', shows: 'an IPv6 address with suspicious votes: v3 only, unsupported by v2' },
+];
+
+// A key the demo's own simulator accepts; it is not a VirusTotal key.
+const DEMO_KEY = 'x-enrich-demo';
 
 const APP_DIR = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -34,14 +48,14 @@ Where to go next:
  * to go next. No key, no config file, no internet; nothing is cached on disk.
  */
 export async function demoCommand(options: { logLevel?: LogLevel; format: OutputFormat }): Promise<ExitCode> {
-  const simulator = await startSimulator({ port: 0 });
+  const simulator = await startSimulator({ port: 0, apiKeys: [DEMO_KEY] });
   const logger = commandLogger(options.logLevel, 'warn');
   try {
     const config = parseConfig(
       {
         providers: {
-          vt3: { use: '@x/provider-virustotal-v3', options: { apiKey: 'demo-key', baseUrl: simulator.v3Url }, rateLimit: false },
-          vt2: { use: '@x/provider-virustotal-v2', options: { apiKey: 'demo-key', apiUrl: simulator.v2Url }, rateLimit: false },
+          vt3: { use: '@x/provider-virustotal-v3', options: { apiKey: DEMO_KEY, baseUrl: simulator.v3Url }, rateLimit: false },
+          vt2: { use: '@x/provider-virustotal-v2', options: { apiKey: DEMO_KEY, apiUrl: simulator.v2Url }, rateLimit: false },
         },
         cache: { store: 'memory' },
       },
@@ -51,6 +65,7 @@ export async function demoCommand(options: { logLevel?: LogLevel; format: Output
     const opened = await openEnricher({ config, configDir: APP_DIR, logger, stores: { mode: 'serve' } });
     try {
       const controller = new AbortController();
+      setMaxListeners(0, controller.signal);
       const stop = () => controller.abort();
       process.once('SIGINT', stop);
       const tally = await runEnrichment({

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Writable } from 'node:stream';
 import { VERDICT_SEVERITY, type EnricherStats, type Verdict } from '@x/core';
 import { loadAppConfig } from '../app-config.js';
@@ -162,6 +163,8 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
     stores: { mode: 'cli', cacheDir: options.cacheDir, noCache: !options.cache },
   });
   const controller = new AbortController();
+  // Every lookup in flight listens to the run's signal (core's engine); that is by design, not a leak.
+  setMaxListeners(0, controller.signal);
   let progress: ProgressBar | undefined;
   const onSignal = () => {
     // A second Ctrl-C means "now": skip the tidy shutdown.

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { z } from 'zod';
@@ -155,6 +156,8 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
       }
       // Stop the lookups when the client goes away or the request runs too long.
       const controller = new AbortController();
+      // One listener per lookup in flight (core's engine), up to maxObservables x providers.
+      setMaxListeners(0, controller.signal);
       const timer = setTimeout(() => controller.abort(), server.requestTimeout);
       // The response's `close` before it finished means the client hung up.
       const onClose = () => {

@@ -1,0 +1,98 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { zResultRecord } from '@x/core';
+import { startSimulator } from '@x/virustotal-simulator';
+import { assertBuilt, runCli, tempDir } from '../helpers/cli.js';
+import { stixProblems } from '../helpers/stix.js';
+
+// The built CLI against the VirusTotal simulator (in this process), with both real providers.
+const KEY = 'e2e-simulator-key-SECRET-1234';
+let simulator: Awaited<ReturnType<typeof startSimulator>>;
+let tmp: Awaited<ReturnType<typeof tempDir>>;
+let config: string;
+
+beforeAll(async () => {
+  assertBuilt();
+  simulator = await startSimulator({ port: 0, apiKeys: [KEY] });
+  tmp = await tempDir();
+  config = await tmp.write(
+    'x-enrich.yaml',
+    `providers:
+  vt3:
+    use: "@x/provider-virustotal-v3"
+    options: { apiKey: "\${SIM_KEY}", baseUrl: "${simulator.v3Url}" }
+    rateLimit: false
+  vt2:
+    use: "@x/provider-virustotal-v2"
+    options: { apiKey: "\${SIM_KEY}", apiUrl: "${simulator.v2Url}" }
+    rateLimit: false
+`,
+  );
+});
+afterAll(async () => {
+  await simulator?.close();
+  await tmp?.cleanup();
+});
+
+const MALICIOUS_FILE = `000000001062000076${'0'.repeat(46)}`;
+const SAMPLE = [MALICIOUS_FILE, 'hxxp://malicious[.]example/x', 'suspicious.example', '198.51.100.7', '192.0.2.1'];
+const env = { SIM_KEY: KEY };
+const enrich = (args: string[]) => runCli(['--config', config, '--log-level', 'debug', 'enrich', ...args], { cwd: tmp.dir, env });
+
+describe('against the VirusTotal simulator', () => {
+  it('caches across runs: the second run makes no upstream call', async () => {
+    const cacheDir = join(tmp.dir, 'cache-two-runs');
+    simulator.reset();
+    const first = await enrich(['--cache-dir', cacheDir, ...SAMPLE]);
+    expect(first.code).toBe(0);
+    const firstCalls = simulator.stats().total;
+    expect(firstCalls).toBeGreaterThanOrEqual(SAMPLE.length);
+    simulator.reset();
+    const second = await enrich(['--cache-dir', cacheDir, ...SAMPLE]);
+    expect(second.code).toBe(0);
+    expect(simulator.stats().total).toBe(0);
+    const records = second.stdout.trimEnd().split('\n').map((line) => zResultRecord.parse(JSON.parse(line)));
+    expect(records).toHaveLength(SAMPLE.length * 2);
+    for (const record of records) expect(record.cache.hit).toBe(true);
+    expect(records.map((record) => record.verdict)).toEqual(first.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).verdict));
+  });
+
+  it('never prints the API key, even at debug level', async () => {
+    const result = await enrich(['--no-cache', '--format', 'json', ...SAMPLE]);
+    expect(result.stdout + result.stderr).not.toContain(KEY);
+    const show = await runCli(['--config', config, 'config', 'show'], { cwd: tmp.dir, env });
+    expect(show.stdout).not.toContain(KEY);
+    expect(show.stdout).toContain('[REDACTED]');
+  });
+
+  it('marks the End-of-Life v2 provider in records, warnings and the providers list', async () => {
+    const result = await enrich(['--no-cache', '198.51.100.7']);
+    const v2 = result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line)).find((record) => record.provider.name === 'vt2');
+    expect(v2.provider.lifecycle).toMatchObject({ status: 'end-of-life', replacedBy: '@x/provider-virustotal-v3' });
+    expect(result.stderr).toContain('X_WARN_PROVIDER_END_OF_LIFE');
+    const providers = await runCli(['--config', config, 'providers'], { cwd: tmp.dir, env });
+    expect(providers.stdout).toMatch(/! vt2\s+@x\/provider-virustotal-v2\s+\S+\s+\S+\s+none\s+\S+\s+END-OF-LIFE since 2021-08-11, use @x\/provider-virustotal-v3/);
+  });
+
+  it('exits 3 for --fail-on malicious on a malicious file', async () => {
+    expect((await enrich(['--no-cache', '--fail-on', 'malicious', MALICIOUS_FILE])).code).toBe(3);
+  });
+
+  it('writes a STIX bundle with indicators and ttp objects that meet the spec', async () => {
+    const result = await enrich(['--no-cache', '--format', 'stix', ...SAMPLE]);
+    const bundle = JSON.parse(result.stdout);
+    expect(stixProblems(bundle.objects)).toEqual([]);
+    const types = new Set(bundle.objects.map((object: { type: string }) => object.type));
+    for (const type of ['identity', 'file', 'url', 'domain-name', 'ipv4-addr', 'indicator', 'relationship']) expect(types).toContain(type);
+    expect(bundle.objects.some((object: { type: string }) => object.type === 'malware' || object.type === 'attack-pattern')).toBe(true);
+  });
+
+  it('demo: every verdict with both providers, the End-of-Life notice and where to go next', async () => {
+    const result = await runCli(['demo'], { cwd: tmp.dir, timeoutMs: 60_000 });
+    expect(result.code).toBe(0);
+    for (const verdict of ['malicious', 'suspicious', 'benign', 'unknown']) expect(result.stdout).toContain(verdict);
+    expect(result.stdout).toMatch(/not_found/);
+    expect(result.stdout).toMatch(/! vt2 is end-of-life since 2021-08-11/);
+    expect(result.stdout).toContain('Where to go next');
+  });
+});
