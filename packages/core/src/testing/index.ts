@@ -1,0 +1,210 @@
+/**
+ * @x/core/testing: the provider conformance kit. Import it from a provider's tests only:
+ * it registers vitest `describe`/`it` blocks (vitest is an optional peer dependency).
+ */
+import 'reflect-metadata';
+import semver from 'semver';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { collectSecrets } from '../config/redact.js';
+import { createEnricher } from '../engine/enricher.js';
+import type { Logger } from '../logging/logger.js';
+import type { Observable } from '../observable/observable-type.js';
+import { zProviderManifest } from '../plugin/manifest.js';
+import type { ProviderPlugin } from '../plugin/provider.js';
+import { zResultRecord, type ResultRecord } from '../result/result-record.js';
+import { loadTestProvider } from './prepare.js';
+
+export { loadTestProvider, type TestProviderOptions } from './prepare.js';
+
+/** Upstream faults the kit asks a test upstream to produce. */
+export type ConformanceFault = 'http_500' | 'reset' | 'garbage_json' | 'hang';
+
+/** A local upstream (a simulator, a node:http server) the kit can break on purpose. */
+export interface ConformanceUpstream {
+  /** Options merged over `validOptions` so the provider talks to this upstream (e.g. `{ baseUrl }`). */
+  options?: Record<string, unknown>;
+  /** Make every following request fail this way; `null` restores normal answers. */
+  setFault(fault: ConformanceFault | null): void | Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ProviderConformanceOptions {
+  plugin: ProviderPlugin;
+  /** Options the plugin accepts (with a dummy secret). */
+  validOptions: Record<string, unknown>;
+  /** Options it must reject, with the dot path of the offending field. */
+  invalidOptions?: Array<{ options: Record<string, unknown>; path: string }>;
+  /** Observables (strings or `{ type, value }`) the upstream knows, and optionally ones it does not. */
+  observables: { found: Array<string | Observable>; notFound?: Array<string | Observable> };
+  /** Starts the upstream; without it the fault tests are skipped (in-process providers). */
+  startUpstream?: () => Promise<ConformanceUpstream>;
+  /** Secrets that must never leak; default: the secret-marked fields of `validOptions`. */
+  secrets?: string[];
+  /** Instance config overrides for the lookups (config-file form: `{ resilience: { timeout: '2s' } }`). */
+  instanceConfig?: Record<string, unknown>;
+}
+
+/** Error codes a provider may end in on an upstream fault (anything but X_PROVIDER_FAILED, a bug). */
+const UPSTREAM_FAULT_CODES = ['X_UPSTREAM_HTTP', 'X_UPSTREAM_NETWORK', 'X_UPSTREAM_BAD_RESPONSE', 'X_TIMEOUT', 'X_UPSTREAM_QUOTA'];
+
+function recordingLogger(lines: unknown[], bindings: Record<string, unknown> = {}): Logger {
+  const log = (level: string) => (obj: object, msg?: string) => lines.push({ level, ...bindings, ...obj, msg });
+  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: (more) => recordingLogger(lines, { ...bindings, ...more }) };
+}
+
+function describedFields(schema: z.ZodType): Array<{ path: string; described: boolean }> {
+  if (!(schema instanceof z.ZodObject)) return [];
+  return Object.entries(schema.shape as Record<string, z.ZodType>).map(([key, field]) => ({ path: key, described: Boolean(field.description ?? z.globalRegistry.get(field)?.description) }));
+}
+
+/**
+ * Registers the conformance suite for one provider plugin: manifest and lifecycle shape,
+ * options accepted and rejected at the named paths, record shape per observable, upstream
+ * faults (500, reset, garbage JSON) ending as `error` records with upstream codes (never a
+ * crash, never X_PROVIDER_FAILED), prompt abort, and no secret in logs, errors or records.
+ * Call it at the top level of a test file.
+ */
+export function runProviderConformance(options: ProviderConformanceOptions): void {
+  const { plugin } = options;
+  const id = typeof plugin.manifest?.id === 'string' ? plugin.manifest.id : 'plugin';
+
+  describe(`provider conformance: ${id}`, () => {
+    let upstream: ConformanceUpstream | undefined;
+    const logs: unknown[] = [];
+    const records: ResultRecord[] = [];
+    const errors: unknown[] = [];
+
+    const enricherFor = async (config: Record<string, unknown> = {}) => {
+      upstream ??= options.startUpstream ? await options.startUpstream() : undefined;
+      const loaded = loadTestProvider(plugin, {
+        name: id,
+        options: { ...options.validOptions, ...upstream?.options },
+        config: { cache: false, ...options.instanceConfig, ...config },
+      });
+      return createEnricher({ providers: [loaded], cacheStore: false, logger: recordingLogger(logs) });
+    };
+    const secrets = (): string[] => {
+      if (options.secrets) return options.secrets;
+      const manifest = zProviderManifest.parse(plugin.manifest);
+      return collectSecrets([{ name: id, plugin, manifest, options: options.validOptions, config: {} as never }]);
+    };
+
+    describe('manifest', () => {
+      it('validates against the manifest schema', () => {
+        const parsed = zProviderManifest.safeParse(plugin.manifest);
+        expect(parsed.error?.issues ?? []).toEqual([]);
+        expect(typeof plugin.register).toBe('function');
+      });
+
+      it('declares a semver version, a core range and TTLs only for its own types', () => {
+        const manifest = zProviderManifest.parse(plugin.manifest);
+        expect(semver.valid(manifest.version), `version ${manifest.version}`).not.toBeNull();
+        expect(semver.validRange(manifest.coreRange), `coreRange ${manifest.coreRange}`).not.toBeNull();
+        for (const type of Object.keys(manifest.defaultCacheTtlMs)) expect(manifest.observableTypes).toContain(type);
+      });
+
+      it('describes its lifecycle with dates and a message when not active', () => {
+        const { lifecycle } = zProviderManifest.parse(plugin.manifest);
+        if (lifecycle.status === 'active') return;
+        expect(lifecycle.message, 'lifecycle.message').toBeTruthy();
+        if (lifecycle.status === 'deprecated') expect(lifecycle.deprecatedSince, 'lifecycle.deprecatedSince').toBeTruthy();
+        if (lifecycle.status === 'end-of-life') expect(lifecycle.endOfLife ?? lifecycle.endOfSupport, 'lifecycle.endOfLife').toBeTruthy();
+      });
+
+      it('describes every option', () => {
+        const manifest = zProviderManifest.parse(plugin.manifest);
+        const undescribed = describedFields(manifest.optionsSchema).filter((f) => !f.described).map((f) => f.path);
+        expect(undescribed).toEqual([]);
+      });
+    });
+
+    describe('options', () => {
+      it('accepts the valid options', () => {
+        const manifest = zProviderManifest.parse(plugin.manifest);
+        expect(manifest.optionsSchema.safeParse(options.validOptions).error?.issues ?? []).toEqual([]);
+      });
+      for (const invalid of options.invalidOptions ?? []) {
+        it(`rejects invalid options at ${invalid.path}`, () => {
+          const manifest = zProviderManifest.parse(plugin.manifest);
+          const parsed = manifest.optionsSchema.safeParse(invalid.options);
+          expect(parsed.success).toBe(false);
+          expect(parsed.error?.issues.map((issue) => issue.path.join('.'))).toContain(invalid.path);
+        });
+      }
+    });
+
+    describe('lookups', () => {
+      it('gives valid ok (or pending) records for known observables', async () => {
+        const enricher = await enricherFor();
+        const result = await enricher.enrich(options.observables.found);
+        records.push(...result.records);
+        for (const record of result.records) {
+          zResultRecord.parse(record);
+          expect([record.status, record.error?.message]).toEqual([expect.stringMatching(/^(ok|pending)$/), undefined]);
+        }
+        await enricher.close();
+      });
+
+      it.skipIf(!options.observables.notFound?.length)('gives not_found records with an unknown verdict for unknown observables', async () => {
+        const enricher = await enricherFor();
+        const result = await enricher.enrich(options.observables.notFound ?? []);
+        records.push(...result.records);
+        for (const record of result.records) {
+          zResultRecord.parse(record);
+          expect(record).toMatchObject({ status: 'not_found', verdict: 'unknown', error: null });
+        }
+        await enricher.close();
+      });
+
+      it('ends promptly with a skipped record when the signal aborts', async () => {
+        const enricher = await enricherFor({ resilience: { timeout: '30s', retry: false, circuitBreaker: false } });
+        const controller = new AbortController();
+        // With an upstream that never answers, abort mid-flight; an in-process provider is aborted up front.
+        if (upstream) await upstream.setFault('hang');
+        else controller.abort();
+        const started = Date.now();
+        const pending = enricher.enrich([options.observables.found[0] as string | Observable], { signal: controller.signal });
+        setTimeout(() => controller.abort(), 20);
+        const result = await pending;
+        expect(result.records[0]?.status).toBe('skipped');
+        expect(Date.now() - started).toBeLessThan(5_000);
+        await upstream?.setFault(null);
+        await enricher.close();
+      });
+    });
+
+    describe.skipIf(!options.startUpstream)('upstream faults', () => {
+      for (const fault of ['http_500', 'reset', 'garbage_json'] as const) {
+        it(`turns ${fault} into an error record with an upstream code, never a crash`, async () => {
+          const enricher = await enricherFor({ resilience: { timeout: '5s', retry: false, circuitBreaker: false } });
+          await upstream?.setFault(fault);
+          try {
+            const result = await enricher.enrich([options.observables.found[0] as string | Observable]);
+            const record = result.records[0] as ResultRecord;
+            records.push(record);
+            zResultRecord.parse(record);
+            expect(record.status).toBe('error');
+            expect(UPSTREAM_FAULT_CODES).toContain(record.error?.code);
+            errors.push(record.error);
+          } finally {
+            await upstream?.setFault(null);
+            await enricher.close();
+          }
+        });
+      }
+    });
+
+    describe('secrets', () => {
+      it('never appear in logs, errors or records', () => {
+        const text = JSON.stringify({ logs, records, errors });
+        for (const secret of secrets()) expect(text.includes(secret), 'a secret leaked').toBe(false);
+      });
+    });
+
+    it('closes its upstream', async () => {
+      await upstream?.close();
+      upstream = undefined;
+    });
+  });
+}
