@@ -107,6 +107,12 @@ describe('loadProviders', () => {
     expect(error.message).not.toContain(KEY);
   });
 
+  it("scrubs the secret from a plugin's own message that quotes it", async () => {
+    const error = await loadError(loadProviders(config({ vt: { use: './good-plugin.js', options: { apiKey: `${KEY} oops` } } }), { importFrom: fixtures }));
+    expect(error.issues[0]).toMatchObject({ path: 'providers.vt.options.apiKey', message: 'API key "[REDACTED]" contains a space' });
+    expect(error.message).not.toContain(KEY);
+  });
+
   it('collects one problem per instance across all instances, each with its code', async () => {
     const error = await loadError(
       loadProviders(

@@ -1,10 +1,12 @@
 import { pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { zProviderInstanceConfig, type EnricherConfig, type ProviderInstanceConfig } from '../config/config-schema.js';
+import { collectSecrets } from '../config/redact.js';
 import { validationIssues } from '../config/validation-issues.js';
 import type { ErrorCode } from '../errors/error-codes.js';
 import { ValidationError, type ValidationIssue } from '../errors/x-enrich-error.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
+import { createSecretScrubber } from '../logging/redacting-logger.js';
 import { CORE_VERSION } from '../version.js';
 import type { LoadedProvider } from './loaded-provider.js';
 import { zProviderManifest, type Lifecycle, type ProviderManifest } from './manifest.js';
@@ -116,12 +118,22 @@ function checkProvider(name: string, plugin: unknown, config: ProviderInstanceCo
   const optionsSchema = manifest.optionsSchema as z.ZodType;
   const parsedOptions = optionsSchema.safeParse(config.options);
   if (!parsedOptions.success) {
-    for (const issue of validationIssues(parsedOptions.error, { input: config.options, prefix: `${at}.options` })) problems.push({ ...issue, code: 'X_PLUGIN_OPTIONS_INVALID' });
+    // A plugin's own messages may quote what was given; never let that be its secret.
+    const scrub = createSecretScrubber(rawSecrets(optionsSchema, config.options));
+    for (const issue of validationIssues(parsedOptions.error, { input: config.options, prefix: `${at}.options` })) {
+      problems.push({ ...issue, message: scrub(issue.message), code: 'X_PLUGIN_OPTIONS_INVALID' });
+    }
   } else if (parsedOptions.data === null || typeof parsedOptions.data !== 'object' || Array.isArray(parsedOptions.data)) {
     problems.push({ code: 'X_PLUGIN_MANIFEST_INVALID', path: `${at}.options`, message: `${manifest.packageName}: optionsSchema must produce an object` });
   }
   if (problems.length > 0) return { problems };
   return { loaded: { name, plugin, manifest, options: parsedOptions.data as Record<string, unknown>, config }, problems };
+}
+
+/** The values given for secret-marked options, before validation (so even invalid ones are known). */
+function rawSecrets(optionsSchema: z.ZodType, options: unknown): string[] {
+  const pseudo = { manifest: { optionsSchema }, options } as unknown as LoadedProvider;
+  return collectSecrets([pseudo]);
 }
 
 function loadError(problems: readonly Problem[], subject: string): ValidationError {
