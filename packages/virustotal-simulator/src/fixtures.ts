@@ -29,6 +29,9 @@ function indexV3(index: FixtureIndex, body: Record<string, unknown>, hint: Pick<
   if (hint.value) keys.add(kind === 'url' ? urlSha256(hint.value) : hint.value);
   if (kind === 'file') for (const name of ['md5', 'sha1', 'sha256']) if (typeof attributes[name] === 'string') keys.add(attributes[name] as string);
   if (kind === 'url' && typeof attributes.url === 'string') keys.add(urlSha256(attributes.url));
+  // Some captures carry an analysis id (`u-<sha256>-<timestamp>`) where the object id belongs.
+  const analysisId = /^u-([0-9a-f]{64})-\d+$/i.exec(object.id);
+  if (kind === 'url' && analysisId) keys.add(analysisId[1] as string);
   for (const key of keys) index.v3.set(fixtureKey(kind, key), document);
   return true;
 }

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { observableFor, parseQuota } from '../src/index.js';
+import { v2, v3, withSimulator } from './helpers.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const ip = observableFor({ type: 'ipv4' });
+
+describe('parseQuota', () => {
+  it('reads N/s, N/min, N/h and N/day', () => {
+    expect(parseQuota('4/min')).toEqual({ requests: 4, perMs: 60_000 });
+    expect(parseQuota('500/day')).toEqual({ requests: 500, perMs: 86_400_000 });
+    expect(parseQuota('10/s')).toEqual({ requests: 10, perMs: 1_000 });
+    expect(parseQuota('2/h')).toEqual({ requests: 2, perMs: 3_600_000 });
+  });
+
+  it('rejects anything else with the accepted forms in the message', () => {
+    expect(() => parseQuota('4 per minute')).toThrow(/N\/s, N\/min, N\/h or N\/day/);
+    expect(() => parseQuota('0/min')).toThrow();
+  });
+});
+
+describe('quotas', () => {
+  it('answers v3 429 QuotaExceededError once a window is full, per key', async () => {
+    await withSimulator({ apiKeys: ['a', 'b'], quotas: [{ requests: 2, perMs: 60_000 }] }, async (sim) => {
+      expect((await v3(sim, `/ip_addresses/${ip}`, 'a')).status).toBe(200);
+      expect((await v3(sim, `/ip_addresses/${ip}`, 'a')).status).toBe(200);
+      const over = await v3(sim, `/ip_addresses/${ip}`, 'a');
+      expect(over.status).toBe(429);
+      expect(over.body).toEqual({ error: { code: 'QuotaExceededError', message: 'Quota exceeded' } });
+      // Another key has its own budget.
+      expect((await v3(sim, `/ip_addresses/${ip}`, 'b')).status).toBe(200);
+    });
+  });
+
+  it('answers v2 204 with an empty body, sharing the budget with v3', async () => {
+    await withSimulator({ quotas: [{ requests: 2, perMs: 60_000 }] }, async (sim) => {
+      expect((await v3(sim, `/ip_addresses/${ip}`)).status).toBe(200);
+      expect((await v2(sim, 'ip-address/report', { apikey: 'test-key', ip })).status).toBe(200);
+      const over = await v2(sim, 'ip-address/report', { apikey: 'test-key', ip });
+      expect(over.status).toBe(204);
+      expect(over.text).toBe('');
+      expect(sim.stats().byStatus).toMatchObject({ '200': 2, '204': 1 });
+    });
+  });
+
+  it('counts one request for a v2 batch of hashes', async () => {
+    await withSimulator({ quotas: [{ requests: 1, perMs: 60_000 }] }, async (sim) => {
+      const resource = [1, 2, 3, 4].map((variant) => observableFor({ type: 'md5', variant })).join(',');
+      const batch = await v2(sim, 'file/report', { apikey: 'test-key', resource });
+      expect(batch.body).toHaveLength(4);
+      expect((await v2(sim, 'file/report', { apikey: 'test-key', resource })).status).toBe(204);
+      expect(sim.stats().v2Resources).toBe(4);
+    });
+  });
+
+  it('enforces several windows at once and refills a sliding window', async () => {
+    await withSimulator({ quotas: [{ requests: 3, perMs: 60_000 }, { requests: 2, perMs: 300 }] }, async (sim) => {
+      const status = async () => (await v3(sim, `/ip_addresses/${ip}`)).status;
+      expect([await status(), await status(), await status()]).toEqual([200, 200, 429]); // short window full
+      await sleep(350);
+      expect(await status()).toBe(200); // short window refilled; 3 of 3 in the long one
+      await sleep(350);
+      expect(await status()).toBe(429); // long window full
+    });
+  });
+
+  it('does not count refused requests, and reset() clears the windows', async () => {
+    await withSimulator({ quotas: [{ requests: 1, perMs: 60_000 }] }, async (sim) => {
+      expect((await v3(sim, `/ip_addresses/${ip}`)).status).toBe(200);
+      expect((await v3(sim, `/ip_addresses/${ip}`)).status).toBe(429);
+      sim.reset();
+      expect((await v3(sim, `/ip_addresses/${ip}`)).status).toBe(200);
+      await fetch(`${sim.url}/__sim/reset`, { method: 'POST' });
+      expect((await v3(sim, `/ip_addresses/${ip}`)).status).toBe(200);
+    });
+  });
+
+  it('checks credentials before the quota: bad keys never consume or hit it', async () => {
+    await withSimulator({ quotas: [{ requests: 1, perMs: 60_000 }] }, async (sim) => {
+      expect((await v3(sim, `/ip_addresses/${ip}`, 'wrong')).status).toBe(401);
+      expect((await v2(sim, 'ip-address/report', { apikey: 'wrong', ip })).status).toBe(403);
+      expect((await v3(sim, `/ip_addresses/${ip}`)).status).toBe(200);
+    });
+  });
+});
