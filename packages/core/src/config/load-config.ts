@@ -5,6 +5,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ValidationError, XEnrichError, type ValidationIssue } from '../errors/x-enrich-error.js';
 import { zEnricherConfig, type EnricherConfig } from './config-schema.js';
+import type { LoadedProvider } from '../plugin/loaded-provider.js';
 import { interpolateEnv, type Env } from './interpolate.js';
 import { validationIssues } from './validation-issues.js';
 
@@ -115,8 +116,33 @@ async function readEnvFile(configPath: string, envFile: string | false | undefin
 /**
  * The JSON Schema of the config file (input side: durations are strings like `10s`), for
  * editor completion (`# yaml-language-server: $schema=...`). Secret fields are `writeOnly`.
+ * Pass the loaded providers to include each instance's own `options` schema.
  */
-export function configJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(zEnricherConfig, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+export function configJsonSchema(loadedProviders: readonly LoadedProvider[] = []): Record<string, unknown> {
+  const schema = z.toJSONSchema(zEnricherConfig, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const providers = schema.properties?.providers;
+  const instance = providers?.additionalProperties;
+  if (providers && instance && typeof instance === 'object' && loadedProviders.length > 0) {
+    providers.properties = Object.fromEntries(
+      loadedProviders.map((provider) => {
+        let options: JsonSchema = {};
+        try {
+          options = z.toJSONSchema(provider.manifest.optionsSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+          delete options.$schema;
+        } catch {
+          // A schema zod cannot express (rare) keeps the generic options object.
+        }
+        const description = `${provider.manifest.displayName} (${provider.manifest.packageName}) options.`;
+        return [provider.name, { ...instance, properties: { ...instance.properties, options: { description, ...options } } }];
+      }),
+    );
+  }
   return { ...schema, title: 'x-enrich configuration' };
+}
+
+interface JsonSchema {
+  $schema?: string;
+  properties?: Record<string, JsonSchema>;
+  additionalProperties?: JsonSchema | boolean;
+  [key: string]: unknown;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectSecrets, redactConfig } from '../config/redact.js';
-import { parseConfig } from '../config/load-config.js';
+import { configJsonSchema, parseConfig } from '../config/load-config.js';
 import type { EnricherConfigInput } from '../config/config-schema.js';
 import { isValidationError, type ValidationError } from '../errors/x-enrich-error.js';
 import type { Logger } from '../logging/logger.js';
@@ -197,6 +197,16 @@ describe('secrets of loaded providers', () => {
     const loaded = await loadProviders(cfg, { importFrom: fixtures });
     expect(collectSecrets(loaded)).toEqual([KEY]);
     expect(JSON.stringify(redactConfig(cfg, loaded))).not.toContain(KEY);
+  });
+});
+
+describe('configJsonSchema with loaded providers', () => {
+  it("includes each instance's options schema, secrets writeOnly", async () => {
+    const loaded = await loadProviders(config({ vt: { use: './good-plugin.js', options: { apiKey: KEY } } }), { importFrom: fixtures });
+    const schema = configJsonSchema(loaded) as { properties: { providers: { properties: Record<string, { properties: { options: { properties: Record<string, Record<string, unknown>> } } }> } } };
+    const options = schema.properties.providers.properties.vt!.properties.options.properties;
+    expect(options.apiKey).toMatchObject({ type: 'string', writeOnly: true, description: 'API key.' });
+    expect(options.threshold).toMatchObject({ type: 'integer', default: 5 });
   });
 });
 
