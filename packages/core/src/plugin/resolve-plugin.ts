@@ -87,6 +87,11 @@ function ancestors(from: string): string[] {
   }
 }
 
+// Why not `createRequire(importFrom).resolve`: it resolves with the `require` condition, so an
+// ESM-only plugin whose `exports` offers only `import` (like ours) is "not exported". And
+// `import.meta.resolve(name, parent)` needs --experimental-import-meta-resolve on Node 20.
+// Walking node_modules and reading `exports` ourselves is small and behaves the same everywhere.
+
 /**
  * Resolves a plugin specifier to a file: a path (relative to `importFrom`; a directory uses its
  * package.json `exports`/`main`, else index.js) or a package name looked up in the
