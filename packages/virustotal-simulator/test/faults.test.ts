@@ -91,7 +91,7 @@ describe('faults', () => {
     await withSimulator({}, async (sim) => {
       const set = await fetch(`${sim.url}/__sim/faults`, { method: 'POST', body: JSON.stringify({ errorRate: 1, errorStatuses: [503] }) });
       expect(set.status).toBe(200);
-      expect((await set.json()).errorRate).toBe(1);
+      expect(((await set.json()) as { errorRate: number }).errorRate).toBe(1);
       expect((await v3(sim, `/domains/${domain}`)).status).toBe(503);
       // Faults never touch the control endpoints.
       expect((await fetch(`${sim.url}/__sim/stats`)).status).toBe(200);
