@@ -35,7 +35,7 @@ const observable = (i) => (i % 2 ? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i 
 
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'x-enrich-bench-'));
-  const simulator = await startSimulator({ port: 0 });
+  const simulator = await startSimulator({ port: 0, apiKeys: ['bench'] });
   const config = join(dir, 'x-enrich.yaml');
   await writeFile(
     config,

@@ -6,9 +6,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { runCommand } from './run-command.js';
-import { OUTPUT_FORMATS } from './output/formats.js';
-import { INPUT_FORMATS } from './input/read-inputs.js';
-import { LOG_LEVELS } from './logger.js';
+import { INPUT_FORMATS, LOG_LEVELS, OUTPUT_FORMATS } from './choices.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 

@@ -2,7 +2,9 @@ import { Writable } from 'node:stream';
 import { pino, type Level } from 'pino';
 import type { Logger } from '@x/core';
 
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+import { LOG_LEVELS } from './choices.js';
+
+export { LOG_LEVELS };
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };

@@ -40,6 +40,7 @@ describe('rate-limit-aware estimates', () => {
     expect(humanDuration(24 * MINUTE)).toBe('24m');
     expect(humanDuration(65 * MINUTE)).toBe('1h05m');
     expect(humanDuration(DAY + 3 * 3_600_000)).toBe('1d03h');
-    expect(humanDuration(1500)).toBe('2s');
+    expect(humanDuration(1500)).toBe('1.5s');
+    expect(humanDuration(45_000)).toBe('45s');
   });
 });

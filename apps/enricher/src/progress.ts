@@ -70,8 +70,9 @@ export function estimateRemainingMs(input: EtaInput): number | undefined {
   return Math.max(pace, limited);
 }
 
-/** `45s`, `24m`, `1h05m`, `2d03h`: coarse, for people. */
+/** `0.4s`, `45s`, `24m`, `1h05m`, `2d03h`: coarse, for people. */
 export function humanDuration(ms: number): string {
+  if (ms < 9_950) return `${(ms / 1000).toFixed(1)}s`;
   const seconds = Math.round(ms / 1000);
   if (seconds < 60) return `${seconds}s`;
   const minutes = Math.round(seconds / 60);
@@ -82,5 +83,6 @@ export function humanDuration(ms: number): string {
 }
 
 export function formatEta(ms: number | undefined): string {
-  return ms === undefined ? '?' : humanDuration(ms);
+  if (ms === undefined) return '?';
+  return ms < 10_000 ? `${Math.ceil(ms / 1000)}s` : humanDuration(ms);
 }

@@ -29,6 +29,9 @@ export interface AppStores {
 type CacheConfig = EnricherConfig['cache'] | undefined;
 type RedisStores = { cache: CacheStore; rateLimit: RateLimitStore; coalescing: CoalescingStore; close(): Promise<void> };
 
+/** A Redis URL for logs: `redis://:secret@host` -> `redis://***@host` (the description is logged by `serve`). */
+const withoutCredentials = (url: string): string => url.replace(/\/\/[^@/]*@/, '//***@');
+
 /**
  * Builds the cache and rate-limit stores from the config and the command line. Redis comes
  * from `@x/store-redis`, imported only when configured so the CLI starts fast without it.
@@ -62,7 +65,7 @@ export async function buildStores(config: { cache?: CacheConfig; rateLimitStore:
     const shared = await redis(configured);
     cache = shared.cache;
     coalescing = shared.coalescing;
-    description = `cache: redis ${configured.url} (prefix ${configured.keyPrefix})`;
+    description = `cache: redis ${withoutCredentials(configured.url)} (prefix ${configured.keyPrefix})`;
   } else {
     cache = createMemoryCacheStore({ maxEntries: configured?.maxEntries });
     description = 'cache: memory';
@@ -71,7 +74,7 @@ export async function buildStores(config: { cache?: CacheConfig; rateLimitStore:
   let rateLimit: RateLimitStore | undefined;
   if (config.rateLimitStore.store === 'redis') {
     rateLimit = (await redis(config.rateLimitStore)).rateLimit;
-    description += `; rate limits: redis ${config.rateLimitStore.url}`;
+    description += `; rate limits: redis ${withoutCredentials(config.rateLimitStore.url)}`;
   } else {
     description += '; rate limits: memory';
   }

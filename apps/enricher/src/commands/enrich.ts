@@ -123,7 +123,7 @@ export function summaryLine(tally: RunTally, elapsedMs: number, quotaWaitMs: num
   return (
     `x-enrich: ${head}: ${verdicts}; ${tally.lookups} lookups, ${tally.cacheHits} from cache, ${tally.failedLookups} failed` +
     (tally.invalidInputs ? `; ${tally.invalidInputs} invalid inputs` : '') +
-    (quotaWaitMs >= 1000 ? `; waited ${humanDuration(quotaWaitMs)} for quota` : '') +
+    (quotaWaitMs >= 100 ? `; waited ${humanDuration(quotaWaitMs)} for quota` : '') +
     '\n'
   );
 }

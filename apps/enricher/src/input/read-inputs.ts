@@ -3,10 +3,11 @@ import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { parse as parseCsv } from 'csv-parse';
 import { UsageError } from '../usage-error.js';
 
-export const INPUT_FORMATS = ['auto', 'lines', 'jsonl', 'csv'] as const;
+import { INPUT_FORMATS } from '../choices.js';
+
+export { INPUT_FORMATS };
 export type InputFormat = (typeof INPUT_FORMATS)[number];
 
 /**
@@ -103,6 +104,8 @@ export async function* fileInputs(options: InputFileOptions): AsyncGenerator<Raw
         yield typeof value === 'string' ? { location: `line ${line}`, raw: value } : { location: `line ${line}`, problem: value.problem };
       }
     } else {
+      // Loaded only for CSV input: the CLI's start-up time matters more than this import.
+      const { parse: parseCsv } = await import('csv-parse');
       const parser = stream.pipe(parseCsv({ columns: true, skip_empty_lines: true, trim: true, bom: true, relax_column_count: true, info: true }));
       let checked = false;
       for await (const row of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {

@@ -5,7 +5,9 @@ import { createJsonlFormatter } from './jsonl.js';
 import { createStixFormatter } from './stix.js';
 import { createTableFormatter, type TableOptions } from './table.js';
 
-export const OUTPUT_FORMATS = ['table', 'json', 'jsonl', 'csv', 'stix'] as const;
+import { OUTPUT_FORMATS } from '../choices.js';
+
+export { OUTPUT_FORMATS };
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export function isOutputFormat(value: string): value is OutputFormat {
