@@ -129,8 +129,15 @@ describe('x-enrich enrich', () => {
     const slowConfig = await tmp.write('slow.yaml', `providers:\n  slow:\n    use: "${slow}"\n    options: { delayMs: 300 }\n    rateLimit: false\nconcurrency: 2\n`);
     const observables = Array.from({ length: 60 }, (_, i) => `10.0.0.${i + 1}`);
     const child = startCli(['--config', slowConfig, 'enrich', '--no-cache', '--format', 'json', ...observables], { cwd: tmp.dir });
-    // Interrupt once the first records are out.
-    child.stdout!.once('data', () => setTimeout(() => child.kill('SIGINT'), 400));
+    // Interrupt once the first records are out (the document's opening comes before them).
+    let seen = '';
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (!seen.includes('"observable"')) return;
+      child.stdout!.off('data', onData);
+      setTimeout(() => child.kill('SIGINT'), 200);
+    };
+    child.stdout!.on('data', onData);
     const result = await collect(child, { timeoutMs: 20_000 });
     expect(result.code).toBe(130);
     const doc = JSON.parse(result.stdout);
