@@ -177,3 +177,27 @@ describe('observables cannot escape the base path', () => {
     expect(raw).not.toMatch(/[?#]/);
   });
 });
+
+describe('through the engine, with its own secret redaction switched off', () => {
+  it('an upstream that echoes the wrong key (as real VirusTotal does) leaks it nowhere', async () => {
+    const { createEnricher, zProviderInstanceConfig, zProviderManifest } = await import('@x/core');
+    const { default: plugin } = await import('../src/plugin.js');
+    const wrongKey = 'echoed-wrong-key-987654321';
+    const manifest = zProviderManifest.parse(plugin.manifest);
+    const options = { apiKey: wrongKey, baseUrl: server.baseUrl };
+    const enricher = createEnricher({
+      providers: [{ name: 'vt3', plugin, manifest, options: zVirusTotalV3Options.parse(options), config: zProviderInstanceConfig.parse({ use: manifest.packageName, options, rateLimit: false, cache: false }) }],
+      cacheStore: false,
+      logger,
+      secrets: [],
+    });
+    try {
+      const { records } = await enricher.enrich([{ type: 'domain', value: 'example.org' }], { includeRaw: true });
+      expect(records[0]).toMatchObject({ status: 'error', error: { code: 'X_UPSTREAM_AUTH', retryable: false } });
+      expect(server.seen).toHaveLength(1);
+      expect(JSON.stringify(records) + logger.lines.join('\n')).not.toContain(wrongKey);
+    } finally {
+      await enricher.close();
+    }
+  });
+});
