@@ -2,27 +2,27 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { observables, runFleet, shuffled } from '../bench/fleet/fleet.js';
-import { startQuotaUpstream, type QuotaUpstream } from '../bench/fleet/quota-upstream.js';
+import { startSimulator, type Simulator } from '@x/virustotal-simulator';
 import { deleteKeys, randomPrefix, SHARED_REDIS_URL, sharedRedisAvailable } from './helpers/redis.js';
 
 const available = await sharedRedisAvailable();
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 
-// Three real processes (core's engine + a provider + these stores, from the built dist) enrich
-// overlapping sets against an upstream with a per-key quota, sharing one Redis.
+// Three real processes (core's engine + @x/provider-virustotal-v3 + these stores, from the built
+// dist) enrich overlapping sets against the VirusTotal simulator with a per-key quota, sharing one Redis.
 describe.skipIf(!available)('a fleet of processes sharing Redis', () => {
-  const quota = { requests: 20, perMs: 1_000 };
-  let upstream: QuotaUpstream;
+  const quota = { requests: 20, perMs: 2_000 };
+  let simulator: Simulator;
   let prefix: string;
 
   beforeAll(async () => {
     // The workers run the built package (node cannot load TypeScript): build it fresh.
     execFileSync(process.execPath, [fileURLToPath(import.meta.resolve('typescript/bin/tsc')), '-p', 'tsconfig.build.json'], { cwd: packageDir, stdio: 'inherit' });
-    upstream = await startQuotaUpstream({ quota });
+    simulator = await startSimulator({ port: 0, apiKeys: ['fleet-key'], quotas: [quota] });
     prefix = randomPrefix();
   }, 60_000);
   afterAll(async () => {
-    await upstream?.close();
+    await simulator?.close();
     await deleteKeys(SHARED_REDIS_URL, prefix);
   });
 
@@ -36,22 +36,24 @@ describe.skipIf(!available)('a fleet of processes sharing Redis', () => {
       worker: {
         redisUrl: SHARED_REDIS_URL,
         keyPrefix: prefix,
-        instanceName: 'vt',
-        pluginModule: fileURLToPath(new URL('../bench/fleet/quota-provider.js', import.meta.url)),
-        providerOptions: { baseUrl: upstream.url, apiKey: 'fleet-key' },
-        // The upstream counts fixed 1 s windows from arrival; a 1.1 s sliding window absorbs
-        // the time between charging the budget and the request arriving (docs/operations/scaling.md).
-        rateLimit: [{ requests: quota.requests, per: 1_100 }],
+        instanceName: 'vt3',
+        pluginModule: '@x/provider-virustotal-v3',
+        providerOptions: { baseUrl: simulator.v3Url, apiKey: 'fleet-key' },
+        // The simulator counts requests when they arrive, the limiter when it grants them: a
+        // window longer than the quota's absorbs the delay in between (docs/operations/scaling.md),
+        // generously here, because CI machines can be slow.
+        rateLimit: [{ requests: quota.requests, per: quota.perMs + 1_000 }],
         concurrency: 16,
       },
       timeoutMs: 60_000,
     });
 
-    const served = upstream.stats();
-    expect(served.refused).toBe(0);
-    expect(served.served).toBe(60);
-    expect(served.distinct).toBe(60);
-    expect(served.duplicates).toBe(0);
+    const served = simulator.stats();
+    expect(served.byStatus['429'] ?? 0).toBe(0);
+    expect(served.byStatus['204'] ?? 0).toBe(0);
+    // 60 requests, all answered 200, for 60 distinct observables that each needed one: no duplicates.
+    expect(served.total).toBe(60);
+    expect(served.byStatus['200']).toBe(60);
     expect(results.reduce((sum, r) => sum + r.stats.upstreamCalls, 0)).toBe(60);
     for (const result of results) {
       expect(result.statuses).toEqual({ ok: 40 });
