@@ -75,22 +75,23 @@ function capitalise(word: string): string {
   return word.charAt(0).toUpperCase() + word.slice(1);
 }
 
+// Detection-name templates in the styles real engines use; only the chosen one is built.
+const DETECTION_NAMES: ReadonlyArray<(F: string, rng: SeededRandom) => string> = [
+  (_, rng) => `Trojan.GenericKD.${rng.int(10_000, 999_999)}`,
+  (F, rng) => `Gen:Variant.${F}.${rng.int(10_000, 999_999)}`,
+  (F) => `Trojan:Win32/${F}.A!ml`,
+  () => 'W32.AIDetectMalware',
+  () => 'malicious (high confidence)',
+  (F) => `Win32:${F}-C [Trj]`,
+  (F, rng) => `Trojan.Win32.${F}.${rng.hex(4)}`,
+  (F) => `a variant of Win32/${F}.A`,
+  () => 'Unsafe',
+  (F) => `Trojan-Spy.Win32.${F}.gen`,
+  (F, rng) => `Backdoor.${F}!8.${rng.int(100, 999)}`,
+];
+
 function fileDetectionName(rng: SeededRandom, family: string): string {
-  const F = capitalise(family);
-  const n = rng.int(10_000, 999_999);
-  return rng.pick([
-    `Trojan.GenericKD.${n}`,
-    `Gen:Variant.${F}.${n}`,
-    `Trojan:Win32/${F}.A!ml`,
-    'W32.AIDetectMalware',
-    'malicious (high confidence)',
-    `Win32:${F}-C [Trj]`,
-    `Trojan.Win32.${F}.${rng.hex(4)}`,
-    `a variant of Win32/${F}.A`,
-    'Unsafe',
-    `Trojan-Spy.Win32.${F}.gen`,
-    `Backdoor.${F}!8.${rng.int(100, 999)}`,
-  ]);
+  return rng.pick(DETECTION_NAMES)(capitalise(family), rng);
 }
 
 function verdictsFor(outcome: Outcome, kind: ObjectKind, rng: SeededRandom, family: string): EngineVerdict[] {

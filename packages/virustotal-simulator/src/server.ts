@@ -33,7 +33,8 @@ export interface Simulator {
 
 interface Reply {
   status: number;
-  body?: string;
+  /** A Buffer for cached bodies (no copy per request), a string otherwise. */
+  body?: string | Buffer;
   contentType?: string;
 }
 
@@ -95,13 +96,22 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
   // Generated objects and serialised v3 bodies, by kind and identity. Data is a pure function of
   // (seed, observable), so caching changes nothing but speed.
   const objects = new BoundedMap<string, SimulatedObject>(20_000);
-  const v3Bodies = new BoundedMap<string, string>(20_000);
+  const v3Bodies = new BoundedMap<string, Buffer | null>(20_000);
   // Aliases learnt from generated objects: a file's other hashes -> the hash it was generated
   // from, a URL's SHA-256 -> the URL, so a later lookup by either id finds the same object.
+  // Serialised v2 reports by endpoint and resource as sent (reports echo it); batches join them.
+  const v2Parts = new BoundedMap<string, string>(20_000);
   const fileAliases = new BoundedMap<string, string>(100_000);
   const urlsBySha = new BoundedMap<string, string>(100_000);
 
   const isKnownKey = (key: string | undefined): boolean => !!key && (anyKey || keys.has(key));
+  const fingerprints = new BoundedMap<string, string>(1_000);
+  const fingerprint = (key: string | undefined): string => {
+    if (!key) return keyFingerprint(key);
+    let value = fingerprints.get(key);
+    if (value === undefined) fingerprints.set(key, (value = keyFingerprint(key)));
+    return value;
+  };
 
   function objectFor(kind: ObjectKind, value: string): SimulatedObject {
     const cacheKey = `${kind}|${value}`;
@@ -172,15 +182,15 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
     if (fixture) return json(fixture);
     const cacheKey = `${kind}|${value}`;
     const body = v3Bodies.get(cacheKey);
-    if (body !== undefined) return body === '' ? v3Error(404, 'NotFoundError', notFoundMessage) : { status: 200, body, contentType: JSON_TYPE };
+    if (body !== undefined) return body === null ? v3Error(404, 'NotFoundError', notFoundMessage) : { status: 200, body, contentType: JSON_TYPE };
     const object = objectFor(kind, value);
     if (object.outcome.status === 'not_found') {
-      v3Bodies.set(cacheKey, '');
+      v3Bodies.set(cacheKey, null);
       return v3Error(404, 'NotFoundError', notFoundMessage);
     }
     // A queued object is served as found with an empty analysis (no last_analysis_date, empty
     // results, zero stats), which is what v3 shows for a submitted, not yet analysed item.
-    const serialised = JSON.stringify(v3Document(object));
+    const serialised = Buffer.from(JSON.stringify(v3Document(object)), 'utf8');
     v3Bodies.set(cacheKey, serialised);
     return { status: 200, body: serialised, contentType: JSON_TYPE };
   }
@@ -222,9 +232,14 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
         if (resources.length === 0 || resources.length > options.maxBatch) return empty(400);
         stats.v2Resources(resources.length);
         const scan = params.get('scan') === '1';
-        const reports = resources.map((resource) => (isFile ? v2File(resource) : v2Url(resource, scan)));
+        const parts = resources.map((resource) => {
+          const cacheKey = `${endpoint}|${scan}|${resource}`;
+          let part = v2Parts.get(cacheKey);
+          if (part === undefined) v2Parts.set(cacheKey, (part = JSON.stringify(isFile ? v2File(resource) : v2Url(resource, scan))));
+          return part;
+        });
         // Several resources give an array even when they repeat, as the real API did.
-        return json(resources.length > 1 ? reports : reports[0]);
+        return { status: 200, body: resources.length > 1 ? `[${parts.join(',')}]` : parts[0], contentType: JSON_TYPE };
       }
       case 'domain/report': {
         const domain = params.get('domain')?.trim().toLowerCase().replace(/\.$/, '');
@@ -248,17 +263,18 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
   function send(req: IncomingMessage, res: ServerResponse, reply: Reply, plan: FaultPlan | null): void {
     stats.status(reply.status);
     let body = reply.body ?? '';
-    if (plan && body.length > 0 && reply.contentType === JSON_TYPE) {
+    if (plan?.body && body.length > 0 && reply.contentType === JSON_TYPE) {
+      const text = body.toString();
       if (plan.body === 'truncate') {
         stats.fault('truncate');
-        body = body.slice(0, Math.floor(body.length / 2));
-      } else if (plan.body === 'malformed') {
+        body = text.slice(0, Math.floor(text.length / 2));
+      } else {
         stats.fault('malformed');
         // Still looks like JSON to a glance, never to a parser.
-        body = body.replace(':', '=').replace(/}\s*$/, '');
+        body = text.replace(':', '=').replace(/}\s*$/, '');
       }
     }
-    const buffer = Buffer.from(body, 'utf8');
+    const buffer = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const headers: Record<string, string | number> = { 'content-length': buffer.length };
     if (reply.status !== 204) headers['content-type'] = reply.contentType ?? JSON_TYPE;
     res.writeHead(reply.status, headers);
@@ -323,7 +339,7 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
       } else req.resume();
       key = params.get('apikey') ?? undefined;
     }
-    stats.request(endpoint, keyFingerprint(key));
+    stats.request(endpoint, fingerprint(key));
 
     const plan = faults.plan();
     if (plan.delayMs > 0) {
