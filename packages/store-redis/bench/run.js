@@ -3,13 +3,17 @@
 //  1. quota: N processes enrich overlapping sets against the VirusTotal simulator with a
 //     per-key quota: 429/204 refusals, upstream calls vs distinct observables, upstream rate.
 //  2. cached: 1..4 processes look up cached observables; aggregate lookups per second.
+//  3. cli: the same as 1 with three real `x-enrich enrich` processes (apps/enricher, if built).
 // Needs Redis (X_ENRICH_BENCH_REDIS_URL, default redis://127.0.0.1:6379) and built packages
 // (`pnpm build`; turbo builds them first for `pnpm bench`). Prints JSON, then tables.
 import { randomBytes } from 'node:crypto';
-import { cpus } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startSimulator } from '@x/virustotal-simulator';
-import { observables, runFleet, shuffled } from './fleet/fleet.js';
+import { observables, runCliFleet, runFleet, shuffled } from './fleet/fleet.js';
 
 const env = process.env;
 const redisUrl = env.X_ENRICH_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -75,12 +79,59 @@ try {
     });
   }
 
-  const report = { bench: '@x/store-redis fleet', node: process.version, cpus: cpus().length, quota: quotaFigures, cached };
+  // 3. The real CLI, with a fresh simulator (so its quota log is empty), prefix and observables.
+  let cli = { skipped: 'apps/enricher is not built (pnpm --filter @x/enricher build)' };
+  const cliPath = fileURLToPath(new URL('../../../apps/enricher/dist/cli.js', import.meta.url));
+  if (existsSync(cliPath) && !env.X_ENRICH_BENCH_SKIP_CLI) {
+    const cliSimulator = await startSimulator({ port: 0, apiKeys: ['bench-key'], quotas: [quota] });
+    const dir = mkdtempSync(join(tmpdir(), 'x-enrich-bench-'));
+    try {
+      const cliDistinct = observables(distinctCount, 1);
+      const config = [
+        'providers:',
+        '  vt3:',
+        '    use: "@x/provider-virustotal-v3"',
+        `    options: { apiKey: bench-key, baseUrl: "${cliSimulator.v3Url}" }`,
+        `    rateLimit: [{ requests: ${quota.requests}, per: ${limiterWindowMs}ms }]`,
+        `cache: { store: redis, url: "${redisUrl}", keyPrefix: "${prefix}cli:" }`,
+        `rateLimitStore: { store: redis, url: "${redisUrl}", keyPrefix: "${prefix}cli:" }`,
+        '',
+      ].join('\n');
+      const cliRun = await runCliFleet({
+        cli: cliPath,
+        config,
+        dir,
+        processes: quotaProcesses,
+        observablesFor: (i) => shuffled(quotaProcesses === 1 ? cliDistinct : cliDistinct.filter((_, n) => n % quotaProcesses !== i), i + 1),
+        timeoutMs: 600_000,
+      });
+      const cliServed = cliSimulator.stats();
+      cli = {
+        processes: quotaProcesses,
+        exitCodes: cliRun.results.map((r) => r.code).join(','),
+        records: sum(cliRun.results, (r) => r.records),
+        distinct: distinctCount,
+        upstreamCalls: cliServed.total,
+        refused429: cliServed.byStatus['429'] ?? 0,
+        refused204: cliServed.byStatus['204'] ?? 0,
+        errorRecords: sum(cliRun.results, (r) => r.statuses.error ?? 0),
+        wallSeconds: +(cliRun.wallMs / 1000).toFixed(2),
+        achievedPerSecond: +(((cliServed.total - quota.requests) / cliRun.wallMs) * 1000).toFixed(1),
+      };
+    } finally {
+      await cliSimulator.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  const report = { bench: '@x/store-redis fleet', node: process.version, cpus: cpus().length, quota: quotaFigures, cached, cli };
   console.log(JSON.stringify(report, null, 2));
   console.log('\nQuota: processes sharing the limiter, cache and coalescing (VirusTotal simulator, per-key quota)');
   console.table([quotaFigures]);
   console.log('Cached lookups (one Redis GET each) by number of processes');
   console.table(cached);
+  console.log('The same with the real x-enrich CLI (enrich --format jsonl), one process per input file');
+  console.table([cli]);
 } finally {
   await simulator.close();
   const redis = new Redis(redisUrl);

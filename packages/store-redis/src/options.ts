@@ -12,6 +12,8 @@ export const zUnavailableBehaviour = z
  */
 export const zRedisStoresOptions = z
   .object({
+    // So a host can pass core's `cache` / `rateLimitStore` config section as it is.
+    store: z.literal('redis').optional().describe("Ignored; accepted so core's `{ store: 'redis', ... }` config sections can be passed unchanged."),
     url: z
       .string()
       .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')

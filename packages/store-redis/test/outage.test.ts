@@ -1,6 +1,6 @@
-import { isXEnrichError } from '@x/core';
+import { isXEnrichError, zEnricherConfig } from '@x/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisStores } from '../src/index.js';
+import { createRedisStores, zRedisStoresOptions } from '../src/index.js';
 import { captureLogger } from './helpers/capture-logger.js';
 import { eventually, redisServerInstalled, startRedisServer, type TestRedisServer } from './helpers/redis-server.js';
 
@@ -152,5 +152,14 @@ describe('options', () => {
     expect(error).toMatchObject({ code: 'X_CONFIG_INVALID' });
     expect((error as Error).message).toMatch(/url: must start with redis:\/\//);
     expect((error as Error).message).toMatch(/keyPrefix: must not contain/);
+  });
+});
+
+describe("core's config sections", () => {
+  it("accepts a `cache: { store: 'redis', ... }` section unchanged", () => {
+    const section = zEnricherConfig.parse({ providers: {}, cache: { store: 'redis', keyPrefix: 'deploy-a:' } }).cache;
+    expect(zRedisStoresOptions.safeParse(section).success).toBe(true);
+    const limits = zEnricherConfig.parse({ providers: {}, rateLimitStore: { store: 'redis', onUnavailable: 'refuse' } }).rateLimitStore;
+    expect(zRedisStoresOptions.parse(limits)).toMatchObject({ onUnavailable: 'refuse', url: 'redis://127.0.0.1:6379' });
   });
 });

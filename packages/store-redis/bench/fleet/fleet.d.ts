@@ -18,3 +18,12 @@ export function runFleet(options: {
 
 export function observables(count: number, salt?: number): string[];
 export function shuffled<T>(items: readonly T[], seed: number): T[];
+
+export function runCliFleet(options: {
+  cli: string;
+  config: string;
+  processes: number;
+  observablesFor: (index: number) => string[];
+  dir: string;
+  timeoutMs?: number;
+}): Promise<{ wallMs: number; results: Array<{ code: number; records: number; statuses: Record<string, number>; summary: string }> }>;

@@ -91,3 +91,45 @@ export function shuffled(items, seed) {
   }
   return copy;
 }
+
+/**
+ * The same with the real `x-enrich` CLI (apps/enricher/dist/cli.js): `processes` runs of
+ * `x-enrich enrich --format jsonl --input FILE` at once, all with one config file.
+ * @returns {Promise<{ wallMs: number, results: Array<{ code: number, records: number, statuses: Record<string, number>, summary: string }>}>}
+ */
+export async function runCliFleet({ cli, config, processes, observablesFor, dir, timeoutMs = 300_000 }) {
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const configFile = join(dir, 'x-enrich.yaml');
+  writeFileSync(configFile, config);
+  const started = performance.now();
+  const results = await Promise.all(
+    Array.from({ length: processes }, (_, i) => {
+      const input = join(dir, `input-${i}.txt`);
+      writeFileSync(input, `${observablesFor(i).join('\n')}\n`);
+      return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [cli, '--config', configFile, 'enrich', '--format', 'jsonl', '--input', input], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk) => (stdout += chunk));
+        child.stderr.on('data', (chunk) => (stderr += chunk));
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`x-enrich run ${i} did not finish in ${timeoutMs} ms:\n${stderr.slice(-2000)}`));
+        }, timeoutMs);
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          const statuses = {};
+          const lines = stdout.split('\n').filter((line) => line.trim());
+          for (const line of lines) {
+            const record = JSON.parse(line);
+            const status = `${record.status}${record.cache?.hit ? ' (cache)' : ''}`;
+            statuses[status] = (statuses[status] ?? 0) + 1;
+          }
+          resolve({ code, records: lines.length, statuses, summary: stderr.trim().split('\n').at(-1) ?? '' });
+        });
+      });
+    }),
+  );
+  return { wallMs: performance.now() - started, results };
+}
