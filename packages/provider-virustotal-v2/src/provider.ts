@@ -1,4 +1,4 @@
-import { inject, injectable, Tokens, UpstreamError, XEnrichError, type EnrichContext, type HttpClient, type EnrichmentProvider, type Observable, type ProviderOutcome } from '@x/core';
+import { inject, injectable, isXEnrichError, Tokens, UpstreamError, XEnrichError, type Clock, type EnrichContext, type HttpClient, type EnrichmentProvider, type Observable, type ProviderOutcome } from '@x/core';
 import { VirusTotalV2Client } from './client.js';
 import { mapV2Report, reportKindFor, splitBatchAnswer, type V2ReportKind } from './mapping.js';
 import type { VirusTotalV2Options } from './options.js';
@@ -8,6 +8,12 @@ const EICAR_MD5 = '44d88612fea8a8f36de82e1278abb02f';
 
 type BatchKind = Extract<V2ReportKind, 'file' | 'url'>;
 
+/** How long outcomes carried over for a group retry stay usable, and how many are kept. */
+const CARRY_TTL_MS = 10 * 60_000;
+const CARRY_MAX = 1_000;
+
+const observableKey = (observable: Observable) => `${observable.type}:${observable.value}`;
+
 /**
  * The VirusTotal API v2 provider. One instance per configured provider, built by core's
  * container with the instance's validated options and rate-limited HTTP client.
@@ -15,10 +21,17 @@ type BatchKind = Extract<V2ReportKind, 'file' | 'url'>;
 @injectable()
 export class VirusTotalV2Provider implements EnrichmentProvider {
   private readonly client: VirusTotalV2Client;
+  /**
+   * Outcomes already fetched in a group that then failed transiently. Core retries a failed
+   * `enrichMany` call as a whole; these answer the retry so only the failed requests are sent
+   * again and quota is not spent twice on the same report.
+   */
+  private readonly carried = new Map<string, { outcome: ProviderOutcome; expiresAt: number }>();
 
   constructor(
     @inject(Tokens.ProviderOptions) private readonly options: VirusTotalV2Options,
     @inject(Tokens.HttpClient) http: HttpClient,
+    @inject(Tokens.Clock) private readonly clock: Clock,
   ) {
     this.client = new VirusTotalV2Client(http, options);
   }
@@ -36,15 +49,27 @@ export class VirusTotalV2Provider implements EnrichmentProvider {
    * Looks up hashes with comma-separated file/report requests and URLs with newline-separated
    * url/report requests, `batchSize` resources per request (duplicates asked once); domains and
    * IPs have no batch endpoint and go one by one. Answers are matched to inputs by `resource`.
-   * If every request fails, the first failure is thrown (so the engine's retry applies to the
-   * whole group); otherwise only the affected inputs get an `Error` entry.
+   *
+   * Failures: when a request fails transiently (quota, network, 5xx, timeout), the call throws
+   * that error so core's retry policy applies, and the outcomes it did get are carried over to
+   * answer the retry without new requests. Other failures (bad key, an input missing from the
+   * answer, an unsupported type) fail only the affected inputs, unless every request failed.
    */
   async enrichMany(observables: readonly Observable[], context: EnrichContext): Promise<Array<ProviderOutcome | Error>> {
     const results = new Array<ProviderOutcome | Error | undefined>(observables.length);
     const batches = new Map<BatchKind, Map<string, number[]>>();
     const tasks: Array<Promise<void>> = [];
 
+    const now = this.clock.now();
     observables.forEach((observable, index) => {
+      const carried = this.carried.get(observableKey(observable));
+      if (carried) {
+        this.carried.delete(observableKey(observable));
+        if (carried.expiresAt > now) {
+          results[index] = carried.outcome;
+          return;
+        }
+      }
       let kind: V2ReportKind;
       try {
         kind = this.kindOf(observable);
@@ -80,10 +105,30 @@ export class VirusTotalV2Provider implements EnrichmentProvider {
     }
 
     const settled = await Promise.allSettled(tasks);
-    const firstFailure = settled.find((entry): entry is PromiseRejectedResult => entry.status === 'rejected');
-    if (firstFailure && settled.every((entry) => entry.status === 'rejected')) throw firstFailure.reason;
+    const failures = settled.filter((entry): entry is PromiseRejectedResult => entry.status === 'rejected').map((entry) => entry.reason as unknown);
+    const transient = failures.find((error) => isXEnrichError(error) && error.retryable);
+    if (transient !== undefined) {
+      this.carry(observables, results);
+      throw transient;
+    }
+    if (failures.length > 0 && failures.length === settled.length) throw failures[0];
     // Every slot is filled above; the fallback only guards against a bookkeeping bug.
     return results.map((result, index) => result ?? new UpstreamError('bad_response', `VirusTotal v2 gave no answer for ${observables[index]!.type} ${observables[index]!.value}.`));
+  }
+
+  private carry(observables: readonly Observable[], results: ReadonlyArray<ProviderOutcome | Error | undefined>): void {
+    const expiresAt = this.clock.now() + CARRY_TTL_MS;
+    results.forEach((result, index) => {
+      if (result === undefined || result instanceof Error) return;
+      const key = observableKey(observables[index]!);
+      this.carried.delete(key);
+      this.carried.set(key, { outcome: result, expiresAt });
+    });
+    // Oldest first (insertion order): a host that never retries must not grow this forever.
+    for (const key of this.carried.keys()) {
+      if (this.carried.size <= CARRY_MAX) break;
+      this.carried.delete(key);
+    }
   }
 
   async healthCheck(context: EnrichContext): Promise<{ ok: boolean; message?: string }> {

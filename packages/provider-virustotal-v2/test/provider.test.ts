@@ -1,4 +1,4 @@
-import { createHttpClient, createMemoryRateLimitStore, createRateLimiter, isUpstreamError, isXEnrichError, type EnrichContext, type Observable, type ProviderOutcome } from '@x/core';
+import { createHttpClient, createMemoryRateLimitStore, createRateLimiter, isUpstreamError, isXEnrichError, systemClock, type EnrichContext, type Observable, type ProviderOutcome } from '@x/core';
 import axios from 'axios';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { zVirusTotalV2Options } from '../src/options.js';
@@ -29,7 +29,7 @@ function context(): EnrichContext {
 }
 
 function provider(options: Record<string, unknown> = {}) {
-  return new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: API_KEY, apiUrl: server.apiUrl, ...options }), axios.create());
+  return new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: API_KEY, apiUrl: server.apiUrl, ...options }), axios.create(), systemClock);
 }
 
 async function failure(promise: Promise<unknown>) {
@@ -88,7 +88,7 @@ describe('upstream failures', () => {
   });
 
   it('turns HTTP 403 into a non-retryable auth error', async () => {
-    const bad = new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: 'wrong-key', apiUrl: server.apiUrl }), axios.create());
+    const bad = new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: 'wrong-key', apiUrl: server.apiUrl }), axios.create(), systemClock);
     const error = await failure(bad.enrich({ type: 'domain', value: 'virustotal.com' }, context()));
     expect(isUpstreamError(error) && { kind: error.kind, retryable: error.retryable, status: error.status }).toEqual({ kind: 'auth', retryable: false, status: 403 });
   });
@@ -107,7 +107,7 @@ describe('upstream failures', () => {
   it('reports an unreachable host as a network error', async () => {
     const closed = await startFakeV2(() => undefined);
     await closed.close();
-    const unreachable = new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: API_KEY, apiUrl: closed.apiUrl }), axios.create());
+    const unreachable = new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: API_KEY, apiUrl: closed.apiUrl }), axios.create(), systemClock);
     const error = await failure(unreachable.enrich({ type: 'domain', value: 'virustotal.com' }, context()));
     expect(isUpstreamError(error) && error.kind).toBe('network');
   });
@@ -187,15 +187,37 @@ describe('batching (enrichMany)', () => {
     expect(outcomes[4]).toBeInstanceOf(Error);
   });
 
-  it('throws when every request of the group fails (so the engine retries it), and fails only the affected inputs otherwise', async () => {
-    server.setRespond((_request, res) => void res.writeHead(204).end());
-    const error = await failure(provider().enrichMany([{ type: 'md5', value: detected.md5 as string }], context()));
-    expect(isUpstreamError(error) && error.kind).toBe('quota');
-
+  it('throws a transient failure so core retries the group, and answers the retry without asking again for what it got', async () => {
+    const vt = provider();
+    const group: Observable[] = [{ type: 'md5', value: detected.md5 as string }, { type: 'domain', value: 'virustotal.com' }];
     server.setRespond((request, res) => (request.path.endsWith('/domain/report') ? void res.writeHead(204).end() : sendJson(res, fileReport(request.query.resource!.split(',')))));
+    const error = await failure(vt.enrichMany(group, context()));
+    expect(isUpstreamError(error) && error.kind).toBe('quota');
+    expect(server.seen).toHaveLength(2);
+
+    // The retry (same group, quota back): only the domain is asked again.
+    server.seen.length = 0;
+    server.setRespond((_request, res) => sendJson(res, loadFixture('domain_report_virustotal.com_2014.json')));
+    const outcomes = await vt.enrichMany(group, context());
+    expect(outcomes.map((outcome) => !(outcome instanceof Error) && outcome.kind)).toEqual(['found', 'found']);
+    expect(server.seen.map((request) => request.path)).toEqual(['/vtapi/v2/domain/report']);
+
+    // Carried outcomes answer one retry only.
+    server.seen.length = 0;
+    server.setRespond((_request, res) => sendJson(res, fileReport([detected.md5 as string])));
+    await vt.enrichMany([group[0]!], context());
+    expect(server.seen).toHaveLength(1);
+  });
+
+  it('fails only the affected inputs on a non-transient failure, and throws when every request failed', async () => {
+    server.setRespond((request, res) => (request.path.endsWith('/domain/report') ? sendJson(res, { response_code: -1, verbose_msg: 'Invalid domain' }) : sendJson(res, fileReport(request.query.resource!.split(',')))));
     const outcomes = await provider().enrichMany([{ type: 'md5', value: detected.md5 as string }, { type: 'domain', value: 'virustotal.com' }], context());
     expect(outcomes[0]).toMatchObject({ kind: 'found' });
-    expect(isUpstreamError(outcomes[1]) && (outcomes[1] as { kind: string }).kind).toBe('quota');
+    expect(isUpstreamError(outcomes[1]) && (outcomes[1] as { kind: string }).kind).toBe('bad_request');
+
+    server.setRespond((_request, res) => void res.writeHead(403).end());
+    const error = await failure(provider().enrichMany([{ type: 'md5', value: detected.md5 as string }, { type: 'domain', value: 'virustotal.com' }], context()));
+    expect(isUpstreamError(error) && error.kind).toBe('auth');
   });
 
   it('fails an input the answer leaves out with bad_response', async () => {
@@ -209,7 +231,7 @@ describe('batching (enrichMany)', () => {
 describe('health check', () => {
   it('is ok with a working key and explains a refused one', async () => {
     expect(await provider().healthCheck(context())).toEqual({ ok: true });
-    const bad = new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: 'nope', apiUrl: server.apiUrl }), axios.create());
+    const bad = new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: 'nope', apiUrl: server.apiUrl }), axios.create(), systemClock);
     const health = await bad.healthCheck(context());
     expect(health.ok).toBe(false);
     expect(health.message).toMatch(/403/);
@@ -220,7 +242,7 @@ describe("through core's HTTP client (rate-limited, secret-redacting)", () => {
   function coreProvider(requests = 100) {
     const rateLimiter = createRateLimiter({ key: 'vt2', windows: [{ requests, perMs: 86_400_000 }], store: createMemoryRateLimitStore(), maxWaitMs: 0 });
     const http = createHttpClient({ rateLimiter, secrets: [API_KEY], logger });
-    return { rateLimiter, provider: new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: API_KEY, apiUrl: server.apiUrl }), http) };
+    return { rateLimiter, provider: new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: API_KEY, apiUrl: server.apiUrl }), http, systemClock) };
   }
 
   it('spends one unit of budget per batched request: 6 hashes cost 2', async () => {

@@ -1,0 +1,187 @@
+import { createEnricher, createMemoryCacheStore, isXEnrichError, prepareProvider, type Enricher, type Logger, type ProviderWarning, type ResultRecord } from '@x/core';
+import { observableFor, startSimulator, type Simulator } from '@x/virustotal-simulator';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import plugin from '../src/index.js';
+import { captureLogger } from './fake-v2-server.js';
+
+/**
+ * End to end: the plugin loaded by core's loader, run by core's engine (batching, retry, rate
+ * limits, cache), against the VirusTotal simulator's v2 API on an ephemeral loopback port.
+ */
+
+const API_KEY = 'e2e-v2-key-7f3a9c1d5b';
+
+let sim: Simulator;
+const logger = captureLogger();
+const enrichers: Enricher[] = [];
+const everything: unknown[] = [];
+
+function enricherWith(options: { apiKey?: string; instance?: Record<string, unknown>; cache?: boolean; onWarning?: (warning: ProviderWarning) => void; logger?: Logger } = {}) {
+  const loaded = prepareProvider(
+    'vt2',
+    plugin,
+    { options: { apiKey: options.apiKey ?? API_KEY, apiUrl: sim.v2Url }, ...options.instance },
+    { logger: options.logger ?? logger, onWarning: options.onWarning },
+  );
+  const enricher = createEnricher({ providers: [loaded], cacheStore: options.cache ? createMemoryCacheStore({ maxEntries: 100 }) : false, logger });
+  enrichers.push(enricher);
+  return enricher;
+}
+
+async function lookup(enricher: Enricher, inputs: string[]): Promise<ResultRecord[]> {
+  const { records } = await enricher.enrich(inputs);
+  everything.push(...records);
+  return records;
+}
+
+const fileRequests = () => sim.stats().byEndpoint['v2 file/report'] ?? 0;
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, apiKeys: [API_KEY] });
+});
+afterEach(async () => {
+  await Promise.all(enrichers.splice(0).map((enricher) => enricher.close()));
+  sim.reset();
+  sim.setFaults({});
+});
+afterAll(async () => {
+  // The key must never reach a log line, a record or an error message, whatever happened above.
+  const dump = JSON.stringify([logger.lines, everything]);
+  expect(dump).not.toContain(API_KEY);
+  await sim.close();
+});
+describe('lifecycle through core', () => {
+  it('warns once with X_WARN_PROVIDER_END_OF_LIFE when loaded, naming the replacement', () => {
+    const warnings: ProviderWarning[] = [];
+    const warnLog = captureLogger();
+    enricherWith({ onWarning: (warning) => warnings.push(warning), logger: warnLog });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ code: 'X_WARN_PROVIDER_END_OF_LIFE', plugin: '@x/provider-virustotal-v2', lifecycle: { status: 'end-of-life', replacedBy: '@x/provider-virustotal-v3' } });
+    expect(warnings[0]!.message).toMatch(/virustotal-v3/);
+    expect(warnLog.lines.filter((line) => line.includes('X_WARN_PROVIDER_END_OF_LIFE'))).toHaveLength(1);
+  });
+
+  it('is refused with a clear error when the host does not allow end-of-life providers', () => {
+    let error: unknown;
+    try {
+      prepareProvider('vt2', plugin, { options: { apiKey: API_KEY, apiUrl: sim.v2Url } }, { allowEndOfLife: false });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isXEnrichError(error) && error.code).toBe('X_PROVIDER_END_OF_LIFE_REFUSED');
+    expect((error as Error).message).toMatch(/@x\/provider-virustotal-v3/);
+  });
+
+  it('stamps the lifecycle on every record', async () => {
+    const records = await lookup(enricherWith(), [observableFor({ type: 'domain' }), observableFor({ type: 'md5', status: 'not_found' })]);
+    for (const record of records) expect(record.provider.lifecycle).toMatchObject({ status: 'end-of-life', endOfLife: '2021-08-11', endOfSupport: '2022-02-11' });
+  });
+
+  it('rejects low >= high at load time, naming both values', () => {
+    expect(() => prepareProvider('vt2', plugin, { options: { apiKey: API_KEY, lowConfidenceInfectionRateMax: 66, highConfidenceInfectionRateMin: 66 } })).toThrow(
+      /lowConfidenceInfectionRateMax \(66\) must be lower than highConfidenceInfectionRateMin \(66\)/,
+    );
+  });
+});
+
+describe('each observable type', () => {
+  const cases = [
+    { type: 'domain', request: { malicious: 65, total: 71 }, confidence: 'high', entity: (value: string) => `Indicator of domain: ${value}` },
+    { type: 'ipv4', request: { malicious: 5, total: 70 }, confidence: 'low', entity: (value: string) => `Indicator of ipv4: ${value}` },
+    { type: 'url', request: { malicious: 33, total: 100 }, confidence: 'medium', entity: (value: string) => `Indicator of uri: ${value}` },
+    { type: 'md5', request: { malicious: 66, total: 100 }, confidence: 'medium', entity: null },
+    { type: 'sha1', request: { malicious: 67, total: 100 }, confidence: 'high', entity: null },
+    { type: 'sha256', request: { malicious: 32, total: 100 }, confidence: 'low', entity: null },
+  ] as const;
+
+  it.each(cases)('looks up a $type and rates it $confidence from positives/total', async ({ type, request, confidence, entity }) => {
+    const value = observableFor({ type, ...request });
+    const [record] = await lookup(enricherWith(), [value]);
+    const rate = (request.malicious * 100) / request.total;
+    expect(record).toMatchObject({ status: 'ok', verdict: 'malicious', confidence, observable: { type } });
+    expect(record!.extracted.infectionRate).toBeCloseTo(rate, 10);
+    expect(record!.reasons[0]!.message).toContain(`${request.malicious}/${request.total}`);
+    if (entity) {
+      expect(record!.entities).toEqual([expect.objectContaining({ type: 'indicator', name: entity(record!.observable!.value), confidence })]);
+    } else {
+      expect(record!.entities.length).toBeGreaterThan(0);
+      expect(record!.entities.every((e) => e.type === 'ttp')).toBe(true);
+      const engines = record!.entities.flatMap((e) => e.engines as string[]);
+      expect(engines).toHaveLength(request.malicious);
+    }
+  });
+
+  it('is benign with no confidence and no TTPs for a clean file, and benign for a clean domain', async () => {
+    const [file, domain] = await lookup(enricherWith(), [observableFor({ type: 'sha256' }), observableFor({ type: 'domain' })]);
+    expect(file).toMatchObject({ status: 'ok', verdict: 'benign', confidence: null, entities: [] });
+    expect(domain).toMatchObject({ status: 'ok', verdict: 'benign', confidence: null });
+  });
+});
+
+describe('statuses', () => {
+  it('maps not found for every type', async () => {
+    const inputs = (['domain', 'ipv4', 'url', 'md5'] as const).map((type) => observableFor({ type, status: 'not_found' }));
+    const records = await lookup(enricherWith(), inputs);
+    expect(records.map((record) => [record.status, record.verdict])).toEqual(inputs.map(() => ['not_found', 'unknown']));
+  });
+
+  it('maps a queued file to pending and never caches it', async () => {
+    const queued = observableFor({ type: 'sha256', status: 'queued' });
+    const enricher = enricherWith({ cache: true });
+    expect((await lookup(enricher, [queued]))[0]).toMatchObject({ status: 'pending', verdict: 'unknown' });
+    expect((await lookup(enricher, [queued]))[0]).toMatchObject({ status: 'pending', cache: { hit: false } });
+    expect(fileRequests()).toBe(2);
+    // A found report is cached: the second lookup costs nothing.
+    const found = observableFor({ type: 'sha256', malicious: 3 });
+    await lookup(enricher, [found]);
+    expect((await lookup(enricher, [found]))[0]!.cache.hit).toBe(true);
+    expect(fileRequests()).toBe(3);
+  });
+
+  it('reports a bad key (403) as an auth error without retrying', async () => {
+    const [record] = await lookup(enricherWith({ apiKey: 'not-a-known-key' }), [observableFor({ type: 'md5', malicious: 1 })]);
+    expect(record).toMatchObject({ status: 'error', verdict: 'unknown', error: { code: 'X_UPSTREAM_AUTH', retryable: false } });
+    expect(sim.stats().byStatus['403']).toBe(1);
+  });
+
+  it('retries HTTP 204 (over quota) through core and reports a quota error when retries run out', async () => {
+    const limited = await startSimulator({ port: 0, apiKeys: [API_KEY], quotas: [{ requests: 1, perMs: 60_000 }] });
+    try {
+      // No local limit, so the upstream's 204 is what stops us; short retry delays keep the test fast.
+      const loaded = prepareProvider('vt2', plugin, {
+        options: { apiKey: API_KEY, apiUrl: limited.v2Url },
+        rateLimit: false,
+        resilience: { retry: { maxAttempts: 2, initialDelay: '5ms', maxDelay: '20ms' } },
+      });
+      const enricher = createEnricher({ providers: [loaded], cacheStore: false, logger });
+      enrichers.push(enricher);
+      const [first] = await lookup(enricher, [observableFor({ type: 'md5', malicious: 2 })]);
+      expect(first).toMatchObject({ status: 'ok' });
+      const [second] = await lookup(enricher, [observableFor({ type: 'md5', malicious: 3 })]);
+      expect(second).toMatchObject({ status: 'error', error: { code: 'X_UPSTREAM_QUOTA', retryable: true } });
+      expect(limited.stats().byStatus).toEqual({ '200': 1, '204': 3 }); // the first attempt and 2 retries
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('batching', () => {
+  it('costs ceil(N/4) file/report requests for N hashes on a public key', async () => {
+    const hashes = Array.from({ length: 10 }, (_, variant) => observableFor({ type: 'md5', malicious: variant * 7, total: 70, variant: variant + 1 }));
+    const records = await lookup(enricherWith(), hashes);
+    expect(fileRequests()).toBe(Math.ceil(hashes.length / 4));
+    expect(sim.stats().v2Resources).toBe(hashes.length);
+    records.forEach((record, variant) => {
+      expect(record.observable?.value).toBe(hashes[variant]);
+      expect(record.extracted).toMatchObject({ positives: variant * 7, total: 70 });
+    });
+  });
+
+  it('sends concurrent URL lookups newline-separated in one url/report request', async () => {
+    const urls = [1, 2, 3].map((variant) => observableFor({ type: 'url', malicious: variant, variant }));
+    const records = await lookup(enricherWith(), urls);
+    expect(sim.stats().byEndpoint['v2 url/report']).toBe(1);
+    expect(records.map((record) => record.extracted.positives)).toEqual([1, 2, 3]);
+  });
+});
