@@ -64,10 +64,10 @@ try {
     ofLimiter: +(achieved / limiterPerSecond).toFixed(3),
   };
 
-  // 2. Cached lookups (the cache is warm from phase 1): every process asks for every observable, 20 times.
+  // 2. Cached lookups (the cache is warm from phase 1): every process asks for every observable, 40 times.
   const cached = [];
   for (const processes of cachedProcesses) {
-    const cachedRun = await runFleet({ processes, observablesFor: () => distinct, worker: { ...worker, concurrency: 64, rounds: 20 }, timeoutMs: 600_000 });
+    const cachedRun = await runFleet({ processes, observablesFor: () => distinct, worker: { ...worker, concurrency: 64, rounds: Number(env.X_ENRICH_BENCH_ROUNDS ?? 40) }, timeoutMs: 600_000 });
     const lookups = sum(cachedRun.results, (r) => r.lookups);
     cached.push({
       processes,
