@@ -1,0 +1,109 @@
+// Provider benchmarks: `pnpm --filter @x/provider-virustotal-v3 bench` (runs on dist/, so build first).
+// Prints a table and, last, one JSON line with every figure. Not part of the test suite.
+import { readFileSync, readdirSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { createEnricher, createHttpClient, zProviderInstanceConfig, zProviderManifest } from '@x/core';
+import { outcomeObservables, startSimulator } from '@x/virustotal-simulator';
+import plugin, { DEFAULT_MALICE_RULES, VirusTotalV3Provider, mapV3Object, zVirusTotalV3Options } from '../dist/index.js';
+
+const FIXTURES = new URL('../test/fixtures/', import.meta.url);
+const API_KEY = 'bench-key';
+const gc = () => globalThis.gc?.();
+
+/** Real captures with the observable each answers, for the pure mapping. */
+function captures() {
+  const type = { ip_address: 'ipv4', domain: 'domain', file: 'sha256', url: 'url' };
+  return readdirSync(FIXTURES)
+    .filter((name) => name.endsWith('.json') && !name.startsWith('error_'))
+    .map((name) => {
+      const body = JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8'));
+      const object = body.data ?? body;
+      return { observable: { type: type[object.type], value: object.type === 'url' ? object.attributes.url : object.id }, body };
+    });
+}
+
+function mappingThroughput() {
+  const list = captures();
+  const N = 50_000;
+  for (let i = 0; i < 5_000; i++) mapV3Object(list[i % list.length].observable, list[i % list.length].body, DEFAULT_MALICE_RULES);
+  gc();
+  const started = performance.now();
+  for (let i = 0; i < N; i++) mapV3Object(list[i % list.length].observable, list[i % list.length].body, DEFAULT_MALICE_RULES);
+  const ms = performance.now() - started;
+  return { objectsPerSecond: Math.round(N / (ms / 1000)), microsecondsPerObject: Number(((ms * 1000) / N).toFixed(1)), captures: list.length };
+}
+
+function benchInputs() {
+  const inputs = [];
+  for (let variant = 0; inputs.length < 3_000; variant++) {
+    for (const type of ['domain', 'sha256', 'url', 'ipv6']) for (const value of Object.values(outcomeObservables(type, variant + 1))) inputs.push({ type, value });
+  }
+  return inputs;
+}
+
+const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
+
+/** Baseline without the engine: the provider called directly over core's HTTP client, 64 at a time. */
+async function directProvider(sim) {
+  const provider = new VirusTotalV3Provider(zVirusTotalV3Options.parse({ apiKey: API_KEY, baseUrl: sim.v3Url }), createHttpClient({}));
+  const inputs = benchInputs();
+  const run = async () => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < inputs.length) await provider.enrich(inputs[next++], { signal: new AbortController().signal, logger: silent });
+      }),
+    );
+  };
+  await run(); // warm up
+  gc();
+  const started = performance.now();
+  await run();
+  return { lookups: inputs.length, lookupsPerSecond: Math.round(inputs.length / ((performance.now() - started) / 1000)) };
+}
+
+async function endToEnd(sim) {
+  const manifest = zProviderManifest.parse(plugin.manifest);
+  const options = { apiKey: API_KEY, baseUrl: sim.v3Url };
+  const loaded = {
+    name: 'vt3',
+    plugin,
+    manifest,
+    options: zVirusTotalV3Options.parse(options),
+    config: zProviderInstanceConfig.parse({ use: manifest.packageName, options, rateLimit: false, resilience: { circuitBreaker: false, bulkhead: { maxConcurrent: 64 } } }),
+  };
+  const enricher = createEnricher({ providers: [loaded], concurrency: 64 });
+  const inputs = benchInputs();
+  await enricher.enrich(inputs.slice(0, 200), { refresh: true }); // warm up
+  sim.reset();
+  gc();
+  let started = performance.now();
+  const { records } = await enricher.enrich(inputs, { refresh: true });
+  const missSeconds = (performance.now() - started) / 1000;
+  const upstream = sim.stats().total;
+  if (records.some((r) => r.status === 'error')) throw new Error(`errors: ${records.find((r) => r.status === 'error').error.message}`);
+  gc();
+  started = performance.now();
+  const again = await enricher.enrich(inputs);
+  const hitSeconds = (performance.now() - started) / 1000;
+  if (!again.records.every((r) => r.cache.hit)) throw new Error('expected only cache hits');
+  await enricher.close();
+  return { lookups: inputs.length, upstreamRequests: upstream, lookupsPerSecondUpstream: Math.round(inputs.length / missSeconds), lookupsPerSecondCached: Math.round(inputs.length / hitSeconds) };
+}
+
+const sim = await startSimulator({ port: 0, apiKeys: [API_KEY] });
+try {
+  const mapping = mappingThroughput();
+  const direct = await directProvider(sim);
+  const e2e = await endToEnd(sim);
+  const rows = [
+    ['mapping (pure, real captures)', `${mapping.objectsPerSecond.toLocaleString('en')} objects/s`, `${mapping.microsecondsPerObject} µs/object over ${mapping.captures} captures`],
+    ['provider direct + simulator', `${direct.lookupsPerSecond.toLocaleString('en')} lookups/s`, `${direct.lookups} lookups, concurrency 64, no engine (baseline)`],
+    ['engine + simulator, cache miss', `${e2e.lookupsPerSecondUpstream.toLocaleString('en')} lookups/s`, `${e2e.lookups} lookups, ${e2e.upstreamRequests} requests, concurrency 64, no rate limit`],
+    ['engine, cache hit', `${e2e.lookupsPerSecondCached.toLocaleString('en')} lookups/s`, `${e2e.lookups} lookups`],
+  ];
+  console.table(rows.map(([bench, result, note]) => ({ bench, result, note })));
+  console.log(JSON.stringify({ node: process.version, mapping, directProvider: direct, endToEnd: e2e }));
+} finally {
+  await sim.close();
+}
