@@ -1,5 +1,6 @@
 // Provider benchmarks: `pnpm --filter @x/provider-virustotal-v3 bench` (runs on dist/, so build first).
 // Prints a table and, last, one JSON line with every figure. Not part of the test suite.
+/* global URL, AbortController, console, process */
 import { readFileSync, readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createEnricher, createHttpClient, zProviderInstanceConfig, zProviderManifest } from '@x/core';
