@@ -97,7 +97,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
           // A metrics hook must never break a lookup.
         }
       }
-    : (): void => undefined;
+    : undefined;
   const clock = options.clock ?? systemClock;
   const cacheStore = options.cacheStore === false ? undefined : (options.cacheStore ?? createMemoryCacheStore({ maxEntries: 100_000, clock }));
   const rateLimitStore = options.rateLimitStore ?? createMemoryRateLimitStore();
@@ -145,6 +145,20 @@ export function createEnricher(options: EnricherOptions): Enricher {
     }),
   );
 
+  // Repeated inputs are common (the same IP in every log line); parsing one costs more than a cache hit.
+  const parsedStrings = new Map<string, ParsedInput>();
+  function parse(raw: EnricherInput): ParsedInput {
+    const key = typeof raw === 'string' ? raw : typeof raw?.type === 'string' && typeof raw.value === 'string' ? `\0${raw.type}\0${raw.value}` : undefined;
+    if (key === undefined) return toParsedInput(raw);
+    let parsed = parsedStrings.get(key);
+    if (!parsed) {
+      if (parsedStrings.size >= 10_000) parsedStrings.clear();
+      parsed = toParsedInput(raw);
+      parsedStrings.set(key, parsed);
+    }
+    return parsed;
+  }
+
   async function lookupOne(parsed: ParsedInput, selected: readonly ProviderInstance[], opts: EnrichOptions): Promise<StreamItem> {
     if (!parsed.ok) {
       const records = selected.map((instance) => {
@@ -170,7 +184,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
       const worker = async (): Promise<void> => {
         while (next < list.length) {
           const index = next++;
-          items[index] = await lookupOne(toParsedInput(list[index] as EnricherInput), selected, opts);
+          items[index] = await lookupOne(parse(list[index] as EnricherInput), selected, opts);
         }
       };
       const workers = Math.min(list.length, Math.max(1, opts.concurrency ?? defaultConcurrency));
@@ -197,7 +211,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
               done = true;
               break;
             }
-            const promise = lookupOne(toParsedInput(step.value), selected, opts);
+            const promise = lookupOne(parse(step.value), selected, opts);
             promise.catch(() => undefined);
             running.push(promise);
           }

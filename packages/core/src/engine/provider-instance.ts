@@ -10,7 +10,7 @@ import type { LoadedProvider } from '../plugin/loaded-provider.js';
 import type { EnrichmentProvider, ProviderConstructor, ProviderOutcome } from '../plugin/provider.js';
 import { createRateLimiter } from '../rate-limit/rate-limiter.js';
 import { abortError } from '../rate-limit/sleep.js';
-import { withAttemptTimeoutPaused } from '../resilience/attempt-timeout.js';
+import { NEVER_ABORTED, withAttemptTimeoutPaused } from '../resilience/attempt-timeout.js';
 import { createResiliencePolicies, type ResiliencePolicies } from '../resilience/policies.js';
 import type { ResultRecord } from '../result/result-record.js';
 import type { CacheStore } from '../stores/cache-store.js';
@@ -32,7 +32,8 @@ export interface InstanceDeps {
   logger: Logger;
   clock: Clock;
   secrets: readonly string[];
-  emit(event: EnricherEvent): void;
+  /** Undefined when nobody listens, so no event objects are built. */
+  emit: ((event: EnricherEvent) => void) | undefined;
 }
 
 export interface LookupOptions {
@@ -94,7 +95,7 @@ export class ProviderInstance {
     this.ttlMs = { ...manifest.defaultCacheTtlMs, ...cacheConfig.ttl };
     this.notFoundTtlMs = cacheConfig.notFoundTtl ?? manifest.defaultNotFoundTtlMs ?? DEFAULT_NOT_FOUND_TTL_MS;
 
-    const emit = deps.emit;
+    const emit = deps.emit ?? ((): void => undefined);
     this.stats = {
       lookups: 0,
       cacheHits: 0,
@@ -118,7 +119,7 @@ export class ProviderInstance {
       },
       remaining: () => base.remaining(),
       acquire: (cost, signal) =>
-        withAttemptTimeoutPaused(async () => {
+        withAttemptTimeoutPaused(signal, async () => {
           const before = Date.now();
           try {
             await base.acquire(cost, signal);
@@ -155,7 +156,7 @@ export class ProviderInstance {
         this.logger.warn({}, 'bulkhead full');
         emit({ type: 'bulkhead_rejected', instance: name });
       },
-    });
+    }, { pausableTimeout: windows.length > 0 });
     stats.circuitState = this.policies.circuitState;
     const retries = resilience.retry === false ? 0 : resilience.retry.maxAttempts;
     const maxDelay = resilience.retry === false ? 0 : resilience.retry.maxDelay;
@@ -247,10 +248,10 @@ export class ProviderInstance {
       let flight = this.inflight.get(key);
       if (flight) {
         this.stats.coalesced++;
+        flight.shared.join(options.signal);
       } else {
-        flight = this.startFlight(key, observable);
+        flight = this.startFlight(key, observable, options.signal);
       }
-      flight.shared.join(options.signal);
       const result = await raceSignal(flight.promise, options.signal, () => abortError(options.signal));
       const cached = result.fromCache ? { storedAt: result.fetchedAt, now: this.deps.clock.now() } : undefined;
       return this.finish(outcomeRecord(observable, input, this.ref, result.outcome, result.fetchedAt, cached, options.includeRaw), started);
@@ -263,7 +264,7 @@ export class ProviderInstance {
 
   private finish(record: ResultRecord, started: number): ResultRecord {
     if (record.status === 'error' && record.error) this.stats.errors[record.error.code] = (this.stats.errors[record.error.code] ?? 0) + 1;
-    if (record.observable) {
+    if (record.observable && this.deps.emit) {
       this.deps.emit({
         type: 'lookup',
         instance: this.name,
@@ -305,15 +306,19 @@ export class ProviderInstance {
     }
   }
 
-  private startFlight(key: string, observable: Observable): Flight {
+  private startFlight(key: string, observable: Observable, firstSignal: AbortSignal | undefined): Flight {
     const shared = new SharedSignal();
-    const promise = this.fetch(key, observable, shared.signal);
+    shared.join(firstSignal);
+    const signal = shared.signal;
+    const promise = this.fetch(key, observable, signal);
     const flight: Flight = { promise, shared };
     this.inflight.set(key, flight);
     // Once every caller gave up, later callers must start afresh instead of joining a cancelled fetch.
-    shared.signal.addEventListener('abort', () => {
-      if (this.inflight.get(key) === flight) this.inflight.delete(key);
-    }, { once: true });
+    if (signal !== NEVER_ABORTED) {
+      signal.addEventListener('abort', () => {
+        if (this.inflight.get(key) === flight) this.inflight.delete(key);
+      }, { once: true });
+    }
     promise.then(
       () => this.inflight.get(key) === flight && this.inflight.delete(key),
       () => this.inflight.get(key) === flight && this.inflight.delete(key),
@@ -351,12 +356,12 @@ export class ProviderInstance {
     const started = performance.now();
     try {
       const value = await fn();
-      this.deps.emit({ type: 'upstream', instance: this.name, durationMs: performance.now() - started, ok: true, batchSize });
+      this.deps.emit?.({ type: 'upstream', instance: this.name, durationMs: performance.now() - started, ok: true, batchSize });
       return value;
     } catch (error) {
       const normalized = this.normalizeError(error);
       const httpStatus = normalized.details.status;
-      this.deps.emit({
+      this.deps.emit?.({
         type: 'upstream',
         instance: this.name,
         durationMs: performance.now() - started,

@@ -8,6 +8,18 @@ type ProviderRef = ResultRecord['provider'];
 
 const MISS = Object.freeze({ hit: false, storedAt: null, ageSeconds: null });
 
+// Cache hits of one entry share its storedAt; formatting a date is a visible part of a hit's cost.
+const isoCache = new Map<number, string>();
+function iso(ms: number): string {
+  let text = isoCache.get(ms);
+  if (text === undefined) {
+    if (isoCache.size >= 10_000) isoCache.clear();
+    text = new Date(ms).toISOString();
+    isoCache.set(ms, text);
+  }
+  return text;
+}
+
 /** The record of a provider outcome. `cached`: the cache entry it came from, if any. */
 export function outcomeRecord(
   observable: Observable,
@@ -18,33 +30,27 @@ export function outcomeRecord(
   cached: { storedAt: number; now: number } | undefined,
   includeRaw: boolean,
 ): ResultRecord {
+  const fetched = iso(fetchedAt);
   const cache = cached
-    ? { hit: true, storedAt: new Date(cached.storedAt).toISOString(), ageSeconds: Math.max(0, Math.floor((cached.now - cached.storedAt) / 1000)) }
-    : { ...MISS };
-  const base = { observable, input, provider, error: null, cache, fetchedAt: new Date(fetchedAt).toISOString() };
-  const raw = includeRaw && outcome.raw !== undefined ? { raw: outcome.raw } : {};
-  if (outcome.kind === 'found') {
-    return {
-      ...base,
-      status: 'ok',
-      verdict: outcome.verdict,
-      confidence: outcome.confidence,
-      reasons: outcome.reasons,
-      extracted: outcome.extracted,
-      entities: outcome.entities,
-      ...raw,
-    };
-  }
-  return {
-    ...base,
-    status: outcome.kind,
-    verdict: 'unknown',
-    confidence: null,
-    reasons: outcome.reasons ?? [],
-    extracted: {},
-    entities: [],
-    ...raw,
+    ? { hit: true, storedAt: iso(cached.storedAt), ageSeconds: Math.max(0, Math.floor((cached.now - cached.storedAt) / 1000)) }
+    : { hit: false, storedAt: null, ageSeconds: null };
+  const found = outcome.kind === 'found';
+  const record: ResultRecord = {
+    observable,
+    input,
+    provider,
+    status: found ? 'ok' : outcome.kind,
+    verdict: found ? outcome.verdict : 'unknown',
+    confidence: found ? outcome.confidence : null,
+    reasons: found ? outcome.reasons : (outcome.reasons ?? []),
+    extracted: found ? outcome.extracted : {},
+    entities: found ? outcome.entities : [],
+    error: null,
+    cache,
+    fetchedAt: fetched,
   };
+  if (includeRaw && outcome.raw !== undefined) record.raw = outcome.raw;
+  return record;
 }
 
 /** A record for a lookup that produced no outcome: error, unsupported or skipped. */

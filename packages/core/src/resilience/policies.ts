@@ -84,7 +84,8 @@ export interface ResiliencePolicies {
  * Retry-After up to `maxDelay`; a sampling or consecutive-failure circuit breaker with a
  * half-open probe; a bulkhead; and a per-attempt cooperative timeout (see `runAttempt`).
  */
-export function createResiliencePolicies(config: ResilienceConfig, hooks: PolicyHooks = {}): ResiliencePolicies {
+export function createResiliencePolicies(config: ResilienceConfig, hooks: PolicyHooks = {}, options: { pausableTimeout?: boolean } = {}): ResiliencePolicies {
+  const pausable = options.pausableTimeout ?? true;
   const policies: IPolicy[] = [];
   let breaker: CircuitBreakerPolicy | undefined;
 
@@ -122,7 +123,7 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
     },
     async execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
       try {
-        return await composed.execute(({ signal: attemptSignal }) => runAttempt(timeoutMs, attemptSignal, fn, hooks.onTimeout), signal);
+        return await composed.execute(({ signal: attemptSignal }) => runAttempt(timeoutMs, attemptSignal, fn, hooks.onTimeout, pausable), signal);
       } catch (error) {
         if (isXEnrichError(error)) throw error;
         if (isBrokenCircuitError(error)) {
