@@ -229,15 +229,14 @@ export function conditionHolds(condition: RuleCondition, fields: RuleFields): bo
   }
 }
 
-function ruleMatches(rule: MaliceRule): (fields: RuleFields) => RuleCondition[] | undefined {
-  return (fields) => {
-    const all = rule.all ?? [];
-    if (!all.every((condition) => conditionHolds(condition, fields))) return undefined;
-    const any = rule.any ?? [];
-    const anyHeld = any.filter((condition) => conditionHolds(condition, fields));
-    if (any.length > 0 && anyHeld.length === 0) return undefined;
-    return [...all, ...anyHeld];
-  };
+/** The conditions that made `rule` match (empty for a conditionless rule), or undefined when it does not. */
+function matchedConditions(rule: MaliceRule, fields: RuleFields): RuleCondition[] | undefined {
+  const all = rule.all ?? [];
+  if (!all.every((condition) => conditionHolds(condition, fields))) return undefined;
+  const any = rule.any ?? [];
+  const anyHeld = any.filter((condition) => conditionHolds(condition, fields));
+  if (any.length > 0 && anyHeld.length === 0) return undefined;
+  return [...all, ...anyHeld];
 }
 
 /** `malicious_count 7 >= 5`. */
@@ -256,7 +255,7 @@ function describeHeld(condition: RuleCondition, fields: RuleFields): string {
  */
 export function evaluateMaliceRules(rules: readonly MaliceRule[], fields: RuleFields): RuleDecision {
   for (const rule of rules) {
-    const held = ruleMatches(rule)(fields);
+    const held = matchedConditions(rule, fields);
     if (held === undefined) continue;
     const id = ruleId(rule);
     const shownFields = held.length > 0 ? [...new Set(held.map((condition) => condition.field))] : ['malicious_count', 'suspicious_count'];
