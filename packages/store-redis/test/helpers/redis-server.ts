@@ -9,7 +9,7 @@ export function redisServerInstalled(): boolean {
   const probe = spawnSync(REDIS_SERVER, ['--version'], { encoding: 'utf8' });
   if (probe.status === 0) return true;
   const message = `@x/store-redis: no ${REDIS_SERVER} binary; the outage tests (stop and restart Redis) cannot run.`;
-  if (process.env.CI) throw new Error(`${message} (CI=true: failing instead of skipping)`);
+  if (process.env.CI && process.env.CI !== 'false') throw new Error(`${message} (CI=true: failing instead of skipping)`);
   console.warn(`\n${'!'.repeat(100)}\n!! SKIPPED: ${message}\n${'!'.repeat(100)}\n`);
   return false;
 }

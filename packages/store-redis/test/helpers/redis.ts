@@ -27,7 +27,7 @@ function reachable(url: string): Promise<boolean> {
 export async function sharedRedisAvailable(): Promise<boolean> {
   if (await reachable(SHARED_REDIS_URL)) return true;
   const message = `@x/store-redis: no Redis at ${SHARED_REDIS_URL}; the Redis store tests cannot run. Start one (redis-server) or set X_ENRICH_TEST_REDIS_URL.`;
-  if (process.env.CI) throw new Error(`${message} (CI=true: failing instead of skipping)`);
+  if (process.env.CI && process.env.CI !== 'false') throw new Error(`${message} (CI=true: failing instead of skipping)`);
   console.warn(`\n${'!'.repeat(100)}\n!! SKIPPED: ${message}\n${'!'.repeat(100)}\n`);
   return false;
 }
