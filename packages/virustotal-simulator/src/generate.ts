@@ -57,9 +57,6 @@ export interface SimulatedObject {
   analysisDate: number;
   verdicts: EngineVerdict[];
   attributes: Record<string, unknown>;
-  /** The engine version and update date for files (v3 `engine_version`/`engine_update`, v2 `version`/`update`). */
-  fileEngines: boolean;
-  rng: SeededRandom;
 }
 
 function ymd(unix: number): string {
@@ -94,6 +91,9 @@ function fileDetectionName(rng: SeededRandom, family: string): string {
   return rng.pick(DETECTION_NAMES)(capitalise(family), rng);
 }
 
+const URL_DETECTIONS = ['malicious', 'phishing', 'malware'];
+const URL_RESULTS: Record<EngineCategory, string | null> = { malicious: 'malicious', suspicious: 'suspicious', harmless: 'clean', undetected: 'unrated', timeout: null, 'type-unsupported': null };
+
 function verdictsFor(outcome: Outcome, kind: ObjectKind, rng: SeededRandom, family: string): EngineVerdict[] {
   if (outcome.status !== 'found') return [];
   const pool = kind === 'file' ? FILE_ENGINE_POOL : URL_ENGINE_POOL;
@@ -124,7 +124,7 @@ function verdictsFor(outcome: Outcome, kind: ObjectKind, rng: SeededRandom, fami
       if (category === 'malicious') result = fileDetectionName(rng, family);
       else if (category === 'suspicious') result = rng.pick(['Suspicious', 'Heur.Suspicious', 'malware (ai score=82)', 'Static AI - Suspicious PE']);
     } else {
-      result = { malicious: rng.pick(['malicious', 'phishing', 'malware']), suspicious: 'suspicious', harmless: 'clean', undetected: 'unrated', timeout: null, 'type-unsupported': null }[category];
+      result = category === 'malicious' ? rng.pick(URL_DETECTIONS) : URL_RESULTS[category];
     }
     return { engine, category, result };
   });
@@ -321,7 +321,7 @@ export function simulate(seed: string, kind: ObjectKind, id: string, value: stri
         : { method: 'blacklist', engine_name: verdict.engine, category: verdict.category, result: verdict.result };
   }
   attributes.last_analysis_results = results;
-  return { kind, id, outcome, analysisDate, verdicts, attributes, fileEngines: kind === 'file', rng };
+  return { kind, id, outcome, analysisDate, verdicts, attributes };
 }
 
 const COLLECTION: Record<ObjectKind, string> = { ip_address: 'ip_addresses', domain: 'domains', file: 'files', url: 'urls' };

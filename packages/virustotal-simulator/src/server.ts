@@ -94,13 +94,15 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
   const seed = options.seed;
 
   // Generated objects and serialised v3 bodies, by kind and identity. Data is a pure function of
-  // (seed, observable), so caching changes nothing but speed.
-  const objects = new BoundedMap<string, SimulatedObject>(20_000);
-  const v3Bodies = new BoundedMap<string, Buffer | null>(20_000);
+  // (seed, observable), so caching changes nothing but speed. Sizes keep memory in the low
+  // hundreds of MB at worst: objects (~30 KB of small JS objects each, costly for the GC) are
+  // kept briefly, serialised bodies (Buffers, outside the JS heap) longer.
+  const objects = new BoundedMap<string, SimulatedObject>(2_000);
+  const v3Bodies = new BoundedMap<string, Buffer | null>(10_000);
   // Aliases learnt from generated objects: a file's other hashes -> the hash it was generated
   // from, a URL's SHA-256 -> the URL, so a later lookup by either id finds the same object.
   // Serialised v2 reports by endpoint and resource as sent (reports echo it); batches join them.
-  const v2Parts = new BoundedMap<string, string>(20_000);
+  const v2Parts = new BoundedMap<string, string>(5_000);
   const fileAliases = new BoundedMap<string, string>(100_000);
   const urlsBySha = new BoundedMap<string, string>(100_000);
 
