@@ -1,5 +1,6 @@
-import { createEnricher, createMemoryCacheStore, isXEnrichError, prepareProvider, type Enricher, type Logger, type ProviderWarning, type ResultRecord } from '@x/core';
+import { createEnricher, createMemoryCacheStore, isXEnrichError, loadProviders, parseConfig, prepareProvider, type Enricher, type Logger, type ProviderWarning, type ResultRecord } from '@x/core';
 import { observableFor, startSimulator, type Simulator } from '@x/virustotal-simulator';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import plugin from '../src/index.js';
 import { captureLogger } from './fake-v2-server.js';
@@ -59,6 +60,26 @@ describe('lifecycle through core', () => {
     expect(warnings[0]).toMatchObject({ code: 'X_WARN_PROVIDER_END_OF_LIFE', plugin: '@x/provider-virustotal-v2', lifecycle: { status: 'end-of-life', replacedBy: '@x/provider-virustotal-v3' } });
     expect(warnings[0]!.message).toMatch(/virustotal-v3/);
     expect(warnLog.lines.filter((line) => line.includes('X_WARN_PROVIDER_END_OF_LIFE'))).toHaveLength(1);
+  });
+
+  it('loaded from a config by core\'s loader: two instances, one warning; refused when the config says allowEndOfLife: false', async () => {
+    const packageDir = fileURLToPath(new URL('..', import.meta.url));
+    const instance = { use: '.', options: { apiKey: API_KEY, apiUrl: sim.v2Url } };
+    const load = (allowEndOfLife: boolean, onWarning?: (warning: ProviderWarning) => void) =>
+      loadProviders(parseConfig({ providers: { vt2a: instance, vt2b: instance }, allowEndOfLife }), { importFrom: packageDir, conditions: ['@x/source', 'import'], onWarning });
+
+    const warnings: ProviderWarning[] = [];
+    const loaded = await load(true, (warning) => warnings.push(warning));
+    expect(loaded.map((provider) => provider.name)).toEqual(['vt2a', 'vt2b']);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ code: 'X_WARN_PROVIDER_END_OF_LIFE', instances: ['vt2a', 'vt2b'] });
+
+    const refused = await load(false).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isXEnrichError(refused) && refused.code).toBe('X_PROVIDER_END_OF_LIFE_REFUSED');
+    expect((refused as Error).message).toMatch(/@x\/provider-virustotal-v3/);
   });
 
   it('is refused with a clear error when the host does not allow end-of-life providers', () => {
