@@ -11,6 +11,7 @@ import { captureLogger } from './fake-v2-server.js';
  */
 
 const API_KEY = 'e2e-v2-key-7f3a9c1d5b';
+const WRONG_KEY = 'e2e-wrong-key-0c4e2a';
 
 let sim: Simulator;
 const logger = captureLogger();
@@ -49,6 +50,7 @@ afterAll(async () => {
   // The key must never reach a log line, a record or an error message, whatever happened above.
   const dump = JSON.stringify([logger.lines, everything]);
   expect(dump).not.toContain(API_KEY);
+  expect(dump).not.toContain(WRONG_KEY);
   await sim.close();
 });
 describe('lifecycle through core', () => {
@@ -160,7 +162,7 @@ describe('statuses', () => {
   });
 
   it('reports a bad key (403) as an auth error without retrying', async () => {
-    const [record] = await lookup(enricherWith({ apiKey: 'not-a-known-key' }), [observableFor({ type: 'md5', malicious: 1 })]);
+    const [record] = await lookup(enricherWith({ apiKey: WRONG_KEY }), [observableFor({ type: 'md5', malicious: 1 })]);
     expect(record).toMatchObject({ status: 'error', verdict: 'unknown', error: { code: 'X_UPSTREAM_AUTH', retryable: false } });
     expect(sim.stats().byStatus['403']).toBe(1);
   });
