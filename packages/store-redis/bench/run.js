@@ -66,7 +66,15 @@ try {
 
   // 2. Cached lookups (the cache is warm from phase 1): every process asks for every observable, 40 times.
   const cached = [];
+  // Redis's own CPU time over each run: how far the shared server is from being the bottleneck.
+  const inspector = new Redis(redisUrl);
+  const redisCpuSeconds = async () => {
+    const info = await inspector.info('cpu');
+    const field = (name) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+    return field('used_cpu_user') + field('used_cpu_sys');
+  };
   for (const processes of cachedProcesses) {
+    const cpuBefore = await redisCpuSeconds();
     const cachedRun = await runFleet({ processes, observablesFor: () => distinct, worker: { ...worker, concurrency: 64, rounds: Number(env.X_ENRICH_BENCH_ROUNDS ?? 40) }, timeoutMs: 600_000 });
     const lookups = sum(cachedRun.results, (r) => r.lookups);
     cached.push({
@@ -76,12 +84,14 @@ try {
       upstreamCalls: sum(cachedRun.results, (r) => r.stats.upstreamCalls),
       wallSeconds: +(cachedRun.wallMs / 1000).toFixed(2),
       lookupsPerSecond: Math.round(lookups / (cachedRun.wallMs / 1000)),
+      redisCpuPercent: Math.round((((await redisCpuSeconds()) - cpuBefore) / (cachedRun.wallMs / 1000)) * 100),
     });
   }
+  inspector.disconnect();
 
   // 3. The real CLI, with a fresh simulator (so its quota log is empty), prefix and observables.
-  let cli = { skipped: 'apps/enricher is not built (pnpm --filter @x/enricher build)' };
   const cliPath = fileURLToPath(new URL('../../../apps/enricher/dist/cli.js', import.meta.url));
+  let cli = { skipped: env.X_ENRICH_BENCH_SKIP_CLI ? 'X_ENRICH_BENCH_SKIP_CLI is set' : 'apps/enricher is not built (pnpm --filter @x/enricher build)' };
   if (existsSync(cliPath) && !env.X_ENRICH_BENCH_SKIP_CLI) {
     const cliSimulator = await startSimulator({ port: 0, apiKeys: ['bench-key'], quotas: [quota] });
     const dir = mkdtempSync(join(tmpdir(), 'x-enrich-bench-'));
