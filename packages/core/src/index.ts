@@ -55,3 +55,6 @@ export * from './engine/enricher.js';
 export type { EnricherEvent, EnricherStats, InstanceStats, ProviderInfo } from './engine/events.js';
 export { createResiliencePolicies, isTransient, type CircuitStateName, type ResiliencePolicies, type PolicyHooks } from './resilience/policies.js';
 export * from './engine/from-config.js';
+
+// --- Result JSON Schema (core-B) ----------------------------------------------------
+export { resultRecordJsonSchema } from './result/result-json-schema.js';
