@@ -93,7 +93,8 @@ export class Availability {
         cause = error;
         this.markDown(error as Error);
       }
-    } else if (this.#status === 'ready') {
+    } else {
+      // Not connected (also: still connecting after `startupWaitMs`): say so once.
       this.markDown(cause as Error);
     }
     if (this.mode === 'refuse') {

@@ -84,11 +84,21 @@ export function createRedisCoalescingStore(settings: CoalescingSettings): Coales
       const set = waiters.get(key);
       if (set) for (const wake of [...set]) wake();
     });
-    // ioredis re-subscribes by itself after a reconnect; the poll covers the gap.
-    subscribed = sub.subscribe(keys.releasedChannel()).then(
-      () => undefined,
-      (error: Error) => logger.debug({ reason: error.message }, 'Redis subscribe failed; waiting by polling only'),
-    );
+    // ioredis re-subscribes by itself after a reconnect, but only to channels whose SUBSCRIBE
+    // succeeded once: if the first one failed (Redis down), try again on every `ready`. The poll
+    // covers the gaps.
+    let active = false;
+    const subscribe = (): Promise<void> =>
+      sub.subscribe(keys.releasedChannel()).then(
+        () => {
+          active = true;
+        },
+        (error: Error) => logger.debug({ reason: error.message }, 'Redis subscribe failed; waiting by polling until it succeeds'),
+      );
+    sub.on('ready', () => {
+      if (!active) void subscribe();
+    });
+    subscribed = subscribe();
     return subscribed;
   }
 

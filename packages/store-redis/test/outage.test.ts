@@ -138,6 +138,33 @@ describe.skipIf(!installed)('when Redis fails mid-run', () => {
     }
   });
 
+  it('coalescing wakes waiters by pub/sub again after Redis restarts (the subscription is restored)', async () => {
+    const fetcher = await open('fallback', { coalescePollMs: 60_000 });
+    const waiter = await open('fallback', { coalescePollMs: 60_000 });
+    try {
+      // Subscribe once while Redis is up, then restart it.
+      expect(await waiter.stores.coalescing.waitFor('warm-up', 1_000)).toBe(true);
+      await server.stop();
+      await server.start();
+      await eventually(() => fetcher.stores.status() === 'ready' && waiter.stores.status() === 'ready', 'both to reconnect');
+
+      // With a 60 s poll, only a pub/sub message can wake a waiter within 1 s: once the
+      // subscriber has reconnected (on its own schedule), every release must wake it.
+      let probe = 0;
+      await eventually(async () => {
+        const key = `probe-${probe++}`;
+        expect(await fetcher.stores.coalescing.claim(key, 30_000)).toBe(true);
+        const waiting = waiter.stores.coalescing.waitFor(key, 1_000);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await fetcher.stores.coalescing.release(key);
+        return waiting;
+      }, 'a release to wake the waiter through pub/sub');
+    } finally {
+      await fetcher.stores.close();
+      await waiter.stores.close();
+    }
+  });
+
   it('refuses operations after close()', async () => {
     const { stores } = await open('fallback');
     await stores.close();
