@@ -91,6 +91,8 @@ export function decodeUrlId(id: string): { sha256: string; url?: string } | null
   const text = Buffer.from(id.replace(/=+$/, ''), 'base64url').toString('utf8');
   // A decoded URL has no control characters, no replacement characters and a host.
   const hasControlOrSpace = [...text].some((ch) => ch.charCodeAt(0) <= 0x20 || ch === '\u007f' || ch === '\ufffd');
-  if (text.length === 0 || hasControlOrSpace || urlHost(text) === null || !text.includes('.')) return null;
+  // The host must look like a domain or an IP (a dot, or an IPv6 colon), not a random word.
+  const host = text.length === 0 || hasControlOrSpace ? null : urlHost(text);
+  if (!host || !/[.:]/.test(host)) return null;
   return { sha256: urlSha256(text), url: canonicalUrl(text) };
 }

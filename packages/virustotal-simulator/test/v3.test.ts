@@ -172,6 +172,13 @@ describe('v3 urls', () => {
     expect(body.data.attributes.url).toBe(tricky);
   });
 
+  it('serves URLs whose host is a reserved IP, IPv6 literals included', async () => {
+    const v4 = await v3(sim, `/urls/${urlBase64Id('http://198.18.6.80/a')}`);
+    expect(v4.body.data.attributes.last_analysis_stats.malicious).toBe(6);
+    const v6 = await v3(sim, `/urls/${urlBase64Id('http://[2001:db8:7:0:70::1]/a')}`);
+    expect(v6.body.data.attributes.last_analysis_stats.malicious).toBe(7);
+  });
+
   it('answers 404 for a not-found URL and 400 for an id that is neither form', async () => {
     const missing = await v3(sim, `/urls/${urlBase64Id('http://notfound.example/')}`);
     expect(missing.status).toBe(404);
