@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { FaultInjector, type FaultPlan } from './faults.js';
 import { fixtureKey, loadFixtures, type FixtureIndex } from './fixtures.js';
-import { deriveFileHashes, simulate, v2DomainReport, v2FileReport, v2IpReport, v2UrlReport, v3Document, V2_MESSAGES, type SimulatedObject } from './generate.js';
+import { deriveFileHashes, simulate, v2DomainReport, v2FileReport, v2IpReport, v2UrlReport, v3Json, V2_MESSAGES, type SimulatedObject } from './generate.js';
 import { canonicalUrl, decodeUrlId, hashKind, ipVersion, isValidDomain, urlSha256, type ObjectKind } from './observables.js';
 import { parseFaults, parseSimulatorOptions, type Faults, type FaultsInput, type SimulatorOptions, type SimulatorOptionsInput } from './options.js';
 import { outcomeFor, seededOutcome, reservedOutcome, type Outcome } from './outcome.js';
@@ -192,7 +192,7 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
     }
     // A queued object is served as found with an empty analysis (no last_analysis_date, empty
     // results, zero stats), which is what v3 shows for a submitted, not yet analysed item.
-    const serialised = Buffer.from(JSON.stringify(v3Document(object)), 'utf8');
+    const serialised = Buffer.from(v3Json(object), 'utf8');
     v3Bodies.set(cacheKey, serialised);
     return { status: 200, body: serialised, contentType: JSON_TYPE };
   }
