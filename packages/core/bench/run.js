@@ -36,6 +36,16 @@ function plugin(enrich) {
 const ipv4 = (i) => ({ type: 'ipv4', value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` });
 const gc = () => globalThis.gc?.();
 
+// Wall-clock time and this process's CPU time: on a busy machine wall time includes waiting
+// for a CPU, so the CPU-time figure says what the engine itself costs.
+function start() {
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  return () => {
+    const used = process.cpuUsage(cpu);
+    return { wallUs: (performance.now() - wall) * 1000, cpuUs: used.user + used.system };
+  };
+}
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const ROUNDS = 7;
 
@@ -47,15 +57,20 @@ async function cacheHitThroughput({ strings }) {
   await enricher.enrich(distinct); // warm the cache
   const inputs = Array.from({ length: 50_000 }, (_, i) => distinct[i % distinct.length]);
   const rates = [];
+  const cpuRates = [];
   for (let round = 0; round < ROUNDS + 1; round++) {
     gc();
-    const started = performance.now();
+    const t = start();
     const { records } = await enricher.enrich(inputs);
-    const seconds = (performance.now() - started) / 1000;
+    const { wallUs, cpuUs } = t();
     if (!records.every((r) => r.cache.hit)) throw new Error('expected only cache hits');
-    if (round > 0) rates.push(inputs.length / seconds); // round 0 warms the JIT
+    if (round > 0) {
+      // round 0 warms the JIT
+      rates.push(inputs.length / (wallUs / 1e6));
+      cpuRates.push(inputs.length / (cpuUs / 1e6));
+    }
   }
-  return Math.round(median(rates));
+  return { wall: Math.round(median(rates)), cpu: Math.round(median(cpuRates)) };
 }
 
 async function missOverhead() {
@@ -64,9 +79,10 @@ async function missOverhead() {
   const enricher = createEnricher({ providers: [loadTestProvider(plugin(provider))], concurrency: 64 });
   const timed = async (fn) => {
     gc();
-    const started = performance.now();
+    const t = start();
     await fn();
-    return ((performance.now() - started) * 1000) / N; // µs per lookup
+    const { wallUs, cpuUs } = t();
+    return { wall: wallUs / N, cpu: cpuUs / N }; // µs per lookup
   };
   // Baseline: the provider called directly with the same concurrency (64 workers).
   const direct = async (offset) => {
@@ -81,20 +97,19 @@ async function missOverhead() {
     const { records } = await enricher.enrich(Array.from({ length: N }, (_, i) => ipv4(offset + i)));
     if (records.some((r) => r.cache.hit || r.status !== 'ok')) throw new Error('expected only misses');
   };
-  const withEngine = [];
-  const providerOnly = [];
+  const rounds = [];
   for (let round = 0; round < ROUNDS + 1; round++) {
     const offset = (round + 1) * N;
     const p = await timed(() => direct(offset));
     const e = await timed(() => engine(offset));
-    if (round > 0) {
-      providerOnly.push(p);
-      withEngine.push(e);
-    }
+    if (round > 0) rounds.push({ p, e });
   }
-  const perLookupUs = median(withEngine);
-  const providerOnlyUs = median(providerOnly);
-  return { perLookupUs, providerOnlyUs, overheadUs: perLookupUs - providerOnlyUs };
+  const fig = (k) => {
+    const perLookupUs = median(rounds.map((r) => r.e[k]));
+    const providerOnlyUs = median(rounds.map((r) => r.p[k]));
+    return { perLookupUs, providerOnlyUs, overheadUs: perLookupUs - providerOnlyUs };
+  };
+  return { wall: fig('wall'), cpu: fig('cpu') };
 }
 
 async function coalescing() {
@@ -107,20 +122,29 @@ async function coalescing() {
   return calls;
 }
 
+const hits = await cacheHitThroughput({ strings: false });
+const hitsStrings = await cacheHitThroughput({ strings: true });
+const miss = await missOverhead();
 const results = {
-  cacheHitPerSecond: await cacheHitThroughput({ strings: false }),
-  cacheHitPerSecondStringInputs: await cacheHitThroughput({ strings: true }),
-  ...(await missOverhead().then((m) => ({ missPerLookupUs: m.perLookupUs, missProviderOnlyUs: m.providerOnlyUs, missOverheadUs: m.overheadUs }))),
+  cacheHitPerCpuSecond: hits.cpu,
+  cacheHitPerSecondWall: hits.wall,
+  cacheHitPerCpuSecondStringInputs: hitsStrings.cpu,
+  missOverheadCpuUs: miss.cpu.overheadUs,
+  missOverheadWallUs: miss.wall.overheadUs,
+  missProviderOnlyCpuUs: miss.cpu.providerOnlyUs,
   coalescingProviderCalls: await coalescing(),
 };
 
+const n = (x) => Math.round(x).toLocaleString('en');
 const rows = [
-  ['cache-hit throughput ({type,value} inputs)', `${results.cacheHitPerSecond.toLocaleString('en')} /s`, '>= 300,000 /s', results.cacheHitPerSecond >= 300_000],
-  ['cache-hit throughput (string inputs, parsed)', `${results.cacheHitPerSecondStringInputs.toLocaleString('en')} /s`, '(informative)', true],
-  ['engine overhead on a miss', `${results.missOverheadUs.toFixed(2)} µs`, '< 20 µs', results.missOverheadUs < 20],
+  ['cache-hit throughput, per CPU-second', `${n(results.cacheHitPerCpuSecond)} /s`, '>= 300,000 /s', results.cacheHitPerCpuSecond >= 300_000],
+  ['  same, wall clock', `${n(results.cacheHitPerSecondWall)} /s`, '', true],
+  ['  string inputs (parsed), per CPU-second', `${n(results.cacheHitPerCpuSecondStringInputs)} /s`, '', true],
+  ['engine overhead on a miss, CPU time', `${results.missOverheadCpuUs.toFixed(2)} µs`, '< 20 µs', results.missOverheadCpuUs < 20],
+  ['  same, wall clock', `${results.missOverheadWallUs.toFixed(2)} µs`, '', true],
   ['coalescing: 1,000 lookups of 10 observables', `${results.coalescingProviderCalls} provider calls`, '= 10', results.coalescingProviderCalls === 10],
 ];
 console.log(`node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}\n`);
-console.log(['figure'.padEnd(48), 'measured'.padEnd(22), 'target'.padEnd(16), 'ok'].join(''));
-for (const [name, value, target, ok] of rows) console.log([name.padEnd(48), value.padEnd(22), target.padEnd(16), ok ? 'yes' : 'NO'].join(''));
+console.log(['figure'.padEnd(46), 'measured'.padEnd(22), 'target'.padEnd(16), 'ok'].join(''));
+for (const [name, value, target, ok] of rows) console.log([name.padEnd(46), value.padEnd(22), target.padEnd(16), target ? (ok ? 'yes' : 'NO') : ''].join(''));
 console.log(JSON.stringify({ benchmark: '@x/core engine', node: process.version, cpus: os.cpus().length, loadAverage: os.loadavg()[0], ...results, ok: rows.every((r) => r[3]) }));

@@ -2,6 +2,13 @@ import { LRUCache } from 'lru-cache';
 import { systemClock, type Clock } from '../di/tokens.js';
 import type { CacheEntry, CacheStore } from '../stores/cache-store.js';
 
+/**
+ * Private fast path between core's stores and the engine: an entry already in memory, read
+ * synchronously (a cache hit then costs no promise). `undefined` means "ask `get`".
+ */
+export const GET_SYNC = Symbol.for('x-enrich.cache.getSync');
+export type SyncReadable = { [GET_SYNC]?: (key: string) => CacheEntry | undefined };
+
 export interface MemoryCacheStoreOptions {
   /** LRU capacity; the least recently used entry is evicted beyond it. Default 100,000. */
   maxEntries?: number;
@@ -13,14 +20,18 @@ export interface MemoryCacheStoreOptions {
 export function createMemoryCacheStore(options: MemoryCacheStoreOptions = {}): CacheStore {
   const clock = options.clock ?? systemClock;
   const lru = new LRUCache<string, CacheEntry>({ max: options.maxEntries ?? 100_000 });
-  return {
+  const read = (key: string): CacheEntry | undefined => {
+    const entry = lru.get(key);
+    if (entry && entry.expiresAt <= clock.now()) {
+      lru.delete(key);
+      return undefined;
+    }
+    return entry;
+  };
+  const store: CacheStore & SyncReadable = {
+    [GET_SYNC]: read,
     async get<T>(key: string) {
-      const entry = lru.get(key);
-      if (entry && entry.expiresAt <= clock.now()) {
-        lru.delete(key);
-        return undefined;
-      }
-      return entry as CacheEntry<T> | undefined;
+      return read(key) as CacheEntry<T> | undefined;
     },
     async set<T>(key: string, entry: CacheEntry<T>) {
       lru.set(key, entry as CacheEntry);
@@ -32,4 +43,5 @@ export function createMemoryCacheStore(options: MemoryCacheStoreOptions = {}): C
       lru.clear();
     },
   };
+  return store;
 }

@@ -13,7 +13,7 @@ import type { CacheStore } from '../stores/cache-store.js';
 import type { CoalescingStore, RateLimitStore } from '../stores/rate-limit-store.js';
 import type { EnricherEvent, EnricherStats, ProviderInfo } from './events.js';
 import { toParsedInput, type ParsedInput } from './input.js';
-import { ProviderInstance } from './provider-instance.js';
+import { ProviderInstance, type LookupOptions } from './provider-instance.js';
 import { emptyRecord, summarize } from './records.js';
 
 export interface EnricherOptions {
@@ -159,7 +159,8 @@ export function createEnricher(options: EnricherOptions): Enricher {
     return parsed;
   }
 
-  async function lookupOne(parsed: ParsedInput, selected: readonly ProviderInstance[], opts: EnrichOptions): Promise<StreamItem> {
+  /** The item for one input; synchronous when every record is (cache hits in memory). */
+  function lookupOne(parsed: ParsedInput, selected: readonly ProviderInstance[], lookupOptions: LookupOptions): StreamItem | Promise<StreamItem> {
     if (!parsed.ok) {
       const records = selected.map((instance) => {
         instance.stats.errors[parsed.error.code] = (instance.stats.errors[parsed.error.code] ?? 0) + 1;
@@ -167,13 +168,19 @@ export function createEnricher(options: EnricherOptions): Enricher {
       });
       return { records, summary: summarize(null, parsed.input, records) };
     }
-    const lookupOptions = { signal: opts.signal, refresh: opts.refresh ?? false, includeRaw: opts.includeRaw ?? false };
-    const records =
-      selected.length === 1
-        ? [await (selected[0] as ProviderInstance).lookup(parsed.observable, parsed.input, lookupOptions)]
-        : await Promise.all(selected.map((instance) => instance.lookup(parsed.observable, parsed.input, lookupOptions)));
-    return { records, summary: summarize(parsed.observable, parsed.input, records) };
+    const { observable, input } = parsed;
+    const records = new Array<ResultRecord>(selected.length);
+    let pending: Array<Promise<void>> | undefined;
+    selected.forEach((instance, j) => {
+      const fast = instance.lookupFast(observable, input, lookupOptions);
+      if (fast) records[j] = fast;
+      else (pending ??= []).push(instance.lookup(observable, input, lookupOptions).then((record) => void (records[j] = record)));
+    });
+    if (!pending) return { records, summary: summarize(observable, input, records) };
+    return Promise.all(pending).then(() => ({ records, summary: summarize(observable, input, records) }));
   }
+
+  const lookupOptionsOf = (opts: EnrichOptions): LookupOptions => ({ signal: opts.signal, refresh: opts.refresh ?? false, includeRaw: opts.includeRaw ?? false });
 
   return {
     async enrich(inputs, opts = {}) {
@@ -181,10 +188,19 @@ export function createEnricher(options: EnricherOptions): Enricher {
       const list = Array.isArray(inputs) ? (inputs as EnricherInput[]) : [...inputs];
       const items: StreamItem[] = new Array(list.length);
       let next = 0;
+      const lookupOptions = lookupOptionsOf(opts);
+      let syncRun = 0;
       const worker = async (): Promise<void> => {
         while (next < list.length) {
           const index = next++;
-          items[index] = await lookupOne(parse(list[index] as EnricherInput), selected, opts);
+          const item = lookupOne(parse(list[index] as EnricherInput), selected, lookupOptions);
+          if (item instanceof Promise) {
+            items[index] = await item;
+          } else {
+            items[index] = item;
+            // A long run of in-memory hits must not starve the event loop (I/O, timers, servers).
+            if (++syncRun % 1024 === 0) await new Promise((resolve) => setImmediate(resolve));
+          }
         }
       };
       const workers = Math.min(list.length, Math.max(1, opts.concurrency ?? defaultConcurrency));
@@ -197,6 +213,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
     async *stream(inputs, opts = {}) {
       const selected = select(opts.providers);
       const limit = Math.max(1, opts.concurrency ?? defaultConcurrency);
+      const lookupOptions = lookupOptionsOf(opts);
       // Started lookups in input order; at most `limit` run ahead of the consumer.
       const running: Array<Promise<StreamItem>> = [];
       const iterator = (Symbol.asyncIterator in inputs ? inputs[Symbol.asyncIterator]() : (inputs as Iterable<EnricherInput>)[Symbol.iterator]()) as
@@ -211,7 +228,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
               done = true;
               break;
             }
-            const promise = lookupOne(parse(step.value), selected, opts);
+            const promise = Promise.resolve(lookupOne(parse(step.value), selected, lookupOptions));
             promise.catch(() => undefined);
             running.push(promise);
           }

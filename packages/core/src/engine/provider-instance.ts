@@ -1,5 +1,6 @@
 import { container as rootContainer, Lifecycle as DiLifecycle, type DependencyContainer } from 'tsyringe';
 import { cacheKey, optionsFingerprint } from '../cache/cache-key.js';
+import { GET_SYNC, type SyncReadable } from '../cache/memory-cache-store.js';
 import { Tokens, type Clock } from '../di/tokens.js';
 import { XEnrichError, isXEnrichError } from '../errors/x-enrich-error.js';
 import { createHttpClient } from '../http/http-client.js';
@@ -74,6 +75,9 @@ export class ProviderInstance {
   private readonly types: ReadonlySet<string>;
   private readonly logger: Logger;
   private readonly claimTtlMs: number;
+  private readonly getSync: ((key: string) => unknown) | undefined;
+  /** `<instance>:<fingerprint>:`, the constant start of every cache key (see `cacheKey`). */
+  private readonly keyPrefix: string;
 
   constructor(
     private readonly loaded: LoadedProvider,
@@ -90,7 +94,9 @@ export class ProviderInstance {
       ...(manifest.lifecycle.status !== 'active' ? { lifecycle: manifest.lifecycle } : {}),
     };
     this.fingerprint = optionsFingerprint(loaded.options);
+    this.keyPrefix = cacheKey(name, this.fingerprint, { type: 'ipv4', value: '' }).slice(0, -'ipv4:'.length);
     this.cache = config.cache === false ? undefined : deps.cacheStore;
+    this.getSync = (this.cache as SyncReadable | undefined)?.[GET_SYNC];
     const cacheConfig = config.cache === false ? {} : config.cache;
     this.ttlMs = { ...manifest.defaultCacheTtlMs, ...cacheConfig.ttl };
     this.notFoundTtlMs = cacheConfig.notFoundTtl ?? manifest.defaultNotFoundTtlMs ?? DEFAULT_NOT_FOUND_TTL_MS;
@@ -227,7 +233,23 @@ export class ProviderInstance {
     return this.types.has(observable.type);
   }
 
-  /** One record for `observable` from this instance. Never rejects. */
+  /**
+   * The record when it needs no waiting: an unsupported type, an aborted signal, or a hit in a
+   * store that can answer synchronously. `undefined`: call `lookup`.
+   */
+  lookupFast(observable: Observable, input: string, options: LookupOptions): ResultRecord | undefined {
+    if (!this.types.has(observable.type)) return emptyRecord(observable, input, this.ref, 'unsupported', null);
+    if (options.signal?.aborted || options.refresh || !this.getSync) return undefined;
+    const started = this.deps.emit ? performance.now() : 0;
+    const entry = this.getSync(this.keyPrefix + observable.type + ':' + observable.value) as { value: ProviderOutcome; storedAt: number; expiresAt: number } | undefined;
+    const now = this.deps.clock.now();
+    if (!entry || entry.expiresAt <= now) return undefined;
+    this.stats.lookups++;
+    this.stats.cacheHits++;
+    return this.finish(outcomeRecord(observable, input, this.ref, entry.value, entry.storedAt, { storedAt: entry.storedAt, now }, false), started);
+  }
+
+  /** One record for `observable` from this instance; call after `lookupFast` returned undefined. Never rejects. */
   async lookup(observable: Observable, input: string, options: LookupOptions): Promise<ResultRecord> {
     if (!this.types.has(observable.type)) {
       return emptyRecord(observable, input, this.ref, 'unsupported', null);
@@ -235,9 +257,10 @@ export class ProviderInstance {
     const started = performance.now();
     if (options.signal?.aborted) return this.finish(emptyRecord(observable, input, this.ref, 'skipped', abortError(options.signal)), started);
     this.stats.lookups++;
-    const key = cacheKey(this.name, this.fingerprint, observable);
+    const key = this.keyPrefix + observable.type + ':' + observable.value;
     try {
-      if (this.cache && !options.refresh) {
+      // A store with a synchronous read was already asked by lookupFast.
+      if (this.cache && !options.refresh && !this.getSync) {
         const entry = await this.readCache(key);
         if (entry) {
           this.stats.cacheHits++;

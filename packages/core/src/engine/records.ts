@@ -84,10 +84,17 @@ export function emptyRecord(
 export function summarize(observable: Observable | null, input: string, records: readonly ResultRecord[]): ObservableSummary {
   let worst: ResultRecord['verdict'] = 'unknown';
   const providers: ObservableSummary['providers'] = {};
+  let decidedBy: string[] = [];
   for (const record of records) {
     providers[record.provider.name] = { status: record.status, verdict: record.verdict, confidence: record.confidence };
-    if (VERDICT_SEVERITY[record.verdict] > VERDICT_SEVERITY[worst]) worst = record.verdict;
+    if (record.verdict === 'unknown') continue;
+    const severity = VERDICT_SEVERITY[record.verdict];
+    if (severity > VERDICT_SEVERITY[worst]) {
+      worst = record.verdict;
+      decidedBy = [record.provider.name];
+    } else if (severity === VERDICT_SEVERITY[worst]) {
+      decidedBy.push(record.provider.name);
+    }
   }
-  const decidedBy = worst === 'unknown' ? [] : records.filter((r) => r.verdict === worst).map((r) => r.provider.name);
   return { observable, input, verdict: worst, decidedBy, providers };
 }
