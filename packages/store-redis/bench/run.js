@@ -128,6 +128,8 @@ try {
         wallSeconds: +(cliRun.wallMs / 1000).toFixed(2),
         achievedPerSecond: +(((cliServed.total - quota.requests) / cliRun.wallMs) * 1000).toFixed(1),
       };
+      const failed = cliRun.results.filter((r) => r.code !== 0).map((r) => r.summary);
+      if (failed.length > 0) cli.failures = failed.join(' | ');
     } finally {
       await cliSimulator.close();
       rmSync(dir, { recursive: true, force: true });
