@@ -45,10 +45,26 @@ export interface RunTally {
 
 const ABORTED = Symbol('aborted');
 
-function aborted(signal: AbortSignal): Promise<typeof ABORTED> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve(ABORTED);
-    else signal.addEventListener('abort', () => resolve(ABORTED), { once: true });
+/**
+ * The iterator's next item, or ABORTED as soon as the signal fires. Not a Promise.race against
+ * one long-lived "aborted" promise: every race would leave a reaction on it holding its item,
+ * so a 100,000-line run would keep every record in memory.
+ */
+function nextOrAbort<T>(iterator: AsyncIterator<T>, signal: AbortSignal): Promise<IteratorResult<T> | typeof ABORTED> {
+  if (signal.aborted) return Promise.resolve(ABORTED);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(ABORTED);
+    signal.addEventListener('abort', onAbort, { once: true });
+    iterator.next().then(
+      (result) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
   });
 }
 
@@ -77,10 +93,9 @@ export async function runEnrichment(options: {
   };
   await writeOut(options.formatter.start(), options.out);
   const iterator = options.stream[Symbol.asyncIterator]();
-  const stop = aborted(options.signal);
   try {
     for (;;) {
-      const next = await Promise.race([iterator.next(), stop]);
+      const next = await nextOrAbort(iterator, options.signal);
       if (next === ABORTED) {
         tally.interrupted = true;
         break;

@@ -32,10 +32,9 @@ export interface CliOptions {
 export function childEnv(extra: Record<string, string | undefined> = {}, home?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
   for (const key of Object.keys(env)) if (key.startsWith('X_ENRICH_') || key.startsWith('VT_SIMULATOR')) delete env[key];
-  if (home) {
-    env.HOME = home;
-    env.XDG_CACHE_HOME = join(home, '.cache');
-  }
+  // Never touch the user's real cache, even if a test forgets --cache-dir.
+  env.XDG_CACHE_HOME = join(home ?? tmpdir(), `x-enrich-e2e-cache-${process.pid}`);
+  if (home) env.HOME = home;
   return { ...env, ...extra };
 }
 
