@@ -72,6 +72,7 @@ export async function createRedisStores(input: RedisStoresOptions = {}): Promise
     availability,
     logger,
     pollMs: options.coalescePollMs,
+    recentMs: options.coalesceRecentMs,
   });
 
   const cache: CacheStore = {

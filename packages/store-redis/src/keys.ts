@@ -3,10 +3,11 @@
  * - `cache:<engine key>`                      a JSON `CacheEntry`, expiring with it (PX);
  * - `rl:{<limit key>}:<perMs>:<requests>`     one sorted set per window (a sliding log);
  * - `rl:{<limit key>}:seq`                    a counter that makes log members unique;
- * - `claim:<engine key>`                      the cross-process fetch claim (SET NX PX);
+ * - `claim:{<engine key>}`                    the cross-process fetch claim (SET NX PX);
+ * - `fetched:{<engine key>}`                  "just fetched" marker, refusing new claims briefly;
  * - channel `claim-released`                  a message (the engine key) per release.
- * The `{<limit key>}` hash tag keeps every window of one limit in one Redis Cluster slot, which
- * a multi-key Lua script requires.
+ * The `{...}` hash tags keep the keys one Lua script touches in one Redis Cluster slot, which
+ * a multi-key script requires.
  */
 export class KeyLayout {
   constructor(readonly prefix: string) {}
@@ -32,7 +33,11 @@ export class KeyLayout {
   }
 
   claim(key: string): string {
-    return `${this.prefix}claim:${key}`;
+    return `${this.prefix}claim:{${key}}`;
+  }
+
+  fetched(key: string): string {
+    return `${this.prefix}fetched:{${key}}`;
   }
 
   releasedChannel(): string {

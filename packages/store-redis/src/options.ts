@@ -45,6 +45,12 @@ export const zRedisStoresOptions = z
       .positive()
       .default(100)
       .describe('Safety-net poll interval of `waitFor`, besides the pub/sub wake-up (covers messages lost in a reconnect).'),
+    coalesceRecentMs: z
+      .number()
+      .int()
+      .positive()
+      .default(2_000)
+      .describe('After a process fetched a key, claims on it are refused this long, so a process that missed the cache just before it was filled waits for the cache instead of fetching again.'),
     rateLimitClock: z
       .enum(['server', 'caller'])
       .default('server')

@@ -5,20 +5,22 @@ import type { Availability } from './availability.js';
 import type { KeyLayout } from './keys.js';
 
 // Deletes the claim only if this process still holds it (it may have expired and been taken
-// by another), then wakes the waiters.
+// by another), marks the key as just fetched, then wakes the waiters.
 const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[4])
 end
-redis.call('PUBLISH', KEYS[2], ARGV[2])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 `;
 
-// Claims the fetch unless the result is already cached. The engine reads the cache, misses,
-// then claims; in between, another process may have fetched, cached and released, and a plain
-// SET NX would let this process fetch the same observable again. Refusing the claim when the
-// cache entry (same engine key) exists sends the caller to `waitFor`, which returns at once,
-// and then to the cache, where it finds the entry.
+// Claims the fetch unless another process fetched the key moments ago. The engine reads the
+// cache, misses, then claims; in between, another process may have fetched, cached and
+// released, and a plain SET NX would let this process fetch the same observable again.
+// Refusing the claim while the "just fetched" marker lives sends the caller to `waitFor`,
+// which returns at once, and then to the cache, where it finds the entry. The marker (not the
+// cache entry itself) decides, so a `refresh` of an older entry still fetches.
 const CLAIM_SCRIPT = `
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return 0
@@ -31,8 +33,8 @@ return 0
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    xEnrichClaim(claimKey: string, cacheKey: string, token: string, ttlMs: number): Result<number, Context>;
-    xEnrichReleaseClaim(claimKey: string, channel: string, token: string, key: string): Result<number, Context>;
+    xEnrichClaim(claimKey: string, fetchedKey: string, token: string, ttlMs: number): Result<number, Context>;
+    xEnrichReleaseClaim(claimKey: string, fetchedKey: string, token: string, channel: string, key: string, recentMs: number): Result<number, Context>;
   }
 }
 
@@ -44,6 +46,8 @@ export interface CoalescingSettings {
   availability: Availability;
   logger: Logger;
   pollMs: number;
+  /** How long after a release a new claim on the same key is refused (the miss-then-claim race). */
+  recentMs: number;
 }
 
 function abortError(signal: AbortSignal): XEnrichError {
@@ -53,9 +57,10 @@ function abortError(signal: AbortSignal): XEnrichError {
 /**
  * A `CoalescingStore` on Redis, with the outage handling built in:
  * - `claim` is `SET claim:<key> <token> NX PX ttl`: one process in the fleet wins; it is refused
- *   when the cache already holds `key` (the engine uses one key for both), so a process that
- *   missed the cache just before another filled it does not fetch again;
- * - `release` deletes the claim (if still ours) and publishes the key on one channel;
+ *   for `recentMs` after another process released the key, so a process that missed the cache
+ *   just before another filled it does not fetch again;
+ * - `release` deletes the claim (if still ours), marks the key as just fetched and publishes
+ *   the key on one channel;
  * - `waitFor` wakes on that message, and also polls every `pollMs` in case a message was lost
  *   in a reconnect; it resolves true once no claim is held (released, or expired because its
  *   holder died) and false after `timeoutMs`. It rejects with X_ABORTED when `signal` aborts.
@@ -63,7 +68,7 @@ function abortError(signal: AbortSignal): XEnrichError {
  * always won and `waitFor` returns true at once (the caller looks in the cache and fetches).
  */
 export function createRedisCoalescingStore(settings: CoalescingSettings): CoalescingStore & { close(): Promise<void> } {
-  const { client, keys, availability, logger, pollMs } = settings;
+  const { client, keys, availability, logger, pollMs, recentMs } = settings;
   if (typeof (client as unknown as Record<string, unknown>).xEnrichReleaseClaim !== 'function') {
     client.defineCommand('xEnrichClaim', { numberOfKeys: 2, lua: CLAIM_SCRIPT });
     client.defineCommand('xEnrichReleaseClaim', { numberOfKeys: 2, lua: RELEASE_SCRIPT });
@@ -115,7 +120,7 @@ export function createRedisCoalescingStore(settings: CoalescingSettings): Coales
         'coalescing.claim',
         async () => {
           const token = `${processToken}:${++sequence}`;
-          const won = (await client.xEnrichClaim(keys.claim(key), keys.cache(key), token, Math.max(1, Math.ceil(ttlMs)))) === 1;
+          const won = (await client.xEnrichClaim(keys.claim(key), keys.fetched(key), token, Math.max(1, Math.ceil(ttlMs)))) === 1;
           if (won) tokens.set(key, token);
           return won;
         },
@@ -173,7 +178,7 @@ export function createRedisCoalescingStore(settings: CoalescingSettings): Coales
       await availability.run(
         'coalescing.release',
         async () => {
-          await client.xEnrichReleaseClaim(keys.claim(key), keys.releasedChannel(), token ?? '', key);
+          await client.xEnrichReleaseClaim(keys.claim(key), keys.fetched(key), token ?? '', keys.releasedChannel(), key, recentMs);
         },
         async () => undefined,
       );

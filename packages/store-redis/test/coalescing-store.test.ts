@@ -38,15 +38,28 @@ describe.skipIf(!available)('Redis coalescing store (two processes)', () => {
     expect(woke).toBe(false);
     await first.coalescing.release('k');
     expect(await waiting).toBe(true);
-    // Once released, the key can be claimed again.
-    expect(await second.coalescing.claim('k', 10_000)).toBe(true);
   });
 
-  it('refuses the claim when the result is already cached (a process that just missed the cache does not fetch again)', async () => {
-    await first.cache.set('done', { value: 'fetched by another process', storedAt: Date.now(), expiresAt: Date.now() + 60_000 });
+  it('refuses a claim right after another process fetched the key (it missed the cache just before it was filled)', async () => {
+    expect(await first.coalescing.claim('done', 10_000)).toBe(true);
+    await first.cache.set('done', { value: 'fetched by the first process', storedAt: Date.now(), expiresAt: Date.now() + 60_000 });
+    await first.coalescing.release('done');
     expect(await second.coalescing.claim('done', 10_000)).toBe(false);
     expect(await second.coalescing.waitFor('done', 30_000)).toBe(true);
-    expect((await second.cache.get('done'))?.value).toBe('fetched by another process');
+    expect((await second.cache.get('done'))?.value).toBe('fetched by the first process');
+  });
+
+  it('grants the claim again once the fetch is no longer recent (so `refresh` can fetch anew)', async () => {
+    const quick = await createRedisStores({ url: SHARED_REDIS_URL, keyPrefix: prefix, coalesceRecentMs: 50 });
+    try {
+      expect(await quick.coalescing.claim('k', 10_000)).toBe(true);
+      await quick.coalescing.release('k');
+      expect(await second.coalescing.claim('k', 10_000)).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await second.coalescing.claim('k', 10_000)).toBe(true);
+    } finally {
+      await quick.close();
+    }
   });
 
   it('resolves true at once when nothing is claimed', async () => {
@@ -84,7 +97,7 @@ describe.skipIf(!available)('Redis coalescing store (two processes)', () => {
     await first.coalescing.release('k');
     const redis = inspector(SHARED_REDIS_URL);
     try {
-      expect(await redis.exists(`${prefix}claim:k`)).toBe(1);
+      expect(await redis.exists(`${prefix}claim:{k}`)).toBe(1);
     } finally {
       redis.disconnect();
     }
