@@ -8,10 +8,10 @@ import { redactSecrets } from '../http/upstream-error-mapping.js';
 import type { Logger } from '../logging/logger.js';
 import type { Observable } from '../observable/observable-type.js';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
-import type { EnrichmentProvider, ProviderConstructor, ProviderOutcome } from '../plugin/provider.js';
+import type { EnrichContext, EnrichmentProvider, ProviderConstructor, ProviderOutcome } from '../plugin/provider.js';
 import { createRateLimiter } from '../rate-limit/rate-limiter.js';
 import { abortError } from '../rate-limit/sleep.js';
-import { NEVER_ABORTED, withAttemptTimeoutPaused } from '../resilience/attempt-timeout.js';
+import { NEVER_ABORTED, withAttemptTimeoutPaused, type AttemptContext } from '../resilience/attempt-timeout.js';
 import { createResiliencePolicies, type ResiliencePolicies } from '../resilience/policies.js';
 import type { ResultRecord } from '../result/result-record.js';
 import type { CacheStore } from '../stores/cache-store.js';
@@ -179,8 +179,8 @@ export class ProviderInstance {
     if (this.provider.enrichMany && manifest.batch) {
       const enrichMany = this.provider.enrichMany.bind(this.provider);
       this.batcher = new Batcher(manifest.batch.maxSize, manifest.batch.maxWaitMs, (observables, signal) =>
-        this.policies.execute((attemptSignal) => this.call(observables.length, async () => {
-          const results = await enrichMany(observables, { signal: attemptSignal, logger: this.logger });
+        this.policies.execute((attempt) => this.call(observables.length, async () => {
+          const results = await enrichMany(observables, this.contextFor(attempt));
           if (!Array.isArray(results) || results.length !== observables.length) {
             throw new XEnrichError('X_PROVIDER_FAILED', `Provider "${name}" returned ${Array.isArray(results) ? results.length : 'no'} results for a batch of ${observables.length}.`);
           }
@@ -364,13 +364,24 @@ export class ProviderInstance {
     try {
       const outcome = this.batcher
         ? await this.batcher.submit(observable, signal)
-        : await this.policies.execute((attemptSignal) => this.call(1, () => this.provider.enrich(observable, { signal: attemptSignal, logger: this.logger }).then((o) => this.checkOutcome(o))), signal);
+        : await this.policies.execute((attempt) => this.call(1, () => this.provider.enrich(observable, this.contextFor(attempt)).then((o) => this.checkOutcome(o))), signal);
       const fetchedAt = this.deps.clock.now();
       await this.writeCache(key, observable, outcome, fetchedAt);
       return { outcome, fetchedAt };
     } finally {
       if (claimed && coalescing) await coalescing.release(key).catch(() => undefined);
     }
+  }
+
+  /** The provider's context; `signal` is read through, so it is only created if the provider uses it. */
+  private contextFor(attempt: AttemptContext): EnrichContext {
+    const logger = this.logger;
+    return {
+      logger,
+      get signal() {
+        return attempt.signal;
+      },
+    };
   }
 
   /** One call into the provider: counted, timed, errors normalized (so retry sees x-enrich errors). */

@@ -22,7 +22,7 @@ import {
 import type { ResilienceConfig } from '../config/config-schema.js';
 import { XEnrichError, isUpstreamError, isXEnrichError } from '../errors/x-enrich-error.js';
 import { abortError } from '../rate-limit/sleep.js';
-import { runAttempt } from './attempt-timeout.js';
+import { DeadlineWheel, runAttempt, type AttemptContext } from './attempt-timeout.js';
 
 /** Circuit states as reported by `providers()` and `stats()`. */
 export type CircuitStateName = 'closed' | 'open' | 'half-open' | 'isolated' | 'disabled';
@@ -71,10 +71,10 @@ export interface PolicyHooks {
 /** The composed per-instance policies: retry( circuit breaker( bulkhead( timeout( call )))). */
 export interface ResiliencePolicies {
   /**
-   * Runs `fn` under the policies. Rejects with XEnrichErrors only: X_CIRCUIT_OPEN,
+   * Runs `fn` under the policies; `attempt.signal` aborts on timeout or when `signal` aborts. Rejects with XEnrichErrors only: X_CIRCUIT_OPEN,
    * X_BULKHEAD_FULL, X_TIMEOUT, X_ABORTED, or what `fn` threw.
    */
-  execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T>;
+  execute<T>(fn: (attempt: AttemptContext) => Promise<T>, signal: AbortSignal): Promise<T>;
   readonly circuitState: CircuitStateName;
 }
 
@@ -115,15 +115,15 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
     policies.push(policy);
   }
   const composed = policies.length > 0 ? wrap(...policies) : noop;
-  const timeoutMs = config.timeout;
+  const wheel = config.timeout > 0 ? new DeadlineWheel(config.timeout) : undefined;
 
   return {
     get circuitState() {
       return breaker ? STATE_NAMES[breaker.state] : 'disabled';
     },
-    async execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+    async execute<T>(fn: (attempt: AttemptContext) => Promise<T>, signal: AbortSignal): Promise<T> {
       try {
-        return await composed.execute(({ signal: attemptSignal }) => runAttempt(timeoutMs, attemptSignal, fn, hooks.onTimeout, pausable), signal);
+        return await composed.execute(({ signal: attemptSignal }) => runAttempt(wheel, attemptSignal, fn, hooks.onTimeout, pausable), signal);
       } catch (error) {
         if (isXEnrichError(error)) throw error;
         if (isBrokenCircuitError(error)) {
