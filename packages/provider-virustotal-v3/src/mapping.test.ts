@@ -25,7 +25,9 @@ function expectedThreatName(attributes: LooseAttributes): string | null {
 }
 
 function map(name: string, observable: Observable) {
-  return mapV3Object(observable, loadFixture(name), DEFAULT_MALICE_RULES);
+  const outcome = mapV3Object(observable, loadFixture(name), DEFAULT_MALICE_RULES);
+  if (outcome.kind !== 'found') throw new Error(`${name}: expected a found outcome, got ${outcome.kind}`);
+  return outcome;
 }
 
 function failure(run: () => unknown): unknown {
@@ -220,8 +222,7 @@ describe('file objects', () => {
     const { raw, ...outcome } = mapV3Object(observable, bare, DEFAULT_MALICE_RULES);
     expect(outcome).toEqual(wrapped);
     expect(raw).toBe(bare);
-    expect(outcome.verdict).toBe('malicious');
-    expect(outcome.extracted.popular_threat_name).toBe('msil');
+    expect(outcome).toMatchObject({ kind: 'found', verdict: 'malicious', extracted: { popular_threat_name: 'msil' } });
   });
 
   it.each(['md5', 'sha1', 'sha256'] as const)('maps the object found by its %s the same way', (type) => {
@@ -296,5 +297,15 @@ describe('bodies that are not a v3 object', () => {
     const error = failure(() => mapV3Object(observable, body, DEFAULT_MALICE_RULES));
     expect(isUpstreamError(error) && error.kind).toBe('bad_response');
     expect(isUpstreamError(error) && error.retryable).toBe(false);
+  });
+});
+
+describe('objects awaiting analysis', () => {
+  it('reports a file with all-zero stats (queued) as pending, not benign', () => {
+    const observable = { type: 'sha256', value: 'a'.repeat(64) } as const;
+    const body = { data: { type: 'file', id: 'a'.repeat(64), attributes: { last_analysis_stats: { malicious: 0, suspicious: 0, harmless: 0, undetected: 0 }, last_analysis_results: {} } } };
+    const outcome = mapV3Object(observable, body, DEFAULT_MALICE_RULES);
+    expect(outcome.kind).toBe('pending');
+    expect(outcome.reasons?.[0]?.rule).toBe('no_engine_results');
   });
 });

@@ -214,6 +214,17 @@ const NO_ANALYSIS: Reason = {
   message: 'VirusTotal knows this object but sent no last_analysis_stats (no engine analysis), so there is nothing to judge; verdict unknown.',
 };
 
+const NOT_ANALYSED_YET: Reason = {
+  rule: 'no_engine_results',
+  message: 'VirusTotal knows this object but no engine has reported on it yet (queued for analysis); ask again later.',
+};
+
+/** True when stats exist but every count is zero: VirusTotal queued the object and no engine has answered. */
+function isAwaitingAnalysis(object: V3Object): boolean {
+  const stats = object.attributes.last_analysis_stats;
+  return stats != null && Object.values(stats).every((count) => count === 0);
+}
+
 /** Threat names and categories from `popular_threat_classification`, with their engine counts. */
 export function threatEntities(observable: Observable, object: V3Object): Entity[] {
   const classification = object.attributes.popular_threat_classification;
@@ -231,13 +242,17 @@ export function threatEntities(observable: Observable, object: V3Object): Entity
 }
 
 /**
- * Maps a v3 object response (with or without the `data` wrapper) to a `found` outcome: fields,
+ * Maps a v3 object response (with or without the `data` wrapper) to a `found` outcome (or
+ * `pending` when no engine has reported yet): fields,
  * the verdict from `rules`, an `indicator` entity and, for files, `ttp` entities. Pure.
  * @throws UpstreamError (bad_response) when the body is not the expected object.
  */
-export function mapV3Object(observable: Observable, body: unknown, rules: readonly MaliceRule[]): Extract<ProviderOutcome, { kind: 'found' }> {
+export function mapV3Object(observable: Observable, body: unknown, rules: readonly MaliceRule[]): ProviderOutcome {
   const lookup = lookupFor(observable);
   const object = parseV3Object(body, lookup.objectType);
+  // A queued file or URL has all-zero stats: calling it benign would cache a clean verdict for
+  // a day. Report it as pending (never cached) so the next lookup asks again.
+  if (isAwaitingAnalysis(object)) return { kind: 'pending', reasons: [NOT_ANALYSED_YET], raw: body };
   const extracted = extractFields(observable, object);
   const decision: RuleDecision = object.attributes.last_analysis_stats ? evaluateMaliceRules(rules, extracted) : { verdict: 'unknown', confidence: null, reasons: [NO_ANALYSIS] };
   const indicator: Entity = {

@@ -1,4 +1,4 @@
-import { createEnricher, zProviderInstanceConfig, zProviderManifest, type Enricher, type LoadedProvider, type Observable, type ResultRecord } from '@x/core';
+import { createEnricher, createMemoryCacheStore, zProviderInstanceConfig, zProviderManifest, type CacheStore, type Enricher, type LoadedProvider, type Observable, type ResultRecord } from '@x/core';
 import { keyFingerprint, outcomeObservables, startSimulator, type SimObservableType, type Simulator } from '@x/virustotal-simulator';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import plugin from '../src/plugin.js';
@@ -25,8 +25,8 @@ function loaded(options: Record<string, unknown> = {}, config: Record<string, un
   return { name: 'vt3', plugin, manifest, options: zVirusTotalV3Options.parse(raw), config: zProviderInstanceConfig.parse({ use: manifest.packageName, ...config, options: raw }) };
 }
 
-async function run(inputs: Array<string | Observable>, provider: LoadedProvider = loaded()): Promise<ResultRecord[]> {
-  enricher = createEnricher({ providers: [provider], cacheStore: false, logger, concurrency: 1 });
+async function run(inputs: Array<string | Observable>, provider: LoadedProvider = loaded(), cacheStore: CacheStore | false = false): Promise<ResultRecord[]> {
+  enricher = createEnricher({ providers: [provider], cacheStore, logger, concurrency: 1 });
   const { records } = await enricher.enrich(inputs);
   return records;
 }
@@ -71,6 +71,24 @@ describe('each observable type against the simulator', () => {
     expect(heavy.reasons[0]!.rule).toBe('malicious_count>=5');
     expect(sim.stats().byKey).toEqual({ [keyFingerprint(API_KEY)]: expected.length });
     expect(exposed(records)).not.toContain(API_KEY);
+  });
+});
+
+describe('queued objects', () => {
+  it.each(['sha256', 'url'] as const)('a queued %s (all-zero stats) is pending, not benign, and is asked again next time', async (type) => {
+    const queued = outcomeObservables(type).queued!;
+    const provider = loaded({}, { ...FAST, cache: {} });
+    const cache = createMemoryCacheStore({ maxEntries: 100 });
+    const first = await run([{ type, value: queued }], provider, cache);
+    expect(first[0]).toMatchObject({ status: 'pending', verdict: 'unknown', reasons: [{ rule: 'no_engine_results' }] });
+    const requestsAfterFirst = sim.stats().total;
+    await run([{ type, value: queued }], provider, cache);
+    expect(sim.stats().total).toBe(requestsAfterFirst + 1);
+    // ...whereas a found object is served from the same cache the second time.
+    const clean = outcomeObservables(type).clean!;
+    await run([{ type, value: clean }], provider, cache);
+    await run([{ type, value: clean }], provider, cache);
+    expect(sim.stats().total).toBe(requestsAfterFirst + 2);
   });
 });
 
@@ -127,7 +145,8 @@ describe('failures', () => {
     const inputs = Object.values(outcomeObservables('sha256', 7)).map((value) => ({ type: 'sha256' as const, value }));
     const provider = loaded({}, { ...FAST, resilience: { ...FAST.resilience, retry: { maxAttempts: 8, initialDelay: '5ms', maxDelay: '10ms' } } });
     const records = await run(inputs, provider);
-    expect(records.every((record) => record.status === 'ok' || record.status === 'not_found')).toBe(true);
+    // Every lookup ends with the simulator's real answer (the queued hash is `pending`), none in error.
+    expect(records.every((record) => ['ok', 'not_found', 'pending'].includes(record.status))).toBe(true);
     const stats = sim.stats();
     expect(stats.faults[faultKind]).toBeGreaterThan(0);
     expect(stats.total).toBe(inputs.length + stats.faults[faultKind]!);
