@@ -152,7 +152,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
     if (key === undefined) return toParsedInput(raw);
     let parsed = parsedStrings.get(key);
     if (!parsed) {
-      if (parsedStrings.size >= 10_000) parsedStrings.clear();
+      if (parsedStrings.size >= 4_096) parsedStrings.clear();
       parsed = toParsedInput(raw);
       parsedStrings.set(key, parsed);
     }

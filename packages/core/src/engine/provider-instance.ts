@@ -321,7 +321,11 @@ export class ProviderInstance {
     const ttl = outcome.kind === 'found' ? (this.ttlMs[observable.type] ?? DEFAULT_TTL_MS) : this.notFoundTtlMs;
     if (ttl <= 0) return;
     // The raw upstream response is not cached: it can be large, and hosts ask for it per run.
-    const { raw: _raw, ...value } = outcome;
+    let value: ProviderOutcome = outcome;
+    if (outcome.raw !== undefined) {
+      const { raw: _raw, ...rest } = outcome;
+      value = rest as ProviderOutcome;
+    }
     try {
       await this.cache.set(key, { value, storedAt: fetchedAt, expiresAt: fetchedAt + ttl });
     } catch (error) {
@@ -342,10 +346,10 @@ export class ProviderInstance {
         if (this.inflight.get(key) === flight) this.inflight.delete(key);
       }, { once: true });
     }
-    promise.then(
-      () => this.inflight.get(key) === flight && this.inflight.delete(key),
-      () => this.inflight.get(key) === flight && this.inflight.delete(key),
-    );
+    const done = (): void => {
+      if (this.inflight.get(key) === flight) this.inflight.delete(key);
+    };
+    promise.then(done, done);
     return flight;
   }
 
