@@ -354,12 +354,12 @@ describe('rate limits', () => {
     });
     const events: EnricherEvent[] = [];
     const enricher = createEnricher({
-      providers: [load(fake.plugin, 'fake', { rateLimit: [{ requests: 2, per: '150ms' }], resilience: { timeout: '50ms', retry: false, circuitBreaker: false } })],
+      providers: [load(fake.plugin, 'fake', { rateLimit: [{ requests: 2, per: '400ms' }], resilience: { timeout: '150ms', retry: false, circuitBreaker: false } })],
       onEvent: (e) => events.push(e),
     });
     const { records } = await enricher.enrich(['1.1.1.1', '1.1.1.2', '1.1.1.3']);
     expect(records.map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
-    expect(enricher.stats().fake?.quotaWaitMs).toBeGreaterThan(50);
+    expect(enricher.stats().fake?.quotaWaitMs).toBeGreaterThan(150);
     expect(events.some((e) => e.type === 'rate_limit_wait')).toBe(true);
   });
 
