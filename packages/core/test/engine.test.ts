@@ -241,6 +241,22 @@ describe('batching', () => {
     expect(enricher.stats().fake?.upstreamCalls).toBe(3);
   });
 
+  it('batches each of batch.groups separately and sends other types through enrich', async () => {
+    const fake = fakePlugin(
+      async () => found(),
+      { batch: { maxSize: 4, maxWaitMs: 5, groups: [['md5', 'sha256'], ['url']] }, observableTypes: ['md5', 'sha256', 'url', 'domain'] },
+      async (observables) => observables.map(() => found('malicious')),
+    );
+    const enricher = createEnricher({ providers: [load(fake.plugin)] });
+    const inputs = ['a'.repeat(32), 'http://one.example/', 'b'.repeat(64), 'example.org', 'http://two.example/', 'example.net'];
+    const { records } = await enricher.enrich(inputs);
+    expect(records.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+    // One batch of hashes, one of URLs; never mixed, and domains never batched.
+    const kinds = fake.batches.map((batch) => batch.map((o) => o.type).sort().join(',')).sort();
+    expect(kinds).toEqual(['md5,sha256', 'url,url']);
+    expect(fake.calls.map((call) => call.type)).toEqual(['domain', 'domain']);
+  });
+
   it('fails the whole batch when enrichMany returns the wrong number of results', async () => {
     const fake = fakePlugin(async () => found(), { batch: { maxSize: 4, maxWaitMs: 1 } }, async () => [found()]);
     const { records } = await createEnricher({ providers: [load(fake.plugin)] }).enrich(['1.1.1.1', '2.2.2.2']);

@@ -37,7 +37,9 @@ export const manifest = {
     { requests: 500, perMs: DAY },
   ],
   // With 4 requests a minute, waiting a little to fill a batch is far cheaper than a request.
-  batch: { maxSize: PUBLIC_BATCH_SIZE, maxWaitMs: 50 },
+  // Hashes share file/report and URLs share url/report; domains and IPs have no batch endpoint,
+  // so the engine sends them through enrich() and their failures never touch a batch.
+  batch: { maxSize: PUBLIC_BATCH_SIZE, maxWaitMs: 50, groups: [['md5', 'sha1', 'sha256'], ['url']] },
   docsUrl: DOCS_URL,
   lifecycle: {
     status: 'end-of-life',

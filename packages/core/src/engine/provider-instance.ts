@@ -6,7 +6,7 @@ import { XEnrichError, isXEnrichError } from '../errors/x-enrich-error.js';
 import { createHttpClient } from '../http/http-client.js';
 import { redactSecrets } from '../http/upstream-error-mapping.js';
 import type { Logger } from '../logging/logger.js';
-import type { Observable } from '../observable/observable-type.js';
+import type { Observable, ObservableType } from '../observable/observable-type.js';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
 import type { EnrichContext, EnrichmentProvider, ProviderConstructor, ProviderOutcome } from '../plugin/provider.js';
 import { createRateLimiter } from '../rate-limit/rate-limiter.js';
@@ -71,7 +71,8 @@ export class ProviderInstance {
   private readonly ttlMs: Partial<Record<Observable['type'], number>>;
   private readonly notFoundTtlMs: number;
   private readonly inflight = new Map<string, Flight>();
-  private readonly batcher: Batcher | undefined;
+  /** One batcher per batch group (see `manifest.batch.groups`); types without one use `enrich`. */
+  private readonly batchers = new Map<ObservableType, Batcher>();
   private readonly types: ReadonlySet<string>;
   private readonly logger: Logger;
   private readonly claimTtlMs: number;
@@ -178,15 +179,19 @@ export class ProviderInstance {
     this.provider = this.build(deps.container ?? rootContainer, http);
     if (this.provider.enrichMany && manifest.batch) {
       const enrichMany = this.provider.enrichMany.bind(this.provider);
-      this.batcher = new Batcher(manifest.batch.maxSize, manifest.batch.maxWaitMs, (observables, signal) =>
-        this.policies.execute((attempt) => this.call(observables.length, async () => {
-          const results = await enrichMany(observables, this.contextFor(attempt));
-          if (!Array.isArray(results) || results.length !== observables.length) {
-            throw new XEnrichError('X_PROVIDER_FAILED', `Provider "${name}" returned ${Array.isArray(results) ? results.length : 'no'} results for a batch of ${observables.length}.`);
-          }
-          return results.map((result) => (result instanceof Error ? this.normalizeError(result) : this.checkOutcome(result)));
-        }), signal),
-      );
+      const { maxSize, maxWaitMs, groups = [manifest.observableTypes] } = manifest.batch;
+      for (const group of groups) {
+        const batcher = new Batcher(maxSize, maxWaitMs, (observables, signal) =>
+          this.policies.execute((attempt) => this.call(observables.length, async () => {
+            const results = await enrichMany(observables, this.contextFor(attempt));
+            if (!Array.isArray(results) || results.length !== observables.length) {
+              throw new XEnrichError('X_PROVIDER_FAILED', `Provider "${name}" returned ${Array.isArray(results) ? results.length : 'no'} results for a batch of ${observables.length}.`);
+            }
+            return results.map((result) => (result instanceof Error ? this.normalizeError(result) : this.checkOutcome(result)));
+          }), signal),
+        );
+        for (const type of group) this.batchers.set(type, batcher);
+      }
     }
   }
 
@@ -366,8 +371,9 @@ export class ProviderInstance {
       }
     }
     try {
-      const outcome = this.batcher
-        ? await this.batcher.submit(observable, signal)
+      const batcher = this.batchers.get(observable.type);
+      const outcome = batcher
+        ? await batcher.submit(observable, signal)
         : await this.policies.execute((attempt) => this.call(1, () => this.provider.enrich(observable, this.contextFor(attempt)).then((o) => this.checkOutcome(o))), signal);
       const fetchedAt = this.deps.clock.now();
       await this.writeCache(key, observable, outcome, fetchedAt);
@@ -443,7 +449,7 @@ export class ProviderInstance {
       lifecycle: manifest.lifecycle,
       circuitState: this.policies.circuitState,
       rateLimit: await this.limiter.remaining().catch(() => []),
-      batch: this.batcher && manifest.batch ? { ...manifest.batch } : null,
+      batch: this.batchers.size > 0 && manifest.batch ? { ...manifest.batch } : null,
     };
   }
 

@@ -53,8 +53,20 @@ export const zProviderManifest = z.object({
   defaultCacheTtlMs: z.partialRecord(z.enum(OBSERVABLE_TYPES), z.number().int().nonnegative()).describe('Default cache TTL per observable type, in ms.'),
   defaultNotFoundTtlMs: z.number().int().nonnegative().optional().describe('Default TTL for not-found outcomes, in ms.'),
   defaultRateLimits: z.array(zRateLimitWindow).describe('Default rate-limit windows (the public tier), overridable in config.'),
-  /** For plugins that implement `enrichMany`: the most observables one upstream request may carry. */
-  batch: z.object({ maxSize: z.number().int().positive(), maxWaitMs: z.number().int().nonnegative().default(5) }).optional(),
+  /**
+   * For plugins that implement `enrichMany`: the most observables one upstream request may carry,
+   * and how long to wait to fill a batch. `groups` lists the types that may share one request
+   * (e.g. `[['md5','sha1','sha256'], ['url']]`): the engine batches each group separately and
+   * sends types outside every group through `enrich`, so a failing domain lookup never fails a
+   * batch of hashes. Without `groups`, every type is batched together.
+   */
+  batch: z
+    .object({
+      maxSize: z.number().int().positive(),
+      maxWaitMs: z.number().int().nonnegative().default(5),
+      groups: z.array(z.array(z.enum(OBSERVABLE_TYPES)).min(1)).optional().describe('Types that may share one batch request, per group.'),
+    })
+    .optional(),
   docsUrl: z.string().describe('Where the plugin is documented.'),
   lifecycle: zLifecycle.default({ status: 'active' }),
 });
