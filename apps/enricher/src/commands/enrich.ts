@@ -7,7 +7,7 @@ import { argumentInputs, assertReadable, countLines, fileInputs, resolveInputFor
 import type { LogLevel } from '../logger.js';
 import { commandLogger, openEnricher } from '../open-enricher.js';
 import { createFormatter, type EnrichedItem, type OutputFormat, type OutputFormatter } from '../output/formats.js';
-import { createProgressBar, type ProgressBar } from '../progress-bar.js';
+import type { ProgressBar } from '../progress-bar.js';
 import { humanDuration, upfrontEstimate, type InstanceBudget } from '../progress.js';
 import { writeOut } from '../run-command.js';
 import { UsageError } from '../usage-error.js';
@@ -212,6 +212,8 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
       if (estimate) stderr.write(`x-enrich: ${estimate}\n`);
     }
     if (options.progress && !options.quiet && stderr.isTTY) {
+      // Only a terminal gets a bar, so only then is cli-progress loaded.
+      const { createProgressBar } = await import('../progress-bar.js');
       progress = createProgressBar({ stream: stderr, total, budgets, quotaWaitMs: () => totalQuotaWaitMs(enricher.stats(), selected) });
     }
 
