@@ -237,7 +237,10 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
     let invalidLines = 0;
     const started = Date.now();
     const tally = await runEnrichment({
-      stream: enricher.stream(raws(), { signal, refresh: options.refresh, providers: selected }),
+      // No signal for the engine: core keeps one listener per lookup on the caller's signal
+      // (SharedSignal.join), which over a 100,000-line run holds every lookup's state. On
+      // Ctrl-C we stop reading and writing at once instead, and exit without waiting.
+      stream: enricher.stream(raws(), { refresh: options.refresh, providers: selected }),
       formatter: createFormatter(format, { color: Boolean(process.stdout.isTTY), width: process.stdout.columns }),
       out: process.stdout,
       signal,
