@@ -169,6 +169,16 @@ export function createEnricher(options: EnricherOptions): Enricher {
       return { records, summary: summarize(null, parsed.input, records) };
     }
     const { observable, input } = parsed;
+    if (selected.length === 1) {
+      // One provider (the common case): no records array to fill in and no Promise.all.
+      const instance = selected[0] as ProviderInstance;
+      const fast = instance.lookupFast(observable, input, lookupOptions);
+      if (fast) return { records: [fast], summary: summarize(observable, input, [fast]) };
+      return instance.lookup(observable, input, lookupOptions).then((record) => {
+        const records = [record];
+        return { records, summary: summarize(observable, input, records) };
+      });
+    }
     const records = new Array<ResultRecord>(selected.length);
     let pending: Array<Promise<void>> | undefined;
     selected.forEach((instance, j) => {

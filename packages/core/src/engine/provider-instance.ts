@@ -374,7 +374,7 @@ export class ProviderInstance {
       const batcher = this.batchers.get(observable.type);
       const outcome = batcher
         ? await batcher.submit(observable, signal)
-        : await this.policies.execute((attempt) => this.call(1, () => this.provider.enrich(observable, this.contextFor(attempt)).then((o) => this.checkOutcome(o))), signal);
+        : await this.policies.execute((attempt) => this.callOne(observable, attempt), signal);
       const fetchedAt = this.deps.clock.now();
       await this.writeCache(key, observable, outcome, fetchedAt);
       return { outcome, fetchedAt };
@@ -394,6 +394,21 @@ export class ProviderInstance {
     };
   }
 
+  /** `call` for one observable through `enrich`, without the closures `call` takes (the common miss path). */
+  private async callOne(observable: Observable, attempt: AttemptContext): Promise<ProviderOutcome> {
+    this.stats.upstreamCalls++;
+    const emit = this.deps.emit;
+    const started = emit ? performance.now() : 0;
+    let outcome: ProviderOutcome;
+    try {
+      outcome = this.checkOutcome(await this.provider.enrich(observable, this.contextFor(attempt)));
+    } catch (error) {
+      throw this.callFailed(error, 1, started);
+    }
+    emit?.({ type: 'upstream', instance: this.name, durationMs: performance.now() - started, ok: true, batchSize: 1 });
+    return outcome;
+  }
+
   /** One call into the provider: counted, timed, errors normalized (so retry sees x-enrich errors). */
   private async call<T>(batchSize: number, fn: () => Promise<T>): Promise<T> {
     this.stats.upstreamCalls++;
@@ -403,19 +418,24 @@ export class ProviderInstance {
       this.deps.emit?.({ type: 'upstream', instance: this.name, durationMs: performance.now() - started, ok: true, batchSize });
       return value;
     } catch (error) {
-      const normalized = this.normalizeError(error);
-      const httpStatus = normalized.details.status;
-      this.deps.emit?.({
-        type: 'upstream',
-        instance: this.name,
-        durationMs: performance.now() - started,
-        ok: false,
-        batchSize,
-        errorCode: normalized.code,
-        ...(typeof httpStatus === 'number' ? { httpStatus } : {}),
-      });
-      throw normalized;
+      throw this.callFailed(error, batchSize, started);
     }
+  }
+
+  /** The failure of a provider call, normalized and reported. */
+  private callFailed(error: unknown, batchSize: number, started: number): XEnrichError {
+    const normalized = this.normalizeError(error);
+    const httpStatus = normalized.details.status;
+    this.deps.emit?.({
+      type: 'upstream',
+      instance: this.name,
+      durationMs: performance.now() - started,
+      ok: false,
+      batchSize,
+      errorCode: normalized.code,
+      ...(typeof httpStatus === 'number' ? { httpStatus } : {}),
+    });
+    return normalized;
   }
 
   private checkOutcome(outcome: ProviderOutcome): ProviderOutcome {

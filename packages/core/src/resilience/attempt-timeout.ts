@@ -71,6 +71,11 @@ export class DeadlineWheel {
   }
 }
 
+/** What an attempt hands the provider: its signal, created only when the provider reads it. */
+export interface AttemptContext {
+  readonly signal: AbortSignal;
+}
+
 /**
  * One attempt with a cooperative timeout: after `wheel.timeoutMs` (not counting paused time)
  * the signal passed to `fn` aborts with an `UpstreamError('timeout')` and the attempt rejects
@@ -79,83 +84,104 @@ export class DeadlineWheel {
  *
  * We do not use cockatiel's TimeoutPolicy because its clock cannot be paused for rate-limit waits.
  */
-/** What an attempt hands the provider: its signal, created only when the provider reads it. */
-export interface AttemptContext {
-  readonly signal: AbortSignal;
-}
-
 export function runAttempt<T>(wheel: DeadlineWheel | undefined, parent: AbortSignal, fn: (attempt: AttemptContext) => Promise<T>, onTimeout?: () => void, pausable = true): Promise<T> {
   if (parent.aborted) return Promise.reject(abortError(parent));
   // Without a timeout the attempt can use the caller's signal as it is.
   if (!wheel) return fn({ signal: parent });
-  const timeoutMs = wheel.timeoutMs;
-  const canAbort = parent !== NEVER_ABORTED;
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    let remaining = 0;
-    // An AbortController is one of the costlier objects of a lookup; providers that never read
-    // `signal` (in-process ones) never make one. Read after the abort, it is already aborted.
-    let controller: AbortController | undefined;
-    let abortReason: unknown;
-    let aborted = false;
-    const abort = (reason: unknown): void => {
-      aborted = true;
-      abortReason = reason;
-      controller?.abort(reason);
-    };
-
-    const settle = (finish: () => void): void => {
-      if (settled) return;
-      settled = true;
-      wheel.delete(attempt);
-      if (canAbort) parent.removeEventListener('abort', onParentAbort);
-      finish();
-    };
-    const onParentAbort = (): void => {
-      abort(parent.reason);
-      settle(() => reject(abortError(parent)));
-    };
-    const attempt: RunningAttempt = {
-      deadline: Date.now() + timeoutMs,
-      paused: 0,
-      fire() {
-        const error = new UpstreamError('timeout', `The lookup took longer than ${formatDuration(timeoutMs)} (resilience.timeout).`);
-        abort(error);
-        onTimeout?.();
-        settle(() => reject(error));
-      },
-    };
-    const context: AttemptContext = {
-      get signal() {
-        if (!controller) {
-          controller = new AbortController();
-          if (aborted) controller.abort(abortReason);
-          if (pausable) {
-            timers.set(controller.signal, {
-              pause() {
-                if (attempt.paused++ === 0) remaining = attempt.deadline - Date.now();
-              },
-              resume() {
-                if (--attempt.paused === 0) attempt.deadline = Date.now() + remaining;
-              },
-            });
-          }
-        }
-        return controller.signal;
-      },
-    };
-
-    if (canAbort) parent.addEventListener('abort', onParentAbort, { once: true });
-    wheel.add(attempt);
-    let pending: Promise<T>;
-    try {
-      pending = Promise.resolve(fn(context));
-    } catch (error) {
-      pending = Promise.reject(error);
-    }
-    pending.then(
-      (value) => settle(() => resolve(value)),
-      (error: unknown) => settle(() => reject(error)),
-    );
+  const attempt = new Attempt<T>(wheel, parent, onTimeout, pausable);
+  const promise = new Promise<T>((resolve, reject) => {
+    attempt.resolve = resolve;
+    attempt.reject = reject;
   });
+  if (attempt.canAbort) parent.addEventListener('abort', attempt, { once: true });
+  wheel.add(attempt);
+  let pending: Promise<T>;
+  try {
+    pending = Promise.resolve(fn(attempt));
+  } catch (error) {
+    pending = Promise.reject(error);
+  }
+  pending.then(
+    (value) => attempt.settle() && attempt.resolve(value),
+    (error: unknown) => attempt.settle() && attempt.reject(error),
+  );
+  return promise;
+}
+
+/**
+ * The state of one running attempt in a single object (its wheel entry, its context for `fn`
+ * and its listener for the parent's abort) instead of a closure each: one lookup makes one.
+ */
+class Attempt<T> implements RunningAttempt, AttemptContext {
+  deadline: number;
+  paused = 0;
+  resolve!: (value: T) => void;
+  reject!: (error: unknown) => void;
+  readonly canAbort: boolean;
+  private settled = false;
+  private remaining = 0;
+  // An AbortController is one of the costlier objects of a lookup; providers that never read
+  // `signal` (in-process ones) never make one. Read after the abort, it is already aborted.
+  private controller: AbortController | undefined;
+  private aborted = false;
+  private abortReason: unknown;
+
+  constructor(
+    private readonly wheel: DeadlineWheel,
+    private readonly parent: AbortSignal,
+    private readonly onTimeout: (() => void) | undefined,
+    private readonly pausable: boolean,
+  ) {
+    this.deadline = Date.now() + wheel.timeoutMs;
+    this.canAbort = parent !== NEVER_ABORTED;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = new AbortController();
+      this.controller = controller;
+      if (this.aborted) controller.abort(this.abortReason);
+      if (this.pausable) {
+        const attempt = this as Attempt<T>;
+        timers.set(controller.signal, {
+          pause() {
+            if (attempt.paused++ === 0) attempt.remaining = attempt.deadline - Date.now();
+          },
+          resume() {
+            if (--attempt.paused === 0) attempt.deadline = Date.now() + attempt.remaining;
+          },
+        });
+      }
+    }
+    return this.controller.signal;
+  }
+
+  /** True the first time: the attempt leaves the wheel and stops listening to the parent. */
+  settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.wheel.delete(this);
+    if (this.canAbort) this.parent.removeEventListener('abort', this);
+    return true;
+  }
+
+  private abort(reason: unknown): void {
+    this.aborted = true;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
+
+  /** The parent signal aborted (this object is its listener). */
+  handleEvent(): void {
+    this.abort(this.parent.reason);
+    if (this.settle()) this.reject(abortError(this.parent));
+  }
+
+  fire(): void {
+    const timeoutMs = this.wheel.timeoutMs;
+    const error = new UpstreamError('timeout', `The lookup took longer than ${formatDuration(timeoutMs)} (resilience.timeout).`);
+    this.abort(error);
+    this.onTimeout?.();
+    if (this.settle()) this.reject(error);
+  }
 }

@@ -10,13 +10,12 @@ import {
   isBrokenCircuitError,
   isBulkheadRejectedError,
   isTaskCancelledError,
-  noop,
   retry,
-  wrap,
   type CircuitBreakerPolicy,
   type IBackoff,
   type IBackoffFactory,
-  type IPolicy,
+  type BulkheadPolicy,
+  type RetryPolicy,
   type IRetryBackoffContext,
 } from 'cockatiel';
 import type { ResilienceConfig } from '../config/config-schema.js';
@@ -86,8 +85,9 @@ export interface ResiliencePolicies {
  */
 export function createResiliencePolicies(config: ResilienceConfig, hooks: PolicyHooks = {}, options: { pausableTimeout?: boolean } = {}): ResiliencePolicies {
   const pausable = options.pausableTimeout ?? true;
-  const policies: IPolicy[] = [];
+  let retryPolicy: RetryPolicy | undefined;
   let breaker: CircuitBreakerPolicy | undefined;
+  let bulkheadPolicy: BulkheadPolicy | undefined;
 
   if (config.retry !== false && config.retry.maxAttempts > 0) {
     const { maxAttempts, initialDelay, maxDelay } = config.retry;
@@ -96,7 +96,7 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
       backoff: retryAfterBackoff(new ExponentialBackoff({ initialDelay, maxDelay }), maxDelay),
     });
     policy.onRetry((event) => hooks.onRetry?.({ attempt: event.attempt, delayMs: event.delay, error: 'error' in event ? event.error : undefined }));
-    policies.push(policy);
+    retryPolicy = policy;
   }
   if (config.circuitBreaker !== false) {
     const c = config.circuitBreaker;
@@ -107,15 +107,24 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
         : new SamplingBreaker({ threshold: c.threshold, duration: c.samplingDuration, minimumRps: c.minimumRps }),
     });
     breaker.onStateChange((state) => hooks.onCircuitStateChange?.(STATE_NAMES[state]));
-    policies.push(breaker);
   }
   if (config.bulkhead !== false) {
     const policy = bulkhead(config.bulkhead.maxConcurrent, config.bulkhead.maxQueue);
     policy.onReject(() => hooks.onBulkheadRejected?.());
-    policies.push(policy);
+    bulkheadPolicy = policy;
   }
-  const composed = policies.length > 0 ? wrap(...policies) : noop;
   const wheel = config.timeout > 0 ? new DeadlineWheel(config.timeout) : undefined;
+  const onTimeout = hooks.onTimeout;
+
+  // retry( breaker( bulkhead( attempt ))) nested by hand rather than with cockatiel's `wrap`,
+  // whose per-call context spreads and closures were a visible part of a lookup's cost. Every
+  // layer passes the caller's signal on unchanged, as `wrap` did.
+  function run<T>(fn: (attempt: AttemptContext) => Promise<T>, signal: AbortSignal): Promise<T> {
+    const attempt = ({ signal: s }: { signal: AbortSignal }): Promise<T> => runAttempt(wheel, s, fn, onTimeout, pausable);
+    const guarded = bulkheadPolicy ? ({ signal: s }: { signal: AbortSignal }): Promise<T> => (bulkheadPolicy as BulkheadPolicy).execute(attempt, s) : attempt;
+    const broken = breaker ? ({ signal: s }: { signal: AbortSignal }): Promise<T> => (breaker as CircuitBreakerPolicy).execute(guarded, s) : guarded;
+    return retryPolicy ? retryPolicy.execute(broken, signal) : broken({ signal });
+  }
 
   return {
     get circuitState() {
@@ -123,7 +132,7 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
     },
     async execute<T>(fn: (attempt: AttemptContext) => Promise<T>, signal: AbortSignal): Promise<T> {
       try {
-        return await composed.execute(({ signal: attemptSignal }) => runAttempt(wheel, attemptSignal, fn, hooks.onTimeout, pausable), signal);
+        return await run(fn, signal);
       } catch (error) {
         if (isXEnrichError(error)) throw error;
         if (isBrokenCircuitError(error)) {
