@@ -183,6 +183,19 @@ describe('cache', () => {
     await off.enrich(['example.org']);
     expect(fake.calls).toHaveLength(4);
   });
+
+  it("writes through a wrapper's own set even when it spreads the memory store", async () => {
+    const memory = createMemoryCacheStore();
+    const written: string[] = [];
+    const cacheStore = { ...memory, set: async (key: string, entry: Parameters<typeof memory.set>[1]) => (written.push(key), memory.set(key, entry)) };
+    const fake = fakePlugin(async () => found());
+    const enricher = createEnricher({ providers: [load(fake.plugin)], cacheStore });
+    await enricher.enrich(['example.org', { type: 'domain', value: 'example.com' }]);
+    expect(written).toHaveLength(2);
+    const { records } = await enricher.enrich(['example.org', { type: 'domain', value: 'example.com' }]);
+    expect(records.map((r) => r.cache.hit)).toEqual([true, true]);
+    expect(fake.calls).toHaveLength(2);
+  });
 });
 
 describe('coalescing', () => {

@@ -9,6 +9,13 @@ import type { CacheEntry, CacheStore } from '../stores/cache-store.js';
 export const GET_SYNC = Symbol.for('x-enrich.cache.getSync');
 export type SyncReadable = { [GET_SYNC]?: (key: string) => CacheEntry | undefined };
 
+/**
+ * The same for writes: a synchronous twin of `set`, kept on the `set` function itself so that a
+ * wrapper replacing `set` (`{ ...store, set }`) does not carry it along and get bypassed.
+ */
+export const SET_SYNC = Symbol.for('x-enrich.cache.setSync');
+export type SyncWritable = { [SET_SYNC]?: (key: string, entry: CacheEntry) => void };
+
 export interface MemoryCacheStoreOptions {
   /** LRU capacity; the least recently used entry is evicted beyond it. Default 100,000. */
   maxEntries?: number;
@@ -28,14 +35,15 @@ export function createMemoryCacheStore(options: MemoryCacheStoreOptions = {}): C
     }
     return entry;
   };
+  const write = (key: string, entry: CacheEntry): void => {
+    lru.set(key, entry);
+  };
   const store: CacheStore & SyncReadable = {
     [GET_SYNC]: read,
     async get<T>(key: string) {
       return read(key) as CacheEntry<T> | undefined;
     },
-    async set<T>(key: string, entry: CacheEntry<T>) {
-      lru.set(key, entry as CacheEntry);
-    },
+    set: Object.assign(async <T>(key: string, entry: CacheEntry<T>): Promise<void> => write(key, entry as CacheEntry), { [SET_SYNC]: write }),
     async delete(key: string) {
       lru.delete(key);
     },

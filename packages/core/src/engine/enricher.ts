@@ -146,15 +146,34 @@ export function createEnricher(options: EnricherOptions): Enricher {
   );
 
   // Repeated inputs are common (the same IP in every log line); parsing one costs more than a cache hit.
+  // Objects are memoized by type, then value: no `type + value` string to build and hash per input.
   const parsedStrings = new Map<string, ParsedInput>();
+  const parsedObjects = new Map<string, Map<string, ParsedInput>>();
+  let memoSize = 0;
   function parse(raw: EnricherInput): ParsedInput {
-    const key = typeof raw === 'string' ? raw : typeof raw?.type === 'string' && typeof raw.value === 'string' ? `\0${raw.type}\0${raw.value}` : undefined;
-    if (key === undefined) return toParsedInput(raw);
-    let parsed = parsedStrings.get(key);
+    if (memoSize >= 4_096) {
+      parsedStrings.clear();
+      parsedObjects.clear();
+      memoSize = 0;
+    }
+    let memo: Map<string, ParsedInput>;
+    let key: string;
+    if (typeof raw === 'string') {
+      memo = parsedStrings;
+      key = raw;
+    } else if (typeof raw?.type === 'string' && typeof raw.value === 'string') {
+      let byValue = parsedObjects.get(raw.type);
+      if (!byValue) parsedObjects.set(raw.type, (byValue = new Map()));
+      memo = byValue;
+      key = raw.value;
+    } else {
+      return toParsedInput(raw);
+    }
+    let parsed = memo.get(key);
     if (!parsed) {
-      if (parsedStrings.size >= 4_096) parsedStrings.clear();
       parsed = toParsedInput(raw);
-      parsedStrings.set(key, parsed);
+      memo.set(key, parsed);
+      memoSize++;
     }
     return parsed;
   }

@@ -1,6 +1,6 @@
 import { container as rootContainer, Lifecycle as DiLifecycle, type DependencyContainer } from 'tsyringe';
 import { cacheKey, optionsFingerprint } from '../cache/cache-key.js';
-import { GET_SYNC, type SyncReadable } from '../cache/memory-cache-store.js';
+import { GET_SYNC, SET_SYNC, type SyncReadable, type SyncWritable } from '../cache/memory-cache-store.js';
 import { Tokens, type Clock } from '../di/tokens.js';
 import { XEnrichError, isXEnrichError } from '../errors/x-enrich-error.js';
 import { createHttpClient } from '../http/http-client.js';
@@ -14,7 +14,7 @@ import { abortError } from '../rate-limit/sleep.js';
 import { NEVER_ABORTED, withAttemptTimeoutPaused, type AttemptContext } from '../resilience/attempt-timeout.js';
 import { createResiliencePolicies, type ResiliencePolicies } from '../resilience/policies.js';
 import type { ResultRecord } from '../result/result-record.js';
-import type { CacheStore } from '../stores/cache-store.js';
+import type { CacheEntry, CacheStore } from '../stores/cache-store.js';
 import type { CoalescingStore, RateLimiter, RateLimitStore } from '../stores/rate-limit-store.js';
 import { Batcher } from './batcher.js';
 import type { EnricherEvent, InstanceStats, ProviderInfo } from './events.js';
@@ -77,6 +77,10 @@ export class ProviderInstance {
   private readonly logger: Logger;
   private readonly claimTtlMs: number;
   private readonly getSync: ((key: string) => unknown) | undefined;
+  private readonly setSync: SyncWritable[typeof SET_SYNC];
+  /** The cache key `lookupFast` built last and its observable, so `lookup` right after it need not build it again. */
+  private lastKey = '';
+  private lastKeyOf: Observable | undefined;
   /** `<instance>:<fingerprint>:`, the constant start of every cache key (see `cacheKey`). */
   private readonly keyPrefix: string;
 
@@ -98,6 +102,7 @@ export class ProviderInstance {
     this.keyPrefix = cacheKey(name, this.fingerprint, { type: 'ipv4', value: '' }).slice(0, -'ipv4:'.length);
     this.cache = config.cache === false ? undefined : deps.cacheStore;
     this.getSync = (this.cache as SyncReadable | undefined)?.[GET_SYNC];
+    this.setSync = (this.cache?.set as SyncWritable | undefined)?.[SET_SYNC];
     const cacheConfig = config.cache === false ? {} : config.cache;
     this.ttlMs = { ...manifest.defaultCacheTtlMs, ...cacheConfig.ttl };
     this.notFoundTtlMs = cacheConfig.notFoundTtl ?? manifest.defaultNotFoundTtlMs ?? DEFAULT_NOT_FOUND_TTL_MS;
@@ -246,7 +251,10 @@ export class ProviderInstance {
     if (!this.types.has(observable.type)) return emptyRecord(observable, input, this.ref, 'unsupported', null);
     if (options.signal?.aborted || options.refresh || !this.getSync) return undefined;
     const started = this.deps.emit ? performance.now() : 0;
-    const entry = this.getSync(this.keyPrefix + observable.type + ':' + observable.value) as { value: ProviderOutcome; storedAt: number; expiresAt: number } | undefined;
+    const key = this.keyPrefix + observable.type + ':' + observable.value;
+    this.lastKey = key;
+    this.lastKeyOf = observable;
+    const entry = this.getSync(key) as { value: ProviderOutcome; storedAt: number; expiresAt: number } | undefined;
     const now = this.deps.clock.now();
     if (!entry || entry.expiresAt <= now) return undefined;
     this.stats.lookups++;
@@ -262,7 +270,8 @@ export class ProviderInstance {
     const started = performance.now();
     if (options.signal?.aborted) return this.finish(emptyRecord(observable, input, this.ref, 'skipped', abortError(options.signal)), started);
     this.stats.lookups++;
-    const key = this.keyPrefix + observable.type + ':' + observable.value;
+    const key = this.lastKeyOf === observable ? this.lastKey : this.keyPrefix + observable.type + ':' + observable.value;
+    this.lastKeyOf = undefined;
     try {
       // A store with a synchronous read was already asked by lookupFast.
       if (this.cache && !options.refresh && !this.getSync) {
@@ -321,21 +330,39 @@ export class ProviderInstance {
     return entry;
   }
 
-  private async writeCache(key: string, observable: Observable, outcome: ProviderOutcome, fetchedAt: number): Promise<void> {
-    if (!this.cache || outcome.kind === 'pending') return;
+  /** What to store for an outcome, or undefined when it is not cached (pending, TTL 0, no cache). */
+  private cacheEntry(observable: Observable, outcome: ProviderOutcome, fetchedAt: number): CacheEntry<ProviderOutcome> | undefined {
+    if (!this.cache || outcome.kind === 'pending') return undefined;
     const ttl = outcome.kind === 'found' ? (this.ttlMs[observable.type] ?? DEFAULT_TTL_MS) : this.notFoundTtlMs;
-    if (ttl <= 0) return;
+    if (ttl <= 0) return undefined;
     // The raw upstream response is not cached: it can be large, and hosts ask for it per run.
     let value: ProviderOutcome = outcome;
     if (outcome.raw !== undefined) {
       const { raw: _raw, ...rest } = outcome;
       value = rest as ProviderOutcome;
     }
+    return { value, storedAt: fetchedAt, expiresAt: fetchedAt + ttl };
+  }
+
+  private async writeCache(key: string, entry: CacheEntry<ProviderOutcome>): Promise<void> {
     try {
-      await this.cache.set(key, { value, storedAt: fetchedAt, expiresAt: fetchedAt + ttl });
+      await this.cache?.set(key, entry);
     } catch (error) {
-      this.logger.warn({ err: this.normalizeError(error).message }, 'cache write failed');
+      this.cacheWriteFailed(error);
     }
+  }
+
+  /** `writeCache` for a store that writes synchronously (memory): no promise on the miss path. */
+  private writeCacheSync(key: string, entry: CacheEntry<ProviderOutcome>, set: NonNullable<SyncWritable[typeof SET_SYNC]>): void {
+    try {
+      set(key, entry);
+    } catch (error) {
+      this.cacheWriteFailed(error);
+    }
+  }
+
+  private cacheWriteFailed(error: unknown): void {
+    this.logger.warn({ err: this.normalizeError(error).message }, 'cache write failed');
   }
 
   private startFlight(key: string, observable: Observable, firstSignal: AbortSignal | undefined): Flight {
@@ -376,7 +403,11 @@ export class ProviderInstance {
         ? await batcher.submit(observable, signal)
         : await this.policies.execute((attempt) => this.callOne(observable, attempt), signal);
       const fetchedAt = this.deps.clock.now();
-      await this.writeCache(key, observable, outcome, fetchedAt);
+      const entry = this.cacheEntry(observable, outcome, fetchedAt);
+      if (entry) {
+        if (this.setSync) this.writeCacheSync(key, entry, this.setSync);
+        else await this.writeCache(key, entry);
+      }
       return { outcome, fetchedAt };
     } finally {
       if (claimed && coalescing) await coalescing.release(key).catch(() => undefined);
