@@ -1,6 +1,3 @@
-import type { Verdict } from '@x/core';
-import { VERDICT_SEVERITY } from '@x/core';
-
 /**
  * Exit codes of `x-enrich`, documented in docs/cli.md. Pipelines branch on them, so they
  * never change meaning. When several apply, the highest-priority one wins: interrupted, then
@@ -19,13 +16,6 @@ export const ExitCode = {
   Interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
-
-export type FailOn = Extract<Verdict, 'suspicious' | 'malicious'>;
-
-/** Whether a summary verdict reaches the `--fail-on` threshold. */
-export function reachesFailOn(verdict: Verdict, failOn: FailOn | undefined): boolean {
-  return failOn !== undefined && VERDICT_SEVERITY[verdict] >= VERDICT_SEVERITY[failOn];
-}
 
 export function runExitCode(run: { interrupted: boolean; failOnReached: boolean; failedLookups: number; invalidInputs: number }): ExitCode {
   if (run.interrupted) return ExitCode.Interrupted;

@@ -3,7 +3,8 @@
  * `dist/cli.js`; everything not exported here is private.
  */
 export { zAppConfig, zServerConfig, loadAppConfig, type AppConfig, type ServerConfig } from './app-config.js';
-export { ExitCode, runExitCode, reachesFailOn, type FailOn } from './exit-codes.js';
+export { ExitCode, runExitCode } from './exit-codes.js';
+export { reachesFailOn, type FailOn } from './fail-on.js';
 export { createFormatter, OUTPUT_FORMATS, isOutputFormat, type OutputFormat, type OutputFormatter, type EnrichedItem, type RunFooter } from './output/formats.js';
 export { buildStixBundle, observableToSco, stixPattern, type StixBundle, type StixObject } from './output/stix.js';
 export { formatTable } from './output/table.js';

@@ -1,4 +1,3 @@
-import { isValidationError, isXEnrichError } from '@x/core';
 import { ExitCode } from './exit-codes.js';
 import { isUsageError } from './usage-error.js';
 
@@ -15,7 +14,9 @@ function flush(stream: NodeJS.WriteStream): Promise<void> {
 }
 
 /** One line (or a headline and its issues) for people: never a stack trace unless X_ENRICH_DEBUG is set. */
-export function describeError(error: unknown): string {
+export async function describeError(error: unknown): Promise<string> {
+  // Imported here, not at the top: `--help` and `--version` should not pay for loading core.
+  const { isValidationError, isXEnrichError } = await import('@x/core');
   if (isValidationError(error)) return `${error.message}\n(${error.code})`;
   if (isXEnrichError(error)) return `${error.message} (${error.code})`;
   if (isUsageError(error)) return error.message;
@@ -32,7 +33,7 @@ export async function runCommand(command: () => Promise<number | void>): Promise
   try {
     code = (await command()) ?? ExitCode.Ok;
   } catch (error) {
-    process.stderr.write(`x-enrich: ${describeError(error)}\n`);
+    process.stderr.write(`x-enrich: ${await describeError(error)}\n`);
     if (process.env.X_ENRICH_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     code = ExitCode.Usage;
   }

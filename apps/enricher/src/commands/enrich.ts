@@ -1,8 +1,8 @@
-import { setMaxListeners } from 'node:events';
 import type { Writable } from 'node:stream';
 import { VERDICT_SEVERITY, type EnricherStats, type Verdict } from '@x/core';
 import { loadAppConfig } from '../app-config.js';
-import { ExitCode, reachesFailOn, runExitCode, type FailOn } from '../exit-codes.js';
+import { ExitCode, runExitCode } from '../exit-codes.js';
+import { reachesFailOn, type FailOn } from '../fail-on.js';
 import { argumentInputs, assertReadable, countLines, fileInputs, resolveInputFormat, type InputFormat, type RawInput } from '../input/read-inputs.js';
 import type { LogLevel } from '../logger.js';
 import { commandLogger, openEnricher } from '../open-enricher.js';
@@ -178,8 +178,6 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
     stores: { mode: 'cli', cacheDir: options.cacheDir, noCache: !options.cache },
   });
   const controller = new AbortController();
-  // Every lookup in flight listens to the run's signal (core's engine); that is by design, not a leak.
-  setMaxListeners(0, controller.signal);
   let progress: ProgressBar | undefined;
   const onSignal = () => {
     // A second Ctrl-C means "now": skip the tidy shutdown.
