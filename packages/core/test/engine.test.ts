@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -10,6 +11,7 @@ import {
   type EnricherEvent,
   type ProviderPlugin,
 } from '../src/index.js';
+import { NEVER_ABORTED } from '../src/resilience/attempt-timeout.js';
 import { loadTestProvider } from '../src/testing/prepare.js';
 import { fakePlugin, found, tick } from './fake-plugins.js';
 
@@ -252,6 +254,20 @@ describe('batching', () => {
     expect(records.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'error', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
     expect(records[3]?.error?.code).toBe('X_UPSTREAM_BAD_REQUEST');
     expect(enricher.stats().fake?.upstreamCalls).toBe(3);
+  });
+
+  it('leaves no abort listeners behind on the caller signal or the never-aborted one once batches settle', async () => {
+    const fake = fakePlugin(async () => found(), { batch: { maxSize: 2, maxWaitMs: 1 }, observableTypes: ['sha256'] }, async (observables) => observables.map(() => found()));
+    const enricher = createEnricher({ providers: [load(fake.plugin)], cacheStore: false });
+    const hashes = Array.from({ length: 40 }, (_, i) => String(i).padStart(64, 'a'));
+    const before = getEventListeners(NEVER_ABORTED, 'abort').length;
+    await enricher.enrich(hashes);
+    expect(getEventListeners(NEVER_ABORTED, 'abort').length).toBe(before);
+    const caller = new AbortController();
+    const { records } = await enricher.enrich(hashes, { signal: caller.signal });
+    expect(records.every((r) => r.status === 'ok')).toBe(true);
+    expect(fake.batches.length).toBe(40);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
   });
 
   it('batches each of batch.groups separately and sends other types through enrich', async () => {

@@ -53,6 +53,8 @@ export class Batcher {
       });
     } catch (error) {
       for (const item of items) item.reject(error);
+    } finally {
+      shared.dispose();
     }
   }
 }

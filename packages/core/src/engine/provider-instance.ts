@@ -380,6 +380,7 @@ export class ProviderInstance {
     }
     const done = (): void => {
       if (this.inflight.get(key) === flight) this.inflight.delete(key);
+      shared.dispose();
     };
     promise.then(done, done);
     return flight;

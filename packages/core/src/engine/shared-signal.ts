@@ -10,6 +10,8 @@ export class SharedSignal {
   private joined = 0;
   private abortedCount = 0;
   private permanent = false;
+  /** The callers' signals and our listeners on them, removed by `dispose`. */
+  private listening: Array<{ signal: AbortSignal; onAbort: () => void }> | undefined;
 
   /**
    * Read it after the first caller joined: when that caller cannot abort, the work can never be
@@ -23,7 +25,9 @@ export class SharedSignal {
 
   join(signal: AbortSignal | undefined): void {
     this.joined++;
-    if (!signal) {
+    // NEVER_ABORTED (the signal of uncancellable work, shared process-wide) is a caller that can
+    // never abort: listening to it would only pile listeners onto one global signal.
+    if (!signal || signal === NEVER_ABORTED) {
       this.permanent = true;
       return;
     }
@@ -35,7 +39,20 @@ export class SharedSignal {
       }
     };
     if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
+    else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      (this.listening ??= []).push({ signal, onAbort });
+    }
+  }
+
+  /**
+   * Stops listening to the callers' signals; call when the work settled. Without it one
+   * long-lived caller signal (a whole run's) would collect a listener per batch or lookup.
+   */
+  dispose(): void {
+    if (!this.listening) return;
+    for (const { signal, onAbort } of this.listening) signal.removeEventListener('abort', onAbort);
+    this.listening = undefined;
   }
 }
 
