@@ -255,8 +255,9 @@ export class ProviderInstance {
     this.lastKey = key;
     this.lastKeyOf = observable;
     const entry = this.getSync(key) as { value: ProviderOutcome; storedAt: number; expiresAt: number } | undefined;
+    if (!entry) return undefined;
     const now = this.deps.clock.now();
-    if (!entry || entry.expiresAt <= now) return undefined;
+    if (entry.expiresAt <= now) return undefined;
     this.stats.lookups++;
     this.stats.cacheHits++;
     return this.finish(outcomeRecord(observable, input, this.ref, entry.value, entry.storedAt, { storedAt: entry.storedAt, now }, false), started);

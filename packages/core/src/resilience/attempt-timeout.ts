@@ -54,18 +54,24 @@ export class DeadlineWheel {
 
   add(attempt: RunningAttempt): void {
     this.attempts.add(attempt);
-    this.timer ??= setInterval(() => this.check(), this.tickMs);
+    if (!this.timer) this.timer = setInterval(() => this.check(), this.tickMs);
+    else if (this.attempts.size === 1) this.timer.ref();
   }
 
   delete(attempt: RunningAttempt): void {
     this.attempts.delete(attempt);
-    if (this.attempts.size === 0 && this.timer) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
+    // Back-to-back attempts often leave the set empty for a moment: rather than a clearInterval and
+    // setInterval each time, the idle timer is unref'd (it never keeps the process alive) and
+    // stopped by its next tick if still idle.
+    if (this.attempts.size === 0) this.timer?.unref();
   }
 
   private check(): void {
+    if (this.attempts.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      return;
+    }
     const now = Date.now();
     for (const attempt of this.attempts) if (attempt.paused === 0 && now >= attempt.deadline) attempt.fire();
   }
