@@ -268,7 +268,8 @@ export class ProviderInstance {
     if (!this.types.has(observable.type)) {
       return emptyRecord(observable, input, this.ref, 'unsupported', null);
     }
-    const started = performance.now();
+    // Only the lookup event uses the duration.
+    const started = this.deps.emit ? performance.now() : 0;
     if (options.signal?.aborted) return this.finish(emptyRecord(observable, input, this.ref, 'skipped', abortError(options.signal)), started);
     this.stats.lookups++;
     const key = this.lastKeyOf === observable ? this.lastKey : this.keyPrefix + observable.type + ':' + observable.value;
