@@ -1,5 +1,5 @@
-import { isUpstreamError, isXEnrichError, REDACTED, UpstreamError, XEnrichError, type HttpClient, type Logger } from '@x/core';
-import { isAxiosError, type AxiosResponse } from 'axios';
+import { isAxiosError, isUpstreamError, isXEnrichError, REDACTED, UpstreamError, XEnrichError, type HttpClient, type Logger } from '@x/core';
+import type { AxiosResponse } from 'axios';
 import type { V2ReportKind } from './mapping.js';
 import type { VirusTotalV2Options } from './options.js';
 

@@ -1,5 +1,5 @@
-import { isUpstreamError, isXEnrichError, REDACTED, UpstreamError, XEnrichError, parseRetryAfter, type HttpClient, type Logger } from '@x/core';
-import { isAxiosError, type AxiosResponse } from 'axios';
+import { isAxiosError, isUpstreamError, isXEnrichError, REDACTED, UpstreamError, XEnrichError, parseRetryAfter, type HttpClient, type Logger } from '@x/core';
+import type { AxiosResponse } from 'axios';
 import { parseV3Error, type V3Collection } from './mapping.js';
 import type { VirusTotalV3Options } from './options.js';
 

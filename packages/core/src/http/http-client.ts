@@ -1,4 +1,5 @@
-import axios, { type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
+import { createRequire } from 'node:module';
+import type { AxiosError, AxiosInstance, AxiosStatic, InternalAxiosRequestConfig } from 'axios';
 import type { Logger } from '../logging/logger.js';
 import { silentLogger } from '../logging/logger.js';
 import type { RateLimiter } from '../stores/rate-limit-store.js';
@@ -56,6 +57,34 @@ function summarize(config: InternalAxiosRequestConfig | undefined, secrets: read
  * Providers set their own auth header or params per request.
  */
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
+  // axios's Node build costs ~150 ms to import (form-data, mime-db), yet a run served from the
+  // cache never sends a request. So the instance is built on first use: the proxy forwards
+  // every property read, write and call to it.
+  let client: AxiosInstance | undefined;
+  const real = (): AxiosInstance => (client ??= buildHttpClient(loadAxios(), options));
+  return new Proxy((() => undefined) as unknown as AxiosInstance, {
+    get: (_target, property) => Reflect.get(real(), property),
+    set: (_target, property, value) => Reflect.set(real(), property, value),
+    has: (_target, property) => Reflect.has(real(), property),
+    apply: (_target, thisArg, args: unknown[]) => Reflect.apply(real() as unknown as (...a: unknown[]) => unknown, thisArg, args),
+  });
+}
+
+const requireFromHere = createRequire(import.meta.url);
+let axiosStatic: AxiosStatic | undefined;
+function loadAxios(): AxiosStatic {
+  return (axiosStatic ??= requireFromHere('axios') as AxiosStatic);
+}
+
+/**
+ * axios's own `isAxiosError` test, without importing axios (see createHttpClient): providers
+ * use it to read the response of a failed request they want to map themselves.
+ */
+export function isAxiosError(error: unknown): error is AxiosError {
+  return typeof error === 'object' && error !== null && (error as { isAxiosError?: unknown }).isAxiosError === true;
+}
+
+function buildHttpClient(axios: AxiosStatic, options: HttpClientOptions): AxiosInstance {
   const secrets = options.secrets ?? [];
   const logger = options.logger ?? silentLogger;
   const client = axios.create({

@@ -1,5 +1,7 @@
 import { pathToFileURL } from 'node:url';
-import semver from 'semver';
+// Only the two functions needed: the full `semver` index loads ~50 modules at start-up.
+import satisfies from 'semver/functions/satisfies.js';
+import validRange from 'semver/ranges/valid.js';
 import { zProviderInstanceConfig, type EnricherConfig, type ProviderInstanceConfig } from '../config/config-schema.js';
 import { collectSecrets } from '../config/redact.js';
 import { validationIssues } from '../config/validation-issues.js';
@@ -102,9 +104,9 @@ function checkProvider(name: string, plugin: unknown, config: ProviderInstanceCo
   const manifest = parsed.data;
   const problems: Problem[] = [];
   const coreVersion = options.coreVersion ?? CORE_VERSION;
-  if (semver.validRange(manifest.coreRange) === null) {
+  if (validRange(manifest.coreRange) === null) {
     problems.push({ code: 'X_PLUGIN_MANIFEST_INVALID', path: `${at}.use`, message: `manifest of ${manifest.packageName} is invalid at coreRange: '${manifest.coreRange}' is not a semver range` });
-  } else if (!semver.satisfies(coreVersion, manifest.coreRange, { includePrerelease: true })) {
+  } else if (!satisfies(coreVersion, manifest.coreRange, { includePrerelease: true })) {
     problems.push({ code: 'X_PLUGIN_CORE_INCOMPATIBLE', path: `${at}.use`, message: `${manifest.packageName}: expected @x/core '${manifest.coreRange}', '${coreVersion}' is installed` });
   }
   if (manifest.lifecycle.status === 'end-of-life' && options.allowEndOfLife === false) {
