@@ -1,5 +1,6 @@
 import envPaths from 'env-paths';
 import { createFileCacheStore, createMemoryCacheStore, type CacheStore, type CoalescingStore, type EnricherConfig, type Logger, type RateLimitStore } from '@x/core';
+import type { RedisStoresStats } from '@x/store-redis';
 
 /**
  * Entries the file store keeps parsed in memory when the config does not choose: the files
@@ -29,12 +30,21 @@ export interface AppStores {
   coalescing?: CoalescingStore;
   /** One line for people: which stores are in use. */
   description: string;
+  /** Status and fallback counters of each Redis connection in use (empty without Redis). */
+  sharedStores(): SharedStoreStats[];
   close(): Promise<void>;
 }
 
 /** The `cache` section as the app reads it: absent means "the default for this command". */
 type CacheConfig = EnricherConfig['cache'] | undefined;
-type RedisStores = { cache: CacheStore; rateLimit: RateLimitStore; coalescing: CoalescingStore; close(): Promise<void> };
+type RedisStores = { cache: CacheStore; rateLimit: RateLimitStore; coalescing: CoalescingStore; stats(): RedisStoresStats; close(): Promise<void> };
+
+/** The health of one shared (Redis) store connection, for `/metrics`. */
+export interface SharedStoreStats {
+  /** `redis <url without credentials> <prefix>`. */
+  store: string;
+  stats: RedisStoresStats;
+}
 
 /** A Redis URL for logs: `redis://:secret@host` -> `redis://***@host` (the description is logged by `serve`). */
 const withoutCredentials = (url: string): string => url.replace(/\/\/[^@/]*@/, '//***@');
@@ -46,12 +56,18 @@ const withoutCredentials = (url: string): string => url.replace(/\/\/[^@/]*@/, '
 export async function buildStores(config: { cache?: CacheConfig; rateLimitStore: EnricherConfig['rateLimitStore'] }, choice: StoreChoice): Promise<AppStores> {
   const closers: Array<() => Promise<void>> = [];
   const redisByUrl = new Map<string, Promise<RedisStores>>();
+  const opened: Array<{ store: string; stores: RedisStores }> = [];
   const redis = (settings: { url: string; keyPrefix: string; onUnavailable: 'fallback' | 'refuse' }): Promise<RedisStores> => {
     const id = `${settings.url}\n${settings.keyPrefix}\n${settings.onUnavailable}`;
     let stores = redisByUrl.get(id);
     if (!stores) {
       stores = import('@x/store-redis').then(({ createRedisStores }) => createRedisStores({ ...settings, logger: choice.logger }));
-      stores.then((opened) => closers.push(() => opened.close())).catch(() => undefined);
+      stores
+        .then((redisStores) => {
+          closers.push(() => redisStores.close());
+          opened.push({ store: `redis ${withoutCredentials(settings.url)} ${settings.keyPrefix}`, stores: redisStores });
+        })
+        .catch(() => undefined);
       redisByUrl.set(id, stores);
     }
     return stores;
@@ -93,6 +109,7 @@ export async function buildStores(config: { cache?: CacheConfig; rateLimitStore:
     rateLimit,
     coalescing,
     description,
+    sharedStores: () => opened.map(({ store, stores }) => ({ store, stats: stores.stats() })),
     async close() {
       await Promise.allSettled(closers.map((close) => close()));
     },

@@ -26,7 +26,10 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
   const logger = commandLogger(options.logLevel, 'info');
   // Metrics exist before the engine so they see its load-time events; they read the providers once it exists.
   const engine: { current?: OpenedEnricher } = {};
-  const metrics = createServiceMetrics(async () => (engine.current ? engine.current.enricher.providers() : []));
+  const metrics = createServiceMetrics(
+    async () => (engine.current ? engine.current.enricher.providers() : []),
+    () => engine.current?.stores.sharedStores() ?? [],
+  );
   const opened = await openEnricher({
     config,
     configDir: dir,

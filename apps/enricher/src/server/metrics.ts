@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EnricherEvent, ProviderInfo } from '@x/core';
+import type { SharedStoreStats } from '../stores.js';
 
 const CIRCUIT_STATES = ['closed', 'open', 'half-open', 'isolated', 'disabled'] as const;
 // Lookups span cache hits (microseconds) to quota waits (minutes).
@@ -18,8 +19,24 @@ export interface ServiceMetrics {
  * retries, circuit state, quota waits, latency histograms), plus the remaining rate-limit
  * budget read from the providers at scrape time, plus the process's default metrics.
  */
-export function createServiceMetrics(providers: () => Promise<readonly ProviderInfo[]>): ServiceMetrics {
+export function createServiceMetrics(providers: () => Promise<readonly ProviderInfo[]>, sharedStores: () => readonly SharedStoreStats[] = () => []): ServiceMetrics {
   const registry = new Registry();
+  // Shared (Redis) stores: whether they serve, and how often a fallback or refusal happened, so
+  // an operator can alert on a fleet that silently went back to per-process quotas.
+  const storeGauge = (name: string, help: string, read: (stats: SharedStoreStats['stats']) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['store'],
+      registers: [registry],
+      collect() {
+        for (const { store, stats } of sharedStores()) this.set({ store }, read(stats));
+      },
+    });
+  storeGauge('x_enrich_shared_store_up', 'Whether the shared store serves operations (1) or not (0: falling back to memory, or refusing).', (stats) => (stats.status === 'ready' ? 1 : 0));
+  storeGauge('x_enrich_shared_store_outages', 'Times the shared store became unreachable since start.', (stats) => stats.outages);
+  storeGauge('x_enrich_shared_store_fallback_operations', 'Operations served by the in-memory fallback while the shared store was down.', (stats) => stats.fallbackOperations);
+  storeGauge('x_enrich_shared_store_refused_operations', 'Operations refused because the shared store was down (onUnavailable: refuse).', (stats) => stats.refusedOperations);
   collectDefaultMetrics({ register: registry, prefix: 'x_enrich_process_' });
   const lookups = new Counter({ name: 'x_enrich_lookups_total', help: 'Result records produced, by instance, observable type, status and cache hit.', labelNames: ['instance', 'type', 'status', 'cache'], registers: [registry] });
   const cacheHits = new Counter({ name: 'x_enrich_cache_hits_total', help: 'Lookups answered from the cache.', labelNames: ['instance'], registers: [registry] });
