@@ -388,33 +388,43 @@ export class ProviderInstance {
     return flight;
   }
 
-  private async fetch(key: string, observable: Observable, signal: AbortSignal): Promise<FetchResult> {
+  private fetch(key: string, observable: Observable, signal: AbortSignal): Promise<FetchResult> {
     const coalescing = this.cache ? this.deps.coalescingStore : undefined;
-    let claimed = false;
-    if (coalescing) {
-      claimed = await coalescing.claim(key, this.claimTtlMs).catch(() => true);
-      if (!claimed) {
-        // Another process is fetching it: wait for its result in the cache, then fetch ourselves if it never came.
-        await coalescing.waitFor(key, this.claimTtlMs, signal).catch(() => false);
-        const entry = await this.readCache(key);
-        if (entry) return { outcome: entry.value, fetchedAt: entry.storedAt, fromCache: true };
-      }
+    return coalescing ? this.fetchCoalesced(key, observable, signal, coalescing) : this.fetchUpstream(key, observable, signal);
+  }
+
+  /** `fetchUpstream` under a cross-process claim, so that one process fetches and the others read its result. */
+  private async fetchCoalesced(key: string, observable: Observable, signal: AbortSignal, coalescing: CoalescingStore): Promise<FetchResult> {
+    const claimed = await coalescing.claim(key, this.claimTtlMs).catch(() => true);
+    if (!claimed) {
+      // Another process is fetching it: wait for its result in the cache, then fetch ourselves if it never came.
+      await coalescing.waitFor(key, this.claimTtlMs, signal).catch(() => false);
+      const entry = await this.readCache(key);
+      if (entry) return { outcome: entry.value, fetchedAt: entry.storedAt, fromCache: true };
     }
     try {
-      const batcher = this.batchers.get(observable.type);
-      const outcome = batcher
-        ? await batcher.submit(observable, signal)
-        : await this.policies.execute((attempt) => this.callOne(observable, attempt), signal);
-      const fetchedAt = this.deps.clock.now();
-      const entry = this.cacheEntry(observable, outcome, fetchedAt);
-      if (entry) {
-        if (this.setSync) this.writeCacheSync(key, entry, this.setSync);
-        else await this.writeCache(key, entry);
-      }
-      return { outcome, fetchedAt };
+      return await this.fetchUpstream(key, observable, signal);
     } finally {
-      if (claimed && coalescing) await coalescing.release(key).catch(() => undefined);
+      if (claimed) await coalescing.release(key).catch(() => undefined);
     }
+  }
+
+  /** The provider's outcome (batched or not, under the policies), written to the cache. Promise chains, not async functions: this is the miss path. */
+  private fetchUpstream(key: string, observable: Observable, signal: AbortSignal): Promise<FetchResult> {
+    const batcher = this.batchers.get(observable.type);
+    const outcome = batcher ? batcher.submit(observable, signal) : this.policies.execute((attempt) => this.callOne(observable, attempt), signal);
+    return outcome.then((value) => this.store(key, observable, value));
+  }
+
+  private store(key: string, observable: Observable, outcome: ProviderOutcome): FetchResult | Promise<FetchResult> {
+    const fetchedAt = this.deps.clock.now();
+    const result: FetchResult = { outcome, fetchedAt };
+    const entry = this.cacheEntry(observable, outcome, fetchedAt);
+    if (entry) {
+      if (this.setSync) this.writeCacheSync(key, entry, this.setSync);
+      else return this.writeCache(key, entry).then(() => result);
+    }
+    return result;
   }
 
   /** The provider's context; `signal` is read through, so it is only created if the provider uses it. */

@@ -130,20 +130,30 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
     get circuitState() {
       return breaker ? STATE_NAMES[breaker.state] : 'disabled';
     },
-    async execute<T>(fn: (attempt: AttemptContext) => Promise<T>, signal: AbortSignal): Promise<T> {
+    execute<T>(fn: (attempt: AttemptContext) => Promise<T>, signal: AbortSignal): Promise<T> {
+      // A `.catch` rather than an async function with try/await: one promise less per lookup.
+      let running: Promise<T>;
       try {
-        return await run(fn, signal);
+        running = run(fn, signal);
       } catch (error) {
-        if (isXEnrichError(error)) throw error;
-        if (isBrokenCircuitError(error)) {
-          throw new XEnrichError('X_CIRCUIT_OPEN', 'The circuit breaker is open after repeated upstream failures; lookups fail fast until a half-open probe succeeds.', { retryable: true });
-        }
-        if (isBulkheadRejectedError(error) || error instanceof BulkheadRejectedError) {
-          throw new XEnrichError('X_BULKHEAD_FULL', 'Too many lookups are in flight or queued for this provider (resilience.bulkhead).', { retryable: true });
-        }
-        if (isTaskCancelledError(error)) throw abortError(signal);
-        throw error;
+        running = Promise.reject(error);
       }
+      return running.catch((error: unknown) => {
+        throw policyError(error, signal);
+      });
     },
   };
+}
+
+/** What a policy rejected with, as an XEnrichError (cockatiel's errors get our codes). */
+function policyError(error: unknown, signal: AbortSignal): unknown {
+  if (isXEnrichError(error)) return error;
+  if (isBrokenCircuitError(error)) {
+    return new XEnrichError('X_CIRCUIT_OPEN', 'The circuit breaker is open after repeated upstream failures; lookups fail fast until a half-open probe succeeds.', { retryable: true });
+  }
+  if (isBulkheadRejectedError(error) || error instanceof BulkheadRejectedError) {
+    return new XEnrichError('X_BULKHEAD_FULL', 'Too many lookups are in flight or queued for this provider (resilience.bulkhead).', { retryable: true });
+  }
+  if (isTaskCancelledError(error)) return abortError(signal);
+  return error;
 }
