@@ -2,7 +2,7 @@
  * @x/core public surface. Everything not exported here is private.
  * Sections are grouped by role; keep additions inside their section.
  */
-import 'reflect-metadata';
+import './di/reflect-metadata.js';
 
 // --- Observables -----------------------------------------------------------
 export * from './observable/observable-type.js';

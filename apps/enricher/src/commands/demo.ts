@@ -70,7 +70,7 @@ export async function demoCommand(options: { logLevel?: LogLevel; format: Output
       process.once('SIGINT', stop);
       const tally = await runEnrichment({
         stream: opened.enricher.stream(DEMO_OBSERVABLES.map((sample) => sample.value), { signal: controller.signal }),
-        formatter: createFormatter(options.format, { color: Boolean(process.stdout.isTTY), width: process.stdout.columns }),
+        formatter: await createFormatter(options.format, { color: Boolean(process.stdout.isTTY), width: process.stdout.columns }),
         out: process.stdout,
         signal: controller.signal,
       });

@@ -239,7 +239,7 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
       // (SharedSignal.join), which over a 100,000-line run holds every lookup's state. On
       // Ctrl-C we stop reading and writing at once instead, and exit without waiting.
       stream: enricher.stream(raws(), { refresh: options.refresh, providers: selected }),
-      formatter: createFormatter(format, { color: Boolean(process.stdout.isTTY), width: process.stdout.columns }),
+      formatter: await createFormatter(format, { color: Boolean(process.stdout.isTTY), width: process.stdout.columns }),
       out: process.stdout,
       signal,
       failOn: options.failOn,

@@ -6,8 +6,8 @@ import { csvCell, CSV_COLUMNS, formatCsv } from './csv.js';
 import { formatTable } from './table.js';
 import { parse as parseCsv } from 'csv-parse/sync';
 
-function run(format: OutputFormat, interrupted = false, count = 4): string {
-  const formatter = createFormatter(format);
+async function run(format: OutputFormat, interrupted = false, count = 4): Promise<string> {
+  const formatter = await createFormatter(format);
   let text = formatter.start();
   for (const item of sampleItems().slice(0, count)) text += formatter.item(item);
   return text + formatter.end({ interrupted, invalidInputs: 1 });
@@ -23,30 +23,30 @@ describe('sample records', () => {
 });
 
 describe('jsonl', () => {
-  it('writes one core result record per line, one per observable x provider', () => {
-    const lines = run('jsonl').trimEnd().split('\n');
+  it('writes one core result record per line, one per observable x provider', async () => {
+    const lines = (await run('jsonl')).trimEnd().split('\n');
     expect(lines).toHaveLength(8);
     for (const line of lines) expect(zResultRecord.parse(JSON.parse(line))).toBeTruthy();
   });
 });
 
 describe('json', () => {
-  it('is one document with records, summaries and run facts', () => {
-    const doc = JSON.parse(run('json'));
+  it('is one document with records, summaries and run facts', async () => {
+    const doc = JSON.parse(await run('json'));
     expect(doc.records).toHaveLength(8);
     expect(doc.summaries.map((s: { verdict: string }) => s.verdict)).toEqual(['malicious', 'suspicious', 'benign', 'malicious']);
     expect(doc).toMatchObject({ interrupted: false, invalidInputs: 1 });
   });
 
-  it('stays valid JSON when interrupted before or after the first item', () => {
-    expect(JSON.parse(run('json', true, 0))).toEqual({ records: [], summaries: [], interrupted: true, invalidInputs: 1 });
-    expect(JSON.parse(run('json', true, 1)).records).toHaveLength(2);
+  it('stays valid JSON when interrupted before or after the first item', async () => {
+    expect(JSON.parse(await run('json', true, 0))).toEqual({ records: [], summaries: [], interrupted: true, invalidInputs: 1 });
+    expect(JSON.parse(await run('json', true, 1)).records).toHaveLength(2);
   });
 });
 
 describe('csv', () => {
-  it('has a header and one row per record, quoting commas and quotes (RFC 4180)', () => {
-    const text = run('csv');
+  it('has a header and one row per record, quoting commas and quotes (RFC 4180)', async () => {
+    const text = await run('csv');
     const rows = text.split('\r\n').filter(Boolean);
     expect(rows[0]).toBe(CSV_COLUMNS.join(','));
     expect(rows).toHaveLength(9);
@@ -106,8 +106,8 @@ describe('table', () => {
 });
 
 describe('every format', () => {
-  it.each(OUTPUT_FORMATS)('%s closes validly after an interruption', (format) => {
-    const text = run(format, true, 2);
+  it.each(OUTPUT_FORMATS)('%s closes validly after an interruption', async (format) => {
+    const text = await run(format, true, 2);
     if (format === 'json' || format === 'stix') expect(() => JSON.parse(text)).not.toThrow();
     expect(text.length).toBeGreaterThan(0);
   });

@@ -1,9 +1,5 @@
 import type { OutputFormatter } from './enriched-item.js';
-import { createCsvFormatter } from './csv.js';
-import { createJsonFormatter } from './json.js';
-import { createJsonlFormatter } from './jsonl.js';
-import { createStixFormatter } from './stix.js';
-import { createTableFormatter, type TableOptions } from './table.js';
+import type { TableOptions } from './table.js';
 
 import { OUTPUT_FORMATS } from '../choices.js';
 
@@ -14,19 +10,22 @@ export function isOutputFormat(value: string): value is OutputFormat {
   return (OUTPUT_FORMATS as readonly string[]).includes(value);
 }
 
-/** The formatter for `--format`; `table` options apply only to the table. */
-export function createFormatter(format: OutputFormat, table: TableOptions = {}): OutputFormatter {
+/**
+ * The formatter for `--format`; `table` options apply only to the table. Each format's module
+ * is imported when asked for, so a jsonl run does not load the STIX code (and uuid) or the table.
+ */
+export async function createFormatter(format: OutputFormat, table: TableOptions = {}): Promise<OutputFormatter> {
   switch (format) {
     case 'table':
-      return createTableFormatter(table);
+      return (await import('./table.js')).createTableFormatter(table);
     case 'json':
-      return createJsonFormatter();
+      return (await import('./json.js')).createJsonFormatter();
     case 'jsonl':
-      return createJsonlFormatter();
+      return (await import('./jsonl.js')).createJsonlFormatter();
     case 'csv':
-      return createCsvFormatter();
+      return (await import('./csv.js')).createCsvFormatter();
     case 'stix':
-      return createStixFormatter();
+      return (await import('./stix.js')).createStixFormatter();
   }
 }
 

@@ -1,4 +1,4 @@
-import 'reflect-metadata';
+import './reflect-metadata.js';
 
 /**
  * Injection tokens owned by core. Every injected constructor parameter names one of these

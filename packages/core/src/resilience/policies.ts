@@ -1,6 +1,25 @@
-import {
-  BulkheadRejectedError,
+import { createRequire } from 'node:module';
+import type * as Cockatiel from 'cockatiel';
+import type {
+  CircuitBreakerPolicy,
   CircuitState,
+  IBackoff,
+  IBackoffFactory,
+  BulkheadPolicy,
+  RetryPolicy,
+  IRetryBackoffContext,
+} from 'cockatiel';
+import type { ResilienceConfig } from '../config/config-schema.js';
+import { XEnrichError, isUpstreamError, isXEnrichError } from '../errors/x-enrich-error.js';
+import { abortError } from '../rate-limit/sleep.js';
+import { DeadlineWheel, runAttempt, type AttemptContext } from './attempt-timeout.js';
+
+// cockatiel is CommonJS. `require` rather than `import` because Node 20 lexes every file of a
+// CommonJS package that ESM imports (cockatiel re-exports ~20 files), which made importing it
+// cost ~55 ms of each CLI start instead of ~15 ms (median of 11, node start excluded).
+const {
+  BulkheadRejectedError,
+  CircuitState: Circuit,
   ConsecutiveBreaker,
   ExponentialBackoff,
   SamplingBreaker,
@@ -11,26 +30,16 @@ import {
   isBulkheadRejectedError,
   isTaskCancelledError,
   retry,
-  type CircuitBreakerPolicy,
-  type IBackoff,
-  type IBackoffFactory,
-  type BulkheadPolicy,
-  type RetryPolicy,
-  type IRetryBackoffContext,
-} from 'cockatiel';
-import type { ResilienceConfig } from '../config/config-schema.js';
-import { XEnrichError, isUpstreamError, isXEnrichError } from '../errors/x-enrich-error.js';
-import { abortError } from '../rate-limit/sleep.js';
-import { DeadlineWheel, runAttempt, type AttemptContext } from './attempt-timeout.js';
+} = createRequire(import.meta.url)('cockatiel') as typeof Cockatiel;
 
 /** Circuit states as reported by `providers()` and `stats()`. */
 export type CircuitStateName = 'closed' | 'open' | 'half-open' | 'isolated' | 'disabled';
 
 const STATE_NAMES: Record<CircuitState, CircuitStateName> = {
-  [CircuitState.Closed]: 'closed',
-  [CircuitState.Open]: 'open',
-  [CircuitState.HalfOpen]: 'half-open',
-  [CircuitState.Isolated]: 'isolated',
+  [Circuit.Closed]: 'closed',
+  [Circuit.Open]: 'open',
+  [Circuit.HalfOpen]: 'half-open',
+  [Circuit.Isolated]: 'isolated',
 };
 
 /** Codes that are never worth retrying even though "later" might work: the run's own limits. */

@@ -2,7 +2,7 @@
  * @x/core/testing: the provider conformance kit. Import it from a provider's tests only:
  * it registers vitest `describe`/`it` blocks (vitest is an optional peer dependency).
  */
-import 'reflect-metadata';
+import '../di/reflect-metadata.js';
 import semver from 'semver';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
