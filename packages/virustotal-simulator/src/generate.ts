@@ -131,20 +131,25 @@ function verdictsFor(outcome: Outcome, kind: ObjectKind, rng: SeededRandom, fami
 }
 
 function stats(verdicts: EngineVerdict[], kind: ObjectKind): Record<string, number> {
-  const count = (category: EngineCategory) => verdicts.filter((v) => v.category === category).length;
-  if (kind === 'file') {
-    return {
-      malicious: count('malicious'),
-      suspicious: count('suspicious'),
-      undetected: count('undetected'),
-      harmless: count('harmless'),
-      timeout: count('timeout'),
-      'confirmed-timeout': 0,
-      failure: 0,
-      'type-unsupported': count('type-unsupported'),
-    };
+  // One pass (this runs for every generated object).
+  let malicious = 0;
+  let suspicious = 0;
+  let undetected = 0;
+  let harmless = 0;
+  let timeout = 0;
+  let unsupported = 0;
+  for (const { category } of verdicts) {
+    if (category === 'malicious') malicious++;
+    else if (category === 'suspicious') suspicious++;
+    else if (category === 'undetected') undetected++;
+    else if (category === 'harmless') harmless++;
+    else if (category === 'timeout') timeout++;
+    else unsupported++;
   }
-  return { harmless: count('harmless'), malicious: count('malicious'), suspicious: count('suspicious'), undetected: count('undetected'), timeout: count('timeout') };
+  if (kind === 'file') {
+    return { malicious, suspicious, undetected, harmless, timeout, 'confirmed-timeout': 0, failure: 0, 'type-unsupported': unsupported };
+  }
+  return { harmless, malicious, suspicious, undetected, timeout };
 }
 
 function votes(rng: SeededRandom, outcome: Outcome): { harmless: number; malicious: number } {
@@ -203,27 +208,37 @@ function networkOf(ip: string, rng: SeededRandom): string {
  * hash, canonical URL or undefined for a URL known only by its SHA-256); `identity` is the
  * key every generated value derives from.
  */
-export function simulate(seed: string, kind: ObjectKind, id: string, value: string | undefined, identity: string, outcome: Outcome): SimulatedObject {
+export function simulate(
+  seed: string,
+  kind: ObjectKind,
+  id: string,
+  value: string | undefined,
+  identity: string,
+  outcome: Outcome,
+  fileHashes?: { md5: string; sha1: string; sha256: string },
+): SimulatedObject {
   const rng = new SeededRandom(digest(seed, 'object', kind, identity));
   const family = rng.pick(FAMILIES);
   const analysisDate = EPOCH + rng.int(0, 330 * DAY);
   const verdicts = verdictsFor(outcome, kind, rng, family);
   const analysed = outcome.status === 'found';
-  const common = (): Record<string, unknown> => ({
-    ...(analysed ? { last_analysis_date: analysisDate } : {}),
-    last_analysis_stats: stats(verdicts, kind),
-    last_analysis_results: {},
-    last_modification_date: analysisDate + rng.int(0, 5 * DAY),
-    reputation: reputation(rng, outcome),
-    tags: [] as string[],
-    total_votes: votes(rng, outcome),
-  });
+  // Fields every kind has, appended after the kind's own (rng calls stay in the same order).
+  const addCommon = (attributes: Record<string, unknown>): Record<string, unknown> => {
+    if (analysed) attributes.last_analysis_date = analysisDate;
+    attributes.last_analysis_stats = stats(verdicts, kind);
+    attributes.last_analysis_results = RESULTS_PLACEHOLDER;
+    attributes.last_modification_date = analysisDate + rng.int(0, 5 * DAY);
+    attributes.reputation = reputation(rng, outcome);
+    attributes.tags = [] as string[];
+    attributes.total_votes = votes(rng, outcome);
+    return attributes;
+  };
 
   let attributes: Record<string, unknown>;
   switch (kind) {
     case 'ip_address': {
       const net = rng.pick(NETWORKS);
-      attributes = {
+      attributes = addCommon({
         regional_internet_registry: net.rir,
         network: networkOf(id, rng),
         country: net.country,
@@ -232,8 +247,7 @@ export function simulate(seed: string, kind: ObjectKind, id: string, value: stri
         continent: net.continent,
         whois: `NetRange: ${networkOf(id, rng)}\nOrgName: ${net.as_owner}\nCountry: ${net.country}\n`,
         whois_date: analysisDate - rng.int(DAY, 200 * DAY),
-        ...common(),
-      };
+      });
       break;
     }
     case 'domain': {
@@ -243,7 +257,7 @@ export function simulate(seed: string, kind: ObjectKind, id: string, value: stri
       for (const vendor of vendors) categories[vendor] = bad && outcome.malicious >= 5 ? rng.pick(BAD_CATEGORIES) : rng.pick(CLEAN_CATEGORIES);
       const created = analysisDate - (bad ? rng.int(2 * DAY, 400 * DAY) : rng.int(400 * DAY, 9000 * DAY));
       const ip = `${rng.int(1, 223)}.${rng.int(0, 255)}.${rng.int(0, 255)}.${rng.int(1, 254)}`;
-      attributes = {
+      attributes = addCommon({
         categories,
         creation_date: created,
         last_update_date: created + rng.int(DAY, 300 * DAY),
@@ -257,18 +271,17 @@ export function simulate(seed: string, kind: ObjectKind, id: string, value: stri
         tld: id.split('.').pop(),
         whois: `Domain Name: ${id.toUpperCase()}\nRegistrar: ${'x'}\nCreation Date: ${new Date(created * 1000).toISOString()}\n`,
         whois_date: analysisDate - rng.int(DAY, 100 * DAY),
-        ...common(),
-      };
+      });
       (attributes.whois as string) = (attributes.whois as string).replace('Registrar: x', `Registrar: ${attributes.registrar as string}`);
       break;
     }
     case 'file': {
       const type = rng.pick(FILE_TYPES);
-      const hashes = deriveFileHashes(seed, value ?? id, outcome);
+      const hashes = fileHashes ?? deriveFileHashes(seed, value ?? id, outcome);
       const name = `${rng.pick(['invoice', 'setup', 'update', 'report', 'document', 'payload', 'installer', 'scan'])}_${rng.hex(6)}.${type.ext}`;
       const firstSubmission = analysisDate - rng.int(0, 900 * DAY);
       const classification = threatClassification(rng, outcome, family);
-      attributes = {
+      attributes = addCommon({
         type_description: type.description,
         type_tag: type.tag,
         type_extension: type.ext,
@@ -284,15 +297,14 @@ export function simulate(seed: string, kind: ObjectKind, id: string, value: stri
         times_submitted: rng.int(1, 40),
         unique_sources: rng.int(1, 20),
         ...(classification ? { popular_threat_classification: classification } : {}),
-        ...common(),
-      };
+      });
       break;
     }
     case 'url': {
       const bad = outcome.malicious > 0;
       const title = bad ? rng.pick(['Sign in to your account', 'Microsoft 365 - Login', 'Document Shared With You', 'Verify your account']) : rng.pick(['Home', 'Welcome', 'Example Domain', 'Documentation']);
       const firstSubmission = analysisDate - rng.int(0, 400 * DAY);
-      attributes = {
+      attributes = addCommon({
         ...(value ? { url: value, last_final_url: value } : {}),
         title,
         categories: {
@@ -306,14 +318,13 @@ export function simulate(seed: string, kind: ObjectKind, id: string, value: stri
         times_submitted: rng.int(1, 30),
         threat_names: bad ? [rng.pick(['phishing', 'malware_download', 'Mal/HTMLGen-A'])] : [],
         has_content: false,
-        ...common(),
-      };
+      });
       break;
     }
   }
   if (outcome.malicious >= 5) (attributes.tags as string[]).push(kind === 'file' ? 'detect-debug-environment' : 'malicious-activity');
-  // Filled in when serialised (see v3Json): the per-engine objects are most of the work.
-  attributes.last_analysis_results = RESULTS_PLACEHOLDER;
+  // last_analysis_results is a placeholder filled in when serialised (see v3Json): the
+  // per-engine objects are most of the work.
   return { kind, id, outcome, analysisDate, verdicts, attributes };
 }
 
@@ -334,26 +345,32 @@ function engineResults(object: SimulatedObject): Record<string, Record<string, u
 
 // The constant start of each engine's JSON entry, built once per engine and family.
 const ENGINE_PREFIXES = new Map<string, string>();
+// The end of an entry whose result is null (most engines), built once per category.
+const NULL_RESULT_ENDS = Object.fromEntries(
+  (['malicious', 'suspicious', 'harmless', 'undetected', 'timeout', 'type-unsupported'] as const).map((category) => [category, `"category":"${category}","result":null}`]),
+) as Record<EngineCategory, string>;
+
+function entryEnd(category: EngineCategory, result: string | null): string {
+  return result === null ? NULL_RESULT_ENDS[category] : `"category":"${category}","result":${JSON.stringify(result)}}`;
+}
 
 function engineResultsJson(object: SimulatedObject): string {
   const file = object.kind === 'file';
-  const update = ymd(object.analysisDate);
-  const parts: string[] = [];
+  const update = file ? `"${ymd(object.analysisDate)}",` : '';
+  let json = '{';
+  let first = true;
   for (const verdict of object.verdicts) {
     const cacheKey = `${file ? 'f' : 'u'}${verdict.engine}`;
     let prefix = ENGINE_PREFIXES.get(cacheKey);
     if (prefix === undefined) {
       const name = JSON.stringify(verdict.engine);
-      prefix = file ? `${name}:{"method":"blacklist","engine_name":${name},"engine_version":${JSON.stringify(engineVersion(verdict.engine))},"engine_update":` : `${name}:{"method":"blacklist","engine_name":${name},"category":`;
+      prefix = file ? `${name}:{"method":"blacklist","engine_name":${name},"engine_version":${JSON.stringify(engineVersion(verdict.engine))},"engine_update":` : `${name}:{"method":"blacklist","engine_name":${name},`;
       ENGINE_PREFIXES.set(cacheKey, prefix);
     }
-    parts.push(
-      file
-        ? `${prefix}"${update}","category":"${verdict.category}","result":${JSON.stringify(verdict.result)}}`
-        : `${prefix}"${verdict.category}","result":${JSON.stringify(verdict.result)}}`,
-    );
+    json += (first ? '' : ',') + prefix + update + entryEnd(verdict.category, verdict.result);
+    first = false;
   }
-  return `{${parts.join(',')}}`;
+  return json + '}';
 }
 
 const COLLECTION: Record<ObjectKind, string> = { ip_address: 'ip_addresses', domain: 'domains', file: 'files', url: 'urls' };

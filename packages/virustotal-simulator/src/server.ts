@@ -125,7 +125,7 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
       const outcome = outcomeFor(seed, 'file', identity, identity);
       const hashes = deriveFileHashes(seed, identity, outcome);
       for (const hash of [hashes.md5, hashes.sha1, hashes.sha256]) fileAliases.set(hash, identity);
-      object = simulate(seed, 'file', hashes.sha256, identity, identity, outcome);
+      object = simulate(seed, 'file', hashes.sha256, identity, identity, outcome, hashes);
     } else if (kind === 'url') {
       // `value` is the URL's SHA-256; the URL itself is known when it was seen before.
       const url = urlsBySha.get(value);
