@@ -79,6 +79,18 @@ config
   .description('print the JSON Schema of the config file (for editor completion)')
   .action(() => runCommand(async () => (await import('./commands/config.js')).configSchemaCommand()));
 
+const cache = program.command('cache').description("prune or clear the cache `enrich` uses (the config's, else the default file cache)");
+cache
+  .command('prune')
+  .description('remove expired entries from the file cache now (enrich also does it once a day)')
+  .option('--cache-dir <dir>', 'the file cache directory (default: config, else the user cache dir)')
+  .action((_options: unknown, command: Command) => runCommand(async () => (await import('./commands/cache.js')).cachePruneCommand(command.optsWithGlobals())));
+cache
+  .command('clear')
+  .description('remove every cached outcome: the file cache, or the Redis keys under the configured prefix')
+  .option('--cache-dir <dir>', 'the file cache directory (default: config, else the user cache dir)')
+  .action((_options: unknown, command: Command) => runCommand(async () => (await import('./commands/cache.js')).cacheClearCommand(command.optsWithGlobals())));
+
 program
   .command('demo')
   .description('start the VirusTotal simulator on loopback and enrich a sample showing every verdict (no key, no internet)')

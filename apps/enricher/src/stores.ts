@@ -1,5 +1,16 @@
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import envPaths from 'env-paths';
-import { createFileCacheStore, createMemoryCacheStore, type CacheStore, type CoalescingStore, type EnricherConfig, type Logger, type RateLimitStore } from '@x/core';
+import {
+  createFileCacheStore,
+  createMemoryCacheStore,
+  type CacheStore,
+  type CoalescingStore,
+  type EnricherConfig,
+  type FileCacheStore,
+  type Logger,
+  type RateLimitStore,
+} from '@x/core';
 import type { RedisStoresStats } from '@x/store-redis';
 
 /**
@@ -14,6 +25,33 @@ export function defaultCacheDir(): string {
   return envPaths('x-enrich', { suffix: '' }).cache;
 }
 
+/**
+ * How often the file cache is swept of expired entries. Entries are also removed when read, but
+ * a cache used for years of different observables would otherwise only grow.
+ */
+export const FILE_CACHE_PRUNE_INTERVAL_MS = 24 * 60 * 60 * 1000;
+/** Its modification time is the last sweep; shared by every process using the directory. */
+export const FILE_CACHE_PRUNE_STAMP = '.last-prune';
+
+/**
+ * Prunes the file cache when the last sweep (by any process) is older than a day. The stamp is
+ * written first, so processes starting together do not all sweep.
+ */
+export async function pruneFileCacheIfDue(store: FileCacheStore, logger: Logger, now = Date.now()): Promise<boolean> {
+  const stamp = join(store.dir, FILE_CACHE_PRUNE_STAMP);
+  const last = await stat(stamp).then(
+    (info) => info.mtimeMs,
+    () => undefined,
+  );
+  if (last !== undefined && now - last < FILE_CACHE_PRUNE_INTERVAL_MS) return false;
+  if (last === undefined && !(await stat(store.dir).then(() => true, () => false))) return false; // nothing cached yet
+  await mkdir(store.dir, { recursive: true });
+  await writeFile(stamp, `last pruned ${new Date(now).toISOString()}\n`);
+  const { removed, kept } = await store.prune();
+  logger.debug({ dir: store.dir, removed, kept }, 'file cache pruned of expired entries');
+  return true;
+}
+
 export interface StoreChoice {
   /** `cli`: a persistent file cache by default, so a second run spends no quota. `serve`: memory by default. */
   mode: 'cli' | 'serve';
@@ -21,11 +59,17 @@ export interface StoreChoice {
   cacheDir?: string;
   /** `--no-cache`: no cache at all. */
   noCache?: boolean;
+  /** Do not start the daily sweep of a file cache (`cache prune` sweeps itself). */
+  noPrune?: boolean;
   logger: Logger;
 }
 
 export interface AppStores {
   cache: CacheStore | false;
+  /** Which kind of cache `cache` is. */
+  cacheKind: 'off' | 'memory' | 'file' | 'redis';
+  /** The file store when the cache is one (for `cache prune`). */
+  fileCache?: FileCacheStore;
   rateLimit?: RateLimitStore;
   coalescing?: CoalescingStore;
   /** One line for people: which stores are in use. */
@@ -74,24 +118,48 @@ export async function buildStores(config: { cache?: CacheConfig; rateLimitStore:
   };
 
   let cache: CacheStore | false;
+  let fileCache: FileCacheStore | undefined;
+  let cacheKind: AppStores['cacheKind'];
   let coalescing: CoalescingStore | undefined;
   let description: string;
   const configured = config.cache;
   if (choice.noCache || configured === false) {
     cache = false;
+    cacheKind = 'off';
     description = 'cache: off';
   } else if (choice.cacheDir || (configured === undefined && choice.mode === 'cli') || configured?.store === 'file') {
     const dir = choice.cacheDir ?? (configured?.store === 'file' ? configured.dir : undefined) ?? defaultCacheDir();
     const maxEntries = configured?.store === 'file' ? configured.maxEntries : FILE_STORE_MEMORY_ENTRIES;
-    cache = createFileCacheStore({ dir, maxEntries });
+    cache = fileCache = createFileCacheStore({ dir, maxEntries });
+    cacheKind = 'file';
     description = `cache: file store in ${dir}`;
+    if (!choice.noPrune) {
+      const store = fileCache;
+      const sweep = () =>
+        pruneFileCacheIfDue(store, choice.logger).catch((error: unknown) => {
+          choice.logger.warn({ err: error, dir }, 'could not prune the file cache; it keeps working');
+        });
+      // In the background; close() waits for it rather than cutting it short.
+      let pruning: Promise<unknown> = sweep();
+      closers.push(async () => {
+        await pruning;
+      });
+      if (choice.mode === 'serve') {
+        // A service runs for days: look every hour whether a day has passed since the last sweep.
+        const timer = setInterval(() => (pruning = pruning.then(sweep)), FILE_CACHE_PRUNE_INTERVAL_MS / 24);
+        timer.unref();
+        closers.push(async () => clearInterval(timer));
+      }
+    }
   } else if (configured?.store === 'redis') {
     const shared = await redis(configured);
     cache = shared.cache;
+    cacheKind = 'redis';
     coalescing = shared.coalescing;
     description = `cache: redis ${withoutCredentials(configured.url)} (prefix ${configured.keyPrefix})`;
   } else {
     cache = createMemoryCacheStore({ maxEntries: configured?.maxEntries });
+    cacheKind = 'memory';
     description = 'cache: memory';
   }
 
@@ -106,6 +174,8 @@ export async function buildStores(config: { cache?: CacheConfig; rateLimitStore:
   if (cache && cache.close) closers.push(() => (cache as CacheStore).close!());
   return {
     cache,
+    cacheKind,
+    fileCache,
     rateLimit,
     coalescing,
     description,

@@ -207,3 +207,16 @@ describe('x-enrich providers and config', () => {
     expect(schema.properties).toHaveProperty('server');
   });
 });
+
+describe('x-enrich cache', () => {
+  it('says there is nothing to do when the config turns caching off or keeps it in memory', async () => {
+    const off = await tmp.write('cache-off.yaml', blocklistConfig(tmp.dir, 'cache: false\n'));
+    const memory = await tmp.write('cache-memory.yaml', blocklistConfig(tmp.dir, 'cache: { store: memory }\n'));
+    const offResult = await runCli(['--config', off, 'cache', 'prune'], { cwd: tmp.dir });
+    expect(offResult).toMatchObject({ code: 0, stdout: 'Caching is off in the config (cache: false); there is nothing to prune.\n' });
+    expect((await runCli(['--config', memory, 'cache', 'clear'], { cwd: tmp.dir })).stdout).toMatch(/caches in memory.*nothing to clear/);
+    const broken = await runCli(['--config', join(tmp.dir, 'missing.yaml'), 'cache', 'clear'], { cwd: tmp.dir });
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/does not exist/);
+  });
+});

@@ -79,4 +79,19 @@ rateLimitStore: { store: redis, url: "redis://${REDIS.host}:${REDIS.port}", keyP
     const keys = execFileSync('redis-cli', ['-h', REDIS.host, '-p', String(REDIS.port), '--scan', '--pattern', `${prefix}*`], { encoding: 'utf8' });
     expect(keys).toContain(prefix);
   });
+
+  it('cache clear removes this deployment\'s cached outcomes from Redis; cache prune leaves expiry to Redis', async () => {
+    const env = { SIM_KEY: KEY };
+    const run = () => runCli(['--config', config, 'enrich', '--format', 'jsonl', 'cleared.example'], { cwd: tmp.dir, env });
+    expect((await run()).code).toBe(0);
+    const prune = await runCli(['--config', config, 'cache', 'prune'], { cwd: tmp.dir, env });
+    expect(prune.stdout).toMatch(/^The cache is redis redis:\/\/127\.0\.0\.1:6379 \(prefix x-enrich-e2e-[0-9a-f]+:\): Redis expires entries itself/);
+    const clear = await runCli(['--config', config, 'cache', 'clear'], { cwd: tmp.dir, env });
+    expect(clear.code, clear.stderr).toBe(0);
+    expect(clear.stdout).toContain('Cleared the cache: redis redis://127.0.0.1:6379');
+    simulator.reset();
+    const after = await run();
+    expect(JSON.parse(after.stdout).cache.hit).toBe(false);
+    expect(simulator.stats().total).toBe(1);
+  });
 });

@@ -1,3 +1,4 @@
+import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zResultRecord } from '@x/core';
@@ -95,4 +96,34 @@ describe('against the VirusTotal simulator', () => {
     expect(result.stdout).toMatch(/! vt2 is end-of-life since 2021-08-11/);
     expect(result.stdout).toContain('Where to go next');
   });
+});
+
+describe('x-enrich cache', () => {
+  it('prunes expired entries and clears the file cache enrich uses', async () => {
+    const dir = join(tmp.dir, 'cache-commands');
+    const cache = (verb: string) => runCli(['--config', config, 'cache', verb, '--cache-dir', dir], { cwd: tmp.dir, env });
+    expect((await enrich(['--cache-dir', dir, 'suspicious.example', '198.51.100.7'])).code).toBe(0);
+    const entries = async () => (await readdir(dir)).filter((name) => name.endsWith('.json'));
+    expect(await entries()).toHaveLength(4); // 2 observables x 2 providers
+
+    const none = await cache('prune');
+    expect(none.code).toBe(0);
+    expect(none.stdout).toBe(`${dir}: removed 0 expired entries; 4 still valid.\n`);
+
+    // A file's modification time is its entry's expiry: make one expire.
+    const [first] = await entries();
+    const past = new Date(Date.now() - 60_000);
+    await utimes(join(dir, first as string), past, past);
+    expect((await cache('prune')).stdout).toBe(`${dir}: removed 1 expired entry; 3 still valid.\n`);
+    expect(await entries()).toHaveLength(3);
+
+    const cleared = await cache('clear');
+    expect(cleared.code).toBe(0);
+    expect(cleared.stdout).toBe(`Cleared the cache: file store in ${dir}.\n`);
+    expect(await entries()).toEqual([]);
+    simulator.reset();
+    expect((await enrich(['--cache-dir', dir, 'suspicious.example'])).code).toBe(0);
+    expect(simulator.stats().total).toBe(2); // both providers asked upstream again
+  });
+
 });

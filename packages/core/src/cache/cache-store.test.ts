@@ -98,6 +98,29 @@ describe('file cache store', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('prunes expired entries without reading them, keeps valid ones and fresh temp files', async () => {
+    const dir = await tempDir();
+    const store = createFileCacheStore({ dir, clock });
+    await store.set('old', { value: 1, storedAt: 1_000, expiresAt: 2_000 });
+    await store.set('new', { value: 2, storedAt: 1_000, expiresAt: 90_000 });
+    // A second process mid-write: its temporary file must survive.
+    await writeFile(join(dir, 'abc.json.123.deadbeef.tmp'), '{');
+    await writeFile(join(dir, 'README'), 'not ours');
+    now = 50_000;
+    expect(await store.prune()).toEqual({ removed: 1, kept: 1 });
+    expect((await readdir(dir)).sort()).toHaveLength(3);
+    expect(await createFileCacheStore({ dir, clock }).get('new')).toMatchObject({ value: 2 });
+    expect(await createFileCacheStore({ dir, clock }).get('old')).toBeUndefined();
+    now = 100_000;
+    expect(await store.prune()).toEqual({ removed: 1, kept: 0 });
+    expect((await readdir(dir)).sort()).toEqual(['README', 'abc.json.123.deadbeef.tmp']);
+  });
+
+  it('prunes nothing in a directory that does not exist yet', async () => {
+    const store = createFileCacheStore({ dir: join(await tempDir(), 'missing'), clock });
+    expect(await store.prune()).toEqual({ removed: 0, kept: 0 });
+  });
+
   it('reads nothing from a directory that does not exist yet', async () => {
     const store = createFileCacheStore({ dir: join(await tempDir(), 'missing'), clock });
     expect(await store.get('k')).toBeUndefined();

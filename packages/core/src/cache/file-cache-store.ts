@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { systemClock, type Clock } from '../di/tokens.js';
@@ -12,6 +12,28 @@ export interface FileCacheStoreOptions {
   maxEntries?: number;
   clock?: Clock;
 }
+
+/** What `prune()` did. */
+export interface FileCachePruneResult {
+  /** Expired entries and abandoned temporary files removed. */
+  removed: number;
+  /** Entries still valid. */
+  kept: number;
+}
+
+/** A `CacheStore` on files, with `prune()` to remove expired entries nobody read again. */
+export interface FileCacheStore extends CacheStore {
+  readonly dir: string;
+  /**
+   * Removes expired entries without reading them (their modification time is their expiry)
+   * and temporary files abandoned for over an hour by a crashed writer. Safe while other
+   * processes use the directory: a valid entry is never removed.
+   */
+  prune(): Promise<FileCachePruneResult>;
+}
+
+/** A writer that left its temporary file this long ago has crashed (writes take milliseconds). */
+const ABANDONED_TEMP_MS = 60 * 60 * 1000;
 
 interface FileBody {
   key: string;
@@ -30,8 +52,10 @@ function isFileBody(value: unknown): value is FileBody {
  * keys never become paths), written atomically (temp file + rename) so a crash or a second
  * process never leaves a half-written entry. An LRU in front serves repeated reads from memory.
  * Expired entries are removed when read; unreadable or corrupt files are ignored and removed.
+ * Each file's modification time is set to its entry's expiry, so `prune()` finds expired
+ * entries with one `stat` each instead of reading and parsing every file.
  */
-export function createFileCacheStore(options: FileCacheStoreOptions): CacheStore {
+export function createFileCacheStore(options: FileCacheStoreOptions): FileCacheStore {
   const clock = options.clock ?? systemClock;
   const lru = new LRUCache<string, CacheEntry>({ max: options.maxEntries ?? 10_000 });
   let dirReady: Promise<unknown> | undefined;
@@ -39,6 +63,8 @@ export function createFileCacheStore(options: FileCacheStoreOptions): CacheStore
   const remove = (file: string): Promise<void> => unlink(file).catch(() => undefined);
 
   return {
+    dir: options.dir,
+
     async get<T>(key: string) {
       const now = clock.now();
       const cached = lru.get(key);
@@ -81,6 +107,8 @@ export function createFileCacheStore(options: FileCacheStoreOptions): CacheStore
       const body: FileBody = { key, entry: entry as CacheEntry };
       await writeFile(temp, JSON.stringify(body));
       try {
+        const expires = new Date(entry.expiresAt);
+        await utimes(temp, expires, expires);
         await rename(temp, file);
       } catch (error) {
         await remove(temp);
@@ -103,6 +131,38 @@ export function createFileCacheStore(options: FileCacheStoreOptions): CacheStore
         return;
       }
       await Promise.all(names.filter((name) => name.endsWith('.json') || name.endsWith('.tmp')).map((name) => rm(join(options.dir, name), { force: true })));
+    },
+
+    async prune() {
+      let names: string[];
+      try {
+        names = await readdir(options.dir);
+      } catch {
+        return { removed: 0, kept: 0 };
+      }
+      const now = clock.now();
+      const result: FileCachePruneResult = { removed: 0, kept: 0 };
+      // Sequential batches: a cache directory can hold hundreds of thousands of files.
+      for (let start = 0; start < names.length; start += 256) {
+        await Promise.all(
+          names.slice(start, start + 256).map(async (name) => {
+            const isEntry = name.endsWith('.json');
+            if (!isEntry && !name.endsWith('.tmp')) return;
+            const file = join(options.dir, name);
+            const info = await stat(file).catch(() => undefined);
+            if (!info) return; // removed meanwhile
+            const expired = isEntry ? info.mtimeMs <= now : Date.now() - info.ctimeMs > ABANDONED_TEMP_MS;
+            if (!expired) {
+              if (isEntry) result.kept += 1;
+              return;
+            }
+            // The LRU may still hold it; get() checks expiry there too.
+            await remove(file);
+            result.removed += 1;
+          }),
+        );
+      }
+      return result;
     },
   };
 }
