@@ -46,9 +46,8 @@ export const manifest = {
     endOfLife: '2021-08-11',
     endOfSupport: '2022-02-11',
     replacedBy: '@x/provider-virustotal-v3',
-    message:
-      'VirusTotal API v2 reached end of life on 2021-08-11 (end of support 2022-02-11). Migrate to @x/provider-virustotal-v3: ' +
-      'change `use` to @x/provider-virustotal-v3, keep apiKey, and replace the infection-rate thresholds with v3 malice rules (see the migration table).',
+    // Core's warning already states the dates and the replacement; the message says how to move.
+    message: 'VirusTotal retired API v2. To migrate, change `use` to @x/provider-virustotal-v3, keep apiKey, and replace the infection-rate thresholds with v3 malice rules (see the migration table).',
     url: DOCS_URL,
   },
 } satisfies ProviderManifestInput;
