@@ -1,5 +1,6 @@
 import type { ResultRecord } from '@x/core';
 import type { OutputFormatter } from './enriched-item.js';
+import { reasonText } from './reason-text.js';
 
 /** Columns of `--format csv`, in order. One row per result record. */
 export const CSV_COLUMNS = [
@@ -36,7 +37,7 @@ export function csvRow(record: ResultRecord): string {
     record.status,
     record.verdict,
     record.confidence,
-    record.reasons.map((reason) => reason.message).join('; '),
+    reasonText(record),
     record.error?.code,
     record.error?.message,
     record.cache.hit,

@@ -4,6 +4,7 @@ import { invalidItem, sampleItems } from '../../test/helpers/items.js';
 import { createFormatter, OUTPUT_FORMATS, type OutputFormat } from './formats.js';
 import { csvCell, CSV_COLUMNS, formatCsv } from './csv.js';
 import { formatTable } from './table.js';
+import { reasonText } from './reason-text.js';
 import { parse as parseCsv } from 'csv-parse/sync';
 
 async function run(format: OutputFormat, interrupted = false, count = 4): Promise<string> {
@@ -110,5 +111,12 @@ describe('every format', () => {
     const text = await run(format, true, 2);
     if (format === 'json' || format === 'stix') expect(() => JSON.parse(text)).not.toThrow();
     expect(text.length).toBeGreaterThan(0);
+  });
+});
+
+describe('reasons', () => {
+  it('read as one line in the table, CSV and STIX: no period before a separator', () => {
+    const record = { reasons: [{ rule: 'rate', message: 'Infection rate 0%, benign.' }, { rule: 'samples', message: '2 samples contact this host.' }] };
+    expect(reasonText(record as Parameters<typeof reasonText>[0])).toBe('Infection rate 0%, benign; 2 samples contact this host');
   });
 });

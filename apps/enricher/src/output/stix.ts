@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import type { Entity, Observable, ObservableType, ResultRecord } from '@x/core';
 import type { EnrichedItem, OutputFormatter } from './enriched-item.js';
+import { reasonText } from './reason-text.js';
 
 /**
  * STIX 2.1 output. Observables become SCOs with the spec's deterministic ids (uuidv5 over the
@@ -116,7 +117,7 @@ function relationship(type: string, source: string, target: string, created: str
 function describe(records: readonly ResultRecord[], decidedBy: readonly string[]): string {
   return records
     .filter((record) => decidedBy.includes(record.provider.name))
-    .map((record) => `${record.provider.name}: ${record.reasons.map((reason) => reason.message).join('; ') || record.verdict}`)
+    .map((record) => `${record.provider.name}: ${reasonText(record) || record.verdict}`)
     .join('\n');
 }
 

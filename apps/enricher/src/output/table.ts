@@ -1,6 +1,7 @@
 import { styleText } from 'node:util';
 import type { Lifecycle, ResultRecord, Verdict } from '@x/core';
 import type { EnrichedItem, OutputFormatter, RunFooter } from './enriched-item.js';
+import { reasonText } from './reason-text.js';
 
 export interface TableOptions {
   /** Colour verdicts (only when writing to a terminal). */
@@ -33,7 +34,7 @@ function age(seconds: number | null): string {
 /** The REASON cell: why the verdict, or why there is none. */
 function reasonCell(record: ResultRecord): string {
   if (record.error) return `${record.error.code}: ${record.error.message}`;
-  const reasons = record.reasons.map((reason) => reason.message).join('; ');
+  const reasons = reasonText(record);
   if (record.status === 'ok' || reasons) return reasons;
   return '';
 }
