@@ -39,36 +39,34 @@ function nothingToDo(stores: AppStores, verb: 'prune' | 'clear'): string | undef
   return undefined;
 }
 
-/** `cache prune`: removes the file cache's expired entries now (runs also do it once a day). */
-export async function cachePruneCommand(options: CacheOptions): Promise<ExitCode> {
+/**
+ * Opens the cache, prints why there is nothing to do or what `act` did, and closes it. `act` runs
+ * only for a cache it applies to: a file store for `prune`, a file or Redis store for `clear`.
+ */
+async function onCache(options: CacheOptions, verb: 'prune' | 'clear', act: (stores: AppStores) => Promise<string>): Promise<ExitCode> {
   const stores = await openCache(options);
   try {
-    const nothing = nothingToDo(stores, 'prune');
-    if (nothing || !stores.fileCache) {
-      await writeOut(nothing ?? '');
-      return ExitCode.Ok;
-    }
-    const { removed, kept } = await stores.fileCache.prune();
-    await writeOut(`${stores.fileCache.dir}: removed ${removed} expired entr${removed === 1 ? 'y' : 'ies'}; ${kept} still valid.\n`);
+    await writeOut(nothingToDo(stores, verb) ?? (await act(stores)));
     return ExitCode.Ok;
   } finally {
     await stores.close();
   }
 }
 
-/** `cache clear`: drops every cached outcome (file, Redis under the configured prefix, or nothing for memory). */
-export async function cacheClearCommand(options: CacheOptions): Promise<ExitCode> {
-  const stores = await openCache(options);
-  try {
-    const nothing = nothingToDo(stores, 'clear');
-    if (nothing || !stores.cache) {
-      await writeOut(nothing ?? '');
-      return ExitCode.Ok;
-    }
+/** `cache prune`: removes the file cache's expired entries now (runs also do it once a day). */
+export function cachePruneCommand(options: CacheOptions): Promise<ExitCode> {
+  return onCache(options, 'prune', async ({ fileCache }) => {
+    if (!fileCache) return '';
+    const { removed, kept } = await fileCache.prune();
+    return `${fileCache.dir}: removed ${removed} expired entr${removed === 1 ? 'y' : 'ies'}; ${kept} still valid.\n`;
+  });
+}
+
+/** `cache clear`: drops every cached outcome (file, or Redis under the configured prefix). */
+export function cacheClearCommand(options: CacheOptions): Promise<ExitCode> {
+  return onCache(options, 'clear', async (stores) => {
+    if (!stores.cache) return '';
     await stores.cache.clear();
-    await writeOut(`Cleared the cache: ${cacheName(stores)}.\n`);
-    return ExitCode.Ok;
-  } finally {
-    await stores.close();
-  }
+    return `Cleared the cache: ${cacheName(stores)}.\n`;
+  });
 }
