@@ -237,6 +237,33 @@ describe('coalescing', () => {
     expect(a.records[0]?.status).toBe('ok');
     expect(b.records[0]).toMatchObject({ status: 'ok', cache: { hit: true } });
   });
+
+  it('lets a CoalescingStore listen on the lookup signal of many waits at once without a Node leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      // Every key is held by "another process": each lookup waits, listening on its signal, as the Redis store does.
+      const coalescingStore: CoalescingStore = {
+        claim: async () => false,
+        waitFor: (_key, _ms, signal) =>
+          new Promise((resolve) => {
+            const done = () => (signal?.removeEventListener('abort', done), resolve(false));
+            signal?.addEventListener('abort', done);
+            setTimeout(done, 20);
+          }),
+        release: async () => undefined,
+      };
+      const fake = fakePlugin(async () => found());
+      const enricher = createEnricher({ providers: [load(fake.plugin)], cacheStore: createMemoryCacheStore(), coalescingStore, concurrency: 32 });
+      const { records } = await enricher.enrich(Array.from({ length: 32 }, (_, i) => `10.0.1.${i}`));
+      expect(records.every((r) => r.status === 'ok')).toBe(true);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });
 
 describe('batching', () => {

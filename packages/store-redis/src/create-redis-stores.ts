@@ -3,6 +3,7 @@ import {
   createMemoryRateLimitStore,
   silentLogger,
   ValidationError,
+  XEnrichError,
   type CacheStore,
   type CacheEntry,
   type CoalescingStore,
@@ -83,7 +84,10 @@ export async function createRedisStores(input: RedisStoresOptions = {}): Promise
     clear: async () => {
       // Clear both: entries written during an outage must not reappear in the next one.
       await fallbackCache.clear();
-      await availability.run('cache.clear', () => redisCache.clear(), async () => undefined);
+      // Never report a clear that did not happen: with Redis down the shared entries remain.
+      await availability.run('cache.clear', () => redisCache.clear(), async () => {
+        throw new XEnrichError('X_STORE_UNAVAILABLE', `Redis at ${where} is unavailable: the shared cache was not cleared (only this process's fallback entries were). Retry when Redis is back.`, { retryable: true });
+      });
     },
   };
 

@@ -51,6 +51,10 @@ describe.skipIf(!installed)('when Redis fails mid-run', () => {
       expect(warnings).toHaveLength(1);
       expect(stores.stats()).toMatchObject({ status: 'degraded', outages: 1 });
       expect(stores.stats().fallbackOperations).toBeGreaterThan(0);
+      // A clear that cannot reach Redis says so instead of pretending the shared cache is empty.
+      await expect(stores.cache.clear()).rejects.toMatchObject({ code: 'X_STORE_UNAVAILABLE', message: expect.stringMatching(/shared cache was not cleared/) });
+      expect(await stores.cache.get('during')).toBeUndefined(); // this process's fallback entries were
+      await stores.cache.set('during', entry('in memory'));
 
       await server.start();
       await eventually(() => stores.status() === 'ready', 'the stores to reconnect');

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { formatDuration } from '../config/duration.js';
 import { UpstreamError } from '../errors/x-enrich-error.js';
 import { abortError } from '../rate-limit/sleep.js';
@@ -13,8 +14,13 @@ interface AttemptTimer {
 // for the whole process, which costs every await in the host a little.
 const timers = new WeakMap<AbortSignal, AttemptTimer>();
 
-/** A signal that never aborts, shared by work nobody can cancel. */
+/**
+ * A signal that never aborts, shared by work nobody can cancel. Stores and providers receive it
+ * and may listen to it (a Redis coalescing wait does, once per waiting lookup), so many listeners
+ * at once are normal: without the limit lifted Node warns of a leak after 10.
+ */
 export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+setMaxListeners(0, NEVER_ABORTED);
 
 /**
  * Runs `fn` with the timeout of the attempt that owns `signal` paused. The engine wraps
