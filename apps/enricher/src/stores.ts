@@ -13,12 +13,6 @@ import {
 } from '@x/core';
 import type { RedisStoresStats } from '@x/store-redis';
 
-/**
- * Entries the file store keeps parsed in memory when the config does not choose: the files
- * are the cache, this is only a read-through layer. A VirusTotal outcome is ~15 KB once parsed,
- * so 2,000 keep a 100,000-line batch well under 300 MB while repeats in a run stay in memory.
- */
-export const FILE_STORE_MEMORY_ENTRIES = 2_000;
 
 /** Where the CLI keeps its persistent cache by default (`~/.cache/x-enrich` on Linux, per env-paths). */
 export function defaultCacheDir(): string {
@@ -129,7 +123,8 @@ export async function buildStores(config: { cache?: CacheConfig; rateLimitStore:
     description = 'cache: off';
   } else if (choice.cacheDir || (configured === undefined && choice.mode === 'cli') || configured?.store === 'file') {
     const dir = choice.cacheDir ?? (configured?.store === 'file' ? configured.dir : undefined) ?? defaultCacheDir();
-    const maxEntries = configured?.store === 'file' ? configured.maxEntries : FILE_STORE_MEMORY_ENTRIES;
+    // Without a file section, core's default (FILE_CACHE_MEMORY_ENTRIES) bounds a batch's memory.
+    const maxEntries = configured?.store === 'file' ? configured.maxEntries : undefined;
     cache = fileCache = createFileCacheStore({ dir, maxEntries });
     cacheKind = 'file';
     description = `cache: file store in ${dir}`;

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -78,6 +78,14 @@ describe('file cache store', () => {
     const files = await readdir(dir);
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(/^[0-9a-f]{64}\.json$/);
+  });
+
+  it.skipIf(process.platform === 'win32')('keeps the directory and its files private to the user (0700, 0600)', async () => {
+    const dir = join(await tempDir(), 'private');
+    await createFileCacheStore({ dir, clock }).set('k', { value: 1, storedAt: 1_000, expiresAt: 9_000 });
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    const [file] = await readdir(dir);
+    expect((await stat(join(dir, file as string))).mode & 0o777).toBe(0o600);
   });
 
   it('removes expired files when read', async () => {

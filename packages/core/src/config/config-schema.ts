@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OBSERVABLE_TYPES } from '../observable/observable-type.js';
 import { zDuration } from './duration.js';
+import { FILE_CACHE_MEMORY_ENTRIES } from '../cache/file-cache-store.js';
 
 /**
  * The configuration file, as zod schemas. Types are derived from these (never written twice);
@@ -30,7 +31,8 @@ export const zRetryConfig = z
   .object({
     maxAttempts: z.number().int().min(0).max(20).default(3).describe('Retries after the first attempt (0 disables).'),
     initialDelay: zDuration.default(500).describe('First backoff delay (exponential with jitter after that).'),
-    maxDelay: zDuration.default(30_000).describe('Longest backoff delay, and the longest Retry-After honoured.'),
+    // 60 s: VirusTotal's public quota is per minute, and a 429/204 asks to wait for the window.
+    maxDelay: zDuration.default(60_000).describe('Longest backoff delay, and the longest Retry-After honoured.'),
   })
   .strict();
 
@@ -87,7 +89,7 @@ export const zCacheStoreConfig = z.discriminatedUnion('store', [
   z.object({
     store: z.literal('file'),
     dir: z.string().optional().describe("Directory for the file store (default: the user's cache directory)."),
-    maxEntries: z.number().int().positive().default(100_000).describe('In-memory LRU in front of the files.'),
+    maxEntries: z.number().int().positive().default(FILE_CACHE_MEMORY_ENTRIES).describe('Parsed entries kept in memory in front of the files (a read-through layer; the files are the cache).'),
   }).strict(),
   z.object({
     store: z.literal('redis'),
