@@ -20,10 +20,22 @@ export const CSV_COLUMNS = [
   'lifecycle',
 ] as const;
 
-/** RFC 4180 quoting: quote when the cell holds a comma, quote, CR or LF; double the quotes. */
+/**
+ * Text a spreadsheet (Excel, LibreOffice, Sheets) would run as a formula: the inputs come from
+ * whoever wrote the alert or the feed, so `=cmd|' /C calc'!A0` in a CSV column must not execute
+ * when an analyst opens the output (CSV injection, OWASP's list of leading characters).
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * One CSV cell. Text starting like a formula gets a leading single quote, which spreadsheets
+ * show as plain text (OWASP's advice); then RFC 4180 quoting: quote when the cell holds a comma,
+ * quote, CR or LF, doubling the quotes. Numbers and booleans are data, never formulas, so a
+ * negative number stays a number.
+ */
 export function csvCell(value: string | number | boolean | null | undefined): string {
   if (value === null || value === undefined) return '';
-  const text = String(value);
+  const text = typeof value === 'string' && FORMULA_START.test(value) ? `'${value}` : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

@@ -57,6 +57,23 @@ describe('csv', () => {
     expect(csvCell(null)).toBe('');
   });
 
+  it('neutralises cells a spreadsheet would run as a formula (OWASP: a leading quote, then RFC 4180)', () => {
+    expect(csvCell('=cmd|calc')).toBe("'=cmd|calc");
+    expect(csvCell('+1+1')).toBe("'+1+1");
+    expect(csvCell('-2+3')).toBe("'-2+3");
+    expect(csvCell('@SUM(A1:A2)')).toBe("'@SUM(A1:A2)");
+    expect(csvCell('\t=1')).toBe("'\t=1");
+    // Neutralised first, then quoted: the quote ends up inside the quoted cell.
+    expect(csvCell('\r=1')).toBe(`"'\r=1"`);
+    expect(csvCell('=HYPERLINK("http://x.example","a,b")')).toBe(`"'=HYPERLINK(""http://x.example"",""a,b"")"`);
+    // Only the first character counts, and numbers are data.
+    expect(csvCell('a=b')).toBe('a=b');
+    expect(csvCell('evil.example')).toBe('evil.example');
+    expect(csvCell(-1)).toBe('-1');
+    const [, row] = parseCsv(formatCsv([{ ...sampleItems()[0]!.records[0]!, input: '=cmd|calc' }])) as string[][];
+    expect(row![CSV_COLUMNS.indexOf('input')]).toBe("'=cmd|calc");
+  });
+
   it('keeps error codes and cache provenance in their own columns', () => {
     const [header, ...rows] = parseCsv(formatCsv(sampleItems()[2]!.records)) as string[][];
     const columns = header!;

@@ -73,6 +73,18 @@ describe('x-enrich enrich', () => {
     expect(records((await enrich([], { stdin: 'evil.example\n' })).stdout).map((r) => r.verdict)).toEqual(['malicious']);
   });
 
+  it('csv: echoes a formula-like input neutralised, so a spreadsheet shows it as text', async () => {
+    const alerts = await tmp.write('alerts.csv', 'id,indicator\n4,=cmd|calc\n5,evil.example\n');
+    const result = await enrich(['--input', alerts, '--field', 'indicator', '--format', 'csv']);
+    expect(result.code).toBe(2); // `=cmd|calc` is not an observable
+    expect(result.stdout).not.toMatch(/(^|,)=cmd/m);
+    const rows = parseCsv(result.stdout, { columns: true }) as Array<Record<string, string>>;
+    expect(rows.map((row) => [row.input, row.verdict])).toEqual([
+      ["'=cmd|calc", 'unknown'],
+      ['evil.example', 'malicious'],
+    ]);
+  });
+
   it('fails with exit 1 and one line for a missing input file, an unknown provider or a bad flag', async () => {
     const missing = await enrich(['--input', join(tmp.dir, 'nope.txt')]);
     expect(missing.code).toBe(1);
