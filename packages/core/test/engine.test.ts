@@ -283,6 +283,16 @@ describe('batching', () => {
     expect(enricher.stats().fake?.upstreamCalls).toBe(3);
   });
 
+  it("batches at most the instance's batchSize when the provider sets one below the manifest's maxSize, and refuses a bad one", async () => {
+    const withSize = (batchSize: unknown) =>
+      fakePlugin(async () => found(), { batch: { maxSize: 25, maxWaitMs: 5 }, observableTypes: ['sha256'] }, async (observables) => observables.map(() => found()), batchSize);
+    const six = withSize(6);
+    const hashes = Array.from({ length: 14 }, (_, i) => String(i % 10).repeat(64).slice(0, 63) + String(i % 7));
+    await createEnricher({ providers: [load(six.plugin)] }).enrich(hashes);
+    expect(six.batches.map((b) => b.length)).toEqual([6, 6, 2]);
+    expect(() => createEnricher({ providers: [load(withSize(0).plugin)] })).toThrow(/batchSize 0; expected a whole number/);
+  });
+
   it('leaves no abort listeners behind on the caller signal or the never-aborted one once batches settle', async () => {
     const fake = fakePlugin(async () => found(), { batch: { maxSize: 2, maxWaitMs: 1 }, observableTypes: ['sha256'] }, async (observables) => observables.map(() => found()));
     const enricher = createEnricher({ providers: [load(fake.plugin)], cacheStore: false });

@@ -32,7 +32,7 @@ export function manifest(overrides: Partial<ProviderManifestInput> = {}): Provid
 }
 
 /** A plugin whose provider runs `behaviour` and counts its calls. */
-export function fakePlugin(behaviour: Behaviour, overrides: Partial<ProviderManifestInput> = {}, many?: EnrichmentProvider['enrichMany']) {
+export function fakePlugin(behaviour: Behaviour, overrides: Partial<ProviderManifestInput> = {}, many?: EnrichmentProvider['enrichMany'], batchSize?: unknown) {
   const calls: Observable[] = [];
   const batches: Observable[][] = [];
   let closed = 0;
@@ -59,6 +59,9 @@ export function fakePlugin(behaviour: Behaviour, overrides: Partial<ProviderMani
       return many.call(this, observables, context);
     };
   }
+
+  // An instance batch size, as a provider reading it from its options would expose it.
+  if (batchSize !== undefined) Object.defineProperty(FakeProvider.prototype, 'batchSize', { value: batchSize });
 
   const plugin = definePlugin({ manifest: manifest(overrides), register: (registrar) => registrar.provider(FakeProvider) });
   return {

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { definePlugin, type ProviderManifestInput } from '@x/core';
-import { zVirusTotalV2Options, PUBLIC_BATCH_SIZE } from './options.js';
+import { zVirusTotalV2Options, PRIVATE_BATCH_SIZE_MAX } from './options.js';
 import { VirusTotalV2Provider } from './provider.js';
 
 // Read at run time (from src/ in tests, dist/ when published: both one level below the
@@ -39,7 +39,9 @@ export const manifest = {
   // With 4 requests a minute, waiting a little to fill a batch is far cheaper than a request.
   // Hashes share file/report and URLs share url/report; domains and IPs have no batch endpoint,
   // so the engine sends them through enrich() and their failures never touch a batch.
-  batch: { maxSize: PUBLIC_BATCH_SIZE, maxWaitMs: 50, groups: [['md5', 'sha1', 'sha256'], ['url']] },
+  // The API's most resources per request; each instance batches its own `batchSize` (4 on the
+  // public API, the default), which the provider exposes to the engine.
+  batch: { maxSize: PRIVATE_BATCH_SIZE_MAX, maxWaitMs: 50, groups: [['md5', 'sha1', 'sha256'], ['url']] },
   docsUrl: DOCS_URL,
   lifecycle: {
     status: 'end-of-life',

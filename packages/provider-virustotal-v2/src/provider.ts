@@ -34,7 +34,11 @@ export class VirusTotalV2Provider implements EnrichmentProvider {
     @inject(Tokens.Clock) private readonly clock: Clock,
   ) {
     this.client = new VirusTotalV2Client(http, options);
+    this.batchSize = options.batchSize;
   }
+
+  /** Resources per batched request for this instance (the engine groups lookups by it). */
+  readonly batchSize: number;
 
   async enrich(observable: Observable, context: EnrichContext): Promise<ProviderOutcome> {
     const kind = this.kindOf(observable);

@@ -201,6 +201,13 @@ describe('batching', () => {
     });
   });
 
+  it('batches up to the instance batchSize through the engine (a private key: 25 hashes a request)', async () => {
+    const hashes = Array.from({ length: 30 }, (_, variant) => observableFor({ type: 'sha256', malicious: variant % 9, total: 70, variant: variant + 100 }));
+    const records = await lookup(enricherWith({ instance: { options: { apiKey: API_KEY, apiUrl: sim.v2Url, batchSize: 25 } } }), hashes);
+    expect(fileRequests()).toBe(2); // 25 + 5, not ceil(30/4) = 8
+    expect(records.map((record) => record.status)).toEqual(hashes.map(() => 'ok'));
+  });
+
   it('sends concurrent URL lookups newline-separated in one url/report request', async () => {
     const urls = [1, 2, 3].map((variant) => observableFor({ type: 'url', malicious: variant, variant }));
     const records = await lookup(enricherWith(), urls);

@@ -18,13 +18,13 @@ describe('plugin manifest', () => {
     expect(manifest.lifecycle.url).toMatch(/docs\/providers\/virustotal-v2\.md$/);
   });
 
-  it('handles IPv4 but not IPv6, with public-API rate limits and batches of 4', () => {
+  it('handles IPv4 but not IPv6, with public-API rate limits and batches of up to 25 (4 by default, per instance)', () => {
     expect(manifest.observableTypes).toEqual(['domain', 'ipv4', 'url', 'md5', 'sha1', 'sha256']);
     expect(manifest.defaultRateLimits).toEqual([
       { requests: 4, perMs: 60_000 },
       { requests: 500, perMs: 86_400_000 },
     ]);
-    expect(manifest.batch?.maxSize).toBe(4);
+    expect(manifest.batch?.maxSize).toBe(25);
     for (const type of manifest.observableTypes) expect(manifest.defaultCacheTtlMs[type]).toBeGreaterThan(0);
   });
 });

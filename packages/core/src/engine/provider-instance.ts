@@ -184,7 +184,12 @@ export class ProviderInstance {
     this.provider = this.build(deps.container ?? rootContainer, http);
     if (this.provider.enrichMany && manifest.batch) {
       const enrichMany = this.provider.enrichMany.bind(this.provider);
-      const { maxSize, maxWaitMs, groups = [manifest.observableTypes] } = manifest.batch;
+      const { maxSize: manifestMax, maxWaitMs, groups = [manifest.observableTypes] } = manifest.batch;
+      const instanceSize = this.provider.batchSize;
+      if (instanceSize !== undefined && !(Number.isInteger(instanceSize) && instanceSize >= 1)) {
+        throw new XEnrichError('X_PLUGIN_REGISTER_FAILED', `Provider "${name}" (${manifest.packageName}) has batchSize ${String(instanceSize)}; expected a whole number of 1 or more.`);
+      }
+      const maxSize = Math.min(manifestMax, instanceSize ?? manifestMax);
       for (const group of groups) {
         const batcher = new Batcher(maxSize, maxWaitMs, (observables, signal) =>
           this.policies.execute((attempt) => this.call(observables.length, async () => {

@@ -48,6 +48,12 @@ export interface EnrichmentProvider {
    * input, in input order; an `Error` entry fails only that observable.
    */
   enrichMany?(observables: readonly Observable[], context: EnrichContext): Promise<Array<ProviderOutcome | Error>>;
+  /**
+   * This instance's batch size, when it depends on its options (a private API key may allow
+   * larger batches than the public one). The engine batches at most
+   * `min(batchSize, manifest.batch.maxSize)`; without it, `manifest.batch.maxSize`.
+   */
+  readonly batchSize?: number;
   /** A cheap call that proves the credentials and upstream work. */
   healthCheck?(context: EnrichContext): Promise<{ ok: boolean; message?: string }>;
   /** Release sockets, timers. Called once when the host closes the enricher. */
