@@ -24,15 +24,34 @@ export async function describeError(error: unknown): Promise<string> {
   return `unexpected error: ${message}\nThis is a bug in x-enrich; rerun with X_ENRICH_DEBUG=1 for the stack trace and report it.`;
 }
 
+const isBrokenPipe = (error: unknown): boolean => (error as NodeJS.ErrnoException | null)?.code === 'EPIPE';
+
+/**
+ * stdout failed. `x-enrich demo | head`: the reader left (EPIPE); what it read is what it
+ * wanted, so stop at once and quietly (exit 0): nothing more would be read, and lookups still
+ * running would only spend quota for nobody. Any other failure means the output is incomplete:
+ * say so in one line, exit 1.
+ */
+function onStdoutError(error: NodeJS.ErrnoException): void {
+  if (isBrokenPipe(error)) process.exit(ExitCode.Ok);
+  process.stderr.write(`x-enrich: cannot write to standard output: ${error.message}; the output is incomplete\n`);
+  process.exit(ExitCode.Usage);
+}
+
 /**
  * Runs a command and exits with its code. Any error ends the process with exit code 1 and a
- * readable message on stderr (every config problem with its path), not a stack trace.
+ * readable message on stderr (every config problem with its path), not a stack trace. A closed
+ * stdout (EPIPE) ends every command quietly, here rather than in each command.
  */
 export async function runCommand(command: () => Promise<number | void>): Promise<void> {
+  // Both paths are needed: the stream emits `error` (unhandled, it crashes with a stack trace)
+  // and the write's callback rejects writeOut (which the command would rethrow).
+  process.stdout.on('error', onStdoutError);
   let code: number;
   try {
     code = (await command()) ?? ExitCode.Ok;
   } catch (error) {
+    if (isBrokenPipe(error)) process.exit(ExitCode.Ok);
     process.stderr.write(`x-enrich: ${await describeError(error)}\n`);
     if (process.env.X_ENRICH_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     code = ExitCode.Usage;

@@ -184,13 +184,8 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
     if (controller.signal.aborted) process.exit(ExitCode.Interrupted);
     controller.abort();
   };
-  const onStdoutError = (error: NodeJS.ErrnoException) => {
-    // `x-enrich enrich ... | head`: the reader left; stop quietly.
-    if (error.code === 'EPIPE') process.exit(ExitCode.Ok);
-  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  process.stdout.on('error', onStdoutError);
   try {
     const { enricher } = opened;
     const instances = await enricher.providers();
@@ -264,7 +259,6 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
     progress?.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    process.stdout.off('error', onStdoutError);
     // Closing may wait on sockets; an interrupted run should not hang on them.
     await Promise.race([opened.close(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zResultRecord } from '@x/core';
 import { startSimulator } from '@x/virustotal-simulator';
-import { assertBuilt, runCli, tempDir } from '../helpers/cli.js';
+import { assertBuilt, collect, runCli, startCli, tempDir } from '../helpers/cli.js';
 import { stixProblems } from '../helpers/stix.js';
 
 // The built CLI against the VirusTotal simulator (in this process), with both real providers.
@@ -95,6 +95,17 @@ describe('against the VirusTotal simulator', () => {
     expect(result.stdout).toMatch(/not_found/);
     expect(result.stdout).toMatch(/! vt2 is end-of-life since 2021-08-11/);
     expect(result.stdout).toContain('Where to go next');
+  });
+
+  it('demo: ends quietly, exit 0, when the reader quits early (x-enrich demo | head -c 10)', async () => {
+    const child = startCli(['demo'], { cwd: tmp.dir });
+    // The reader is gone before the demo writes anything, so its first write fails with EPIPE
+    // (closing after the first chunk would race the demo's last writes).
+    child.stdout!.destroy();
+    const result = await collect(child, { timeoutMs: 60_000 });
+    expect(result.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
+    expect(result.stderr).not.toMatch(/EPIPE|unexpected error/);
+    expect(result.code).toBe(0);
   });
 });
 
