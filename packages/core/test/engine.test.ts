@@ -92,6 +92,25 @@ describe('enrich', () => {
     expect(enricher.stats().broken?.errors).toEqual({ X_PROVIDER_FAILED: 1 });
   });
 
+  it('turns an outcome that breaks the result format into an X_PROVIDER_FAILED record saying what is wrong', async () => {
+    const bad: Array<[unknown, RegExp]> = [
+      [{ kind: 'found', verdict: 'evil', confidence: null, reasons: [], extracted: {}, entities: [] }, /verdict is "evil", expected one of malicious/],
+      [{ kind: 'found', verdict: 'benign', confidence: 'huge', reasons: [], extracted: {}, entities: [] }, /confidence is "huge"/],
+      [{ kind: 'found', verdict: 'benign', confidence: null, reasons: [{ code: 'r' }], extracted: {}, entities: [] }, /reasons\[0\] needs a string rule and message/],
+      [{ kind: 'found', verdict: 'benign', confidence: null, reasons: [], extracted: null, entities: [] }, /extracted is null, expected an object/],
+      [{ kind: 'found', verdict: 'benign', confidence: null, reasons: [], extracted: {}, entities: 'x' }, /entities is "x", expected an array/],
+      [{ kind: 'not_found', reasons: 'oops' }, /reasons is "oops", expected an array/],
+      [{ kind: 'maybe' }, /kind is "maybe"/],
+    ];
+    for (const [outcome, message] of bad) {
+      const fake = fakePlugin(async () => outcome as never);
+      const { records } = await createEnricher({ providers: [load(fake.plugin)] }).enrich(['example.org']);
+      expect(records[0]).toMatchObject({ status: 'error', verdict: 'unknown', error: { code: 'X_PROVIDER_FAILED' } });
+      expect(records[0]?.error?.message).toMatch(message);
+      zResultRecord.parse(records[0]);
+    }
+  });
+
   it('carries the lifecycle of a deprecated provider on its records', async () => {
     const lifecycle = { status: 'end-of-life' as const, endOfLife: '2024-01-01', replacedBy: '@x/provider-new', message: 'Migrate.' };
     const old = fakePlugin(async () => found(), { lifecycle });

@@ -20,10 +20,10 @@ import { Batcher } from './batcher.js';
 import type { EnricherEvent, InstanceStats, ProviderInfo } from './events.js';
 import { emptyRecord, outcomeRecord } from './records.js';
 import { SharedSignal, raceSignal } from './shared-signal.js';
+import { outcomeProblem } from './check-outcome.js';
 
 const DEFAULT_TTL_MS = 3_600_000;
 const DEFAULT_NOT_FOUND_TTL_MS = 600_000;
-const OUTCOME_KINDS = new Set(['found', 'not_found', 'pending']);
 
 export interface InstanceDeps {
   container: DependencyContainer | undefined;
@@ -488,9 +488,8 @@ export class ProviderInstance {
   }
 
   private checkOutcome(outcome: ProviderOutcome): ProviderOutcome {
-    if (typeof outcome !== 'object' || outcome === null || !OUTCOME_KINDS.has(outcome.kind)) {
-      throw new XEnrichError('X_PROVIDER_FAILED', `Provider "${this.name}" returned an invalid outcome (expected kind found, not_found or pending).`);
-    }
+    const problem = outcomeProblem(outcome);
+    if (problem) throw new XEnrichError('X_PROVIDER_FAILED', `Provider "${this.name}" returned an invalid outcome: ${problem}.`);
     return outcome;
   }
 
