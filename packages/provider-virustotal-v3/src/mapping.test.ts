@@ -301,11 +301,34 @@ describe('bodies that are not a v3 object', () => {
 });
 
 describe('objects awaiting analysis', () => {
+  const zeroStats = { malicious: 0, suspicious: 0, harmless: 0, undetected: 0, timeout: 0 };
+
   it('reports a file with all-zero stats (queued) as pending, not benign', () => {
     const observable = { type: 'sha256', value: 'a'.repeat(64) } as const;
-    const body = { data: { type: 'file', id: 'a'.repeat(64), attributes: { last_analysis_stats: { malicious: 0, suspicious: 0, harmless: 0, undetected: 0 }, last_analysis_results: {} } } };
+    const body = { data: { type: 'file', id: 'a'.repeat(64), attributes: { last_analysis_stats: zeroStats, last_analysis_results: {} } } };
     const outcome = mapV3Object(observable, body, DEFAULT_MALICE_RULES);
     expect(outcome.kind).toBe('pending');
     expect(outcome.reasons?.[0]?.rule).toBe('no_engine_results');
+  });
+
+  it('reports a URL with all-zero stats (queued) as pending, not benign', () => {
+    const url = 'http://queued.example/';
+    const body = { data: { type: 'url', id: 'b'.repeat(64), attributes: { url, last_analysis_stats: zeroStats } } };
+    const outcome = mapV3Object({ type: 'url', value: url }, body, DEFAULT_MALICE_RULES);
+    expect(outcome.kind).toBe('pending');
+    expect(outcome.reasons?.[0]?.rule).toBe('no_engine_results');
+  });
+
+  // VirusTotal never queues IPs or domains: all-zero stats are its answer, judged by the rules
+  // like any other (and cached), instead of a pending that would be fetched again every time.
+  it.each([
+    [{ type: 'ipv4', value: '192.0.2.1' }, 'ip_address'],
+    [{ type: 'ipv6', value: '2001:db8::1' }, 'ip_address'],
+    [{ type: 'domain', value: 'example.org' }, 'domain'],
+  ] as const)('judges %o with all-zero stats by the rules: found, benign', (observable, type) => {
+    const body = { data: { type, id: observable.value, attributes: { last_analysis_stats: zeroStats } } };
+    const outcome = mapV3Object(observable, body, DEFAULT_MALICE_RULES);
+    expect(outcome).toMatchObject({ kind: 'found', verdict: 'benign', confidence: null, reasons: [{ rule: 'no_detections' }] });
+    expect(outcome.kind === 'found' && outcome.extracted).toMatchObject({ malicious_count: 0, suspicious_count: 0, total_engines: 0 });
   });
 });

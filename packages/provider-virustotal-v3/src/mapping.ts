@@ -219,8 +219,14 @@ const NOT_ANALYSED_YET: Reason = {
   message: 'VirusTotal knows this object but no engine has reported on it yet (queued for analysis); ask again later.',
 };
 
-/** True when stats exist but every count is zero: VirusTotal queued the object and no engine has answered. */
-function isAwaitingAnalysis(object: V3Object): boolean {
+/**
+ * True for a file or URL whose stats exist but are all zero: VirusTotal queued it for analysis
+ * and no engine has answered yet. Only files and URLs are ever queued (they are submitted for
+ * scanning); IPs and domains are not, so all-zero stats there are a settled answer, and calling
+ * them pending (never cached) would re-fetch them on every lookup, forever.
+ */
+function isAwaitingAnalysis(objectType: V3Lookup['objectType'], object: V3Object): boolean {
+  if (objectType !== 'file' && objectType !== 'url') return false;
   const stats = object.attributes.last_analysis_stats;
   return stats != null && Object.values(stats).every((count) => count === 0);
 }
@@ -243,8 +249,8 @@ export function threatEntities(observable: Observable, object: V3Object): Entity
 
 /**
  * Maps a v3 object response (with or without the `data` wrapper) to a `found` outcome (or
- * `pending` when no engine has reported yet): fields,
- * the verdict from `rules`, an `indicator` entity and, for files, `ttp` entities. Pure.
+ * `pending` for a queued file or URL no engine has reported on yet): fields, the verdict from
+ * `rules`, an `indicator` entity and, for files, `ttp` entities. Pure.
  * @throws UpstreamError (bad_response) when the body is not the expected object.
  */
 export function mapV3Object(observable: Observable, body: unknown, rules: readonly MaliceRule[]): ProviderOutcome {
@@ -252,7 +258,7 @@ export function mapV3Object(observable: Observable, body: unknown, rules: readon
   const object = parseV3Object(body, lookup.objectType);
   // A queued file or URL has all-zero stats: calling it benign would cache a clean verdict for
   // a day. Report it as pending (never cached) so the next lookup asks again.
-  if (isAwaitingAnalysis(object)) return { kind: 'pending', reasons: [NOT_ANALYSED_YET], raw: body };
+  if (isAwaitingAnalysis(lookup.objectType, object)) return { kind: 'pending', reasons: [NOT_ANALYSED_YET], raw: body };
   const extracted = extractFields(observable, object);
   const decision: RuleDecision = object.attributes.last_analysis_stats ? evaluateMaliceRules(rules, extracted) : { verdict: 'unknown', confidence: null, reasons: [NO_ANALYSIS] };
   const indicator: Entity = {
