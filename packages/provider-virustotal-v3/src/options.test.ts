@@ -43,6 +43,9 @@ describe('options', () => {
 
   it('refuses a query string, fragment or credentials in baseUrl', () => {
     expect(problems({ apiKey: 'k', baseUrl: 'https://vt.example/api/v3?x=1' })[0]).toContain('query string');
+    // URL parses these as an empty query or fragment, but `${baseUrl}/files/<id>` would put the path after them.
+    expect(problems({ apiKey: 'k', baseUrl: 'https://vt.example/api/v3?' })[0]).toBe('baseUrl: baseUrl must not carry a query string or fragment, got "?"');
+    expect(problems({ apiKey: 'k', baseUrl: 'https://vt.example/api/v3#' })[0]).toBe('baseUrl: baseUrl must not carry a query string or fragment, got "#"');
     expect(problems({ apiKey: 'k', baseUrl: 'https://u:p@vt.example/api/v3' })[0]).toContain('credentials');
   });
 

@@ -23,7 +23,9 @@ const zBaseUrl = z
     // zod runs this even when `.url()` failed; that failure is already reported.
     if (!URL.canParse(value)) return;
     const url = new URL(value);
-    if (url.search || url.hash) ctx.addIssue({ code: 'custom', message: `baseUrl must not carry a query string or fragment, got ${JSON.stringify(url.search + url.hash)}` });
+    // URL reports an empty `?` or `#` as '', yet `<base>?/files/<id>` would still lose the path: look at the text.
+    const tail = value.search(/[?#]/);
+    if (tail >= 0) ctx.addIssue({ code: 'custom', message: `baseUrl must not carry a query string or fragment, got ${JSON.stringify(value.slice(tail))}` });
     if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'baseUrl must not carry credentials; the API key goes in apiKey' });
     if (url.protocol === 'https:') return;
     if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return;
