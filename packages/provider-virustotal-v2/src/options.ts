@@ -16,7 +16,10 @@ function isLoopback(hostname: string): boolean {
 
 /**
  * The API key travels in the query string in v2, so plain http would leak it to every hop:
- * only https is accepted, except for loopback hosts (the simulator, a local proxy).
+ * only https is accepted, except for loopback hosts (the simulator, a local proxy). Endpoint
+ * paths resolve against this base, which drops its query string and fragment (and the trailing
+ * `/` would land after them), so neither is allowed; credentials are refused because the key
+ * has its own option and a URL is no place for secrets.
  */
 const zApiUrl = z
   .string()
@@ -25,6 +28,12 @@ const zApiUrl = z
     // zod runs this even when `.url()` failed; that failure is already reported.
     if (!URL.canParse(value)) return;
     const url = new URL(value);
+    // The text, not url.search/url.hash: URL reports an empty `?` or `#` as ''. The query is not
+    // echoed: a v2 query is where an API key would be (`?apikey=…`).
+    if (/[?#]/.test(value)) {
+      ctx.addIssue({ code: 'custom', message: 'apiUrl must not carry a query string or fragment: the provider adds each request\'s parameters itself, and the API key goes in apiKey' });
+    }
+    if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'apiUrl must not carry credentials; the API key goes in apiKey' });
     if (url.protocol === 'https:') return;
     if (url.protocol === 'http:' && isLoopback(url.hostname)) return;
     ctx.addIssue({
@@ -45,7 +54,7 @@ export const zVirusTotalV2Options = z
   .strictObject({
     apiUrl: zApiUrl
       .default(DEFAULT_API_URL)
-      .describe('Base URL of the VirusTotal API v2. https only; plain http is accepted for loopback hosts (the simulator).'),
+      .describe('Base URL of the VirusTotal API v2. https only; plain http is accepted for loopback hosts (the simulator). No query string, fragment or credentials.'),
     apiKey: secret(z.string().min(1).describe('Your VirusTotal API key. Sent as the `apikey` query parameter; redacted from logs, errors and results.')),
     lowConfidenceInfectionRateMax: zInfectionRate
       .default(33)

@@ -65,6 +65,34 @@ describe('options', () => {
     expect(issuesOf({ apiKey: 'k', apiUrl: 'not a url' })[0]!.path).toBe('apiUrl');
   });
 
+  it('refuses a query string or fragment in apiUrl without echoing it (it may hold a key)', () => {
+    for (const apiUrl of [
+      'https://www.virustotal.com/vtapi/v2/?apikey=SECRET-KEY',
+      'https://www.virustotal.com/vtapi/v2?x=1',
+      'https://www.virustotal.com/vtapi/v2/#SECRET-KEY',
+      // URL parses a bare `?` or `#` as an empty query or fragment; the text still has one.
+      'https://www.virustotal.com/vtapi/v2?',
+      'https://www.virustotal.com/vtapi/v2/#',
+    ]) {
+      const issues = issuesOf({ apiKey: 'k', apiUrl });
+      expect(issues, apiUrl).toEqual([{ path: 'apiUrl', message: expect.stringContaining('must not carry a query string or fragment') }]);
+      expect(issues[0]!.message).not.toContain('SECRET-KEY');
+    }
+  });
+
+  it('refuses credentials in apiUrl', () => {
+    for (const apiUrl of ['https://user:pass@www.virustotal.com/vtapi/v2/', 'https://user@www.virustotal.com/vtapi/v2/']) {
+      const issues = issuesOf({ apiKey: 'k', apiUrl });
+      expect(issues, apiUrl).toEqual([{ path: 'apiUrl', message: 'apiUrl must not carry credentials; the API key goes in apiKey' }]);
+    }
+  });
+
+  it('reports every apiUrl problem at once', () => {
+    const messages = issuesOf({ apiKey: 'k', apiUrl: 'http://u:p@vt.example.com/v2?x=1' }).map((issue) => issue.message);
+    expect(messages).toHaveLength(3);
+    expect(messages.join('\n')).toMatch(/query string[\s\S]*credentials[\s\S]*https/);
+  });
+
   it('parses the request timeout as a duration', () => {
     expect(zVirusTotalV2Options.parse({ apiKey: 'k', requestTimeout: '5s' }).requestTimeout).toBe(5_000);
   });
