@@ -1,6 +1,5 @@
 import { isUpstreamError, type Observable, type ProviderOutcome } from '@x/core';
 import { describe, expect, it } from 'vitest';
-import { confidenceForRate } from '../src/infection-rate.js';
 import { detectionNames, mapV2Report, splitBatchAnswer, toIsoDate, worstDetectedUrl } from '../src/mapping.js';
 import { loadFixture } from './load-fixture.js';
 
@@ -24,6 +23,19 @@ function expectBadResponse(run: () => unknown) {
   throw new Error('expected an UpstreamError');
 }
 
+/**
+ * The documented confidence, written out again independently of the code under test:
+ * rate = positives / total x 100; below the low maximum -> low, above the high minimum -> high,
+ * from one to the other (both inclusive) -> medium; nothing detected -> benign, no confidence.
+ */
+function expectedConfidence(positives: number, total: number, low = 33, high = 66): 'low' | 'medium' | 'high' | null {
+  if (positives === 0) return null;
+  const rate = (positives / total) * 100;
+  if (rate < low) return 'low';
+  if (rate > high) return 'high';
+  return 'medium';
+}
+
 /** The worst positives/total among detected_urls, computed independently of the code under test. */
 function worstRate(report: HostReport): number {
   return Math.max(0, ...(report.detected_urls ?? []).filter((u) => u.total > 0).map((u) => (u.positives / u.total) * 100));
@@ -37,7 +49,8 @@ describe('file reports', () => {
     const rate = (report.positives / report.total) * 100;
     expect(report.positives).toBe(65);
     expect(outcome.verdict).toBe('malicious');
-    expect(outcome.confidence).toBe(confidenceForRate(rate, thresholds));
+    // 65/71 = 91.55% > 66
+    expect(outcome.confidence).toBe(expectedConfidence(report.positives, report.total));
     expect(outcome.confidence).toBe('high');
     expect(outcome.extracted.infectionRate).toBeCloseTo(rate, 10);
     expect(outcome.extracted).toMatchObject({ positives: 65, total: 71, scanDate: '2018-12-27T20:21:01Z', sha256: report.sha256, md5: report.md5 });
@@ -61,14 +74,21 @@ describe('file reports', () => {
 
   it('gives each report of a batch its own verdict (7/56, 8/57, 5/57 are low confidence by default)', () => {
     const batch = loadFixture<Report[]>('file_report_batch_3_resources.json');
-    for (const report of batch) {
+    // Rates 12.5%, 14.04%, 8.77%: all below 33 (low); with a low maximum of 10, the first two are medium.
+    const expected = [
+      { positives: 7, total: 56, confidence: 'low', strict: 'medium' },
+      { positives: 8, total: 57, confidence: 'low', strict: 'medium' },
+      { positives: 5, total: 57, confidence: 'low', strict: 'low' },
+    ];
+    expect(batch.map((report) => ({ positives: report.positives, total: report.total }))).toEqual(expected.map(({ positives, total }) => ({ positives, total })));
+    batch.forEach((report, index) => {
       const outcome = found(mapV2Report({ type: 'sha256', value: report.resource as string }, report, thresholds));
-      expect(outcome.confidence).toBe(confidenceForRate((report.positives / report.total) * 100, thresholds));
-      expect(outcome.confidence).toBe('low');
-      // With a stricter low maximum of 10%, 7/56 = 12.5% becomes medium.
+      expect(outcome).toMatchObject({ verdict: 'malicious', confidence: expected[index]!.confidence });
+      expect(outcome.confidence).toBe(expectedConfidence(report.positives, report.total));
       const strict = found(mapV2Report({ type: 'sha256', value: report.resource as string }, report, { lowConfidenceInfectionRateMax: 10, highConfidenceInfectionRateMin: 66 }));
-      expect(strict.confidence).toBe((report.positives / report.total) * 100 < 10 ? 'low' : 'medium');
-    }
+      expect(strict.confidence).toBe(expected[index]!.strict);
+      expect(strict.confidence).toBe(expectedConfidence(report.positives, report.total, 10, 66));
+    });
   });
 
   it('maps response_code 0 to not_found and -2 to pending', () => {
@@ -131,16 +151,17 @@ describe('URL reports', () => {
 });
 
 describe('domain reports', () => {
+  // Both worst detected URLs are 1/39 = 2.56%: below 33, low confidence.
   it.each([
-    ['domain_report_virustotal.com_2014.json', 'virustotal.com'],
-    ['domain_report_benign_python.org.json', 'python.org'],
-  ])('rates %s by its worst detected URL and names the indicator after the domain', (name, domain) => {
+    ['domain_report_virustotal.com_2014.json', 'virustotal.com', 'malicious', 'low'],
+    ['domain_report_benign_python.org.json', 'python.org', 'malicious', 'low'],
+  ])('rates %s by its worst detected URL and names the indicator after the domain', (name, domain, verdict, confidence) => {
     const report = loadFixture<HostReport>(name);
     const outcome = found(mapV2Report({ type: 'domain', value: domain }, report, thresholds));
     const rate = worstRate(report);
+    expect(rate).toBeCloseTo((1 / 39) * 100, 10);
     expect(outcome.extracted.infectionRate).toBeCloseTo(rate, 10);
-    expect(outcome.verdict).toBe(rate > 0 ? 'malicious' : 'benign');
-    expect(outcome.confidence).toBe(rate > 0 ? confidenceForRate(rate, thresholds) : null);
+    expect(outcome).toMatchObject({ verdict, confidence });
     const [entity] = outcome.entities;
     expect(entity).toMatchObject({
       type: 'indicator',
@@ -177,16 +198,18 @@ describe('domain reports', () => {
 });
 
 describe('IP address reports', () => {
+  // Worst detected URLs: 9/60 = 15% (low), 9/66 = 13.64% (low), none (benign, no confidence).
   it.each([
-    ['ip_address_report_8.8.8.8_2014.json', '8.8.8.8', 15169],
-    ['ip_address_report_1.1.1.1_2019.json', '1.1.1.1', 13335],
-    ['ip_address_report_benign_python.org_rackspace.json', '104.130.43.121', 27357],
-  ])('rates %s by its worst detected URL, asn always a number', (name, ip, asn) => {
+    ['ip_address_report_8.8.8.8_2014.json', '8.8.8.8', 15169, 15, 'malicious', 'low'],
+    ['ip_address_report_1.1.1.1_2019.json', '1.1.1.1', 13335, (9 / 66) * 100, 'malicious', 'low'],
+    ['ip_address_report_benign_python.org_rackspace.json', '104.130.43.121', 27357, 0, 'benign', null],
+  ])('rates %s by its worst detected URL, asn always a number', (name, ip, asn, expectedRate, verdict, confidence) => {
     const report = loadFixture<HostReport>(name);
     const outcome = found(mapV2Report({ type: 'ipv4', value: ip }, report, thresholds));
     const rate = worstRate(report);
+    expect(rate).toBeCloseTo(expectedRate, 10);
     expect(outcome.extracted.infectionRate).toBeCloseTo(rate, 10);
-    expect(outcome.confidence).toBe(rate > 0 ? confidenceForRate(rate, thresholds) : null);
+    expect(outcome).toMatchObject({ verdict, confidence });
     expect(outcome.extracted).toMatchObject({ asn, asOwner: report.as_owner, country: report.country });
     expect(outcome.entities[0]).toMatchObject({ type: 'indicator', name: `Indicator of ipv4: ${ip}`, resolutionsCount: (report.resolutions as unknown[]).length });
   });
