@@ -71,7 +71,7 @@ export class VirusTotalV2Client {
   private statusError(status: number, endpoint: string): UpstreamError | undefined {
     if (status === 200) return undefined;
     if (status === 204 || status === 429) {
-      return new UpstreamError('quota', `VirusTotal v2 ${endpoint} answered HTTP ${status}: request rate limit exceeded (minute, daily or monthly quota). Retried after the window; lower the rate limit or use a key with more quota.`, {
+      return new UpstreamError('quota', `VirusTotal v2 ${endpoint} answered HTTP ${status}: request rate limit exceeded (minute, daily or monthly quota). Retried after the window, waiting at most resilience.retry.maxDelay (default 60s); lower the rate limit or use a key with more quota.`, {
         status,
         retryAfterMs: QUOTA_RETRY_AFTER_MS,
       });
