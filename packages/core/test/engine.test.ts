@@ -326,6 +326,37 @@ describe('batching', () => {
     expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
   });
 
+  it("listens on a caller's signal once per call, not once per lookup (no leak warning with many lookups at once)", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const fake = fakePlugin(async () => (await tick(5), found()));
+      const enricher = createEnricher({ providers: [load(fake.plugin)], cacheStore: false, concurrency: 64 });
+      const caller = new AbortController();
+      let peak = 0;
+      const watching = setInterval(() => (peak = Math.max(peak, getEventListeners(caller.signal, 'abort').length)), 1);
+      const { records } = await enricher.enrich(Array.from({ length: 64 }, (_, i) => `10.0.2.${i}`), { signal: caller.signal });
+      clearInterval(watching);
+      expect(records.every((r) => r.status === 'ok')).toBe(true);
+      expect(peak).toBeLessThanOrEqual(1);
+      expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+      // The stream too, and an abort still reaches the lookups.
+      const stopping = new AbortController();
+      const items = [];
+      for await (const item of enricher.stream(Array.from({ length: 20 }, (_, i) => `10.0.3.${i}`), { signal: stopping.signal })) {
+        items.push(item);
+        if (items.length === 2) stopping.abort();
+      }
+      expect(items.at(-1)?.records[0]?.status).toBe('skipped');
+      expect(getEventListeners(stopping.signal, 'abort')).toHaveLength(0);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('batches each of batch.groups separately and sends other types through enrich', async () => {
     const fake = fakePlugin(
       async () => found(),

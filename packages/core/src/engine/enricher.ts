@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { DependencyContainer } from 'tsyringe';
 import { createMemoryCacheStore } from '../cache/memory-cache-store.js';
 import { systemClock, type Clock } from '../di/tokens.js';
@@ -209,7 +210,22 @@ export function createEnricher(options: EnricherOptions): Enricher {
     return Promise.all(pending).then(() => ({ records, summary: summarize(observable, input, records) }));
   }
 
-  const lookupOptionsOf = (opts: EnrichOptions): LookupOptions => ({ signal: opts.signal, refresh: opts.refresh ?? false, includeRaw: opts.includeRaw ?? false });
+  /**
+   * The lookups of one call listen on a signal of the call's own, linked to the caller's with one
+   * listener: each concurrent lookup listens on it, and a caller's signal with a listener per
+   * lookup would warn of a leak (Node's limit is 10) and hold every lookup of a long stream.
+   */
+  const lookupOptionsOf = (opts: EnrichOptions): { lookupOptions: LookupOptions; release(): void } => {
+    const base = { refresh: opts.refresh ?? false, includeRaw: opts.includeRaw ?? false };
+    const caller = opts.signal;
+    if (!caller) return { lookupOptions: { ...base, signal: undefined }, release: () => undefined };
+    const own = new AbortController();
+    setMaxListeners(0, own.signal);
+    const abort = () => own.abort(caller.reason);
+    if (caller.aborted) abort();
+    else caller.addEventListener('abort', abort, { once: true });
+    return { lookupOptions: { ...base, signal: own.signal }, release: () => caller.removeEventListener('abort', abort) };
+  };
 
   return {
     async enrich(inputs, opts = {}) {
@@ -217,7 +233,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
       const list = Array.isArray(inputs) ? (inputs as EnricherInput[]) : [...inputs];
       const items: StreamItem[] = new Array(list.length);
       let next = 0;
-      const lookupOptions = lookupOptionsOf(opts);
+      const { lookupOptions, release } = lookupOptionsOf(opts);
       let syncRun = 0;
       const worker = async (): Promise<void> => {
         while (next < list.length) {
@@ -233,7 +249,11 @@ export function createEnricher(options: EnricherOptions): Enricher {
         }
       };
       const workers = Math.min(list.length, Math.max(1, opts.concurrency ?? defaultConcurrency));
-      await Promise.all(Array.from({ length: workers }, worker));
+      try {
+        await Promise.all(Array.from({ length: workers }, worker));
+      } finally {
+        release();
+      }
       const records: ResultRecord[] = [];
       for (const item of items) for (const record of item.records) records.push(record);
       return { records, summaries: items.map((item) => item.summary) };
@@ -242,7 +262,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
     async *stream(inputs, opts = {}) {
       const selected = select(opts.providers);
       const limit = Math.max(1, opts.concurrency ?? defaultConcurrency);
-      const lookupOptions = lookupOptionsOf(opts);
+      const { lookupOptions, release } = lookupOptionsOf(opts);
       // Started lookups in input order; at most `limit` run ahead of the consumer.
       const running: Array<Promise<StreamItem>> = [];
       const iterator = (Symbol.asyncIterator in inputs ? inputs[Symbol.asyncIterator]() : (inputs as Iterable<EnricherInput>)[Symbol.iterator]()) as
@@ -266,6 +286,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
           yield await head;
         }
       } finally {
+        release();
         if (!done) await iterator.return?.();
       }
     },

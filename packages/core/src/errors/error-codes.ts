@@ -36,6 +36,10 @@ export const ERROR_CODES = {
     meaning: 'A provider instance names a package or path that cannot be imported.',
     fix: 'Install the package, or correct the name; the message lists the installed plugins (packages whose package.json `keywords` include `x-enrich-provider`: plugin authors must list that keyword).',
   },
+  X_PLUGIN_IMPORT_FAILED: {
+    meaning: 'The plugin was found but threw while it was being imported (a bug or a missing dependency of the plugin).',
+    fix: 'Read the error in the message; check the plugin installs its dependencies and runs on this Node version, or report it to the plugin author.',
+  },
   X_PLUGIN_INVALID: {
     meaning: 'The imported module does not export a valid plugin definition (manifest and register).',
     fix: 'Export `default definePlugin({ manifest, register })` from the plugin entry point.',

@@ -12,6 +12,9 @@ import { CORE_VERSION } from '../version.js';
 import { assertUniqueProviderNames, loadProviders, prepareProvider, type ProviderWarning } from './loader.js';
 import type { ProviderPlugin } from './provider.js';
 import { listInstalledPlugins } from './resolve-plugin.js';
+import { zProviderManifest } from './manifest.js';
+import { validationIssues } from '../config/validation-issues.js';
+import { manifest as fakeManifest } from '../../test/fake-plugins.js';
 
 const fixtures = fileURLToPath(new URL('../../test/fixtures/plugins/', import.meta.url));
 const KEY = 'fixture-key-0123456789abcdef';
@@ -134,15 +137,24 @@ describe('loadProviders', () => {
       ['providers.foo.use', 'X_PLUGIN_CORE_INCOMPATIBLE'],
       ['providers.opts.options.apiKey', 'X_PLUGIN_OPTIONS_INVALID'],
       ['providers.junk.use', 'X_PLUGIN_INVALID'],
-      ['providers.crash.use', 'X_PLUGIN_NOT_FOUND'],
+      ['providers.crash.use', 'X_PLUGIN_IMPORT_FAILED'],
       ['providers.OK', 'X_PLUGIN_DUPLICATE_NAME'],
     ]);
-    expect(error.message).toContain('plugin crashed while loading');
+    expect(error.message).toContain('was found but failed while importing: plugin crashed while loading');
     expect(error.message).toContain('[X_PLUGIN_CORE_INCOMPATIBLE]');
   });
 });
 
 describe('lifecycle', () => {
+  it('requires the date a deprecated or end-of-life provider retired, and a docs URL', () => {
+    const problems = (lifecycle: object, docsUrl = 'https://example.org/docs') =>
+      validationIssues(zProviderManifest.safeParse({ ...fakeManifest(), lifecycle, docsUrl }).error ?? { issues: [] }).map((issue) => `${issue.path}: ${issue.message}`);
+    expect(problems({ status: 'deprecated' })).toEqual(['lifecycle.deprecatedSince: a deprecated provider needs deprecatedSince (YYYY-MM-DD)']);
+    expect(problems({ status: 'end-of-life', deprecatedSince: '2020-01-01' })).toEqual(['lifecycle.endOfLife: an end-of-life provider needs endOfLife (YYYY-MM-DD)']);
+    expect(problems({ status: 'end-of-life', endOfLife: '2021-08-11' })).toEqual([]);
+    expect(problems({ status: 'active' }, 'see the README')).toEqual([expect.stringMatching(/^docsUrl: /)]);
+  });
+
   it('warns once per deprecated or end-of-life plugin, not per instance', async () => {
     const lines: Array<{ level: string; obj: object; msg?: string }> = [];
     const warnings: ProviderWarning[] = [];

@@ -196,7 +196,9 @@ async function importPlugin(name: string, use: string, importFrom: string, condi
     return { plugin: pluginFromModule((await import(pathToFileURL(entry).href)) as Record<string, unknown>) };
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    return { problem: { code: 'X_PLUGIN_NOT_FOUND', path, message: `${JSON.stringify(use)} (${entry}) cannot be imported: ${reason}` } };
+    // Found, but it threw while loading: not a naming problem, so not X_PLUGIN_NOT_FOUND.
+    const where = entry === use ? JSON.stringify(use) : `${JSON.stringify(use)} (${entry})`;
+    return { problem: { code: 'X_PLUGIN_IMPORT_FAILED', path, message: `${where} was found but failed while importing: ${reason}` } };
   }
 }
 

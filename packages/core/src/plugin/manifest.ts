@@ -17,6 +17,15 @@ export const zLifecycle = z
     message: z.string().optional().describe('What to do, for people.'),
     url: z.string().url().optional().describe('Migration guide.'),
   })
+  // Hosts show and act on these dates: a retired provider must say since when.
+  .refine((lifecycle) => lifecycle.status !== 'deprecated' || lifecycle.deprecatedSince !== undefined, {
+    message: 'a deprecated provider needs deprecatedSince (YYYY-MM-DD)',
+    path: ['deprecatedSince'],
+  })
+  .refine((lifecycle) => lifecycle.status !== 'end-of-life' || lifecycle.endOfLife !== undefined, {
+    message: 'an end-of-life provider needs endOfLife (YYYY-MM-DD)',
+    path: ['endOfLife'],
+  })
   .describe('Provider lifecycle.');
 export type Lifecycle = z.output<typeof zLifecycle>;
 
@@ -67,7 +76,7 @@ export const zProviderManifest = z.object({
       groups: z.array(z.array(z.enum(OBSERVABLE_TYPES)).min(1)).optional().describe('Types that may share one batch request, per group.'),
     })
     .optional(),
-  docsUrl: z.string().describe('Where the plugin is documented.'),
+  docsUrl: z.string().url().describe('Where the plugin is documented (a URL).'),
   lifecycle: zLifecycle.default({ status: 'active' }),
 });
 export type ProviderManifest = z.output<typeof zProviderManifest>;
