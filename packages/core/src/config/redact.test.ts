@@ -55,6 +55,7 @@ describe('redactConfig', () => {
     const redacted = redactConfig(config, loaded);
     expect(redacted.providers.demo!.options).toEqual({ apiKey: '[REDACTED]', backup: { credential: '[REDACTED]' }, extraKeys: ['[REDACTED]'], threshold: 5 });
     expect(redacted.providers.unknown!.options).toMatchObject({ label: 'visible' });
+    expect((redacted.cache as { url: string }).url).toBe('redis://user:[REDACTED]@localhost:6379'); // readable, not %5BREDACTED%5D
     expect(config.providers.demo!.options.apiKey).toBe('KEY-AAA-111'); // the input is not modified
   });
 });

@@ -106,9 +106,11 @@ function redactUrlPassword(url: unknown): unknown {
   try {
     const parsed = new URL(url);
     if (parsed.password === '' && parsed.username === '') return url;
-    if (parsed.password !== '') parsed.password = REDACTED;
-    else parsed.username = REDACTED; // `redis://token@host`: a lone user name is often the secret
-    return parsed.toString();
+    // Placeholders, swapped for REDACTED after serialising: URL would percent-encode its brackets
+    // (`%5BREDACTED%5D`), which reads as noise in `config show`.
+    if (parsed.password !== '') parsed.password = 'x-enrich-redacted';
+    else parsed.username = 'x-enrich-redacted'; // `redis://token@host`: a lone user name is often the secret
+    return parsed.toString().replace('x-enrich-redacted', REDACTED);
   } catch {
     return url;
   }

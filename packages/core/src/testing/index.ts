@@ -196,7 +196,9 @@ export function runProviderConformance(options: ProviderConformanceOptions): voi
     });
 
     describe('secrets', () => {
-      it('never appear in logs, errors or records', () => {
+      // A plugin whose options hold no secret (a local list) has nothing to leak; one that forgot
+      // to mark its key with secret() shows here as skipped, not as a pass that checked nothing.
+      it.skipIf(secrets().length === 0)('never appear in logs, errors or records', () => {
         const text = JSON.stringify({ logs, records, errors });
         for (const secret of secrets()) expect(text.includes(secret), 'a secret leaked').toBe(false);
       });
