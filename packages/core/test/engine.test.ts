@@ -489,9 +489,19 @@ describe('rate limits', () => {
       providers: [load(fake.plugin, 'fake', { rateLimit: [{ requests: 2, per: '400ms' }], resilience: { timeout: '150ms', retry: false, circuitBreaker: false } })],
       onEvent: (e) => events.push(e),
     });
-    const { records } = await enricher.enrich(['1.1.1.1', '1.1.1.2', '1.1.1.3']);
+    const running = enricher.enrich(['1.1.1.1', '1.1.1.2', '1.1.1.3']);
+    await tick(100);
+    // While the third lookup waits, the stats say so and count the wait so far (for a progress bar).
+    expect(enricher.stats().fake).toMatchObject({ waitingForQuota: 1 });
+    expect(enricher.stats().fake?.quotaBlockedMs).toBeGreaterThanOrEqual(50);
+    const { records } = await running;
     expect(records.map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
-    expect(enricher.stats().fake?.quotaWaitMs).toBeGreaterThan(150);
+    const stats = enricher.stats().fake;
+    expect(stats?.quotaWaitMs).toBeGreaterThan(150);
+    expect(stats?.waitingForQuota).toBe(0);
+    // One lookup waited: the wall-clock time blocked is about its wait, not more.
+    expect(stats?.quotaBlockedMs).toBeGreaterThan(150);
+    expect(stats?.quotaBlockedMs).toBeLessThanOrEqual((stats?.quotaWaitMs ?? 0) + 5);
     expect(events.some((e) => e.type === 'rate_limit_wait')).toBe(true);
   });
 

@@ -36,8 +36,12 @@ export interface InstanceStats {
   timeouts: number;
   bulkheadRejections: number;
   circuitState: CircuitStateName;
-  /** Total time requests spent waiting for rate-limit budget (ms). */
+  /** Total time requests spent waiting for rate-limit budget (ms), summed over concurrent requests. */
   quotaWaitMs: number;
+  /** Wall-clock time (ms) during which at least one request waited for budget, the current wait included. */
+  quotaBlockedMs: number;
+  /** Requests waiting for rate-limit budget right now. */
+  waitingForQuota: number;
 }
 
 export type EnricherStats = Record<string, InstanceStats>;

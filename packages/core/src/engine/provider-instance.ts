@@ -64,6 +64,8 @@ export class ProviderInstance {
   readonly provider: EnrichmentProvider;
   readonly limiter: RateLimiter;
   readonly stats: InstanceStats;
+  /** When the current stretch of waiting for quota began (valid while stats.waitingForQuota > 0). */
+  private readonly quotaBlock = { since: 0 };
   private readonly ref: ResultRecord['provider'];
   private readonly policies: ResiliencePolicies;
   private readonly fingerprint: string;
@@ -119,8 +121,11 @@ export class ProviderInstance {
       bulkheadRejections: 0,
       circuitState: 'closed',
       quotaWaitMs: 0,
+      quotaBlockedMs: 0,
+      waitingForQuota: 0,
     };
     const stats = this.stats;
+    const blocked = this.quotaBlock;
 
     const windows = config.rateLimit === false ? [] : (config.rateLimit ?? manifest.defaultRateLimits);
     const base = createRateLimiter({ key: name, windows, store: deps.rateLimitStore, clock: deps.clock, maxWaitMs: config.maxRateLimitWait });
@@ -133,10 +138,14 @@ export class ProviderInstance {
       acquire: (cost, signal) =>
         withAttemptTimeoutPaused(signal, async () => {
           const before = Date.now();
+          // Wall-clock time blocked on quota: from the first waiter in to the last one out.
+          if (stats.waitingForQuota++ === 0) blocked.since = before;
           try {
             await base.acquire(cost, signal);
           } finally {
-            const waitedMs = Date.now() - before;
+            const after = Date.now();
+            if (--stats.waitingForQuota === 0) stats.quotaBlockedMs += after - blocked.since;
+            const waitedMs = after - before;
             if (waitedMs > 0 && base.waitedMs > 0) {
               stats.quotaWaitMs += waitedMs;
               emit({ type: 'rate_limit_wait', instance: name, waitedMs });
@@ -522,7 +531,9 @@ export class ProviderInstance {
   }
 
   snapshot(): InstanceStats {
-    return { ...this.stats, errors: { ...this.stats.errors }, circuitState: this.policies.circuitState };
+    const { stats } = this;
+    const quotaBlockedMs = stats.quotaBlockedMs + (stats.waitingForQuota > 0 ? Date.now() - this.quotaBlock.since : 0);
+    return { ...stats, errors: { ...stats.errors }, circuitState: this.policies.circuitState, quotaBlockedMs };
   }
 
   async close(): Promise<void> {
