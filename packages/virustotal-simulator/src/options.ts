@@ -60,6 +60,9 @@ export const zSimulatorOptions = z
     host: z.string().default('127.0.0.1'),
     apiKeys: z
       .array(z.string().min(1))
+      // An empty list would turn every request into a bad-key error, which is never what a test
+      // means; a test that wants any key to work says ['*'].
+      .min(1, 'give at least one accepted key (an empty list would refuse every request); ["*"] accepts any non-empty key')
       .default([DEFAULT_API_KEY])
       .describe('accepted keys; the entry "*" accepts any non-empty key'),
     quotas: z.array(zQuotaWindow).default([]).describe('windows enforced per key, all at once; empty: no limit'),

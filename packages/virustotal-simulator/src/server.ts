@@ -90,7 +90,7 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
   const keys = new Set(options.apiKeys);
   const quotas = new QuotaTracker(options.quotas);
   const faults = new FaultInjector(options.faults, options.seed);
-  const stats = new StatsRecorder();
+  const stats = new StatsRecorder(fixtures.loaded.length);
   const seed = options.seed;
 
   // Generated objects and serialised v3 bodies, by kind and identity. Data is a pure function of
@@ -174,9 +174,12 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
         break;
       case 'url': {
         const decoded = decodeUrlId(rawId);
-        if (!decoded) return v3Error(400, 'InvalidArgumentError', `URL identifier "${rawId}" is neither a SHA-256 nor an unpadded base64url URL`);
-        value = decoded.url ? rememberUrl(decoded.url) : decoded.sha256;
         notFoundMessage = `URL "${rawId}" not found`;
+        // Unlike the other kinds, the real API has no 400 for URL ids: an id that is neither a
+        // SHA-256 nor base64 of a URL is just an id it does not know (capture
+        // docs_example_error_404_NotFoundError_url.json: `URL "thisurlidmakesnosenseatall" not found`).
+        if (!decoded) return v3Error(404, 'NotFoundError', notFoundMessage);
+        value = decoded.url ? rememberUrl(decoded.url) : decoded.sha256;
         break;
       }
     }
@@ -198,6 +201,8 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
   }
 
   // ------------------------------------------------------------------ v2
+
+  const V2_ENDPOINTS = new Set(['file/report', 'url/report', 'domain/report', 'ip-address/report']);
 
   function splitResources(raw: string, separator: RegExp): string[] {
     return raw
@@ -333,7 +338,9 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
       key = Array.isArray(header) ? header[0] : header;
       req.resume();
     } else {
-      endpoint = `v2 ${path}`;
+      // Unknown paths share one counter, as v3's do: a key per path would let any client grow
+      // byEndpoint without bound.
+      endpoint = V2_ENDPOINTS.has(path) ? `v2 ${path}` : 'v2 other';
       params = new URLSearchParams(query);
       if (req.method === 'POST') {
         const body = await readBody(req);
@@ -384,7 +391,7 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
       res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) });
       res.end(body);
     };
-    if (path === 'stats' && req.method === 'GET') return reply(200, { ...stats.snapshot(), fixtures: fixtures.loaded.length });
+    if (path === 'stats' && req.method === 'GET') return reply(200, simulator.stats());
     if (path === 'reset' && req.method === 'POST') {
       req.resume();
       simulator.reset();

@@ -10,7 +10,7 @@ export function keyFingerprint(key: string | undefined): string {
   return `key:${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
 }
 
-/** Counters returned by `stats()` and `GET /__sim/stats`. */
+/** Counters returned by `stats()` and `GET /__sim/stats` (both built by `StatsRecorder.snapshot`). */
 export interface SimulatorStats {
   /** API requests received (not `/__sim/*`). */
   total: number;
@@ -24,16 +24,23 @@ export interface SimulatorStats {
   faults: Record<string, number>;
   /** v2 resources answered (a batch of 3 hashes counts 3 here and 1 in total). */
   v2Resources: number;
+  /** Captured responses loaded (`fixturesDir` and `fixtures`); not a counter, `reset()` keeps it. */
+  fixtures: number;
 }
 
 const bump = (table: Record<string, number>, key: string, by = 1) => {
   table[key] = (table[key] ?? 0) + by;
 };
 
-export class StatsRecorder {
-  private data: SimulatorStats = StatsRecorder.empty();
+type Counters = Omit<SimulatorStats, 'fixtures'>;
 
-  private static empty(): SimulatorStats {
+export class StatsRecorder {
+  private data: Counters = StatsRecorder.empty();
+
+  /** `fixtures`: how many captured responses the simulator loaded, reported with the counters. */
+  constructor(private readonly fixtures: number) {}
+
+  private static empty(): Counters {
     return { total: 0, byStatus: {}, byEndpoint: {}, byKey: {}, faults: {}, v2Resources: 0 };
   }
 
@@ -55,8 +62,9 @@ export class StatsRecorder {
     this.data.v2Resources += count;
   }
 
+  /** The one place both `sim.stats()` and `GET /__sim/stats` come from, so they cannot drift apart. */
   snapshot(): SimulatorStats {
-    return structuredClone(this.data);
+    return { ...structuredClone(this.data), fixtures: this.fixtures };
   }
 
   reset(): void {

@@ -9,6 +9,10 @@ describe('options', () => {
     );
   });
 
+  it('refuses apiKeys: [] (it would refuse every request) and says how to accept any key', async () => {
+    await expect(startSimulator({ apiKeys: [] })).rejects.toThrow(/apiKeys: give at least one accepted key .*\["\*"\] accepts any non-empty key/);
+  });
+
   it('accepts any non-empty key with apiKeys ["*"], still refusing a missing one', async () => {
     await withSimulator({ apiKeys: ['*'] }, async (sim) => {
       expect((await v3(sim, '/domains/clean.example', 'anything-at-all')).status).toBe(200);

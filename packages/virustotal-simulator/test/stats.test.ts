@@ -36,6 +36,33 @@ describe('stats', () => {
     });
   });
 
+  it('gives the same result from sim.stats() and GET /__sim/stats, fixtures included', async () => {
+    const fixtures = [{ api: 'v3' as const, body: { data: { type: 'domain', id: 'captured.test', attributes: {} } } }];
+    await withSimulator({ fixtures, faults: { latencyMs: 1 } }, async (sim) => {
+      await v3(sim, '/domains/captured.test');
+      await v3(sim, '/domains/clean.example', null);
+      await v2(sim, 'file/report', { apikey: 'test-key', resource: `${observableFor({ type: 'md5' })},${observableFor({ type: 'sha1' })}` });
+      const http = await (await fetch(`${sim.url}/__sim/stats`)).json();
+      const library = sim.stats();
+      expect(http).toEqual(library);
+      // Guards against two empty objects passing: both carry every field, with real numbers.
+      expect(Object.keys(library)).toEqual(['total', 'byStatus', 'byEndpoint', 'byKey', 'faults', 'v2Resources', 'fixtures']);
+      expect(library).toMatchObject({ total: 3, fixtures: 1, v2Resources: 2, faults: { latency: 3 } });
+      sim.reset();
+      expect(sim.stats()).toEqual({ total: 0, byStatus: {}, byEndpoint: {}, byKey: {}, faults: {}, v2Resources: 0, fixtures: 1 });
+    });
+  });
+
+  it('counts unknown v2 and v3 paths under one key each, however many paths there are', async () => {
+    await withSimulator({}, async (sim) => {
+      for (let i = 0; i < 5; i++) {
+        expect((await v2(sim, `nope-${i}/report`, { apikey: 'test-key' })).status).toBe(404);
+        expect((await v3(sim, `/nope-${i}/x`)).status).toBe(404);
+      }
+      expect(sim.stats().byEndpoint).toEqual({ 'v2 other': 5, 'v3 other': 5 });
+    });
+  });
+
   it('answers unknown paths with 404 and a hint', async () => {
     await withSimulator({}, async (sim) => {
       const response = await fetch(`${sim.url}/nope`);

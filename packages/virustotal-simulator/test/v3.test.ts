@@ -179,11 +179,21 @@ describe('v3 urls', () => {
     expect(v6.body.data.attributes.last_analysis_stats.malicious).toBe(7);
   });
 
-  it('answers 404 for a not-found URL and 400 for an id that is neither form', async () => {
-    const missing = await v3(sim, `/urls/${urlBase64Id('http://notfound.example/')}`);
+  it('answers 404 for a not-found URL', async () => {
+    const id = urlBase64Id('http://notfound.example/');
+    const missing = await v3(sim, `/urls/${id}`);
     expect(missing.status).toBe(404);
-    expect(missing.body.error.code).toBe('NotFoundError');
+    expect(missing.body).toEqual({ error: { code: 'NotFoundError', message: `URL "${id}" not found` } });
+  });
+
+  it('answers an id that is neither a SHA-256 nor a base64url URL as the real capture does: 404, not 400', async () => {
+    // The real API's answer to this very id (the capture docs_example_error_404_NotFoundError_url.json).
+    const garbage = await v3(sim, '/urls/thisurlidmakesnosenseatall');
+    expect(garbage.status).toBe(404);
+    expect(garbage.body).toEqual({ error: { code: 'NotFoundError', message: 'URL "thisurlidmakesnosenseatall" not found' } });
+    // Not even base64: still an id the API does not know, with the same message shape.
     const bad = await v3(sim, '/urls/!!!');
-    expect(bad.status).toBe(400);
+    expect(bad.status).toBe(404);
+    expect(bad.body).toEqual({ error: { code: 'NotFoundError', message: 'URL "!!!" not found' } });
   });
 });
