@@ -10,6 +10,7 @@ import {
   type EnricherEvent,
   type LoadedProvider,
   type Logger,
+  XEnrichError,
 } from '@x/core';
 import type { AppConfig } from './app-config.js';
 import { buildStores, type AppStores, type StoreChoice } from './stores.js';
@@ -54,6 +55,20 @@ export function withResolvablePlugins<T extends Pick<AppConfig, 'providers'>>(co
   return { ...config, providers };
 }
 
+/**
+ * Fails when the config has no enabled provider instance: a run would look nothing up and
+ * report success (`--fail-on` never reached, exit 0) and a service would answer every request
+ * with nothing, which hides a broken config instead of reporting it.
+ */
+export function assertSomeProviderEnabled(config: Pick<AppConfig, 'providers'>, configPath?: string): void {
+  if (Object.values(config.providers).some((instance) => instance.enabled)) return;
+  throw new XEnrichError(
+    'X_CONFIG_INVALID',
+    `No provider instances are configured (or all are disabled)${configPath ? ` in ${configPath}` : ''}, so nothing would be looked up. ` +
+      'Add one under `providers` (examples/x-enrich.simulator.yaml shows how) or set `enabled: true` on one; `x-enrich demo` runs without a config.',
+  );
+}
+
 /** Imports, validates and prepares every enabled provider instance (all problems at once). */
 export async function loadAppProviders(config: AppConfig, configDir: string, logger: Logger): Promise<LoadedProvider[]> {
   // The loader reads only `providers` and `allowEndOfLife`; the app's optional `cache` does not concern it.
@@ -68,10 +83,16 @@ export async function loadAppProviders(config: AppConfig, configDir: string, log
 export async function openEnricher(options: {
   config: AppConfig;
   configDir: string;
+  /** Named in the error when no provider is enabled. */
+  configPath?: string;
+  /** Only `providers`, which lists what is configured, may open an engine without any. */
+  allowNoProviders?: boolean;
   stores: Omit<StoreChoice, 'logger'>;
   logger: Logger;
   onEvent?: (event: EnricherEvent) => void;
 }): Promise<OpenedEnricher> {
+  // Before any plugin is imported or store connected: there is nothing to open.
+  if (!options.allowNoProviders) assertSomeProviderEnabled(options.config, options.configPath);
   const providers = await loadAppProviders(options.config, options.configDir, options.logger);
   const secrets = collectSecrets(providers);
   const logger = createRedactingLogger(options.logger, secrets);

@@ -4,7 +4,7 @@ import { REDACTED, redactConfig, type LoadedProvider } from '@x/core';
 import { loadAppConfig, zAppConfig, type AppConfig } from '../app-config.js';
 import { ExitCode } from '../exit-codes.js';
 import type { LogLevel } from '../logger.js';
-import { commandLogger, loadAppProviders } from '../open-enricher.js';
+import { assertSomeProviderEnabled, commandLogger, loadAppProviders } from '../open-enricher.js';
 import { writeOut } from '../run-command.js';
 
 interface ConfigOptions {
@@ -22,6 +22,8 @@ export function redactAppConfig(config: AppConfig, providers: readonly LoadedPro
 /** Validates the file, then imports every enabled plugin and validates its options (what `enrich` would do). */
 export async function configValidateCommand(options: ConfigOptions): Promise<ExitCode> {
   const { path, config, dir } = await loadAppConfig(options.config);
+  // A config `enrich` and `serve` would refuse is not valid.
+  assertSomeProviderEnabled(config, path);
   const logger = commandLogger(options.logLevel, 'warn');
   const providers = await loadAppProviders(config, dir, logger);
   const names = providers.map((provider) => `${provider.name} (${provider.manifest.packageName} ${provider.manifest.version})`);

@@ -168,12 +168,13 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
   if (options.input) await assertReadable(options.input);
   const { sources, file } = inputSources(args, options);
 
-  const { config, dir } = await loadAppConfig(options.config);
+  const { config, dir, path } = await loadAppConfig(options.config);
   if (options.concurrency) config.concurrency = options.concurrency;
   const logger = commandLogger(options.logLevel, 'warn');
   const opened = await openEnricher({
     config,
     configDir: dir,
+    configPath: path,
     logger,
     stores: { mode: 'cli', cacheDir: options.cacheDir, noCache: !options.cache },
   });

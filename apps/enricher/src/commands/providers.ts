@@ -42,7 +42,8 @@ export async function providersCommand(options: { config?: string; logLevel?: Lo
   const { config, dir } = await loadAppConfig(options.config);
   // `error` by default: the lifecycle column already says what the load-time warning would.
   const logger = commandLogger(options.logLevel, 'error');
-  const opened = await openEnricher({ config, configDir: dir, logger, stores: { mode: 'cli', noCache: true } });
+  // Listing an empty config is an answer ("No provider instances are configured"), not an error.
+  const opened = await openEnricher({ config, configDir: dir, allowNoProviders: true, logger, stores: { mode: 'cli', noCache: true } });
   try {
     const providers = await opened.enricher.providers();
     await writeOut(options.format === 'json' ? JSON.stringify(providers, null, 2) + '\n' : formatProvidersTable(providers));

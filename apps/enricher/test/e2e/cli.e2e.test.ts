@@ -189,6 +189,24 @@ describe('bad config', () => {
     expect(result.stderr).toMatch(/No config file: pass --config FILE or create x-enrich\.yaml/);
   });
 
+  it('refuses a config without any enabled provider instance, rather than succeed after 0 lookups', async () => {
+    const empty = await tmp.write('no-providers.yaml', 'providers: {}\n');
+    const disabled = await tmp.write('all-disabled.yaml', blocklistConfig(tmp.dir).replace('    rateLimit: false', '    rateLimit: false\n    enabled: false'));
+    for (const file of [empty, disabled]) {
+      const run = await runCli(['--config', file, 'enrich', '--cache-dir', cacheDir, '--fail-on', 'suspicious', 'evil.example'], { cwd: tmp.dir });
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain(`No provider instances are configured (or all are disabled) in ${file}`);
+      expect(run.stderr).not.toMatch(NO_STACK);
+      const validate = await runCli(['--config', file, 'config', 'validate'], { cwd: tmp.dir });
+      expect(validate.code).toBe(1);
+      expect(validate.stderr).toContain('No provider instances are configured (or all are disabled)');
+    }
+    // Listing what is configured is still an answer.
+    const providers = await runCli(['--config', empty, 'providers'], { cwd: tmp.dir });
+    expect(providers).toMatchObject({ code: 0, stdout: 'No provider instances are configured (or all are disabled).\n' });
+  });
+
   it('reports YAML syntax errors with line and column', async () => {
     const bad = await tmp.write('syntax.yaml', 'providers:\n  a: [1, 2\n');
     const result = await runCli(['--config', bad, 'config', 'validate'], { cwd: tmp.dir });
