@@ -35,6 +35,27 @@ export const zAppConfig = zEnricherConfig.extend({
 });
 export type AppConfig = z.output<typeof zAppConfig>;
 
+/**
+ * The bearer token `serve` requires: `server.token`, else X_ENRICH_TOKEN. The variable gets the
+ * very rule the config's token gets (at least 16 characters), so a weak token cannot come in
+ * through the environment; the error names the variable, never its value.
+ */
+export function serverToken(server: Pick<ServerConfig, 'token'>, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (server.token) return server.token;
+  const value = env.X_ENRICH_TOKEN;
+  // Set but empty (`X_ENRICH_TOKEN= x-enrich serve`) means unset, as before: no auth.
+  if (!value) return undefined;
+  const checked = zServerConfig.shape.token.safeParse(value);
+  if (!checked.success) {
+    const problems = checked.error.issues.map((issue) => issue.message).join('; ');
+    throw new XEnrichError(
+      'X_CONFIG_INVALID',
+      `X_ENRICH_TOKEN: ${problems}, as for server.token (for example X_ENRICH_TOKEN=$(openssl rand -hex 24)); the service did not start.`,
+    );
+  }
+  return checked.data;
+}
+
 export const DEFAULT_CONFIG_FILE = 'x-enrich.yaml';
 
 /** `--config FILE`, else `x-enrich.yaml` in the working directory; a clear error when neither exists. */

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
-import type { FastifyBaseLogger } from 'fastify';
-import { loadAppConfig } from '../app-config.js';
+import type { AddressInfo } from 'node:net';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { loadAppConfig, serverToken } from '../app-config.js';
 import { ExitCode } from '../exit-codes.js';
 import type { LogLevel } from '../logger.js';
 import { commandLogger, openEnricher, type OpenedEnricher } from '../open-enricher.js';
 import { buildServer } from '../server/app.js';
+import { addressUrl, describeListening, isLoopback, listenError } from '../server/listen.js';
 import { createServiceMetrics } from '../server/metrics.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -17,39 +19,64 @@ export interface ServeOptions {
   cacheDir?: string;
 }
 
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 /**
  * Runs the HTTP service until SIGTERM or SIGINT, then stops accepting connections, lets the
- * requests in flight finish (up to `server.shutdownGrace`), closes the providers and exits 0.
+ * requests in flight finish (up to `server.shutdownGrace`), answers those still running with
+ * 503 X_SHUTTING_DOWN, closes the providers and exits 0.
  */
 export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
-  const { config, dir } = await loadAppConfig(options.config);
+  const { config, dir, path } = await loadAppConfig(options.config);
+  // Before anything starts: a weak token from the environment must not reach a listening port.
+  const token = serverToken(config.server);
   const logger = commandLogger(options.logLevel, 'info');
   // Metrics exist before the engine so they see its load-time events; they read the providers once it exists.
   const engine: { current?: OpenedEnricher } = {};
-  const metrics = createServiceMetrics(
-    async () => (engine.current ? engine.current.enricher.providers() : []),
-    () => engine.current?.stores.sharedStores() ?? [],
-  );
+  const sharedStores = () => engine.current?.stores.sharedStores() ?? [];
+  const metrics = createServiceMetrics(async () => (engine.current ? engine.current.enricher.providers() : []), sharedStores);
   const opened = await openEnricher({
     config,
     configDir: dir,
+    configPath: path,
     logger,
     stores: { mode: 'serve', cacheDir: options.cacheDir },
     onEvent: (event) => metrics.onEvent(event),
   });
   engine.current = opened;
-  const token = config.server.token ?? (process.env.X_ENRICH_TOKEN || undefined);
-  // The app logger is a pino instance, which is what fastify expects.
-  const app = await buildServer({ enricher: opened.enricher, server: config.server, token, metrics, version, logger: logger as unknown as FastifyBaseLogger });
+  const shutdown = new AbortController();
+  let app: FastifyInstance;
   const host = options.host ?? config.server.host;
   const port = options.port ?? config.server.port;
-  const address = await app.listen({ host, port });
-  logger.info({ address, auth: token ? 'bearer' : 'none', stores: opened.stores.description }, `x-enrich ${version} listening on ${address}`);
-  if (!token && host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+  try {
+    // The app logger is a pino instance, which is what fastify expects.
+    app = await buildServer({
+      enricher: opened.enricher,
+      server: config.server,
+      token,
+      metrics,
+      version,
+      logger: logger as unknown as FastifyBaseLogger,
+      sharedStores,
+      shutdownSignal: shutdown.signal,
+    });
+    await app.listen({ host, port });
+  } catch (error) {
+    await opened.close();
+    throw listenError(error, host, port) ?? error;
+  }
+  // What is actually bound (fastify's return value names one reachable address, which for
+  // 0.0.0.0 is 127.0.0.1 and hides that the service is exposed): the main address first.
+  const main = app.server.address() as AddressInfo;
+  // Always AddressInfo here: the service listens on TCP, never on a pipe path.
+  const bound = [main, ...(app.addresses() as AddressInfo[]).filter((address) => address.address !== main.address)];
+  const listening = describeListening(bound);
+  logger.info({ addresses: bound.map(addressUrl), auth: token ? 'bearer' : 'none', stores: opened.stores.description }, `x-enrich ${version} listening on ${listening}`);
+  if (!token && bound.some((address) => !isLoopback(address.address))) {
     logger.warn({ host }, 'listening beyond loopback without a token: set server.token or X_ENRICH_TOKEN');
   }
   // Tests and scripts read this line to find the port.
-  process.stdout.write(`listening on ${address}\n`);
+  process.stdout.write(`listening on ${listening}\n`);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
@@ -59,8 +86,15 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  const grace = new Promise((resolve) => setTimeout(resolve, config.server.shutdownGrace).unref());
-  await Promise.race([app.close(), grace]);
-  await Promise.race([opened.close(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+  const closed = app.close();
+  const finished = await Promise.race([closed.then(() => true), delay(config.server.shutdownGrace).then(() => false)]);
+  if (!finished) {
+    // Exiting now would drop their connections (an empty reply): abort their lookups instead,
+    // so each answers 503 X_SHUTTING_DOWN, and give the answers a moment to go out.
+    logger.warn({ shutdownGrace: config.server.shutdownGrace }, 'shutdownGrace ran out: answering the requests still in flight with 503 X_SHUTTING_DOWN');
+    shutdown.abort();
+    await Promise.race([closed, delay(2_000)]);
+  }
+  await Promise.race([opened.close(), delay(2_000)]);
   return ExitCode.Ok;
 }

@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import { z } from 'zod';
 import { zObservableSummary, zResultRecord, type Enricher } from '@x/core';
 import type { ServerConfig } from '../app-config.js';
+import type { SharedStoreStats } from '../stores.js';
 import type { ServiceMetrics } from './metrics.js';
 
 export interface ServerAppOptions {
@@ -16,6 +17,13 @@ export interface ServerAppOptions {
   version: string;
   /** A pino logger for request logs (omit for none). */
   logger?: FastifyBaseLogger;
+  /** The shared (Redis) stores' health, for /healthz (the same stats /metrics exports). */
+  sharedStores?: () => readonly SharedStoreStats[];
+  /**
+   * Aborted when `server.shutdownGrace` ran out: the requests still in flight stop their lookups
+   * and answer 503 X_SHUTTING_DOWN instead of losing their connection when the process exits.
+   */
+  shutdownSignal?: AbortSignal;
 }
 
 /** The error body of every 4xx/5xx this service sends. */
@@ -47,8 +55,13 @@ function tokenMatches(expected: string, header: string | undefined): boolean {
  */
 export async function buildServer(options: ServerAppOptions): Promise<FastifyInstance> {
   const { enricher, server, token, metrics } = options;
+  const sharedStores = options.sharedStores ?? (() => []);
+  let closing = false;
   const app = Fastify({
     bodyLimit: server.bodyLimit,
+    // While closing, requests on kept-alive connections get this service's own 503 (the hook
+    // below), in the documented error shape, rather than fastify's.
+    return503OnClosing: false,
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // The body is validated against the route schema; unknown properties are refused, not dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
@@ -61,6 +74,18 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       ...(token ? { security: [{ bearer: [] }] } : {}),
     },
+  });
+
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (closing) return reply.code(503).send(errorBody('X_SHUTTING_DOWN', 'The service is shutting down; send the request again (to another replica).'));
+  });
+  // A request that finishes while closing must not leave its connection open (kept alive) for
+  // its client: the close would wait for it, and the client would send its next request here.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -76,9 +101,13 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
       .send(errorBody('X_UNAUTHORIZED', 'Missing or wrong bearer token: send Authorization: Bearer <token>.'));
   };
 
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) {
       return reply.code(400).send(errorBody('X_REQUEST_INVALID', `Invalid request: ${error.message}.`, error.validation.map((issue) => ({ path: issue.instancePath, message: issue.message }))));
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      const type = request.headers['content-type'];
+      return reply.code(415).send(errorBody('X_REQUEST_INVALID', `Unsupported Media Type: send the body as JSON with Content-Type: application/json (got ${type ? type : 'no Content-Type'}).`));
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.code(413).send(errorBody('X_REQUEST_TOO_LARGE', `The request body exceeds ${server.bodyLimit} bytes (server.bodyLimit): send fewer observables per request.`));
@@ -92,10 +121,28 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
 
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('X_NOT_FOUND', `No route ${request.method} ${request.url}.`)));
 
-  app.get('/healthz', { schema: { summary: 'Liveness and provider circuit states (no auth).', response: { 200: { type: 'object', additionalProperties: true } } } }, async () => ({
-    status: 'ok',
-    providers: Object.fromEntries((await enricher.providers()).map((info) => [info.name, { circuit: info.circuitState }])),
-  }));
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        summary: 'Health: 200 while lookups can succeed, 503 while a shared store refuses them; provider circuit and store states (no auth).',
+        response: { 200: { type: 'object', additionalProperties: true }, 503: { type: 'object', additionalProperties: true } },
+      },
+    },
+    async (_request, reply) => {
+      const stores = sharedStores();
+      // A store with `onUnavailable: refuse` that is down fails every lookup (X_STORE_UNAVAILABLE):
+      // a load balancer should send the traffic elsewhere. A store falling back to memory still
+      // serves (quotas per process meanwhile): reported, but healthy.
+      const down = stores.filter(({ stats }) => stats.status === 'unavailable').map(({ store }) => store);
+      return reply.code(down.length ? 503 : 200).send({
+        status: down.length ? 'degraded' : 'ok',
+        ...(down.length ? { message: `Shared store down, refusing every lookup (onUnavailable: refuse): ${down.join(', ')}.` } : {}),
+        providers: Object.fromEntries((await enricher.providers()).map((info) => [info.name, { circuit: info.circuitState }])),
+        ...(stores.length ? { stores: Object.fromEntries(stores.map(({ store, stats }) => [store, { status: stats.status }])) } : {}),
+      });
+    },
+  );
 
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
 
@@ -139,6 +186,7 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
             properties: { records: { type: 'array', items: jsonSchema(zResultRecord) }, summaries: { type: 'array', items: jsonSchema(zObservableSummary) } },
           },
           '4xx': jsonSchema(zErrorBody),
+          '5xx': jsonSchema(zErrorBody),
         },
       },
     },
@@ -159,6 +207,8 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
       // One listener per lookup in flight (core's engine), up to maxObservables x providers.
       setMaxListeners(0, controller.signal);
       const timer = setTimeout(() => controller.abort(), server.requestTimeout);
+      const onShutdown = () => controller.abort();
+      options.shutdownSignal?.addEventListener('abort', onShutdown, { once: true });
       // The response's `close` before it finished means the client hung up.
       const onClose = () => {
         if (!reply.raw.writableFinished) controller.abort();
@@ -167,11 +217,17 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
       try {
         const result = await enricher.enrich(observables, { signal: controller.signal, refresh: refresh ?? false, providers });
         if (controller.signal.aborted && !reply.raw.destroyed) {
+          if (options.shutdownSignal?.aborted) {
+            return reply
+              .code(503)
+              .send(errorBody('X_SHUTTING_DOWN', `The service shut down before this request finished (server.shutdownGrace, ${server.shutdownGrace} ms, ran out); send it again.`));
+          }
           return reply.code(504).send(errorBody('X_TIMEOUT', `The request took longer than server.requestTimeout (${server.requestTimeout} ms); send fewer observables.`));
         }
         return result;
       } finally {
         clearTimeout(timer);
+        options.shutdownSignal?.removeEventListener('abort', onShutdown);
         reply.raw.off('close', onClose);
       }
     },

@@ -1,7 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zObservableSummary, zResultRecord } from '@x/core';
-import { assertBuilt, blocklistConfig, collect, startCli, tempDir } from '../helpers/cli.js';
+import { APP_DIR, assertBuilt, blocklistConfig, collect, runCli, startCli, tempDir } from '../helpers/cli.js';
 
 // `x-enrich serve` as a process on an ephemeral loopback port, called over HTTP.
 const TOKEN = 'serve-e2e-token-0123456789abcdef';
@@ -10,25 +12,35 @@ let child: ChildProcess;
 let exited: ReturnType<typeof collect>;
 let base: string;
 
-beforeAll(async () => {
-  assertBuilt();
-  tmp = await tempDir();
-  const config = await tmp.write('x-enrich.yaml', blocklistConfig(tmp.dir, 'server:\n  maxObservables: 3\n  bodyLimit: 2048\n'));
-  child = startCli(['--config', config, '--log-level', 'warn', 'serve', '--port', '0'], { cwd: tmp.dir, env: { X_ENRICH_TOKEN: TOKEN } });
-  exited = collect(child, { timeoutMs: 60_000 });
-  base = await new Promise<string>((resolve, reject) => {
+/** Starts `serve --port 0` and resolves with its base URL once it prints `listening on`. */
+function startServe(config: string, env: Record<string, string> = {}): { child: ChildProcess; exited: ReturnType<typeof collect>; base: Promise<string> } {
+  const started = startCli(['--config', config, '--log-level', 'warn', 'serve', '--port', '0'], { cwd: tmp.dir, env });
+  const done = collect(started, { timeoutMs: 60_000 });
+  const url = new Promise<string>((resolve, reject) => {
     let seen = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    started.stdout!.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
       const match = /listening on (http:\/\/\S+)/.exec(seen);
       if (match) resolve(match[1]!);
     });
-    child.once('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
+    started.once('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
   });
+  return { child: started, exited: done, base: url };
+}
+const others: ChildProcess[] = [];
+
+beforeAll(async () => {
+  assertBuilt();
+  tmp = await tempDir();
+  const config = await tmp.write('x-enrich.yaml', blocklistConfig(tmp.dir, 'server:\n  maxObservables: 3\n  bodyLimit: 2048\n'));
+  const started = startServe(config, { X_ENRICH_TOKEN: TOKEN });
+  child = started.child;
+  exited = started.exited;
+  base = await started.base;
 });
 
 afterAll(async () => {
-  if (child && child.exitCode === null) child.kill('SIGKILL');
+  for (const started of [child, ...others]) if (started && started.exitCode === null && started.signalCode === null) started.kill('SIGKILL');
   await tmp?.cleanup();
 });
 
@@ -99,5 +111,72 @@ describe('x-enrich serve', () => {
     const result = await exited;
     expect(result.code).toBe(0);
     expect(result.stderr).not.toContain(TOKEN);
+  });
+});
+
+describe('x-enrich serve refuses to start', () => {
+  const NO_STACK = /\n\s+at .+:\d+:\d+/;
+
+  it('on a port in use: one line naming host:port and what to do, exit 1', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const config = await tmp.write('in-use.yaml', blocklistConfig(tmp.dir));
+      const result = await runCli(['--config', config, 'serve', '--port', String(port)], { cwd: tmp.dir });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain(`x-enrich: serve: cannot listen on 127.0.0.1:${port}: the port is already in use`);
+      expect(result.stderr).toContain('--port');
+      expect(result.stderr).not.toMatch(/unexpected error|This is a bug/);
+      expect(result.stderr).not.toMatch(NO_STACK);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('with a weak X_ENRICH_TOKEN, as with a weak server.token: exit 1, the token never echoed', async () => {
+    const weak = 'weak-tok3n';
+    const config = await tmp.write('env-token.yaml', blocklistConfig(tmp.dir));
+    const result = await runCli(['--config', config, 'serve', '--port', '0'], { cwd: tmp.dir, env: { X_ENRICH_TOKEN: weak } });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/X_ENRICH_TOKEN: use at least 16 characters/);
+    expect(result.stderr).not.toContain(weak);
+    expect(result.stderr).not.toMatch(NO_STACK);
+  });
+
+  it('without any enabled provider instance: exit 1', async () => {
+    const config = await tmp.write('none-enabled.yaml', blocklistConfig(tmp.dir).replace('    rateLimit: false', '    rateLimit: false\n    enabled: false'));
+    const result = await runCli(['--config', config, 'serve', '--port', '0'], { cwd: tmp.dir });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/No provider instances are configured \(or all are disabled\)/);
+  });
+});
+
+describe('x-enrich serve shutdown', () => {
+  it('answers requests still in flight when shutdownGrace runs out with 503 X_SHUTTING_DOWN, not a dropped connection', async () => {
+    const slow = relative(tmp.dir, join(APP_DIR, 'test', 'fixtures', 'provider-slow'));
+    const config = await tmp.write(
+      'slow-serve.yaml',
+      `providers:\n  slow:\n    use: "${slow}"\n    options: { delayMs: 30000 }\n    rateLimit: false\nserver:\n  shutdownGrace: 300ms\n`,
+    );
+    const serve = startServe(config);
+    others.push(serve.child);
+    const url = await serve.base;
+    const response = fetch(`${url}/v1/enrich`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ observables: ['10.0.0.1'] }) });
+    // Let the request reach the provider (it answers after 30 s), then stop the service.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const stoppedAt = Date.now();
+    serve.child.kill('SIGTERM');
+    const answered = await response;
+    expect(answered.status).toBe(503);
+    expect(await answered.json()).toMatchObject({ error: { code: 'X_SHUTTING_DOWN' } });
+    const result = await serve.exited;
+    expect(result.code).toBe(0);
+    // The grace, not the provider's 30 s, decided when it ended.
+    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+    expect(result.stderr).toMatch(/shutdownGrace ran out/);
   });
 });
