@@ -12,10 +12,17 @@ export const ExitCode = {
   SomeFailed: 2,
   /** `--fail-on` was reached: at least one summary verdict is at or above the threshold. */
   FailOn: 3,
-  /** Stopped by Ctrl-C or SIGTERM (128 + SIGINT); the output written so far is complete and valid. */
+  /** Stopped by Ctrl-C, SIGTERM or SIGHUP (128 + SIGINT); the output written so far is complete and valid. */
   Interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * The signals that stop a run cleanly (close the document, then exit 130) or a service
+ * gracefully. SIGHUP is what a closed terminal or an ended SSH session sends: by default it
+ * kills the process mid-document (`enrich -f stix > out` would leave an unclosed bundle).
+ */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const satisfies readonly NodeJS.Signals[];
 
 export function runExitCode(run: { interrupted: boolean; failOnReached: boolean; failedLookups: number; invalidInputs: number }): ExitCode {
   if (run.interrupted) return ExitCode.Interrupted;

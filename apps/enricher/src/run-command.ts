@@ -47,6 +47,9 @@ export async function runCommand(command: () => Promise<number | void>): Promise
   // Both paths are needed: the stream emits `error` (unhandled, it crashes with a stack trace)
   // and the write's callback rejects writeOut (which the command would rethrow).
   process.stdout.on('error', onStdoutError);
+  // stderr gone (the terminal was closed: SIGHUP, then EIO; or `2>&1 | head`): there is nobody
+  // left to tell, and crashing on it would stop a run before it closes its output document.
+  process.stderr.on('error', () => undefined);
   let code: number;
   try {
     code = (await command()) ?? ExitCode.Ok;

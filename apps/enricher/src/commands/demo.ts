@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig } from '@x/core';
 import { startSimulator } from '@x/virustotal-simulator';
 import { zAppConfig } from '../app-config.js';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode, STOP_SIGNALS } from '../exit-codes.js';
 import type { LogLevel } from '../logger.js';
 import { commandLogger, openEnricher } from '../open-enricher.js';
 import { createFormatter, type OutputFormat } from '../output/formats.js';
@@ -67,14 +67,14 @@ export async function demoCommand(options: { logLevel?: LogLevel; format: Output
       const controller = new AbortController();
       setMaxListeners(0, controller.signal);
       const stop = () => controller.abort();
-      process.once('SIGINT', stop);
+      for (const signal of STOP_SIGNALS) process.once(signal, stop);
       const tally = await runEnrichment({
         stream: opened.enricher.stream(DEMO_OBSERVABLES.map((sample) => sample.value), { signal: controller.signal }),
         formatter: await createFormatter(options.format, { color: Boolean(process.stdout.isTTY), width: process.stdout.columns }),
         out: process.stdout,
         signal: controller.signal,
       });
-      process.off('SIGINT', stop);
+      for (const signal of STOP_SIGNALS) process.off(signal, stop);
       if (options.format === 'table') await writeOut(NEXT_STEPS);
       else process.stderr.write(NEXT_STEPS);
       return tally.interrupted ? ExitCode.Interrupted : ExitCode.Ok;

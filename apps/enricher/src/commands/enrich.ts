@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import { VERDICT_SEVERITY, type EnricherStats, type Verdict } from '@x/core';
 import { loadAppConfig } from '../app-config.js';
-import { ExitCode, runExitCode } from '../exit-codes.js';
+import { ExitCode, runExitCode, STOP_SIGNALS } from '../exit-codes.js';
 import { reachesFailOn, type FailOn } from '../fail-on.js';
 import { argumentInputs, assertReadable, countLines, fileInputs, resolveInputFormat, type InputFormat, type RawInput } from '../input/read-inputs.js';
 import type { LogLevel } from '../logger.js';
@@ -185,8 +185,7 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
     if (controller.signal.aborted) process.exit(ExitCode.Interrupted);
     controller.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   try {
     const { enricher } = opened;
     const instances = await enricher.providers();
@@ -258,8 +257,7 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
     return runExitCode(tally);
   } finally {
     progress?.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     // Closing may wait on sockets; an interrupted run should not hang on them.
     await Promise.race([opened.close(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
   }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { loadAppConfig, serverToken } from '../app-config.js';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode, STOP_SIGNALS } from '../exit-codes.js';
 import type { LogLevel } from '../logger.js';
 import { commandLogger, openEnricher, type OpenedEnricher } from '../open-enricher.js';
 import { buildServer } from '../server/app.js';
@@ -22,7 +22,7 @@ export interface ServeOptions {
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
- * Runs the HTTP service until SIGTERM or SIGINT, then stops accepting connections, lets the
+ * Runs the HTTP service until SIGTERM, SIGINT or SIGHUP, then stops accepting connections, lets the
  * requests in flight finish (up to `server.shutdownGrace`), answers those still running with
  * 503 X_SHUTTING_DOWN, closes the providers and exits 0.
  */
@@ -83,8 +83,7 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
       logger.info({ signal }, 'shutting down: finishing requests in flight');
       resolve();
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    for (const signal of STOP_SIGNALS) process.once(signal, stop);
   });
   const closed = app.close();
   const finished = await Promise.race([closed.then(() => true), delay(config.server.shutdownGrace).then(() => false)]);

@@ -8,7 +8,7 @@ export interface EnrichedItem {
 
 /** Facts about the run that a format may print after the last item. */
 export interface RunFooter {
-  /** The run was stopped early (Ctrl-C, SIGTERM): the document still closes validly. */
+  /** The run was stopped early (Ctrl-C, SIGTERM, SIGHUP): the document still closes validly. */
   readonly interrupted: boolean;
   /** Inputs that were not valid observables (records with code X_OBSERVABLE_INVALID, and a line on stderr). */
   readonly invalidInputs: number;

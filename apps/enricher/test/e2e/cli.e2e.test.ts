@@ -159,6 +159,32 @@ describe('x-enrich enrich', () => {
     expect(doc.summaries).toHaveLength(doc.records.length);
     expect(result.stderr).toMatch(new RegExp(`x-enrich: interrupted after ${doc.records.length} of 60 observables`));
   });
+
+  it('stops cleanly on SIGHUP (terminal closed) like SIGTERM: `enrich -f stix > out` leaves a closed, valid bundle, exit 130', async () => {
+    const slow = relative(tmp.dir, join(APP_DIR, 'test', 'fixtures', 'provider-slow'));
+    const slowConfig = await tmp.write('slow-hup.yaml', `providers:\n  slow:\n    use: "${slow}"\n    options: { delayMs: 300 }\n    rateLimit: false\nconcurrency: 2\n`);
+    const observables = Array.from({ length: 60 }, (_, i) => `10.0.1.${i + 1}`);
+    const child = startCli(['--config', slowConfig, 'enrich', '--no-cache', '--format', 'stix', ...observables], { cwd: tmp.dir });
+    // Hang up once the first objects after the identity are out.
+    let seen = '';
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (!seen.includes('"ipv4-addr"')) return;
+      child.stdout!.off('data', onData);
+      setTimeout(() => child.kill('SIGHUP'), 200);
+    };
+    child.stdout!.on('data', onData);
+    const result = await collect(child, { timeoutMs: 20_000 });
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(130);
+    const bundle = JSON.parse(result.stdout);
+    expect(bundle.type).toBe('bundle');
+    expect(stixProblems(bundle.objects)).toEqual([]);
+    const scos = bundle.objects.filter((o: { type: string }) => o.type === 'ipv4-addr');
+    expect(scos.length).toBeGreaterThan(0);
+    expect(scos.length).toBeLessThan(60);
+    expect(result.stderr).toMatch(new RegExp(`x-enrich: interrupted after ${scos.length} of 60 observables`));
+  });
 });
 
 describe('bad config', () => {
