@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { invalidItem, sampleItems } from '../../test/helpers/items.js';
+import { invalidItem, item, record, sampleItems, vt2 } from '../../test/helpers/items.js';
 import { stixProblems } from '../../test/helpers/stix.js';
-import { buildStixBundle, createStixFormatter, observableToSco, stixPattern, type StixObject } from './stix.js';
+import { buildStixBundle, createStixFormatter, observableToSco, stixPattern, ttpKind, type StixObject } from './stix.js';
 
 describe('STIX 2.1 bundle', () => {
   const bundle = buildStixBundle([...sampleItems(), invalidItem()], { bundleId: 'bundle--3f1c6d55-8f41-4c3b-9f5e-2a4d1e0a5b7c' });
@@ -59,5 +59,78 @@ describe('STIX 2.1 bundle', () => {
   it('escapes quotes and backslashes in patterns', () => {
     expect(stixPattern({ type: 'url', value: "http://x.example/a'b\\c" })).toBe("[url:value = 'http://x.example/a\\'b\\\\c']");
     expect(stixPattern({ type: 'md5', value: 'd41d8cd98f00b204e9800998ecf8427e' })).toBe("[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']");
+  });
+});
+
+describe('STIX for VirusTotal threat names, categories and detection labels', () => {
+  // Shaped as the providers produce them (packages/provider-virustotal-v{2,3}/src/mapping.ts).
+  const file = { type: 'sha256' as const, value: 'b'.repeat(64) };
+  const v3Entities = [
+    { type: 'ttp', name: 'qakbot', category: 'threat_name', count: 25 },
+    { type: 'ttp', name: 'downloader', category: 'threat_category', count: 31 },
+    { type: 'ttp', name: 'spyware', category: 'threat_category', count: 6 },
+  ];
+  const v2Entities = [
+    { type: 'ttp', name: 'Unsafe', engines: ['AVG', 'Avast-Mobile'], engineCount: 2 },
+    { type: 'ttp', name: 'malicious (high confidence)', engines: ['Sophos'], engineCount: 1 },
+    { type: 'ttp', name: 'W32.AIDetectMalware', engines: ['Paloalto'], engineCount: 1 },
+  ];
+  const malicious = item([
+    record({ observable: file, verdict: 'malicious', confidence: 'high', entities: v3Entities }),
+    record({ observable: file, provider: vt2, verdict: 'malicious', confidence: 'high', entities: v2Entities }),
+  ]);
+  const bundle = buildStixBundle([malicious], { bundleId: 'bundle--3f1c6d55-8f41-4c3b-9f5e-2a4d1e0a5b7c' });
+  const byType = (type: string) => bundle.objects.filter((o) => o.type === type);
+  const fileId = byType('file')[0]!.id;
+  const indicatorId = byType('indicator')[0]!.id;
+
+  it('classifies each kind of ttp entity', () => {
+    expect([...v3Entities, ...v2Entities, { type: 'ttp', name: 'emotet' }, { type: 'ttp', name: 'x', mitreId: 'T1059' }].map(ttpKind)).toEqual([
+      'family',
+      'category',
+      'category',
+      'detection',
+      'detection',
+      'detection',
+      'family',
+      'attack-pattern',
+    ]);
+  });
+
+  it('meets the spec, with refs that resolve', () => {
+    expect(stixProblems(bundle.objects)).toEqual([]);
+  });
+
+  it('makes only v3 popular threat names malware families', () => {
+    const families = byType('malware').filter((o) => o.is_family === true);
+    expect(families.map((o) => o.name)).toEqual(['qakbot']);
+  });
+
+  it('types the sample by its v3 threat categories: one malware instance (not a family) of this file', () => {
+    const instances = byType('malware').filter((o) => o.is_family === false);
+    expect(instances).toHaveLength(1);
+    expect(instances[0]).toMatchObject({ name: file.value, malware_types: ['downloader', 'spyware'], sample_refs: [fileId] });
+    const indicates = byType('relationship').filter((r) => r.relationship_type === 'indicates').map((r) => [r.source_ref, r.target_ref]);
+    expect(indicates).toEqual(expect.arrayContaining([[indicatorId, instances[0]!.id]]));
+  });
+
+  it('keeps v2 per-engine detection labels as a note on the file and indicator, never as malware', () => {
+    const names = bundle.objects.map((o) => o.name);
+    for (const label of ['Unsafe', 'malicious (high confidence)', 'W32.AIDetectMalware', 'downloader', 'spyware']) expect(names).not.toContain(label);
+    const notes = byType('note');
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatchObject({ object_refs: [fileId, indicatorId], abstract: 'vt2: 3 detection names from antivirus engines' });
+    expect(notes[0]!.content).toContain('- Unsafe (2 engines: AVG, Avast-Mobile)');
+    expect(notes[0]!.content).toContain('- malicious (high confidence) (1 engine: Sophos)');
+  });
+
+  it('relates them to the observable when there is no indicator, and is deterministic', () => {
+    const benign = item([record({ observable: file, provider: vt2, entities: v2Entities.slice(0, 1) }), record({ observable: file, entities: v3Entities.slice(1, 2) })]);
+    const objects = buildStixBundle([benign]).objects;
+    expect(stixProblems(objects)).toEqual([]);
+    expect(objects.find((o) => o.type === 'note')).toMatchObject({ object_refs: [fileId] });
+    const instance = objects.find((o) => o.type === 'malware')!;
+    expect(objects.find((o) => o.type === 'relationship')).toMatchObject({ relationship_type: 'related-to', source_ref: instance.id, target_ref: fileId });
+    expect(buildStixBundle([malicious]).objects.map((o) => o.id)).toEqual(bundle.objects.map((o) => o.id));
   });
 });

@@ -7,8 +7,9 @@ import { reasonText } from './reason-text.js';
 /**
  * STIX 2.1 output. Observables become SCOs with the spec's deterministic ids (uuidv5 over the
  * ID-contributing properties in the STIX namespace), so the same observable has the same id in
- * every bundle and a TIP merges them. Indicators, malware, attack patterns and relationships get
- * uuidv5 ids in x-enrich's own namespace, derived from their content, for the same reason.
+ * every bundle and a TIP merges them. Indicators, malware, attack patterns, notes and
+ * relationships get uuidv5 ids in x-enrich's own namespace, derived from their content, for the
+ * same reason.
  */
 
 /** The namespace the STIX 2.1 spec (section 2.9) prescribes for SCO ids. */
@@ -81,11 +82,36 @@ function timestamp(iso: string | null | undefined, fallback: string): string {
 
 const ATTACK_ID = /^T\d{4}(\.\d{3})?$/;
 
-/** A `ttp` entity as a STIX attack-pattern (a MITRE ATT&CK id is present) or malware (a family name). */
+const attackIdOf = (entity: Entity): string | undefined =>
+  [entity.mitreId, entity.attackId, entity.externalId, entity.id, entity.name].find((value): value is string => typeof value === 'string' && ATTACK_ID.test(value));
+
+/**
+ * What a `ttp` entity names, read from the fields providers set:
+ * - `attack-pattern`: a MITRE ATT&CK technique (an id like T1059, or `kind: attack-pattern`);
+ * - `category`: a kind of malware the sample is, not a name (VirusTotal v3's
+ *   `popular_threat_category`: `category: threat_category`, e.g. "downloader", "spyware");
+ * - `detection`: the label one or more engines gave this one sample (VirusTotal v2's per-engine
+ *   results, which carry their `engines`), e.g. "Unsafe", "malicious (high confidence)",
+ *   "W32.AIDetectMalware", "Trojan:Win32/Qakbot.A!ml";
+ * - `family`: a malware family (v3's `popular_threat_name`, VirusTotal's consensus over the
+ *   engines, e.g. "qakbot"), and any other plugin's named threat.
+ */
+export type TtpKind = 'attack-pattern' | 'family' | 'category' | 'detection';
+
+export function ttpKind(entity: Entity): TtpKind {
+  if (attackIdOf(entity) || entity.kind === 'attack-pattern') return 'attack-pattern';
+  if (entity.category === 'threat_category') return 'category';
+  if (Array.isArray(entity.engines)) return 'detection';
+  return 'family';
+}
+
+/**
+ * A `ttp` entity naming an attack pattern or a malware family as a STIX attack-pattern or
+ * malware (`is_family: true`). Categories and detection labels are about one sample, not
+ * families: see sampleMalware and detectionNote.
+ */
 export function ttpToSdo(entity: Entity, created: string): StixObject {
-  const attackId = [entity.mitreId, entity.attackId, entity.externalId, entity.id, entity.name].find(
-    (value): value is string => typeof value === 'string' && ATTACK_ID.test(value),
-  );
+  const attackId = attackIdOf(entity);
   const common = { spec_version: '2.1' as const, created, modified: created, created_by_ref: X_ENRICH_IDENTITY.id };
   if (attackId || entity.kind === 'attack-pattern') {
     const key = attackId ?? entity.name.toLowerCase();
@@ -98,6 +124,55 @@ export function ttpToSdo(entity: Entity, created: string): StixObject {
     };
   }
   return { type: 'malware', id: sdoId('malware', entity.name.toLowerCase()), ...common, name: entity.name, is_family: true };
+}
+
+/**
+ * The sample itself as a malware instance (`is_family: false`) typed with the categories the
+ * engines put it in (`malware_types`, STIX's open vocabulary has downloader, spyware, trojan,
+ * ransomware, ...), pointing at the file (`sample_refs`). One per observable, whichever
+ * providers gave categories, so its id derives from the SCO.
+ */
+export function sampleMalware(sco: StixObject, observable: Observable, categories: readonly string[], created: string): StixObject {
+  return {
+    type: 'malware',
+    spec_version: '2.1',
+    id: sdoId('malware', `sample|${sco.id}`),
+    created,
+    modified: created,
+    created_by_ref: X_ENRICH_IDENTITY.id,
+    // Not a family name: the sample is known by its hash (TIPs need some name to list it by).
+    name: observable.value,
+    is_family: false,
+    malware_types: [...new Set(categories.map((category) => category.toLowerCase()))].sort(),
+    // STIX allows only file and artifact objects here.
+    ...(sco.type === 'file' ? { sample_refs: [sco.id] } : {}),
+  };
+}
+
+/**
+ * Per-engine detection labels as a note on the observable (and its indicator), not as malware
+ * objects. They mix verdict words ("Unsafe", "malicious (high confidence)"), heuristics
+ * ("W32.AIDetectMalware"), generic signatures ("Trojan.GenericKD.464192") and each vendor's own
+ * variant name: none is a family, and as `malware` objects named after them (ids derived from
+ * the name) a TIP would merge every sample any engine called "Unsafe" into one "Unsafe family".
+ * The note keeps what was said, and by which engines, without claiming more.
+ */
+export function detectionNote(provider: string, detections: readonly Entity[], refs: { sco: string; indicator?: string }, created: string): StixObject {
+  const lines = detections.map((entity) => {
+    const engines = Array.isArray(entity.engines) ? entity.engines.map(String) : [];
+    return `- ${entity.name}${engines.length ? ` (${engines.length} engine${engines.length === 1 ? '' : 's'}: ${engines.join(', ')})` : ''}`;
+  });
+  return {
+    type: 'note',
+    spec_version: '2.1',
+    id: sdoId('note', `detections|${provider}|${refs.sco}`),
+    created,
+    modified: created,
+    created_by_ref: X_ENRICH_IDENTITY.id,
+    abstract: `${provider}: ${detections.length} detection name${detections.length === 1 ? '' : 's'} from antivirus engines`,
+    content: `Detection names ${provider} reported for this sample, each the label some antivirus engines gave it (not malware family names):\n${lines.join('\n')}`,
+    object_refs: refs.indicator ? [refs.sco, refs.indicator] : [refs.sco],
+  };
 }
 
 function relationship(type: string, source: string, target: string, created: string): StixObject {
@@ -123,8 +198,10 @@ function describe(records: readonly ResultRecord[], decidedBy: readonly string[]
 
 /**
  * The STIX objects for one input: its SCO; for a malicious or suspicious summary an indicator
- * (`based-on` the SCO); for each `ttp` entity a malware or attack-pattern object that the
- * indicator `indicates` (or that is `related-to` the SCO when there is no indicator).
+ * (`based-on` the SCO); for each `ttp` entity naming a family or an attack pattern a malware or
+ * attack-pattern object, and for malware categories one malware instance of the sample, each
+ * of which the indicator `indicates` (or that is `related-to` the SCO when there is no
+ * indicator); per-engine detection labels as a note on the SCO and indicator (see ttpKind).
  * `now` stands in for timestamps when no record says when it was fetched.
  */
 export function itemToStixObjects(item: EnrichedItem, now: string): StixObject[] {
@@ -166,17 +243,35 @@ export function itemToStixObjects(item: EnrichedItem, now: string): StixObject[]
   }
 
   const ttps = new Map<string, StixObject>();
+  const categories: string[] = [];
+  let categorised: string | undefined;
+  const notes: StixObject[] = [];
   for (const record of records) {
+    const detections: Entity[] = [];
     for (const entity of record.entities) {
       if (entity.type !== 'ttp' || typeof entity.name !== 'string' || !entity.name) continue;
-      const sdo = ttpToSdo(entity, timestamp(record.fetchedAt, now));
-      if (!ttps.has(sdo.id)) ttps.set(sdo.id, sdo);
+      const kind = ttpKind(entity);
+      if (kind === 'category') {
+        categories.push(entity.name);
+        categorised ??= timestamp(record.fetchedAt, now);
+      } else if (kind === 'detection') {
+        detections.push(entity);
+      } else {
+        const sdo = ttpToSdo(entity, timestamp(record.fetchedAt, now));
+        if (!ttps.has(sdo.id)) ttps.set(sdo.id, sdo);
+      }
     }
+    if (detections.length) notes.push(detectionNote(record.provider.name, detections, { sco: sco.id, indicator: indicatorId }, timestamp(record.fetchedAt, now)));
+  }
+  if (categories.length) {
+    const sample = sampleMalware(sco, observable, categories, categorised ?? created);
+    ttps.set(sample.id, sample);
   }
   for (const sdo of ttps.values()) {
     objects.push(sdo);
     objects.push(indicatorId ? relationship('indicates', indicatorId, sdo.id, created) : relationship('related-to', sdo.id, sco.id, created));
   }
+  objects.push(...notes);
   return objects;
 }
 

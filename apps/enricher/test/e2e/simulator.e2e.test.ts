@@ -39,6 +39,7 @@ const MALICIOUS_FILE = `000000001062000076${'0'.repeat(46)}`;
 const SAMPLE = [MALICIOUS_FILE, 'hxxp://malicious[.]example/x', 'suspicious.example', '198.51.100.7', '192.0.2.1'];
 const env = { SIM_KEY: KEY };
 const enrich = (args: string[]) => runCli(['--config', config, '--log-level', 'debug', 'enrich', ...args], { cwd: tmp.dir, env });
+const parseRecords = (stdout: string) => stdout.trimEnd().split('\n').map((line) => zResultRecord.parse(JSON.parse(line)));
 
 describe('against the VirusTotal simulator', () => {
   it('caches across runs: the second run makes no upstream call', async () => {
@@ -86,6 +87,22 @@ describe('against the VirusTotal simulator', () => {
     const types = new Set(bundle.objects.map((object: { type: string }) => object.type));
     for (const type of ['identity', 'file', 'url', 'domain-name', 'ipv4-addr', 'indicator', 'relationship']) expect(types).toContain(type);
     expect(bundle.objects.some((object: { type: string }) => object.type === 'malware' || object.type === 'attack-pattern')).toBe(true);
+    // Families only from v3's popular threat names; v2's per-engine labels become a note.
+    type Obj = { type: string; name?: string; is_family?: boolean; malware_types?: string[]; object_refs?: string[]; content?: string };
+    const objects = bundle.objects as Obj[];
+    const v3 = parseRecords((await enrich(['--no-cache', '--format', 'jsonl', '--providers', 'vt3', MALICIOUS_FILE])).stdout);
+    const threatNames = v3[0]!.entities.filter((e) => e.category === 'threat_name').map((e) => e.name);
+    const categories = v3[0]!.entities.filter((e) => e.category === 'threat_category').map((e) => e.name);
+    expect(threatNames.length).toBeGreaterThan(0);
+    // The sample's only file is MALICIOUS_FILE: its threat names are every family in the bundle.
+    expect(objects.filter((o) => o.type === 'malware' && o.is_family).map((o) => o.name).sort()).toEqual([...new Set(threatNames)].sort());
+    const sample = objects.find((o) => o.type === 'malware' && o.is_family === false && o.name === MALICIOUS_FILE);
+    expect(sample?.malware_types).toEqual([...new Set(categories.map((name) => name.toLowerCase()))].sort());
+    const v2Labels = parseRecords((await enrich(['--no-cache', '--format', 'jsonl', '--providers', 'vt2', MALICIOUS_FILE])).stdout)[0]!.entities.filter((e) => e.type === 'ttp').map((e) => e.name);
+    expect(v2Labels.length).toBeGreaterThan(0);
+    for (const label of v2Labels) expect(objects.filter((o) => o.type === 'malware').map((o) => o.name)).not.toContain(label);
+    const note = objects.find((o) => o.type === 'note' && o.content?.includes(v2Labels[0]!));
+    expect(note?.content).toMatch(/^Detection names vt2 reported/);
   });
 
   it('demo: every verdict with both providers, the End-of-Life notice and where to go next', async () => {

@@ -3,6 +3,7 @@ const REQUIRED: Record<string, string[]> = {
   identity: ['type', 'spec_version', 'id', 'created', 'modified', 'name'],
   indicator: ['type', 'spec_version', 'id', 'created', 'modified', 'pattern', 'pattern_type', 'valid_from'],
   malware: ['type', 'spec_version', 'id', 'created', 'modified', 'is_family'],
+  note: ['type', 'spec_version', 'id', 'created', 'modified', 'content', 'object_refs'],
   'attack-pattern': ['type', 'spec_version', 'id', 'created', 'modified', 'name'],
   relationship: ['type', 'spec_version', 'id', 'created', 'modified', 'relationship_type', 'source_ref', 'target_ref'],
   'ipv4-addr': ['type', 'id', 'value'],
@@ -28,6 +29,15 @@ export function stixProblems(objects: ReadonlyArray<Record<string, unknown> & { 
     for (const ref of ['source_ref', 'target_ref', 'created_by_ref']) {
       if (object[ref] !== undefined && !ids.has(String(object[ref]))) problems.push(`${object.id}: ${ref} points outside the bundle`);
     }
+    for (const refs of ['object_refs', 'sample_refs']) {
+      const list = object[refs];
+      if (list === undefined) continue;
+      if (!Array.isArray(list) || !list.length) problems.push(`${object.id}: ${refs} is not a non-empty list`);
+      else for (const ref of list) if (!ids.has(String(ref))) problems.push(`${object.id}: ${refs} has ${String(ref)}, outside the bundle`);
+    }
+    // The malware object's rules: a family must be named; sample_refs point only at files and artifacts.
+    if (object.type === 'malware' && object.is_family === true && !object.name) problems.push(`${object.id}: a malware family without a name`);
+    if (Array.isArray(object.sample_refs) && object.sample_refs.some((ref) => !/^(file|artifact)--/.test(String(ref)))) problems.push(`${object.id}: sample_refs must be files or artifacts`);
   }
   if (ids.size !== objects.length) problems.push('duplicate ids');
   return problems;
