@@ -13,11 +13,11 @@ export const zServerConfig = z
     port: z.number().int().min(0).max(65_535).default(8080).describe('Port to listen on (0: any free port).'),
     token: secret(z.string().min(16, 'use at least 16 characters'))
       .optional()
-      .describe('Bearer token every /v1 request must carry (Authorization: Bearer ...). Also read from X_ENRICH_TOKEN. Unset: no auth.'),
+      .describe('Bearer token every /v1 request must carry (Authorization: Bearer ...). Else read from X_ENRICH_TOKEN, which must be as long. Unset: no auth.'),
     bodyLimit: z.number().int().positive().default(1_048_576).describe('Largest request body in bytes (413 beyond).'),
     maxObservables: z.number().int().positive().default(1_000).describe('Most observables in one POST /v1/enrich (422 beyond).'),
     requestTimeout: zDuration.default(300_000).describe('Longest one request may take before it is aborted (504).'),
-    shutdownGrace: zDuration.default(10_000).describe('On SIGTERM, how long in-flight requests may finish before the process exits.'),
+    shutdownGrace: zDuration.default(10_000).describe('On SIGTERM, how long in-flight requests may finish; those still running then get 503 X_SHUTTING_DOWN.'),
   })
   .describe('The HTTP service (`x-enrich serve`).');
 export type ServerConfig = z.output<typeof zServerConfig>;
