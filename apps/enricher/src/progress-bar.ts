@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import { estimateRemainingMs, formatEta, humanDuration, type InstanceBudget } from './progress.js';
-import type { RunTally } from './commands/enrich.js';
+import type { QuotaWait, RunTally } from './commands/enrich.js';
 
 export interface ProgressBar {
   update(tally: RunTally): void;
@@ -13,7 +13,7 @@ export interface ProgressBar {
  * The bar on stderr: done/total, rate, cache hits, errors, time spent waiting for quota and an
  * ETA that knows the rate limits. Only used when stderr is a terminal.
  */
-export function createProgressBar(options: { stream: NodeJS.WriteStream; total: number | undefined; budgets: readonly InstanceBudget[]; quotaWaitMs: () => number }): ProgressBar {
+export function createProgressBar(options: { stream: NodeJS.WriteStream; total: number | undefined; budgets: readonly InstanceBudget[]; quotaWait: () => QuotaWait }): ProgressBar {
   const known = options.total !== undefined;
   const bar = new cliProgress.SingleBar(
     {
@@ -38,14 +38,20 @@ export function createProgressBar(options: { stream: NodeJS.WriteStream; total: 
       speed: ((done * 1000) / elapsed).toFixed(1),
       hits: tally?.cacheHits ?? 0,
       errors: (tally?.failedLookups ?? 0) + (tally?.invalidInputs ?? 0),
-      wait: humanDuration(options.quotaWaitMs()),
+      wait: quotaText(options.quotaWait()),
       eta_text: known ? formatEta(eta) : '?',
     };
   };
   bar.start(options.total ?? 0, 0, payload());
   let stopped = false;
+  let last: RunTally | undefined;
+  // Redraw every second even when nothing finishes: while lookups wait for quota the rate must
+  // fall and the wait must grow on screen, not freeze at the last finished lookup.
+  const ticker = setInterval(() => bar.update(last ? last.observables + last.invalidInputs : 0, payload(last)), 1_000);
+  ticker.unref();
   return {
     update(tally) {
+      last = tally;
       bar.update(tally.observables + tally.invalidInputs, payload(tally));
     },
     log(line) {
@@ -55,7 +61,13 @@ export function createProgressBar(options: { stream: NodeJS.WriteStream; total: 
     stop() {
       if (stopped) return;
       stopped = true;
+      clearInterval(ticker);
       bar.stop();
     },
   };
+}
+
+/** `12s`, or `1m 30s (3 waiting)` while requests wait for budget. */
+export function quotaText(wait: QuotaWait): string {
+  return `${humanDuration(wait.blockedMs)}${wait.waiting > 0 ? ` (${wait.waiting} waiting)` : ''}`;
 }

@@ -143,10 +143,25 @@ export function summaryLine(tally: RunTally, elapsedMs: number, quotaWaitMs: num
   );
 }
 
-export function totalQuotaWaitMs(stats: EnricherStats, only?: readonly string[]): number {
-  return Object.entries(stats)
-    .filter(([name]) => !only || only.includes(name))
-    .reduce((sum, [, instance]) => sum + instance.quotaWaitMs, 0);
+/** Time spent blocked on quota and requests waiting now, across the selected instances. */
+export interface QuotaWait {
+  /** Wall-clock ms during which some instance had a request waiting for budget (the longest instance's). */
+  blockedMs: number;
+  /** Requests waiting for budget right now. */
+  waiting: number;
+}
+
+export function quotaWait(stats: EnricherStats, only?: readonly string[]): QuotaWait {
+  // Wall-clock time, not the sum of every request's wait: 16 lookups waiting one minute together
+  // cost the run one minute. Instances wait side by side, so the longest one is the run's.
+  let blockedMs = 0;
+  let waiting = 0;
+  for (const [name, instance] of Object.entries(stats)) {
+    if (only && !only.includes(name)) continue;
+    blockedMs = Math.max(blockedMs, instance.quotaBlockedMs);
+    waiting += instance.waitingForQuota;
+  }
+  return { blockedMs, waiting };
 }
 
 /** Where the inputs come from: arguments, then `--input` (a file or `-`), else stdin when it is piped. */
@@ -207,7 +222,7 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
     if (options.progress && !options.quiet && stderr.isTTY) {
       // Only a terminal gets a bar, so only then is cli-progress loaded.
       const { createProgressBar } = await import('../progress-bar.js');
-      progress = createProgressBar({ stream: stderr, total, budgets, quotaWaitMs: () => totalQuotaWaitMs(enricher.stats(), selected) });
+      progress = createProgressBar({ stream: stderr, total, budgets, quotaWait: () => quotaWait(enricher.stats(), selected) });
     }
 
     // Locations of the inputs handed to the engine, in order: its stream answers in input order.
@@ -230,9 +245,9 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
     let invalidLines = 0;
     const started = Date.now();
     const tally = await runEnrichment({
-      // No signal for the engine: core keeps one listener per lookup on the caller's signal
-      // (SharedSignal.join), which over a 100,000-line run holds every lookup's state. On
-      // Ctrl-C we stop reading and writing at once instead, and exit without waiting.
+      // No signal for the engine: on Ctrl-C we stop reading and writing at once and exit, which
+      // ends the requests in flight; aborting each lookup first would only add skipped records
+      // nobody reads.
       stream: enricher.stream(raws(), { refresh: options.refresh, providers: selected }),
       formatter: await createFormatter(format, { color: Boolean(process.stdout.isTTY), width: process.stdout.columns }),
       out: process.stdout,
@@ -252,7 +267,7 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
     progress?.stop();
     progress = undefined;
     if (!options.quiet || tally.interrupted) {
-      stderr.write(summaryLine(tally, Date.now() - started, totalQuotaWaitMs(enricher.stats(), selected), total));
+      stderr.write(summaryLine(tally, Date.now() - started, quotaWait(enricher.stats(), selected).blockedMs, total));
     }
     return runExitCode(tally);
   } finally {
