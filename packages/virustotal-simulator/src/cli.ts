@@ -37,16 +37,29 @@ const io = {
   error: writeErr,
 };
 
+// Signal handlers go in before the server starts: the "listening on" line is written before
+// runCli resolves, and a supervisor may stop us the moment it reads it.
+let simulator: Awaited<ReturnType<typeof runCli>>;
+let stopRequested = false;
+const stop = (): void => {
+  stopRequested = true;
+  if (simulator) void simulator.close().then(() => process.exit(0));
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
+
 runCli(process.argv.slice(2), io).then(
-  (simulator) => {
-    if (!simulator) return;
-    servingUrl = simulator.url;
+  (started) => {
+    if (!started) {
+      if (stopRequested) process.exit(0);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      return;
+    }
+    simulator = started;
+    servingUrl = started.url;
     noteClosedStdout();
-    const stop = () => {
-      void simulator.close().then(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    if (stopRequested) stop();
   },
   (error: unknown) => {
     if (error instanceof CommanderError) process.exit(error.exitCode);
