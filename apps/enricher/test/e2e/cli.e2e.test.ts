@@ -136,21 +136,26 @@ describe('x-enrich enrich', () => {
     });
   });
 
-  it('stops cleanly on Ctrl-C: valid output so far, a summary, exit 130', async () => {
+  /** A run against a slow provider, sent `signal` 200 ms after `marker` first appears on stdout. */
+  async function interruptedRun(name: string, format: string, subnet: number, marker: string, signal: NodeJS.Signals) {
     const slow = relative(tmp.dir, join(APP_DIR, 'test', 'fixtures', 'provider-slow'));
-    const slowConfig = await tmp.write('slow.yaml', `providers:\n  slow:\n    use: "${slow}"\n    options: { delayMs: 300 }\n    rateLimit: false\nconcurrency: 2\n`);
-    const observables = Array.from({ length: 60 }, (_, i) => `10.0.0.${i + 1}`);
-    const child = startCli(['--config', slowConfig, 'enrich', '--no-cache', '--format', 'json', ...observables], { cwd: tmp.dir });
-    // Interrupt once the first records are out (the document's opening comes before them).
+    const slowConfig = await tmp.write(name, `providers:\n  slow:\n    use: "${slow}"\n    options: { delayMs: 300 }\n    rateLimit: false\nconcurrency: 2\n`);
+    const observables = Array.from({ length: 60 }, (_, i) => `10.0.${subnet}.${i + 1}`);
+    const child = startCli(['--config', slowConfig, 'enrich', '--no-cache', '--format', format, ...observables], { cwd: tmp.dir });
     let seen = '';
     const onData = (chunk: Buffer) => {
       seen += chunk.toString();
-      if (!seen.includes('"observable"')) return;
+      if (!seen.includes(marker)) return;
       child.stdout!.off('data', onData);
-      setTimeout(() => child.kill('SIGINT'), 200);
+      setTimeout(() => child.kill(signal), 200);
     };
     child.stdout!.on('data', onData);
-    const result = await collect(child, { timeoutMs: 20_000 });
+    return collect(child, { timeoutMs: 20_000 });
+  }
+
+  it('stops cleanly on Ctrl-C: valid output so far, a summary, exit 130', async () => {
+    // Interrupt once the first records are out (the document's opening comes before them).
+    const result = await interruptedRun('slow.yaml', 'json', 0, '"observable"', 'SIGINT');
     expect(result.code).toBe(130);
     const doc = JSON.parse(result.stdout);
     expect(doc.interrupted).toBe(true);
@@ -161,20 +166,8 @@ describe('x-enrich enrich', () => {
   });
 
   it('stops cleanly on SIGHUP (terminal closed) like SIGTERM: `enrich -f stix > out` leaves a closed, valid bundle, exit 130', async () => {
-    const slow = relative(tmp.dir, join(APP_DIR, 'test', 'fixtures', 'provider-slow'));
-    const slowConfig = await tmp.write('slow-hup.yaml', `providers:\n  slow:\n    use: "${slow}"\n    options: { delayMs: 300 }\n    rateLimit: false\nconcurrency: 2\n`);
-    const observables = Array.from({ length: 60 }, (_, i) => `10.0.1.${i + 1}`);
-    const child = startCli(['--config', slowConfig, 'enrich', '--no-cache', '--format', 'stix', ...observables], { cwd: tmp.dir });
     // Hang up once the first objects after the identity are out.
-    let seen = '';
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (!seen.includes('"ipv4-addr"')) return;
-      child.stdout!.off('data', onData);
-      setTimeout(() => child.kill('SIGHUP'), 200);
-    };
-    child.stdout!.on('data', onData);
-    const result = await collect(child, { timeoutMs: 20_000 });
+    const result = await interruptedRun('slow-hup.yaml', 'stix', 1, '"ipv4-addr"', 'SIGHUP');
     expect(result.signal).toBeNull();
     expect(result.code).toBe(130);
     const bundle = JSON.parse(result.stdout);
