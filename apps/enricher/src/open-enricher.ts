@@ -1,11 +1,9 @@
-import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   collectSecrets,
   createEnricher,
   createRedactingLogger,
   loadProviders,
-  resolvePluginEntry,
   type Enricher,
   type EnricherEvent,
   type LoadedProvider,
@@ -34,27 +32,6 @@ export function commandLogger(level: LogLevel | undefined, fallback: LogLevel): 
   return createAppLogger({ level: level ?? fallback, human: Boolean(process.stderr.isTTY) });
 }
 
-/** Mirrors core's loader: `./x`, `../x`, absolute paths and file: URLs are paths, anything else a package name. */
-function isPathSpecifier(use: string): boolean {
-  return use.startsWith('./') || use.startsWith('../') || use === '.' || use === '..' || isAbsolute(use) || use.startsWith('file:');
-}
-
-/**
- * Package names resolve from the config file's directory first (a user's own plugins), then
- * from the app's (the plugins x-enrich ships with), so `use: "@x/provider-virustotal-v3"`
- * works from any directory. Paths stay relative to the config file.
- */
-export function withResolvablePlugins<T extends Pick<AppConfig, 'providers'>>(config: T, configDir: string): T {
-  const providers = Object.fromEntries(
-    Object.entries(config.providers).map(([name, instance]) => {
-      if (isPathSpecifier(instance.use) || resolvePluginEntry(instance.use, configDir)) return [name, instance];
-      const shipped = resolvePluginEntry(instance.use, APP_DIR);
-      return [name, shipped ? { ...instance, use: shipped } : instance];
-    }),
-  );
-  return { ...config, providers };
-}
-
 /**
  * Fails when the config has no enabled provider instance: a run would look nothing up and
  * report success (`--fail-on` never reached, exit 0) and a service would answer every request
@@ -72,8 +49,11 @@ export function assertSomeProviderEnabled(config: Pick<AppConfig, 'providers'>, 
 /** Imports, validates and prepares every enabled provider instance (all problems at once). */
 export async function loadAppProviders(config: AppConfig, configDir: string, logger: Logger): Promise<LoadedProvider[]> {
   // The loader reads only `providers` and `allowEndOfLife`; the app's optional `cache` does not concern it.
-  const forLoader = { ...withResolvablePlugins(config, configDir), cache: config.cache ?? false };
-  return loadProviders(forLoader, { importFrom: configDir, logger, allowEndOfLife: config.allowEndOfLife });
+  const forLoader = { ...config, cache: config.cache ?? false };
+  // Package names resolve from the config file's directory first (a user's own plugins), then
+  // from the app's (the plugins x-enrich ships with), so `use: "@x/provider-virustotal-v3"`
+  // works from any directory. Paths stay relative to the config file.
+  return loadProviders(forLoader, { importFrom: configDir, fallbackImportFrom: [APP_DIR], logger, allowEndOfLife: config.allowEndOfLife });
 }
 
 /**

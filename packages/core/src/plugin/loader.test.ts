@@ -86,6 +86,23 @@ describe('loadProviders', () => {
     expect(error.message).not.toContain('left-pad');
   });
 
+  it("resolves package names from a host's fallback directories after importFrom, and lists their plugins", async () => {
+    const elsewhere = await mkdtemp(join(tmpdir(), 'x-enrich-config-dir-'));
+    try {
+      // The config lives where nothing is installed; the host (project) ships the plugin.
+      const found = await loadProviders(config({ vt: { use: '@x/provider-fixture', options: { apiKey: KEY } } }), { importFrom: elsewhere, fallbackImportFrom: [project] });
+      expect(found[0]!.manifest.version).toBe('1.2.3');
+      const error = await loadError(loadProviders(config({ vt: { use: '@x/provider-nope' } }), { importFrom: elsewhere, fallbackImportFrom: [project] }));
+      expect(error.message).toContain(`looked in node_modules from ${elsewhere}, then ${project}`);
+      expect(error.message).toContain('Installed plugins: @x/provider-fixture@1.2.3');
+      // Paths stay relative to importFrom: a fallback never supplies a path.
+      const path = await loadError(loadProviders(config({ p: { use: './good-plugin.js' } }), { importFrom: elsewhere, fallbackImportFrom: [fixtures] }));
+      expect(path.code).toBe('X_PLUGIN_NOT_FOUND');
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   it('reports a bad manifest with its field paths', async () => {
     const error = await loadError(loadProviders(config({ bad: { use: './bad-manifest-plugin.js' } }), { importFrom: fixtures }));
     expect(error.code).toBe('X_PLUGIN_MANIFEST_INVALID');

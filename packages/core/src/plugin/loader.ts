@@ -40,6 +40,12 @@ export interface PrepareProviderOptions {
 export interface LoadProvidersOptions extends PrepareProviderOptions {
   /** Directory that package names and relative paths are resolved from. Default: `process.cwd()`. */
   importFrom?: string;
+  /**
+   * Further directories whose node_modules resolve package names that `importFrom` does not
+   * have, in order: a host's own bundled plugins (the x-enrich app ships both VirusTotal ones).
+   * Paths in `use` stay relative to `importFrom`. Their plugins are listed when a name is unknown.
+   */
+  fallbackImportFrom?: readonly string[];
   /** `exports` conditions for installed packages. Default: import, node, default. */
   conditions?: readonly string[];
 }
@@ -185,11 +191,21 @@ export function prepareProvider(name: string, plugin: ProviderPlugin, instanceCo
   return checked.loaded;
 }
 
-async function importPlugin(name: string, use: string, importFrom: string, conditions: readonly string[], installed: () => string): Promise<{ plugin?: unknown; problem?: Problem }> {
-  const entry = resolvePluginEntry(use, importFrom, conditions);
+async function importPlugin(
+  name: string,
+  use: string,
+  importFrom: string,
+  fallbacks: readonly string[],
+  conditions: readonly string[],
+  installed: () => string,
+): Promise<{ plugin?: unknown; problem?: Problem }> {
+  let entry = resolvePluginEntry(use, importFrom, conditions);
+  if (entry === undefined && !isPathSpecifier(use)) {
+    for (const dir of fallbacks) if ((entry = resolvePluginEntry(use, dir, conditions)) !== undefined) break;
+  }
   const path = `providers.${name}.use`;
   if (entry === undefined) {
-    const what = isPathSpecifier(use) ? `no module at ${JSON.stringify(use)} (relative to ${importFrom})` : `package ${JSON.stringify(use)} is not installed (looked in node_modules from ${importFrom})`;
+    const what = isPathSpecifier(use) ? `no module at ${JSON.stringify(use)} (relative to ${importFrom})` : `package ${JSON.stringify(use)} is not installed (looked in node_modules from ${[importFrom, ...fallbacks].join(', then ')})`;
     return { problem: { code: 'X_PLUGIN_NOT_FOUND', path, message: `${what}. Installed plugins: ${installed()}` } };
   }
   try {
@@ -216,11 +232,16 @@ async function importPlugin(name: string, use: string, importFrom: string, condi
 export async function loadProviders(config: EnricherConfig, options: LoadProvidersOptions = {}): Promise<LoadedProvider[]> {
   const importFrom = options.importFrom ?? process.cwd();
   const conditions = options.conditions ?? DEFAULT_CONDITIONS;
+  const fallbacks = options.fallbackImportFrom ?? [];
   const allowEndOfLife = options.allowEndOfLife !== false && config.allowEndOfLife !== false;
   let installedList: string | undefined;
   const installed = () => {
     if (installedList === undefined) {
-      const plugins = listInstalledPlugins(importFrom).map((plugin) => (plugin.version ? `${plugin.name}@${plugin.version}` : plugin.name));
+      const names = new Set<string>();
+      for (const dir of [importFrom, ...fallbacks]) {
+        for (const plugin of listInstalledPlugins(dir)) names.add(plugin.version ? `${plugin.name}@${plugin.version}` : plugin.name);
+      }
+      const plugins = [...names].sort();
       installedList = plugins.length > 0 ? plugins.join(', ') : `none (provider packages list "${PROVIDER_KEYWORD}" in their package.json keywords)`;
     }
     return installedList;
@@ -239,7 +260,7 @@ export async function loadProviders(config: EnricherConfig, options: LoadProvide
       continue;
     }
     seenNames.set(folded, name);
-    const imported = await importPlugin(name, instance.use, importFrom, conditions, installed);
+    const imported = await importPlugin(name, instance.use, importFrom, fallbacks, conditions, installed);
     if (imported.problem) {
       problems.push(imported.problem);
       continue;
