@@ -226,7 +226,8 @@ function indicator(observable: Observable, assessment: InfectionAssessment, fiel
     observable: { type: observable.type, value: observable.value },
     verdict: assessment.verdict,
     confidence: assessment.confidence,
-    ...fields,
+    // Under `fields`, as the v3 provider does: one shape for hosts, and no field can shadow type or name.
+    fields,
   };
 }
 

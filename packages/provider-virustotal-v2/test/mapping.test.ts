@@ -124,12 +124,14 @@ describe('URL reports', () => {
       expect.objectContaining({
         type: 'indicator',
         name: `Indicator of uri: ${report.url as string}`,
-        positives: report.positives,
-        total: report.total,
-        permalink: report.permalink,
-        scanDate: toIsoDate(report.scan_date as string),
-        infectionRate: 0,
         confidence: null,
+        fields: expect.objectContaining({
+          positives: report.positives,
+          total: report.total,
+          permalink: report.permalink,
+          scanDate: toIsoDate(report.scan_date as string),
+          infectionRate: 0,
+        }),
       }),
     ]);
   });
@@ -139,7 +141,7 @@ describe('URL reports', () => {
     const outcome = found(mapV2Report({ type: 'url', value: 'http://www.microsoft.com/' }, report, thresholds));
     // 44/66 = 66.67% > 66
     expect(outcome).toMatchObject({ verdict: 'malicious', confidence: 'high' });
-    expect(outcome.entities[0]).toMatchObject({ confidence: 'high', positives: 44, total: 66 });
+    expect(outcome.entities[0]).toMatchObject({ confidence: 'high', fields: { positives: 44, total: 66 } });
   });
 
   it('treats "successfully queued" (response_code 1 without a scan) as pending, and 0 as not_found', () => {
@@ -166,12 +168,14 @@ describe('domain reports', () => {
     expect(entity).toMatchObject({
       type: 'indicator',
       name: `Indicator of domain: ${domain}`,
-      categories: report.categories,
-      resolutionsCount: (report.resolutions as unknown[]).length,
-      detectedUrlsCount: report.detected_urls?.length ?? 0,
-      detectedCommunicatingSamplesCount: (report.detected_communicating_samples as unknown[] | undefined)?.length ?? 0,
+      fields: {
+        categories: report.categories,
+        resolutionsCount: (report.resolutions as unknown[]).length,
+        detectedUrlsCount: report.detected_urls?.length ?? 0,
+        detectedCommunicatingSamplesCount: (report.detected_communicating_samples as unknown[] | undefined)?.length ?? 0,
+      },
     });
-    expect(entity!.permalink).toBe(`https://www.virustotal.com/gui/domain/${domain}`);
+    expect((entity!.fields as Record<string, unknown>).permalink).toBe(`https://www.virustotal.com/gui/domain/${domain}`);
     expect(outcome.extracted.vendorCategories).toMatchObject({ BitDefender: report['BitDefender category'] });
   });
 
@@ -211,7 +215,7 @@ describe('IP address reports', () => {
     expect(outcome.extracted.infectionRate).toBeCloseTo(rate, 10);
     expect(outcome).toMatchObject({ verdict, confidence });
     expect(outcome.extracted).toMatchObject({ asn, asOwner: report.as_owner, country: report.country });
-    expect(outcome.entities[0]).toMatchObject({ type: 'indicator', name: `Indicator of ipv4: ${ip}`, resolutionsCount: (report.resolutions as unknown[]).length });
+    expect(outcome.entities[0]).toMatchObject({ type: 'indicator', name: `Indicator of ipv4: ${ip}`, fields: { resolutionsCount: (report.resolutions as unknown[]).length } });
   });
 
   it('rates 8.8.8.8 at 9/60 = 15%: low confidence (contacted by malware, hosts a few bad URLs)', () => {
