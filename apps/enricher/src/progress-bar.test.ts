@@ -43,7 +43,10 @@ describe('progress bar', () => {
     const tally = { observables: 4, invalidInputs: 0, lookups: 4, cacheHits: 0, failedLookups: 0 } as RunTally;
     bar.update(tally);
     wait = { blockedMs: 15_000, waiting: 16 };
-    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    // No update() call from here on: only the bar's own redraw (every second) can show the wait.
+    for (let waited = 0; waited < 10_000 && !stream.text.includes('quota wait 15s'); waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     bar.stop();
     expect(stream.text).toContain('quota wait 15s (16 waiting)');
   });
