@@ -1,24 +1,8 @@
 import type { z } from 'zod';
 import { zEnricherConfig } from './config-schema.js';
 import { formatDuration } from './duration.js';
+import { defOf } from './zod-def.js';
 
-interface Def {
-  type: string;
-  shape?: Record<string, z.ZodType>;
-  innerType?: z.ZodType;
-  in?: z.ZodType;
-  out?: z.ZodType;
-  element?: z.ZodType;
-  keyType?: z.ZodType;
-  valueType?: z.ZodType;
-  options?: z.ZodType[];
-  values?: unknown[];
-  entries?: Record<string, unknown>;
-  discriminator?: string;
-  defaultValue?: unknown;
-}
-
-const defOf = (schema: z.ZodType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
 const descriptionOf = (schema: z.ZodType): string | undefined => (schema as unknown as { description?: string }).description;
 
 function isDuration(schema: z.ZodType): boolean {

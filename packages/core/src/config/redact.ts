@@ -1,26 +1,10 @@
 import type { z } from 'zod';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
 import { REDACTED, isSecretSchema } from './secret.js';
+import { defOf } from './zod-def.js';
 
 /** A path into an options object; `*` stands for any array index or record key. */
 export type SecretPath = readonly string[];
-
-interface Def {
-  type: string;
-  shape?: Record<string, z.ZodType>;
-  innerType?: z.ZodType;
-  in?: z.ZodType;
-  out?: z.ZodType;
-  element?: z.ZodType;
-  valueType?: z.ZodType;
-  options?: z.ZodType[];
-  left?: z.ZodType;
-  right?: z.ZodType;
-}
-
-function defOf(schema: z.ZodType): Def | undefined {
-  return (schema as unknown as { _zod?: { def?: Def } })._zod?.def;
-}
 
 function isMarkedSecret(schema: z.ZodType): boolean {
   if (isSecretSchema(schema)) return true;
@@ -36,7 +20,6 @@ function walk(schema: z.ZodType, path: string[], out: SecretPath[], depth: numbe
     return;
   }
   const def = defOf(schema);
-  if (def === undefined) return;
   switch (def.type) {
     case 'object':
       for (const [key, child] of Object.entries(def.shape ?? {})) walk(child, [...path, key], out, depth + 1);
