@@ -231,9 +231,8 @@ function indicator(observable: Observable, assessment: InfectionAssessment, fiel
   };
 }
 
-function mapUrlReport(observable: Observable, report: z.output<typeof zUrlReport>, thresholds: InfectionRateThresholds, raw: unknown): ProviderOutcome {
-  const assessment = assessInfection(report, thresholds, 'the URL');
-  const extracted = { ...scanFields(assessment, report), url: report.url ?? observable.value, filescanId: report.filescan_id ?? null };
+/** A URL, domain or IP outcome: the assessment, its fields, and one indicator entity carrying them. */
+function foundWithIndicator(observable: Observable, assessment: InfectionAssessment, extracted: Record<string, unknown>, raw: unknown): ProviderOutcome {
   return {
     kind: 'found',
     verdict: assessment.verdict,
@@ -243,6 +242,12 @@ function mapUrlReport(observable: Observable, report: z.output<typeof zUrlReport
     entities: [indicator(observable, assessment, extracted)],
     raw,
   };
+}
+
+function mapUrlReport(observable: Observable, report: z.output<typeof zUrlReport>, thresholds: InfectionRateThresholds, raw: unknown): ProviderOutcome {
+  const assessment = assessInfection(report, thresholds, 'the URL');
+  const extracted = { ...scanFields(assessment, report), url: report.url ?? observable.value, filescanId: report.filescan_id ?? null };
+  return foundWithIndicator(observable, assessment, extracted, raw);
 }
 
 /** The detected URL with the highest infection rate (ties: the most positives, then the latest scan). */
@@ -332,15 +337,7 @@ function mapDomainReport(observable: Observable, report: z.output<typeof zDomain
     siblingsCount: count(report.domain_siblings),
     whoisDate: typeof report.whois_timestamp === 'number' ? new Date(report.whois_timestamp * 1000).toISOString() : null,
   };
-  return {
-    kind: 'found',
-    verdict: assessment.verdict,
-    confidence: assessment.confidence,
-    reasons: assessment.reasons,
-    extracted,
-    entities: [indicator(observable, assessment, extracted)],
-    raw,
-  };
+  return foundWithIndicator(observable, assessment, extracted, raw);
 }
 
 function mapIpReport(observable: Observable, report: z.output<typeof zIpReport>, thresholds: InfectionRateThresholds, raw: unknown): ProviderOutcome {
@@ -356,15 +353,7 @@ function mapIpReport(observable: Observable, report: z.output<typeof zIpReport>,
     network: report.network ?? null,
     categories: [] as string[],
   };
-  return {
-    kind: 'found',
-    verdict: assessment.verdict,
-    confidence: assessment.confidence,
-    reasons: assessment.reasons,
-    extracted,
-    entities: [indicator(observable, assessment, extracted)],
-    raw,
-  };
+  return foundWithIndicator(observable, assessment, extracted, raw);
 }
 
 /**
