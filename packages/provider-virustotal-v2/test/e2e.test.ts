@@ -3,7 +3,7 @@ import { observableFor, startSimulator, type Simulator } from '@x/virustotal-sim
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import plugin from '../src/index.js';
-import { captureLogger } from './fake-v2-server.js';
+import { captureLogger } from '@x/core/testing';
 
 /**
  * End to end: the plugin loaded by core's loader, run by core's engine (batching, retry, rate
@@ -48,7 +48,7 @@ afterEach(async () => {
 });
 afterAll(async () => {
   // The key must never reach a log line, a record or an error message, whatever happened above.
-  const dump = JSON.stringify([logger.lines, everything]);
+  const dump = logger.text() + JSON.stringify(everything);
   expect(dump).not.toContain(API_KEY);
   expect(dump).not.toContain(WRONG_KEY);
   await sim.close();
@@ -61,7 +61,7 @@ describe('lifecycle through core', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ code: 'X_WARN_PROVIDER_END_OF_LIFE', plugin: '@x/provider-virustotal-v2', lifecycle: { status: 'end-of-life', replacedBy: '@x/provider-virustotal-v3' } });
     expect(warnings[0]!.message).toMatch(/virustotal-v3/);
-    expect(warnLog.lines.filter((line) => line.includes('X_WARN_PROVIDER_END_OF_LIFE'))).toHaveLength(1);
+    expect(warnLog.lines.filter((line) => line.obj.code === 'X_WARN_PROVIDER_END_OF_LIFE')).toHaveLength(1);
   });
 
   it('loaded from a config by core\'s loader: two instances, one warning; refused when the config says allowEndOfLife: false', async () => {

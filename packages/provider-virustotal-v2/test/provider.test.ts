@@ -3,7 +3,8 @@ import axios from 'axios';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { zVirusTotalV2Options } from '../src/options.js';
 import { VirusTotalV2Provider } from '../src/provider.js';
-import { captureLogger, dumpError, sendJson, startFakeV2 } from './fake-v2-server.js';
+import { captureLogger, errorText } from '@x/core/testing';
+import { sendJson, startFakeV2 } from './fake-v2-server.js';
 import { loadFixture } from './load-fixture.js';
 
 const API_KEY = 'v2-secret-key-0123456789abcdef';
@@ -101,7 +102,7 @@ describe('upstream failures', () => {
     server.setRespond((_request, res) => respond(res));
     const error = await failure(provider().enrich({ type: 'domain', value: 'virustotal.com' }, context()));
     expect(isUpstreamError(error) && error.kind).toBe('bad_response');
-    expect(dumpError(error)).not.toContain(API_KEY);
+    expect(errorText(error)).not.toContain(API_KEY);
   });
 
   it('reports an unreachable host as a network error', async () => {
@@ -134,7 +135,7 @@ describe('upstream failures', () => {
       errors.push(...many);
     }
     expect(errors.length).toBeGreaterThanOrEqual(responders.length * 2);
-    const everything = [...logger.lines, ...errors.map(dumpError)].join('\n');
+    const everything = [logger.text(), ...errors.map(errorText)].join('\n');
     expect(everything).not.toContain(API_KEY);
     expect(everything).not.toContain(encodeURIComponent(API_KEY));
     expect(logger.lines.length).toBeGreaterThan(0);
@@ -271,7 +272,7 @@ describe("through core's HTTP client (rate-limited, secret-redacting)", () => {
     expect(isUpstreamError(garbage) && garbage.kind).toBe('bad_response');
     errors.push(garbage);
     expect((errors[1] as { retryable: boolean }).retryable).toBe(false);
-    const everything = [...logger.lines, ...errors.map(dumpError)].join('\n');
+    const everything = [logger.text(), ...errors.map(errorText)].join('\n');
     expect(everything).not.toContain(API_KEY);
   });
 

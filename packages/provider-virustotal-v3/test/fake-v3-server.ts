@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '@x/core';
 
 /** A request the fake server saw: the raw request target (as sent, still percent-encoded) and headers. */
 export interface SeenRequest {
@@ -44,36 +43,6 @@ export function sendJson(res: ServerResponse, body: unknown, status = 200, heade
   res.end(JSON.stringify(body));
 }
 
-/** A logger that keeps every call, serialized, so tests can grep it for secrets. */
-export function captureLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const make = (bindings: Record<string, unknown>): Logger => {
-    const log = (level: string) => (obj: object, msg?: string) => void lines.push(JSON.stringify({ level, ...bindings, ...obj, msg }));
-    return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: (more) => make({ ...bindings, ...more }) };
-  };
-  return Object.assign(make({}), { lines });
-}
-
-/** Everything an error exposes: message, stack, cause chain, own properties. */
-export function dumpError(error: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current !== undefined && depth < 5; depth++) {
-    if (current instanceof Error) {
-      parts.push(current.message, current.stack ?? '');
-      try {
-        parts.push(JSON.stringify(current, Object.getOwnPropertyNames(current)));
-      } catch {
-        parts.push('[unserializable]');
-      }
-      current = current.cause;
-    } else {
-      parts.push(String(current));
-      current = undefined;
-    }
-  }
-  return parts.join('\n');
-}
 
 /** Awaits a promise that must reject, and returns the rejection. */
 export async function failure(promise: Promise<unknown>): Promise<unknown> {

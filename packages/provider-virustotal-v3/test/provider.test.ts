@@ -4,7 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { zVirusTotalV3Options } from '../src/options.js';
 import { VirusTotalV3Provider } from '../src/provider.js';
 import { urlIdentifier } from '../src/mapping.js';
-import { captureLogger, dumpError, failure, sendJson, startFakeV3 } from './fake-v3-server.js';
+import { captureLogger, errorText } from '@x/core/testing';
+import { failure, sendJson, startFakeV3 } from './fake-v3-server.js';
 import { loadFixture } from './load-fixture.js';
 
 const API_KEY = 'v3-secret-key-0123456789abcdef';
@@ -89,7 +90,7 @@ describe.each(CLIENTS)('lookups through %s', (_name, makeClient) => {
   it('turns WrongCredentialsError into a non-retryable auth error that never repeats the echoed key', async () => {
     const error = await failure(provider(makeClient(), { apiKey: `${API_KEY}-wrong` }).enrich({ type: 'domain', value: 'example.org' }, context()));
     expect(isUpstreamError(error) && [error.kind, error.status, error.upstreamCode, error.retryable]).toEqual(['auth', 401, 'WrongCredentialsError', false]);
-    const everything = dumpError(error) + logger.lines.join('\n');
+    const everything = errorText(error) + logger.text();
     expect(everything).not.toContain(API_KEY);
   });
 
@@ -106,7 +107,7 @@ describe.each(CLIENTS)('lookups through %s', (_name, makeClient) => {
     server.setRespond((_request, res) => sendJson(res, { error: { code, message: `said ${code} to ${API_KEY}` } }, status));
     const error = await failure(provider(makeClient()).enrich({ type: 'domain', value: 'example.org' }, context()));
     expect(isUpstreamError(error) && [error.kind, error.status, error.upstreamCode, error.retryable]).toEqual([kind, status, code, retryable]);
-    expect(dumpError(error) + logger.lines.join('\n')).not.toContain(API_KEY);
+    expect(errorText(error) + logger.text()).not.toContain(API_KEY);
   });
 
   it('asks to wait a minute on a quota error without Retry-After, and honours Retry-After when sent', async () => {
@@ -195,7 +196,7 @@ describe('through the engine, with its own secret redaction switched off', () =>
       const { records } = await enricher.enrich([{ type: 'domain', value: 'example.org' }], { includeRaw: true });
       expect(records[0]).toMatchObject({ status: 'error', error: { code: 'X_UPSTREAM_AUTH', retryable: false } });
       expect(server.seen).toHaveLength(1);
-      expect(JSON.stringify(records) + logger.lines.join('\n')).not.toContain(wrongKey);
+      expect(JSON.stringify(records) + logger.text()).not.toContain(wrongKey);
     } finally {
       await enricher.close();
     }

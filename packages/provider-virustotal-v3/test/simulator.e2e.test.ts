@@ -3,7 +3,7 @@ import { keyFingerprint, outcomeObservables, startSimulator, type SimObservableT
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import plugin from '../src/plugin.js';
 import { zVirusTotalV3Options } from '../src/options.js';
-import { captureLogger } from './fake-v3-server.js';
+import { captureLogger } from '@x/core/testing';
 
 const API_KEY = 'sim-v3-key-0123456789abcdef';
 
@@ -32,7 +32,7 @@ async function run(inputs: Array<string | Observable>, provider: LoadedProvider 
 }
 
 /** Everything the run exposed: records (with raw) and log lines. Must never hold a key. */
-const exposed = (records: ResultRecord[]) => JSON.stringify(records) + logger.lines.join('\n');
+const exposed = (records: ResultRecord[]) => JSON.stringify(records) + logger.text();
 
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, apiKeys: [API_KEY], seed: 'vt3-e2e' });

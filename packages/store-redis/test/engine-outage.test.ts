@@ -2,7 +2,7 @@ import { createEnricher, definePlugin, injectable, prepareProvider, type Enrichm
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStores } from '../src/index.js';
-import { captureLogger } from './helpers/capture-logger.js';
+import { captureLogger } from '@x/core/testing';
 import { eventually, redisServerInstalled, startRedisServer, type TestRedisServer } from './helpers/redis-server.js';
 
 const installed = redisServerInstalled();

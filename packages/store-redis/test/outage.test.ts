@@ -1,7 +1,7 @@
 import { isXEnrichError, zEnricherConfig } from '@x/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStores, zRedisStoresOptions } from '../src/index.js';
-import { captureLogger } from './helpers/capture-logger.js';
+import { captureLogger } from '@x/core/testing';
 import { eventually, redisServerInstalled, startRedisServer, type TestRedisServer } from './helpers/redis-server.js';
 
 const installed = redisServerInstalled();

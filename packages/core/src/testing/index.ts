@@ -8,14 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { collectSecrets } from '../config/redact.js';
 import { createEnricher } from '../engine/enricher.js';
-import type { Logger } from '../logging/logger.js';
 import type { Observable } from '../observable/observable-type.js';
 import { zProviderManifest } from '../plugin/manifest.js';
 import type { ProviderPlugin } from '../plugin/provider.js';
 import { zResultRecord, type ResultRecord } from '../result/result-record.js';
+import { captureLogger } from './capture.js';
 import { loadTestProvider } from './prepare.js';
 
 export { loadTestProvider, type TestProviderOptions } from './prepare.js';
+export { captureLogger, errorText, type CapturedLog } from './capture.js';
 
 /** Upstream faults the kit asks a test upstream to produce. */
 export type ConformanceFault = 'http_500' | 'reset' | 'garbage_json' | 'hang';
@@ -48,11 +49,6 @@ export interface ProviderConformanceOptions {
 /** Error codes a provider may end in on an upstream fault (anything but X_PROVIDER_FAILED, a bug). */
 const UPSTREAM_FAULT_CODES = ['X_UPSTREAM_HTTP', 'X_UPSTREAM_NETWORK', 'X_UPSTREAM_BAD_RESPONSE', 'X_TIMEOUT', 'X_UPSTREAM_QUOTA'];
 
-function recordingLogger(lines: unknown[], bindings: Record<string, unknown> = {}): Logger {
-  const log = (level: string) => (obj: object, msg?: string) => lines.push({ level, ...bindings, ...obj, msg });
-  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: (more) => recordingLogger(lines, { ...bindings, ...more }) };
-}
-
 function describedFields(schema: z.ZodType): Array<{ path: string; described: boolean }> {
   if (!(schema instanceof z.ZodObject)) return [];
   return Object.entries(schema.shape as Record<string, z.ZodType>).map(([key, field]) => ({ path: key, described: Boolean(field.description ?? z.globalRegistry.get(field)?.description) }));
@@ -71,7 +67,7 @@ export function runProviderConformance(options: ProviderConformanceOptions): voi
 
   describe(`provider conformance: ${id}`, () => {
     let upstream: ConformanceUpstream | undefined;
-    const logs: unknown[] = [];
+    const logger = captureLogger();
     const records: ResultRecord[] = [];
     const errors: unknown[] = [];
 
@@ -82,7 +78,7 @@ export function runProviderConformance(options: ProviderConformanceOptions): voi
         options: { ...options.validOptions, ...upstream?.options },
         config: { cache: false, ...options.instanceConfig, ...config },
       });
-      return createEnricher({ providers: [loaded], cacheStore: false, logger: recordingLogger(logs) });
+      return createEnricher({ providers: [loaded], cacheStore: false, logger });
     };
     const secrets = (): string[] => {
       if (options.secrets) return options.secrets;
@@ -199,7 +195,7 @@ export function runProviderConformance(options: ProviderConformanceOptions): voi
       // A plugin whose options hold no secret (a local list) has nothing to leak; one that forgot
       // to mark its key with secret() shows here as skipped, not as a pass that checked nothing.
       it.skipIf(secrets().length === 0)('never appear in logs, errors or records', () => {
-        const text = JSON.stringify({ logs, records, errors });
+        const text = JSON.stringify({ records, errors }) + logger.text();
         for (const secret of secrets()) expect(text.includes(secret), 'a secret leaked').toBe(false);
       });
     });
