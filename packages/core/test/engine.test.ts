@@ -11,6 +11,7 @@ import {
   type EnricherEvent,
   type ProviderPlugin,
 } from '../src/index.js';
+import { systemClock } from '../src/di/tokens.js';
 import { NEVER_ABORTED } from '../src/resilience/attempt-timeout.js';
 import { loadTestProvider } from '../src/testing/prepare.js';
 import { fakePlugin, found, tick } from './fake-plugins.js';
@@ -144,7 +145,7 @@ describe('enrich', () => {
 describe('cache', () => {
   it('serves a repeat from cache with its age, and refresh bypasses the read but writes', async () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
-    const clock = { now: () => now };
+    const clock = { now: () => now, sleep: systemClock.sleep };
     const fake = fakePlugin(async () => found());
     const enricher = createEnricher({ providers: [load(fake.plugin)], clock });
     await enricher.enrich(['example.org']);
@@ -161,7 +162,7 @@ describe('cache', () => {
 
   it('expires found outcomes after the type TTL (config overrides the manifest) and not-found after the not-found TTL', async () => {
     let now = 0;
-    const clock = { now: () => now };
+    const clock = { now: () => now, sleep: systemClock.sleep };
     const fake = fakePlugin(async (o) => (o.value === '1.1.1.1' ? { kind: 'not_found' } : found()));
     const enricher = createEnricher({ providers: [load(fake.plugin, 'fake', { cache: { ttl: { domain: '2m' }, notFoundTtl: '5s' } })], clock });
     await enricher.enrich(['example.org', '1.1.1.1']);

@@ -5,9 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cacheKey, canonicalJson, optionsFingerprint } from './cache-key.js';
 import { createFileCacheStore } from './file-cache-store.js';
 import { createMemoryCacheStore } from './memory-cache-store.js';
+import { systemClock } from '../di/tokens.js';
 
 let now = 1_000;
-const clock = { now: () => now };
+const clock = { now: () => now, sleep: systemClock.sleep };
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'x-enrich-cache-'));

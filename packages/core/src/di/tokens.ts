@@ -1,3 +1,4 @@
+import { sleep } from '../rate-limit/sleep.js';
 import './reflect-metadata.js';
 
 /**
@@ -36,8 +37,16 @@ export { inject, injectable, singleton } from 'tsyringe';
 export type { DependencyContainer } from 'tsyringe';
 
 /** Time source. `now()` is epoch milliseconds. */
+/**
+ * Injectable time. Everything in core that reads the time or waits (cache expiry, rate-limit
+ * waits, retry delays, timeouts, breaker half-open) goes through one `Clock`, so a test drives
+ * all of it with a fake clock (`createFakeClock` in `@x/core/testing`) instead of margins.
+ */
 export interface Clock {
+  /** Milliseconds since the epoch. */
   now(): number;
+  /** Resolves after `ms` of this clock's time; rejects with X_ABORTED as soon as `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemClock: Clock = { now: () => Date.now(), sleep };

@@ -141,7 +141,7 @@ export class ProviderInstance {
           // Wall-clock time blocked on quota: from the first waiter in to the last one out.
           if (stats.waitingForQuota++ === 0) blocked.since = before;
           try {
-            await base.acquire(cost, signal);
+            return await base.acquire(cost, signal);
           } finally {
             const after = Date.now();
             if (--stats.waitingForQuota === 0) stats.quotaBlockedMs += after - blocked.since;

@@ -48,6 +48,7 @@ function countingLimiter(): RateLimiter & { calls: number } {
     waitedMs: 0,
     async acquire() {
       this.calls++;
+      return { settle: async () => undefined, refused: async () => undefined };
     },
     async remaining() {
       return [];

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isXEnrichError } from '../errors/x-enrich-error.js';
 import { createMemoryRateLimitStore } from './memory-rate-limit-store.js';
 import { createRateLimiter } from './rate-limiter.js';
+import { systemClock } from '../di/tokens.js';
 
 const minuteAndDay = [
   { requests: 4, perMs: 60_000 },
@@ -69,7 +70,7 @@ describe('rate limiter', () => {
   it('fails fast with X_RATE_LIMIT_EXHAUSTED when the day is spent, saying when budget returns', async () => {
     const now = Date.parse('2026-01-01T00:00:00Z');
     const store = createMemoryRateLimitStore();
-    const spentDay = createRateLimiter({ key: 'vt3', windows: [{ requests: 1, perMs: 86_400_000 }], store, clock: { now: () => now }, maxWaitMs: 300_000 });
+    const spentDay = createRateLimiter({ key: 'vt3', windows: [{ requests: 1, perMs: 86_400_000 }], store, clock: { now: () => now, sleep: systemClock.sleep }, maxWaitMs: 300_000 });
     await spentDay.acquire();
     const error = await spentDay.acquire().catch((e: unknown) => e);
     expect(isXEnrichError(error) && error.code).toBe('X_RATE_LIMIT_EXHAUSTED');

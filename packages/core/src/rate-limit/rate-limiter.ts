@@ -2,8 +2,8 @@ import { systemClock, type Clock } from '../di/tokens.js';
 import { formatDuration } from '../config/duration.js';
 import { XEnrichError } from '../errors/x-enrich-error.js';
 import type { RateLimitWindow } from '../plugin/manifest.js';
-import type { RateLimiter, RateLimitStore } from '../stores/rate-limit-store.js';
-import { abortError, sleep } from './sleep.js';
+import type { RateLimitGrant, RateLimiter, RateLimitStore } from '../stores/rate-limit-store.js';
+import { abortError } from './sleep.js';
 
 export interface RateLimiterOptions {
   /** The budget's key in the store, usually the instance name. Processes sharing a store and key share the budget. */
@@ -15,6 +15,9 @@ export interface RateLimiterOptions {
   /** Longest one `acquire` may wait in total; beyond it, it fails at once with X_RATE_LIMIT_EXHAUSTED. Default 5 minutes. */
   maxWaitMs?: number;
 }
+
+/** Until the limiter re-stamps charges (the quota issue), a grant that changes nothing. */
+const STAMPED_AT_GRANT: RateLimitGrant = { settle: () => Promise.resolve(), refused: () => Promise.resolve() };
 
 /** Describes a window for people: `4 per 1m`. */
 function describeWindow(window: RateLimitWindow): string {
@@ -39,12 +42,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     },
 
     async acquire(cost = 1, signal?: AbortSignal) {
-      if (windows.length === 0) return;
+      if (windows.length === 0) return STAMPED_AT_GRANT;
       let waitedHere = 0;
       for (;;) {
         if (signal?.aborted) throw abortError(signal);
         const attempt = await store.tryAcquire(key, windows, cost, clock.now());
-        if (attempt.granted) return;
+        if (attempt.granted) return STAMPED_AT_GRANT;
         const window = windows[attempt.window] as RateLimitWindow;
         if (waitedHere + attempt.retryAfterMs > maxWaitMs) {
           const returns = Number.isFinite(attempt.retryAfterMs)
@@ -58,7 +61,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         }
         const started = Date.now();
         try {
-          await sleep(attempt.retryAfterMs, signal);
+          await clock.sleep(attempt.retryAfterMs, signal);
         } finally {
           const slept = Date.now() - started;
           waitedHere += slept;

@@ -26,11 +26,27 @@ export interface RateLimiter {
    * `X_RATE_LIMIT_EXHAUSTED` at once when the wait would exceed the configured maximum
    * (a spent day window), and with `X_ABORTED` when `signal` aborts.
    */
-  acquire(cost?: number, signal?: AbortSignal): Promise<void>;
+  acquire(cost?: number, signal?: AbortSignal): Promise<RateLimitGrant>;
   /** Remaining budget per configured window. */
   remaining(): Promise<Array<{ requests: number; perMs: number; remaining: number }>>;
   /** Total time spent waiting for budget (ms), for progress bars and metrics. */
   readonly waitedMs: number;
+}
+
+/**
+ * The charge `acquire` took. An upstream counts a request when it arrives, which is after the
+ * limiter granted it; so the caller reports back once the answer is in:
+ * - `settle()`: answered (any outcome but a quota refusal, including network errors and
+ *   timeouts, which may have arrived). The charge now counts from this moment, the latest
+ *   one at which the upstream can have counted it.
+ * - `refused(retryAfterMs)`: the upstream refused it for quota. The limiter treats the window as
+ *   full until `retryAfterMs` (when the upstream said) or until the oldest charge leaves it; the
+ *   caller then calls `acquire` again, without spending a retry attempt.
+ * Calling neither leaves the charge stamped at grant time.
+ */
+export interface RateLimitGrant {
+  settle(): Promise<void>;
+  refused(retryAfterMs?: number): Promise<void>;
 }
 
 /**
