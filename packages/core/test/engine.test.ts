@@ -177,6 +177,21 @@ describe('cache', () => {
     expect(fake.calls).toHaveLength(4);
   });
 
+  it('cacheOnly answers hits from the cache and misses as skipped X_NOT_CACHED, never calling the provider', async () => {
+    const fake = fakePlugin(async () => found('malicious'));
+    for (const cacheStore of [createMemoryCacheStore(), undefined]) {
+      const enricher = createEnricher({ providers: [load(fake.plugin)], ...(cacheStore ? { cacheStore } : {}) });
+      const before = fake.calls.length;
+      const miss = (await enricher.enrich(['example.org'], { cacheOnly: true })).records[0];
+      expect(miss).toMatchObject({ status: 'skipped', verdict: 'unknown', error: { code: 'X_NOT_CACHED', retryable: false } });
+      expect(fake.calls.length).toBe(before);
+      await enricher.enrich(['example.org']);
+      const hit = (await enricher.enrich(['example.org'], { cacheOnly: true })).records[0];
+      expect(hit).toMatchObject({ status: 'ok', verdict: 'malicious', cache: { hit: true } });
+      expect(fake.calls.length).toBe(before + 1);
+    }
+  });
+
   it('never caches errors or pending outcomes', async () => {
     let fail = true;
     const fake = fakePlugin(async (o) => {

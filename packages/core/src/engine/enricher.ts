@@ -49,6 +49,11 @@ export interface EnrichOptions {
   concurrency?: number;
   /** Put the upstream's raw response into fresh (non-cached) records. */
   includeRaw?: boolean;
+  /**
+   * Answer from the cache only, never upstream: a miss is a `skipped` record with code
+   * X_NOT_CACHED, and no quota is spent (what an agent's resource read needs).
+   */
+  cacheOnly?: boolean;
 }
 
 export type EnricherInput = string | Observable;
@@ -216,7 +221,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
    * lookup would warn of a leak (Node's limit is 10) and hold every lookup of a long stream.
    */
   const lookupOptionsOf = (opts: EnrichOptions): { lookupOptions: LookupOptions; release(): void } => {
-    const base = { refresh: opts.refresh ?? false, includeRaw: opts.includeRaw ?? false };
+    const base = { refresh: opts.refresh ?? false, includeRaw: opts.includeRaw ?? false, cacheOnly: opts.cacheOnly ?? false };
     const caller = opts.signal;
     if (!caller) return { lookupOptions: { ...base, signal: undefined }, release: () => undefined };
     const own = new AbortController();

@@ -41,6 +41,8 @@ export interface LookupOptions {
   signal: AbortSignal | undefined;
   refresh: boolean;
   includeRaw: boolean;
+  /** A miss is a `skipped` record (X_NOT_CACHED) instead of an upstream call. */
+  cacheOnly?: boolean;
 }
 
 interface FetchResult {
@@ -53,6 +55,11 @@ interface FetchResult {
 interface Flight {
   promise: Promise<FetchResult>;
   shared: SharedSignal;
+}
+
+function notCached(instance: string, caching: boolean): XEnrichError {
+  const why = caching ? 'has no unexpired cached result for it' : 'does not cache (cache: false)';
+  return new XEnrichError('X_NOT_CACHED', `Instance "${instance}" ${why}; only a lookup (which may spend quota) can answer.`, { retryable: false });
 }
 
 /**
@@ -298,6 +305,7 @@ export class ProviderInstance {
           return this.finish(record, started);
         }
       }
+      if (options.cacheOnly) return this.finish(emptyRecord(observable, input, this.ref, 'skipped', notCached(this.name, this.cache !== undefined)), started);
       let flight = this.inflight.get(key);
       if (flight) {
         this.stats.coalesced++;

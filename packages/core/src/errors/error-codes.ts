@@ -118,6 +118,10 @@ export const ERROR_CODES = {
     meaning: 'The caller aborted the lookup (signal).',
     fix: 'Nothing to fix: the run was cancelled.',
   },
+  X_NOT_CACHED: {
+    meaning: 'A cache-only read (for example an MCP resource) found no unexpired cached result; nothing was sent upstream.',
+    fix: 'Enrich the observable first (the `enrich` command or tool), which may spend quota.',
+  },
   X_CIRCUIT_OPEN: {
     meaning: "The instance's circuit breaker is open after sustained failures; lookups fail fast.",
     fix: 'Wait for the half-open probe; check the upstream service.',
