@@ -3,6 +3,21 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { loadConfigFile, secret, zDuration, zEnricherConfig, XEnrichError } from '@x/core';
 
+/** The Model Context Protocol surface: `x-enrich mcp` (stdio) and `/mcp` in `serve`. */
+export const zMcpConfig = z
+  .strictObject({
+    http: z.boolean().default(true).describe('Mount the Streamable HTTP transport at /mcp in `serve` (behind the same bearer token as /v1).'),
+    maxSessions: z.number().int().positive().default(100).describe('Most MCP sessions open at once on /mcp (503 with Retry-After beyond, after expiring idle ones).'),
+    sessionIdleTimeout: zDuration.default(1_800_000).describe('An MCP session unused this long is closed (its client starts a new one).'),
+    maxObservables: z.number().int().positive().max(10_000).default(100).describe('Most observables one `enrich` tool call may carry (a clear tool error beyond).'),
+    allowedOrigins: z
+      .array(z.string().url())
+      .default([])
+      .describe('Browser origins allowed to call /mcp besides the service\'s own host (requests with any other Origin get 403, against DNS rebinding). Requests without an Origin header (non-browser clients) are allowed.'),
+  })
+  .describe('The MCP server for AI agents (docs/mcp.md).');
+export type McpConfig = z.output<typeof zMcpConfig>;
+
 /**
  * The `server` section, read only by `x-enrich serve`. Core's schema stays untouched: the app
  * extends it, so one file configures both and `config schema` describes both.
@@ -32,6 +47,7 @@ export const zAppConfig = zEnricherConfig.extend({
     .optional()
     .describe('Where outcomes are cached, or false. Default: a file store in the user cache directory for the CLI, memory for `serve`.'),
   server: zServerConfig.default(() => zServerConfig.parse({})),
+  mcp: zMcpConfig.default(() => zMcpConfig.parse({})),
 });
 export type AppConfig = z.output<typeof zAppConfig>;
 

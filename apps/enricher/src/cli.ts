@@ -59,6 +59,12 @@ program
   .action((_options: unknown, command: Command) => runCommand(async () => (await import('./commands/serve.js')).serveCommand(command.optsWithGlobals())));
 
 program
+  .command('mcp')
+  .description('serve the Model Context Protocol on stdin/stdout for AI agents (tools: enrich, list_providers, explain; see docs/mcp.md)')
+  .option('--cache-dir <dir>', 'file cache directory (default: as for enrich)')
+  .action((_options: unknown, command: Command) => runCommand(async () => (await import('./commands/mcp.js')).mcpCommand(command.optsWithGlobals())));
+
+program
   .command('providers')
   .description('list the configured provider instances: plugin, version, types, lifecycle, rate limits')
   .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))

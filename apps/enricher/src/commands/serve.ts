@@ -59,6 +59,7 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
       logger: logger as unknown as FastifyBaseLogger,
       sharedStores,
       shutdownSignal: shutdown.signal,
+      mcp: config.mcp,
     });
     await app.listen({ host, port });
   } catch (error) {

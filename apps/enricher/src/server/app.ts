@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import swagger from '@fastify/swagger';
 import { z } from 'zod';
 import { zObservableSummary, zResultRecord, type Enricher } from '@x/core';
-import type { ServerConfig } from '../app-config.js';
+import type { McpConfig, ServerConfig } from '../app-config.js';
 import type { SharedStoreStats } from '../stores.js';
 import type { ServiceMetrics } from './metrics.js';
 
@@ -24,6 +24,8 @@ export interface ServerAppOptions {
    * and answer 503 X_SHUTTING_DOWN instead of losing their connection when the process exits.
    */
   shutdownSignal?: AbortSignal;
+  /** The MCP surface; `/mcp` is mounted when `http` is on. */
+  mcp?: McpConfig;
 }
 
 /** The error body of every 4xx/5xx this service sends. */
@@ -232,6 +234,11 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
       }
     },
   );
+
+  if (options.mcp?.http) {
+    const { mountMcp } = await import('../mcp/http.js');
+    await mountMcp(app as unknown as FastifyInstance, { enricher, version: options.version, config: options.mcp, requireToken, errorBody });
+  }
 
   return app as unknown as FastifyInstance;
 }
