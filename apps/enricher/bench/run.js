@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startSimulator } from '@x/virustotal-simulator';
+import { benchMcp } from './mcp.js';
 
 const APP = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(APP, 'dist', 'cli.js');
@@ -97,6 +98,9 @@ concurrency: 64
     const load = await autocannon({ url: `${base}/v1/enrich`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 32, duration: 10 });
     results.serveCached = { requestsPerSecond: Math.round(load.requests.average), p99Ms: load.latency.p99, p50Ms: load.latency.p50, errors: load.errors, non2xx: load.non2xx, connections: 32, durationS: 10 };
     serve.kill('SIGTERM');
+
+    // 4. MCP: an enrich call of 100 cached observables over stdio and HTTP.
+    results.mcp = await benchMcp({ cli: CLI, config, dir });
   } finally {
     await simulator.close();
     await rm(dir, { recursive: true, force: true });
@@ -110,6 +114,8 @@ concurrency: 64
     'batch peak RSS (MB)': { value: results.batch.peakRssMb, target: '< 300' },
     'serve cached req/s': { value: results.serveCached.requestsPerSecond, target: '' },
     'serve cached p99 (ms)': { value: results.serveCached.p99Ms, target: '' },
+    'MCP enrich, 100 cached, stdio (median / p95 ms)': { value: `${results.mcp.stdio.medianMs} / ${results.mcp.stdio.p95Ms}`, target: '< 50' },
+    'MCP enrich, 100 cached, HTTP (median / p95 ms)': { value: `${results.mcp.http.medianMs} / ${results.mcp.http.p95Ms}`, target: '< 50' },
   });
 }
 

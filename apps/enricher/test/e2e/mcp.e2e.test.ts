@@ -17,7 +17,6 @@ let simulator: Awaited<ReturnType<typeof startSimulator>>;
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let config: string;
 let slowConfig: string;
-let serve: ChildProcess;
 let base: string;
 
 const MALICIOUS_IP = observableFor({ type: 'ipv4', malicious: 9, total: 70 });
@@ -41,7 +40,7 @@ beforeAll(async () => {
   config = await tmp.write('x-enrich.yaml', vtConfig('false'));
   // One request a minute: the second lookup of a batch waits for quota, long enough to cancel.
   slowConfig = await tmp.write('slow.yaml', vtConfig('[{ requests: 1, per: 1m }]'));
-  ({ child: serve, base } = await startServe(config, 'serve-cache'));
+  ({ base } = await startServe(config, 'serve-cache'));
 });
 
 const servers: ChildProcess[] = [];
