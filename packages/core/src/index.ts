@@ -25,7 +25,7 @@ export * from './di/tokens.js';
 export * from './errors/error-codes.js';
 export * from './errors/x-enrich-error.js';
 export * from './logging/logger.js';
-export { createRedactingLogger, createSecretScrubber, type SecretScrubber } from './logging/redacting-logger.js';
+export { createRedactingLogger } from './logging/redacting-logger.js';
 
 // --- Stores ------------------------------------------------------------------
 export * from './stores/cache-store.js';
@@ -47,8 +47,22 @@ export * from './cache/file-cache-store.js';
 export { cacheKey, optionsFingerprint, canonicalJson } from './cache/cache-key.js';
 
 // --- HTTP (core-B) -----------------------------------------------------------------
-export * from './http/http-client.js';
-export { parseRetryAfter, redactSecrets, toUpstreamError } from './http/upstream-error-mapping.js';
+export { createHttpClient, type HttpClientOptions } from './http/http-client.js';
+export type {
+  HttpCallInfo,
+  HttpClient,
+  StatusRule,
+  UpstreamAuth,
+  UpstreamCallContext,
+  UpstreamClient,
+  UpstreamDefinition,
+  UpstreamErrorBody,
+  UpstreamQuery,
+  UpstreamRequest,
+  UpstreamRequestOptions,
+  UpstreamResponse,
+} from './http/upstream.js';
+export { parseRetryAfter } from './http/classify.js';
 
 // --- Engine (core-B) ----------------------------------------------------------------
 export * from './engine/enricher.js';

@@ -496,8 +496,14 @@ describe('resilience', () => {
 
 describe('rate limits', () => {
   it('waits for budget without the wait counting against the timeout', async () => {
+    // A provider that takes budget itself pauses its attempt's timeout meanwhile, as the upstream client does.
     const fake = fakePlugin(async (_o, ctx) => {
-      await ctx.limiter.acquire(1, ctx.signal);
+      ctx.attemptTimeout?.pause();
+      try {
+        await ctx.limiter.acquire(1, ctx.signal);
+      } finally {
+        ctx.attemptTimeout?.resume();
+      }
       return found();
     });
     const events: EnricherEvent[] = [];

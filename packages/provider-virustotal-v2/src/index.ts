@@ -10,5 +10,5 @@ export { infectionRate, confidenceForRate, assessInfection, formatRate } from '.
 export type { DetectionRatio, InfectionAssessment } from './infection-rate.js';
 export { mapV2Report, reportKindFor, detectionNames, worstDetectedUrl, splitBatchAnswer, toIsoDate } from './mapping.js';
 export type { V2ReportKind } from './mapping.js';
-export { VirusTotalV2Client } from './client.js';
+export { VirusTotalV2Client, virusTotalV2Upstream } from './client.js';
 export { VirusTotalV2Provider } from './provider.js';

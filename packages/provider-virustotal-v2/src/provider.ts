@@ -16,7 +16,8 @@ const observableKey = (observable: Observable) => `${observable.type}:${observab
 
 /**
  * The VirusTotal API v2 provider. One instance per configured provider, built by core's
- * container with the instance's validated options and rate-limited HTTP client.
+ * container with the instance's validated options and HTTP client (every request waits for
+ * budget from the instance's rate limiter before it is sent).
  */
 @injectable()
 export class VirusTotalV2Provider implements EnrichmentProvider {

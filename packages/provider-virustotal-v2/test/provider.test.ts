@@ -1,5 +1,4 @@
-import { createHttpClient, createMemoryRateLimitStore, createRateLimiter, isUpstreamError, isXEnrichError, systemClock, type EnrichContext, type Observable, type ProviderOutcome } from '@x/core';
-import axios from 'axios';
+import { createHttpClient, createMemoryRateLimitStore, createRateLimiter, isUpstreamError, isXEnrichError, systemClock, type EnrichContext, type Observable, type ProviderOutcome, type RateLimiter } from '@x/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { zVirusTotalV2Options } from '../src/options.js';
 import { VirusTotalV2Provider } from '../src/provider.js';
@@ -30,7 +29,7 @@ function context(): EnrichContext {
 }
 
 function provider(options: Record<string, unknown> = {}) {
-  return new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: API_KEY, apiUrl: server.apiUrl, ...options }), axios.create(), systemClock);
+  return new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: API_KEY, apiUrl: server.apiUrl, ...options }), createHttpClient({ logger }), systemClock);
 }
 
 async function failure(promise: Promise<unknown>) {
@@ -89,7 +88,7 @@ describe('upstream failures', () => {
   });
 
   it('turns HTTP 403 into a non-retryable auth error', async () => {
-    const bad = new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: 'wrong-key', apiUrl: server.apiUrl }), axios.create(), systemClock);
+    const bad = new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: 'wrong-key', apiUrl: server.apiUrl }), createHttpClient({ logger }), systemClock);
     const error = await failure(bad.enrich({ type: 'domain', value: 'virustotal.com' }, context()));
     expect(isUpstreamError(error) && { kind: error.kind, retryable: error.retryable, status: error.status }).toEqual({ kind: 'auth', retryable: false, status: 403 });
   });
@@ -108,7 +107,7 @@ describe('upstream failures', () => {
   it('reports an unreachable host as a network error', async () => {
     const closed = await startFakeV2(() => undefined);
     await closed.close();
-    const unreachable = new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: API_KEY, apiUrl: closed.apiUrl }), axios.create(), systemClock);
+    const unreachable = new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: API_KEY, apiUrl: closed.apiUrl }), createHttpClient({ logger }), systemClock);
     const error = await failure(unreachable.enrich({ type: 'domain', value: 'virustotal.com' }, context()));
     expect(isUpstreamError(error) && error.kind).toBe('network');
   });
@@ -232,7 +231,7 @@ describe('batching (enrichMany)', () => {
 describe('health check', () => {
   it('is ok with a working key and explains a refused one', async () => {
     expect(await provider().healthCheck(context())).toEqual({ ok: true });
-    const bad = new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: 'nope', apiUrl: server.apiUrl }), axios.create(), systemClock);
+    const bad = new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: 'nope', apiUrl: server.apiUrl }), createHttpClient({ logger }), systemClock);
     const health = await bad.healthCheck(context());
     expect(health.ok).toBe(false);
     expect(health.message).toMatch(/403/);
@@ -255,7 +254,26 @@ describe("through core's HTTP client (rate-limited, secret-redacting)", () => {
     expect((await rateLimiter.remaining())[0]!.remaining).toBe(98);
   });
 
+  it('feeds a 204 to the limiter as a quota refusal and sends the request again once budget allows, without an error', async () => {
+    const log: string[] = [];
+    const rateLimiter: RateLimiter = {
+      waitedMs: 0,
+      acquire: async () => (log.push('acquire'), { settle: async () => void log.push('settle'), refused: async (retryAfterMs) => void log.push(`refused ${String(retryAfterMs)}`) }),
+      remaining: async () => [{ requests: 4, perMs: 60_000, remaining: 0 }],
+    };
+    let refusals = 1;
+    server.setRespond((request, res) => (refusals-- > 0 ? void res.writeHead(204).end() : sendJson(res, fileReport(request.query.resource!.split(',')))));
+    const vt = new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: API_KEY, apiUrl: server.apiUrl }), createHttpClient({ rateLimiter, logger }), systemClock);
+    const outcome = await vt.enrich({ type: 'md5', value: detected.md5 as string }, context());
+    expect(outcome.kind).toBe('found');
+    expect(server.seen).toHaveLength(2);
+    // VirusTotal sends no Retry-After: the limiter is told nothing more than "refused".
+    expect(log).toEqual(['acquire', 'refused undefined', 'acquire', 'settle']);
+  });
+
   it('keeps the same error kinds and never leaks the key', async () => {
+    // Without rate-limit windows a refusal cannot be fed back, so the 204 reaches the provider as quota.
+    const coreProvider = () => ({ provider: new VirusTotalV2Provider(zVirusTotalV2Options.parse({ apiKey: API_KEY, apiUrl: server.apiUrl }), createHttpClient({ secrets: [API_KEY], logger }), systemClock) });
     const errors: unknown[] = [];
     for (const [status, kind] of [
       [204, 'quota'],

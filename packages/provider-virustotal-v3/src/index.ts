@@ -22,6 +22,6 @@ export {
 export type { MaliceRule, RuleCondition, RuleDecision, RuleField, RuleOperator, FieldKind, RuleFields } from './malice-rules.js';
 export { mapV3Object, extractFields, lookupFor, urlIdentifier, unixToIso, popularThreatName, parseV3Object, parseV3Error, threatEntities } from './mapping.js';
 export type { V3Collection, V3Lookup, V3Object } from './mapping.js';
-export { VirusTotalV3Client, encodeSegment } from './client.js';
+export { VirusTotalV3Client, virusTotalV3Upstream } from './client.js';
 export type { V3LookupAnswer } from './client.js';
 export { VirusTotalV3Provider } from './provider.js';

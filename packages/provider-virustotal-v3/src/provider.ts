@@ -8,8 +8,8 @@ const HEALTH_CHECK_IP = '8.8.8.8';
 
 /**
  * The VirusTotal API v3 provider. One instance per configured provider, built by core's
- * container with the instance's validated options and its rate-limited HTTP client (every
- * request waits for budget from the instance's rate limiter before it is sent).
+ * container with the instance's validated options and its HTTP client (every request waits for
+ * budget from the instance's rate limiter before it is sent).
  */
 @injectable()
 export class VirusTotalV3Provider implements EnrichmentProvider {

@@ -1,5 +1,4 @@
 import { createHttpClient, isUpstreamError, isXEnrichError, type EnrichContext, type HttpClient, type Observable } from '@x/core';
-import axios from 'axios';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { zVirusTotalV3Options } from '../src/options.js';
 import { VirusTotalV3Provider } from '../src/provider.js';
@@ -15,10 +14,13 @@ let logger: ReturnType<typeof captureLogger>;
 
 const context = (): EnrichContext => ({ signal: new AbortController().signal, logger });
 
-/** Both HTTP clients a provider may get: core's (what the engine injects) and a bare axios instance. */
+/**
+ * Core's HTTP client as the engine builds it (told the instance's secrets), and one told none:
+ * the key the provider declares as its auth is enough for core to keep it out of everything.
+ */
 const CLIENTS: Array<[string, () => HttpClient]> = [
   ['core createHttpClient', () => createHttpClient({ secrets: [API_KEY], logger })],
-  ['bare axios', () => axios.create()],
+  ['core createHttpClient told no secret', () => createHttpClient({ logger })],
 ];
 
 function provider(http: HttpClient, options: Record<string, unknown> = {}) {
@@ -159,8 +161,8 @@ describe.each(CLIENTS)('lookups through %s', (_name, makeClient) => {
 
 describe('health check', () => {
   it('looks up one IP and reports the key refused without repeating it', async () => {
-    expect(await provider(axios.create()).healthCheck(context())).toEqual({ ok: true });
-    const refused = await provider(axios.create(), { apiKey: 'nope-key-123' }).healthCheck(context());
+    expect(await provider(createHttpClient({ logger })).healthCheck(context())).toEqual({ ok: true });
+    const refused = await provider(createHttpClient({ logger }), { apiKey: 'nope-key-123' }).healthCheck(context());
     expect(refused.ok).toBe(false);
     expect(refused.message).not.toContain('nope-key-123');
   });
@@ -172,7 +174,7 @@ describe('observables cannot escape the base path', () => {
     { type: 'sha256', value: '..%2F..%2Fusers%2Fme' },
     { type: 'url', value: 'http://x/../../?#' },
   ])('%o', async (observable) => {
-    await provider(axios.create()).enrich(observable, context()).catch(() => undefined);
+    await provider(createHttpClient({ logger })).enrich(observable, context()).catch(() => undefined);
     const raw = server.seen[0]!.rawUrl;
     expect(raw.split('/')).toHaveLength(5);
     expect(raw).not.toMatch(/[?#]/);

@@ -18,3 +18,31 @@ export function isSecretSchema(schema: z.ZodType): boolean {
 }
 
 export const REDACTED = '[REDACTED]';
+
+/** Replaces every occurrence of the given secrets in a string with `[REDACTED]`. */
+export type SecretScrubber = (text: string) => string;
+
+/**
+ * The one secret scrubber of x-enrich: the upstream client, the redacting logger, the engine's
+ * error normalisation and the plugin loader all use it. It replaces each secret, its
+ * URL-encoded form (as in a path or query string: `encodeURIComponent`) and its form-encoded
+ * form (`URLSearchParams`: spaces as `+`) with `[REDACTED]`. Longer variants go first, so one
+ * secret that contains another is hidden whole. Build it once and reuse it: the variants are
+ * computed here, and a text that holds no secret costs one `includes` per variant.
+ */
+export function createSecretScrubber(secrets: readonly string[]): SecretScrubber {
+  const variants = new Set<string>();
+  for (const secret of secrets) {
+    if (typeof secret !== 'string' || secret === '') continue;
+    variants.add(secret);
+    variants.add(encodeURIComponent(secret));
+    variants.add(new URLSearchParams({ s: secret }).toString().slice(2));
+  }
+  const ordered = [...variants].sort((a, b) => b.length - a.length);
+  if (ordered.length === 0) return (text) => text;
+  return (text) => {
+    let result = text;
+    for (const variant of ordered) if (result.includes(variant)) result = result.replaceAll(variant, REDACTED);
+    return result;
+  };
+}

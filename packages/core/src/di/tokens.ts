@@ -20,8 +20,10 @@ export const Tokens = {
   /** A `Clock`: injectable time, so tests and the cache agree on "now". */
   Clock: Symbol.for('x-enrich.Clock'),
   /**
-   * An `HttpClient` (an axios instance) for this instance: every request it sends first waits for
-   * rate-limit budget, and its failures arrive as `UpstreamError`s with secrets removed.
+   * The instance's `HttpClient`, owned by core: describe your API once with
+   * `http.upstream({ baseUrl, auth, parseError, statuses, notFound })`, then send requests through
+   * it. Each request waits for rate-limit budget (the attempt's timeout paused meanwhile), and its
+   * failures arrive as `UpstreamError`s with secrets removed.
    */
   HttpClient: Symbol.for('x-enrich.HttpClient'),
   /** The instance's `RateLimiter`, for providers that must account for quota themselves. */

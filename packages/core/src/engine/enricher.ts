@@ -127,6 +127,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
         logger,
         clock,
         secrets,
+        concurrency: defaultConcurrency,
         emit,
       }),
   );

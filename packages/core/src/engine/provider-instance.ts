@@ -3,15 +3,15 @@ import { cacheKey, optionsFingerprint } from '../cache/cache-key.js';
 import { GET_SYNC, SET_SYNC, type SyncReadable, type SyncWritable } from '../cache/memory-cache-store.js';
 import { Tokens, type Clock } from '../di/tokens.js';
 import { XEnrichError, isXEnrichError } from '../errors/x-enrich-error.js';
+import { createSecretScrubber, type SecretScrubber } from '../config/secret.js';
 import { createHttpClient } from '../http/http-client.js';
-import { redactSecrets } from '../http/upstream-error-mapping.js';
 import type { Logger } from '../logging/logger.js';
 import type { Observable, ObservableType } from '../observable/observable-type.js';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
 import type { EnrichContext, EnrichmentProvider, ProviderConstructor, ProviderOutcome } from '../plugin/provider.js';
 import { createRateLimiter } from '../rate-limit/rate-limiter.js';
 import { abortError } from '../rate-limit/sleep.js';
-import { NEVER_ABORTED, withAttemptTimeoutPaused, type AttemptContext } from '../resilience/attempt-timeout.js';
+import { NEVER_ABORTED, type AttemptContext } from '../resilience/attempt-timeout.js';
 import { createResiliencePolicies, type ResiliencePolicies } from '../resilience/policies.js';
 import type { ResultRecord } from '../result/result-record.js';
 import type { CacheEntry, CacheStore } from '../stores/cache-store.js';
@@ -33,6 +33,8 @@ export interface InstanceDeps {
   logger: Logger;
   clock: Clock;
   secrets: readonly string[];
+  /** Lookups the enricher runs at once: sizes the keep-alive sockets when no bulkhead does. */
+  concurrency: number;
   /** Undefined when nobody listens, so no event objects are built. */
   emit: ((event: EnricherEvent) => void) | undefined;
 }
@@ -92,6 +94,8 @@ export class ProviderInstance {
   private lastKeyOf: Observable | undefined;
   /** `<instance>:<fingerprint>:`, the constant start of every cache key (see `cacheKey`). */
   private readonly keyPrefix: string;
+  private readonly scrub: SecretScrubber;
+  private readonly http: ReturnType<typeof createHttpClient>;
 
   constructor(
     private readonly loaded: LoadedProvider,
@@ -99,6 +103,7 @@ export class ProviderInstance {
   ) {
     const { manifest, config, name } = loaded;
     this.name = name;
+    this.scrub = createSecretScrubber(deps.secrets);
     this.logger = deps.logger.child({ provider: name });
     this.types = new Set(manifest.observableTypes);
     this.ref = {
@@ -136,29 +141,29 @@ export class ProviderInstance {
 
     const windows = config.rateLimit === false ? [] : (config.rateLimit ?? manifest.defaultRateLimits);
     const base = createRateLimiter({ key: name, windows, store: deps.rateLimitStore, clock: deps.clock, maxWaitMs: config.maxRateLimitWait });
-    // Waiting for budget pauses the attempt's timeout, and is counted for metrics.
+    // Waiting for budget is counted for metrics. (The upstream client pauses the attempt's
+    // timeout meanwhile, through the context it is given.)
     this.limiter = {
       get waitedMs() {
         return base.waitedMs;
       },
       remaining: () => base.remaining(),
-      acquire: (cost, signal) =>
-        withAttemptTimeoutPaused(signal, async () => {
-          const before = Date.now();
-          // Wall-clock time blocked on quota: from the first waiter in to the last one out.
-          if (stats.waitingForQuota++ === 0) blocked.since = before;
-          try {
-            return await base.acquire(cost, signal);
-          } finally {
-            const after = Date.now();
-            if (--stats.waitingForQuota === 0) stats.quotaBlockedMs += after - blocked.since;
-            const waitedMs = after - before;
-            if (waitedMs > 0 && base.waitedMs > 0) {
-              stats.quotaWaitMs += waitedMs;
-              emit({ type: 'rate_limit_wait', instance: name, waitedMs });
-            }
+      acquire: async (cost, signal) => {
+        const before = Date.now();
+        // Wall-clock time blocked on quota: from the first waiter in to the last one out.
+        if (stats.waitingForQuota++ === 0) blocked.since = before;
+        try {
+          return await base.acquire(cost, signal);
+        } finally {
+          const after = Date.now();
+          if (--stats.waitingForQuota === 0) stats.quotaBlockedMs += after - blocked.since;
+          const waitedMs = after - before;
+          if (waitedMs > 0 && base.waitedMs > 0) {
+            stats.quotaWaitMs += waitedMs;
+            emit({ type: 'rate_limit_wait', instance: name, waitedMs });
           }
-        }),
+        }
+      },
     };
 
     const resilience = config.resilience;
@@ -190,14 +195,16 @@ export class ProviderInstance {
     const maxDelay = resilience.retry === false ? 0 : resilience.retry.maxDelay;
     this.claimTtlMs = Math.min(300_000, resilience.timeout * (retries + 1) + maxDelay * retries + 5_000);
 
-    const http = createHttpClient({
+    this.http = createHttpClient({
       rateLimiter: this.limiter,
       secrets: deps.secrets,
       logger: this.logger,
+      clock: deps.clock,
+      maxSockets: resilience.bulkhead === false ? deps.concurrency : resilience.bulkhead.maxConcurrent,
       onCall: (info) => emit({ type: 'http', instance: name, ...info }),
     });
 
-    this.provider = this.build(deps.container ?? rootContainer, http);
+    this.provider = this.build(deps.container ?? rootContainer, this.http);
     if (this.provider.enrichMany && manifest.batch) {
       const enrichMany = this.provider.enrichMany.bind(this.provider);
       const { maxSize: manifestMax, maxWaitMs, groups = [manifest.observableTypes] } = manifest.batch;
@@ -254,7 +261,7 @@ export class ProviderInstance {
       if (isXEnrichError(error)) throw error;
       throw new XEnrichError(
         'X_PLUGIN_REGISTER_FAILED',
-        `Registering plugin "${manifest.id}" for instance "${name}" failed: ${redactSecrets(error instanceof Error ? error.message : String(error), this.deps.secrets)}. Every constructor parameter needs @inject(Tokens.X).`,
+        `Registering plugin "${manifest.id}" for instance "${name}" failed: ${this.scrub(error instanceof Error ? error.message : String(error))}. Every constructor parameter needs @inject(Tokens.X).`,
         { cause: error },
       );
     }
@@ -449,11 +456,16 @@ export class ProviderInstance {
     return result;
   }
 
-  /** The provider's context; `signal` is read through, so it is only created if the provider uses it. */
+  /**
+   * The provider's context; `signal` is read through, so it is only created if the provider uses
+   * it. The attempt is the context's timeout handle: the upstream client pauses it while a
+   * request waits for budget.
+   */
   private contextFor(attempt: AttemptContext): EnrichContext {
     const logger = this.logger;
     return {
       logger,
+      attemptTimeout: attempt,
       get signal() {
         return attempt.signal;
       },
@@ -512,14 +524,12 @@ export class ProviderInstance {
 
   /** Any failure as an XEnrichError with secrets removed; a non-x-enrich error is a provider bug (X_PROVIDER_FAILED). */
   normalizeError(error: unknown): XEnrichError {
-    const secrets = this.deps.secrets;
     if (isXEnrichError(error)) {
-      if (secrets.length === 0 || redactSecrets(error.message, secrets) === error.message) return error;
-      const clean = new XEnrichError(error.code, redactSecrets(error.message, secrets), { retryable: error.retryable, details: error.details });
-      return clean;
+      const message = this.scrub(error.message);
+      return message === error.message ? error : new XEnrichError(error.code, message, { retryable: error.retryable, details: error.details });
     }
     const message = error instanceof Error ? error.message : String(error);
-    return new XEnrichError('X_PROVIDER_FAILED', `Provider "${this.name}" failed unexpectedly: ${redactSecrets(message, secrets)}`);
+    return new XEnrichError('X_PROVIDER_FAILED', `Provider "${this.name}" failed unexpectedly: ${this.scrub(message)}`);
   }
 
   async info(): Promise<ProviderInfo> {
@@ -545,6 +555,10 @@ export class ProviderInstance {
   }
 
   async close(): Promise<void> {
-    await this.provider.close?.();
+    try {
+      await this.provider.close?.();
+    } finally {
+      this.http.close();
+    }
   }
 }

@@ -1,142 +1,360 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { zResilienceConfig } from '../config/config-schema.js';
 import { isUpstreamError, isXEnrichError, type UpstreamError } from '../errors/x-enrich-error.js';
-import type { RateLimiter } from '../stores/rate-limit-store.js';
-import { createHttpClient } from './http-client.js';
-import { parseRetryAfter } from './upstream-error-mapping.js';
+import type { AttemptTimeout } from '../plugin/provider.js';
+import { DeadlineWheel, runAttempt } from '../resilience/attempt-timeout.js';
+import { createResiliencePolicies } from '../resilience/policies.js';
+import type { RateLimitGrant, RateLimiter } from '../stores/rate-limit-store.js';
+import { captureLogger, errorText } from '../testing/capture.js';
+import { createFakeClock, type FakeClock } from '../testing/fake-clock.js';
+import { parseRetryAfter } from './classify.js';
+import { createHttpClient, type HttpClientOptions } from './http-client.js';
+import type { HttpCallInfo, UpstreamCallContext, UpstreamDefinition } from './upstream.js';
 
-const SECRET = 'sk-test-9f8e7d6c5b4a';
+// A key whose URL-encoded (`%2F`, `%20`, `%2B`) and form-encoded (`+`) spellings differ from it.
+const SECRET = 'sk/test key+9f8e7d6c5b4a';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+
 let server: Server;
-let baseURL: string;
+let baseUrl: string;
+let handler: Handler;
+/** Requests in order of arrival, counted when they reach the server. */
+let arrivals: Array<{ method: string; url: string; headers: IncomingMessage['headers']; body: string; socket: Socket }>;
+let connections: number;
+const sockets = new Set<Socket>();
 
 beforeAll(async () => {
   server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const status = Number(url.pathname.split('/')[2]);
-    if (url.pathname === '/ok') {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ ok: true, key: req.headers['x-apikey'] === SECRET }));
-    } else if (url.pathname.startsWith('/status/')) {
-      if (status === 429) res.setHeader('retry-after', '7');
-      res.statusCode = status;
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ error: { code: status === 429 ? 'QuotaExceededError' : 'SomeError', message: `upstream says ${status}` } }));
-    } else if (url.pathname === '/reset') {
-      req.socket.destroy();
-    } else if (url.pathname === '/garbage') {
-      res.setHeader('content-type', 'application/json');
-      res.end('<html>not json');
-    } else if (url.pathname === '/slow') {
-      setTimeout(() => res.end('{}'), 2_000).unref();
-    } else {
-      res.statusCode = 404;
-      res.end();
-    }
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      arrivals.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, socket: req.socket });
+      handler(req, res, body);
+    });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server.on('connection', (socket: Socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
 });
 afterAll(async () => {
   server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  server.close();
+  await once(server, 'close');
 });
 
-function countingLimiter(): RateLimiter & { calls: number } {
-  return {
-    calls: 0,
-    waitedMs: 0,
-    async acquire() {
-      this.calls++;
-      return { settle: async () => undefined, refused: async () => undefined };
-    },
-    async remaining() {
-      return [];
-    },
-  };
+const clients: Array<{ close(): void }> = [];
+beforeEach(() => {
+  arrivals = [];
+  connections = 0;
+  handler = (_req, res) => json(res, 200, { ok: true });
+});
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+  // Every test starts without a kept-alive socket, so connection counts are per test.
+  for (const socket of sockets) socket.destroy();
+});
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
 }
 
-async function failure(path: string, timeoutMs?: number): Promise<UpstreamError> {
-  const client = createHttpClient({ baseURL, secrets: [SECRET], timeoutMs, headers: { 'x-apikey': SECRET } });
-  const error = await client.get(path, { params: { apikey: SECRET } }).then(
-    () => undefined,
+const logger = captureLogger();
+const calls: HttpCallInfo[] = [];
+
+function upstream(definition: Partial<UpstreamDefinition> = {}, options: HttpClientOptions = {}) {
+  const client = createHttpClient({ logger, onCall: (info) => calls.push(info), ...options });
+  clients.push(client);
+  return client.upstream({ name: 'Test API', baseUrl, auth: { header: 'x-apikey', secret: SECRET }, ...definition });
+}
+
+const context = (signal = new AbortController().signal): UpstreamCallContext => ({ signal });
+
+async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected the request to fail');
+    },
     (e: unknown) => e,
   );
-  expect(isUpstreamError(error)).toBe(true);
-  const upstream = error as UpstreamError;
-  // Nothing that left the client may carry the secret, the query string or the axios error.
-  expect(upstream.message).not.toContain(SECRET);
-  expect(upstream.message).not.toContain('apikey=');
-  expect(upstream.cause).toBeUndefined();
-  expect(JSON.stringify({ ...upstream, message: upstream.message, stack: upstream.stack })).not.toContain(SECRET);
-  return upstream;
+  expect(isXEnrichError(error), String(error)).toBe(true);
+  // Nothing that left the client may carry the secret in any spelling, nor the HTTP library's error.
+  const text = errorText(error) + logger.text();
+  for (const spelling of [SECRET, encodeURIComponent(SECRET), new URLSearchParams({ s: SECRET }).toString().slice(2)]) expect(text).not.toContain(spelling);
+  expect((error as Error).cause).toBeUndefined();
+  return error as UpstreamError;
 }
 
-describe('http client', () => {
-  it('waits for one unit of rate-limit budget before every request', async () => {
-    const limiter = countingLimiter();
-    const client = createHttpClient({ baseURL, rateLimiter: limiter, headers: { 'x-apikey': SECRET } });
-    const response = await client.get('/ok');
-    await client.get('/ok');
-    expect(response.data).toEqual({ ok: true, key: true });
-    expect(limiter.calls).toBe(2);
+/** A limiter whose grants record what the client reported. */
+function recordingLimiter(wait: (cost: number, signal?: AbortSignal) => Promise<void> = async () => undefined) {
+  const log: string[] = [];
+  const limiter: RateLimiter = {
+    waitedMs: 0,
+    async acquire(cost = 1, signal) {
+      log.push('acquire');
+      await wait(cost, signal);
+      const grant: RateLimitGrant = {
+        settle: async () => void log.push('settle'),
+        refused: async (retryAfterMs) => void log.push(`refused ${String(retryAfterMs)}`),
+      };
+      return grant;
+    },
+    remaining: async () => [{ requests: 4, perMs: 60_000, remaining: 0 }],
+  };
+  return { limiter, log };
+}
+
+describe('requests', () => {
+  it('sends the auth header, encodes every path segment and resolves with the parsed body', async () => {
+    handler = (req, res) => json(res, 200, { key: req.headers['x-apikey'] === SECRET });
+    const response = await upstream().get(['files', 'a/b?c#d e'], context(), { query: { limit: 2, cursor: undefined, tag: ['x', 'y'] } });
+    expect(response).toMatchObject({ status: 200, body: { key: true }, notFound: false });
+    expect(arrivals[0]!.url).toBe('/api/files/a%2Fb%3Fc%23d%20e?limit=2&tag=x&tag=y');
+    expect(arrivals[0]!.headers['user-agent']).toMatch(/^x-enrich\//);
   });
 
-  it('maps 401 and 403 to auth, not retryable', async () => {
-    for (const status of [401, 403]) {
-      const error = await failure(`/status/${status}`);
-      expect(error).toMatchObject({ kind: 'auth', code: 'X_UPSTREAM_AUTH', status, retryable: false });
-      expect(error.message).toContain(`GET /status/${status} failed: HTTP ${status}`);
+  it('sends a query-parameter auth and JSON and form bodies', async () => {
+    handler = (_req, res, body) => json(res, 200, { body });
+    const api = upstream({ auth: { query: 'apikey', secret: SECRET } });
+    await api.post(['urls'], context(), { json: { url: 'http://x' } });
+    await api.post(['urls'], context(), { form: { url: 'http://y', n: '1' } });
+    expect(arrivals.map((a) => [a.method, new URL(a.url, 'http://h').searchParams.get('apikey'), a.headers['content-type'], a.body])).toEqual([
+      ['POST', SECRET, 'application/json', '{"url":"http://x"}'],
+      ['POST', SECRET, 'application/x-www-form-urlencoded', 'url=http%3A%2F%2Fy&n=1'],
+    ]);
+  });
+
+  it('refuses an empty or dot-only segment without spending budget or sending anything', async () => {
+    const { limiter, log } = recordingLimiter();
+    for (const segment of ['', '.', '..']) {
+      const error = await failure(upstream({}, { rateLimiter: limiter }).get(['domains', segment], context()));
+      expect(error.code).toBe('X_OBSERVABLE_INVALID');
     }
+    expect([log, arrivals]).toEqual([[], []]);
   });
 
-  it('maps 429 to quota with Retry-After and the upstream code', async () => {
-    const error = await failure('/status/429');
-    expect(error).toMatchObject({ kind: 'quota', retryable: true, retryAfterMs: 7_000, upstreamCode: 'QuotaExceededError' });
+  it('keeps sockets alive between requests and opens at most maxSockets', async () => {
+    const api = upstream({}, { maxSockets: 2 });
+    await api.get(['a'], context());
+    await api.get(['b'], context());
+    expect(connections).toBe(1);
+    await Promise.all(Array.from({ length: 6 }, (_, i) => api.get([`c${i}`], context())));
+    expect(connections).toBe(2);
+    expect(arrivals).toHaveLength(8);
   });
 
-  it('maps 400 to bad_request and 404 to a non-retryable http error', async () => {
-    expect(await failure('/status/400')).toMatchObject({ kind: 'bad_request', retryable: false });
-    expect(await failure('/status/404')).toMatchObject({ kind: 'http', status: 404, retryable: false });
+  it('reports every request to onCall and the debug log, without the query string', async () => {
+    calls.length = 0;
+    await upstream({ auth: { query: 'apikey', secret: SECRET } }).get(['ok'], context());
+    expect(calls).toEqual([{ method: 'GET', status: 200, durationMs: expect.any(Number) }]);
+    expect(logger.lines.at(-1)).toMatchObject({ level: 'debug', obj: { upstream: 'Test API', method: 'GET', path: '/api/ok', status: 200 } });
   });
 
-  it('maps 5xx to a retryable http error', async () => {
-    expect(await failure('/status/503')).toMatchObject({ kind: 'http', status: 503, retryable: true });
+  it('rejects a base URL with a query string or credentials when the upstream is described', () => {
+    expect(() => upstream({ baseUrl: `${baseUrl}?apikey=x` })).toThrow(/query string/);
+    expect(() => upstream({ baseUrl: 'http://user:pw@127.0.0.1/' })).toThrow(/credentials/);
+  });
+});
+
+describe('status classification', () => {
+  const fails = (status: number, body: unknown = { error: { code: `E${status}`, message: `upstream says ${status} to ${SECRET}` } }, headers: Record<string, string> = {}) => {
+    handler = (_req, res) => json(res, status, body, headers);
+    return failure(upstream().get(['thing', 'x'], context()));
+  };
+
+  it.each([
+    [400, 'bad_request', 'X_UPSTREAM_BAD_REQUEST', false],
+    [401, 'auth', 'X_UPSTREAM_AUTH', false],
+    [403, 'auth', 'X_UPSTREAM_AUTH', false],
+    [404, 'http', 'X_UPSTREAM_HTTP', false],
+    [409, 'http', 'X_UPSTREAM_HTTP', false],
+    [429, 'quota', 'X_UPSTREAM_QUOTA', true],
+    [500, 'http', 'X_UPSTREAM_HTTP', true],
+    [503, 'http', 'X_UPSTREAM_HTTP', true],
+  ] as const)('HTTP %i is %s (%s, retryable: %s), with the upstream code', async (status, kind, code, retryable) => {
+    const error = await fails(status);
+    expect([error.kind, error.code, error.status, error.retryable, error.upstreamCode]).toEqual([kind, code, status, retryable, `E${status}`]);
+    expect(error.message).toContain(`Test API GET /api/thing/x answered HTTP ${status} E${status}`);
   });
 
-  it('maps a reset connection to network and a slow one to timeout', async () => {
-    expect(await failure('/reset')).toMatchObject({ kind: 'network', retryable: true });
-    expect(await failure('/slow', 50)).toMatchObject({ kind: 'timeout', code: 'X_TIMEOUT', retryable: true });
+  it('repeats the upstream message, scrubbed, except on auth failures (upstreams echo the refused key)', async () => {
+    expect((await fails(500)).message).toContain('upstream says 500 to [REDACTED]');
+    expect((await fails(401)).message).not.toContain('upstream says');
   });
 
-  it('maps a refused connection to network', async () => {
-    const client = createHttpClient({ baseURL: 'http://127.0.0.1:1', secrets: [SECRET] });
-    const error = await client.get('/x', { params: { apikey: SECRET } }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ kind: 'network', code: 'X_UPSTREAM_NETWORK' });
-    expect((error as Error).message).not.toContain(SECRET);
+  it('reads Retry-After (seconds) for quota and 5xx', async () => {
+    expect((await fails(429, {}, { 'retry-after': '7' })).retryAfterMs).toBe(7_000);
+    expect((await fails(503, {}, { 'retry-after': '2' })).retryAfterMs).toBe(2_000);
   });
 
-  it('maps a 2xx body that is not JSON to bad_response', async () => {
-    expect(await failure('/garbage')).toMatchObject({ kind: 'bad_response', retryable: false });
+  it('never follows a redirect: the credentials would travel with it', async () => {
+    handler = (_req, res) => void res.writeHead(302, { location: `${baseUrl}/elsewhere` }).end();
+    const error = await failure(upstream().get(['moved'], context()));
+    expect([error.kind, error.status, error.retryable]).toEqual(['http', 302, false]);
+    expect(error.message).toContain('Redirects are not followed');
+    expect(arrivals).toHaveLength(1);
   });
 
-  it('redacts a secret that sits in the path', async () => {
-    const error = await failure(`/status/403/${SECRET}`);
-    expect(error.message).toContain('/status/403/[REDACTED]');
+  it("applies the provider's status table, its error parser and its not-found rule", async () => {
+    const api = upstream({
+      parseError: (body) => ((body as { verbose?: string }).verbose ? { code: 'V', message: (body as { verbose: string }).verbose } : undefined),
+      statuses: { 204: { kind: 'quota', retryAfterMs: 60_000, hint: 'Lower the rate limit.' }, 418: 'bad_response', 404: { kind: 'http', retryable: false, hint: 'Check baseUrl.' } },
+      notFound: ({ status, error }) => status === 404 && error?.code === 'V',
+    });
+    handler = (_req, res) => void res.writeHead(204).end();
+    const quota = await failure(api.get(['a'], context()));
+    expect([quota.kind, quota.status, quota.retryAfterMs]).toEqual(['quota', 204, 60_000]);
+    expect(quota.message).toContain('Lower the rate limit.');
+    handler = (_req, res) => json(res, 418, {});
+    expect((await failure(api.get(['a'], context()))).kind).toBe('bad_response');
+    handler = (_req, res) => json(res, 404, { verbose: `no such thing for ${SECRET}` });
+    const missing = await api.get(['a'], context());
+    expect(missing).toMatchObject({ status: 404, notFound: true, error: { code: 'V', message: 'no such thing for [REDACTED]' } });
+    handler = (_req, res) => void res.writeHead(404, { 'content-type': 'text/html' }).end('<html>wrong host</html>');
+    const wrongHost = await failure(api.get(['a'], context()));
+    expect([wrongHost.kind, wrongHost.status, wrongHost.retryable]).toEqual(['http', 404, false]);
+    expect(wrongHost.message).toContain('Check baseUrl.');
   });
 
-  it('reports an aborted request as X_ABORTED', async () => {
-    const client = createHttpClient({ baseURL });
+  it('reads a 204 without a table entry as an answer without a body', async () => {
+    handler = (_req, res) => void res.writeHead(204).end();
+    expect(await upstream().get(['a'], context())).toMatchObject({ status: 204, body: undefined });
+  });
+});
+
+describe('bodies, network failures and timeouts', () => {
+  it.each([
+    ['not JSON', `<html>error for ${SECRET}</html>`, 'not JSON (starts with "<html>error for [REDACTED]'],
+    ['empty', '', 'an empty body'],
+  ])('turns a 2xx whose body is %s into bad_response', async (_what, body, said) => {
+    handler = (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    const error = await failure(upstream().get(['a'], context()));
+    expect([error.kind, error.retryable]).toEqual(['bad_response', false]);
+    expect(error.message).toContain(said);
+  });
+
+  it('turns a connection reset into a retryable network error', async () => {
+    handler = (req) => req.socket.destroy();
+    const error = await failure(upstream().get(['reset'], context()));
+    expect([error.kind, error.code, error.retryable]).toEqual(['network', 'X_UPSTREAM_NETWORK', true]);
+  });
+
+  it('turns a refused connection into a network error', async () => {
+    const error = await failure(upstream({ baseUrl: 'http://127.0.0.1:1/api', auth: { query: 'apikey', secret: SECRET } }).get(['x'], context()));
+    expect([error.kind, error.details.errno]).toEqual(['network', 'ECONNREFUSED']);
+  });
+
+  it('turns a request that outlives its timeout into a retryable timeout', async () => {
+    handler = () => undefined; // never answers
+    const error = await failure(upstream({ timeoutMs: 50, auth: { query: 'apikey', secret: SECRET } }).get(['slow'], context()));
+    expect([error.kind, error.code, error.retryable]).toEqual(['timeout', 'X_TIMEOUT', true]);
+    expect(error.message).toContain('did not answer within 50 ms');
+  });
+
+  it('closes the socket at the server when the signal aborts', async () => {
+    handler = () => undefined;
     const controller = new AbortController();
-    const pending = client.get('/slow', { signal: controller.signal }).catch((e: unknown) => e);
+    const pending = failure(upstream().get(['hang'], context(controller.signal)));
+    await until(() => arrivals.length === 1);
+    const closed = once(arrivals[0]!.socket, 'close');
     controller.abort();
-    const error = await pending;
-    expect(isXEnrichError(error) && error.code).toBe('X_ABORTED');
+    expect((await pending).code).toBe('X_ABORTED');
+    await closed;
+    expect(arrivals[0]!.socket.destroyed).toBe(true);
+  });
+});
+
+describe('rate-limit budget', () => {
+  it('waits for its cost of budget before every request and settles the grant after the answer', async () => {
+    const { limiter, log } = recordingLimiter();
+    const api = upstream({}, { rateLimiter: limiter });
+    await api.get(['a'], context());
+    handler = (req) => req.socket.destroy();
+    await failure(api.get(['b'], context()));
+    expect(log).toEqual(['acquire', 'settle', 'acquire', 'settle']);
   });
 
-  it('lets a provider accept 404 itself', async () => {
-    const client = createHttpClient({ baseURL, validateStatus: (s) => s < 300 || s === 404 });
-    expect((await client.get('/status/404')).status).toBe(404);
+  it('absorbs a quota refusal: the limiter hears of it, and the request waits for budget again without a retry attempt', async () => {
+    let refusals = 1;
+    handler = (_req, res) => (refusals-- > 0 ? json(res, 429, { error: { code: 'QuotaExceededError' } }, { 'retry-after': '3' }) : json(res, 200, { ok: true }));
+    const { limiter, log } = recordingLimiter();
+    const api = upstream({}, { rateLimiter: limiter });
+    const retries: unknown[] = [];
+    const policies = createResiliencePolicies(zResilienceConfig.parse({ retry: { maxAttempts: 3, initialDelay: 1 }, circuitBreaker: false, bulkhead: false }), { onRetry: (info) => retries.push(info) });
+    const response = await policies.execute((attempt) => api.get(['a'], { signal: attempt.signal, attemptTimeout: attempt }), new AbortController().signal);
+    expect(response.body).toEqual({ ok: true });
+    expect(arrivals).toHaveLength(2);
+    expect(log).toEqual(['acquire', 'refused 3000', 'acquire', 'settle']);
+    expect(retries).toEqual([]);
+  });
+
+  it('fails with quota after ten refusals of one request in a row, so a spent key cannot hold a lookup forever', async () => {
+    handler = (_req, res) => json(res, 429, {});
+    const { limiter, log } = recordingLimiter();
+    const error = await failure(upstream({}, { rateLimiter: limiter }).get(['a'], context()));
+    expect(error.kind).toBe('quota');
+    expect(arrivals).toHaveLength(11);
+    expect(log.filter((entry) => entry.startsWith('refused'))).toHaveLength(10);
+    expect(log.at(-1)).toBe('settle');
+  });
+
+  it('throws a refusal at once when the limiter has no windows to feed it to', async () => {
+    handler = (_req, res) => json(res, 429, {});
+    const { limiter, log } = recordingLimiter();
+    const unlimited: RateLimiter = { ...limiter, acquire: limiter.acquire.bind(limiter), remaining: async () => [] };
+    expect((await failure(upstream({}, { rateLimiter: unlimited }).get(['a'], context()))).kind).toBe('quota');
+    expect([arrivals.length, log]).toEqual([1, ['acquire', 'settle']]);
+  });
+
+  describe('the attempt timeout, on a fake clock', () => {
+    const TIMEOUT = 1_000;
+    let clock: FakeClock;
+    let wheel: DeadlineWheel;
+    beforeEach(() => {
+      clock = createFakeClock();
+      wheel = new DeadlineWheel(TIMEOUT, clock);
+    });
+    /** A limiter that makes each request wait 5 s of fake time for budget: five times the timeout. */
+    const slowBudget = () => recordingLimiter((_cost, signal) => clock.sleep(5 * TIMEOUT, signal));
+
+    function attempt(api: ReturnType<typeof upstream>, pass: (timeout: AttemptTimeout) => AttemptTimeout | undefined) {
+      return runAttempt(wheel, new AbortController().signal, (running) => api.get(['a'], { signal: running.signal, attemptTimeout: pass(running) }));
+    }
+
+    it('is paused while the request waits for budget', async () => {
+      const api = upstream({}, { rateLimiter: slowBudget().limiter });
+      const pending = attempt(api, (timeout) => timeout);
+      await clock.advance(5 * TIMEOUT);
+      expect((await pending).status).toBe(200);
+    });
+
+    it('fires during that wait when the context carries no timeout to pause (the detour this replaces)', async () => {
+      const api = upstream({}, { rateLimiter: slowBudget().limiter });
+      const pending = failure(attempt(api, () => undefined));
+      await clock.advance(5 * TIMEOUT);
+      expect((await pending).code).toBe('X_TIMEOUT');
+      expect(arrivals).toHaveLength(0);
+    });
+
+    it('runs again once the request is sent', async () => {
+      handler = () => undefined;
+      const api = upstream({}, { rateLimiter: slowBudget().limiter });
+      const pending = failure(attempt(api, (timeout) => timeout));
+      await clock.advance(5 * TIMEOUT);
+      await until(() => arrivals.length === 1);
+      await clock.advance(TIMEOUT + 250);
+      expect((await pending).code).toBe('X_TIMEOUT');
+    });
   });
 });
 
@@ -148,3 +366,28 @@ describe('Retry-After', () => {
     expect(parseRetryAfter(undefined)).toBeUndefined();
   });
 });
+
+describe('secrets', () => {
+  it('never leave the client, whatever fails and however the upstream echoes them', async () => {
+    const api = upstream({ auth: { query: 'apikey', secret: SECRET }, name: 'Echo' });
+    const echoes: Handler[] = [
+      (req, res) => json(res, 500, { error: { code: 'E', message: `bad request ${req.url ?? ''}` } }),
+      (req, res) => json(res, 400, { message: `bad key ${decodeURIComponent(req.url ?? '')}` }),
+      (req, res) => void res.writeHead(200).end(`not json ${req.url ?? ''}`),
+      (req, res) => json(res, 429, { error: `slow down ${SECRET}` }),
+    ];
+    for (const echo of echoes) {
+      handler = echo;
+      await failure(api.get(['a'], context()));
+    }
+    // A definition's other secrets are scrubbed too, wherever they appear (here: a path segment).
+    const error = await failure(upstream({ secrets: ['other-secret'] }).get(['other-secret'], context()));
+    expect(isUpstreamError(error) && error.message).toContain('/api/[REDACTED]');
+    expect(errorText(error)).not.toContain('other-secret');
+  });
+});
+
+/** Resolves once `condition` holds, checking on each turn of the event loop (event-driven, no margin). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,128 +1,341 @@
+import type { Agent } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AxiosError, AxiosInstance, AxiosStatic, InternalAxiosRequestConfig } from 'axios';
+// Types only: axios is loaded on the first request (see `CoreHttpClient.transport`), and none of
+// its types appears in an exported declaration.
+import type { AxiosInstance, AxiosRequestConfig, AxiosResponse, AxiosStatic } from 'axios';
+import { createSecretScrubber, type SecretScrubber } from '../config/secret.js';
+import { systemClock, type Clock } from '../di/tokens.js';
+import { XEnrichError } from '../errors/x-enrich-error.js';
 import type { Logger } from '../logging/logger.js';
 import { silentLogger } from '../logging/logger.js';
-import type { RateLimiter } from '../stores/rate-limit-store.js';
-import { redactSecrets, toUpstreamError, type RequestSummary } from './upstream-error-mapping.js';
-
-/** The HTTP client providers receive under `Tokens.HttpClient`: an axios instance. */
-export type HttpClient = AxiosInstance;
-
-/** One finished upstream request, for metrics. Carries no URL, headers or params. */
-export interface HttpCallInfo {
-  method: string;
-  status: number | undefined;
-  durationMs: number;
-  /** The x-enrich error code when the request failed. */
-  errorCode?: string;
-}
+import type { RateLimitGrant, RateLimiter } from '../stores/rate-limit-store.js';
+import { CORE_VERSION } from '../version.js';
+import { badBodyError, parseCommonError, parseRetryAfter, ruleFor, safeErrorBody, statusError, transportError, type RequestLabel } from './classify.js';
+import { baseUrlPrefix, encodePath, encodeQuery } from './request-url.js';
+import type {
+  HttpCallInfo,
+  HttpClient,
+  UpstreamCallContext,
+  UpstreamClient,
+  UpstreamDefinition,
+  UpstreamErrorBody,
+  UpstreamRequest,
+  UpstreamRequestOptions,
+  UpstreamResponse,
+} from './upstream.js';
 
 export interface HttpClientOptions {
-  baseURL?: string;
-  /** Every request waits for one unit of this limiter's budget before it is sent. */
+  /** Every request waits for its `cost` in this limiter's budget before it is sent. */
   rateLimiter?: RateLimiter;
-  /** Values that must never appear in errors or logs (API keys). */
+  /** Values that must never appear in errors or logs, besides each upstream's own auth secret. */
   secrets?: readonly string[];
+  /** Receives one debug line per request (method, path without query, status, duration). */
   logger?: Logger;
-  /** Per-request socket timeout (ms). The engine's per-attempt timeout applies on top. Default 30s. */
-  timeoutMs?: number;
-  headers?: Record<string, string>;
-  /** Which statuses resolve instead of failing (axios `validateStatus`); e.g. accept 404 to map it to not_found yourself. */
-  validateStatus?: (status: number) => boolean;
+  /**
+   * Sockets per upstream host, kept alive between requests: size it to the number of requests
+   * the instance sends at once (the engine passes the bulkhead's `maxConcurrent`, or the
+   * enricher's concurrency without a bulkhead). Default 16.
+   */
+  maxSockets?: number;
+  /** Reads `Retry-After` dates against this clock. */
+  clock?: Clock;
+  /** One call per request sent, for metrics (the engine's `http` event). */
   onCall?: (info: HttpCallInfo) => void;
 }
 
-const STARTED = Symbol('x-enrich.startedAt');
-type TimedConfig = InternalAxiosRequestConfig & { [STARTED]?: number };
+/**
+ * How many quota refusals of one request are fed back to the limiter before the refusal is
+ * thrown: a key spent elsewhere (its day quota) must not hold a lookup forever.
+ */
+const REFUSALS_ABSORBED = 10;
 
-function summarize(config: InternalAxiosRequestConfig | undefined, secrets: readonly string[]): RequestSummary {
-  const method = (config?.method ?? 'get').toUpperCase();
-  let path = '/';
-  try {
-    const url = new URL(config?.url ?? '', config?.baseURL ?? 'http://upstream.invalid');
-    path = url.pathname;
-  } catch {
-    path = (config?.url ?? '/').split('?')[0] ?? '/';
-  }
-  return { method, path: redactSecrets(path, secrets) };
-}
+const DEFAULT_TIMEOUT_MS = 30_000;
+const USER_AGENT = `x-enrich/${CORE_VERSION}`;
 
 /**
- * Creates the axios instance a provider uses for its upstream. Before EVERY request it awaits
- * `rateLimiter.acquire(1, signal)`, so quota is counted per upstream request in the provider's
- * own units (one batch request = 1). Every failure becomes an `UpstreamError` (kinds network,
- * timeout, auth, quota with `retryAfterMs`, bad_request, http, bad_response) whose message holds
- * the method, the path without query string and the status, never headers, params or secrets.
- * JSON parsing is strict: a 2xx with a body that is not JSON fails as `bad_response`.
- * Providers set their own auth header or params per request.
+ * Core's HTTP client for one provider instance (the engine builds one and injects it under
+ * `Tokens.HttpClient`; hosts and tests may build their own). `close()` closes its idle
+ * keep-alive sockets. See `UpstreamClient` for what each request does.
  */
-export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
-  // axios's Node build costs ~150 ms to import (form-data, mime-db), yet a run served from the
-  // cache never sends a request. So the instance is built on first use: the proxy forwards
-  // every property read, write and call to it.
-  let client: AxiosInstance | undefined;
-  const real = (): AxiosInstance => (client ??= buildHttpClient(loadAxios(), options));
-  return new Proxy((() => undefined) as unknown as AxiosInstance, {
-    get: (_target, property) => Reflect.get(real(), property),
-    set: (_target, property, value) => Reflect.set(real(), property, value),
-    has: (_target, property) => Reflect.has(real(), property),
-    apply: (_target, thisArg, args: unknown[]) => Reflect.apply(real() as unknown as (...a: unknown[]) => unknown, thisArg, args),
-  });
+export function createHttpClient(options: HttpClientOptions = {}): HttpClient & { close(): void } {
+  return new CoreHttpClient(options);
 }
 
 const requireFromHere = createRequire(import.meta.url);
-let axiosStatic: AxiosStatic | undefined;
-function loadAxios(): AxiosStatic {
-  return (axiosStatic ??= requireFromHere('axios') as AxiosStatic);
+
+/** What every upstream of one instance shares: the limiter, the sockets, the logger, the metrics hook. */
+class CoreHttpClient implements HttpClient {
+  readonly limiter: RateLimiter | undefined;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly onCall: ((info: HttpCallInfo) => void) | undefined;
+  private readonly secrets: readonly string[];
+  private readonly maxSockets: number;
+  private axios: AxiosInstance | undefined;
+  private agents: Agent[] = [];
+  /** Whether the limiter has windows to feed a refusal to (asked once, on the first refusal). */
+  private limited: Promise<boolean> | undefined;
+
+  constructor(options: HttpClientOptions) {
+    this.limiter = options.rateLimiter;
+    this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock ?? systemClock;
+    this.onCall = options.onCall;
+    this.secrets = options.secrets ?? [];
+    this.maxSockets = Math.max(1, options.maxSockets ?? 16);
+  }
+
+  upstream(definition: UpstreamDefinition): UpstreamClient {
+    const secrets = [...this.secrets, ...(definition.secrets ?? [])];
+    if (definition.auth) secrets.push(definition.auth.secret);
+    return new Upstream(this, definition, createSecretScrubber(secrets));
+  }
+
+  /**
+   * axios and the keep-alive agents, built on the first request: axios's Node build costs
+   * ~150 ms to import, and a run served from the cache never sends a request.
+   */
+  transport(): AxiosInstance {
+    if (this.axios) return this.axios;
+    const axios = requireFromHere('axios') as AxiosStatic;
+    const { Agent: HttpAgent } = requireFromHere('node:http') as typeof import('node:http');
+    const { Agent: HttpsAgent } = requireFromHere('node:https') as typeof import('node:https');
+    const sockets = { keepAlive: true, maxSockets: this.maxSockets, maxFreeSockets: this.maxSockets };
+    const httpAgent = new HttpAgent(sockets);
+    const httpsAgent = new HttpsAgent(sockets);
+    this.agents = [httpAgent, httpsAgent];
+    this.axios = axios.create({
+      httpAgent,
+      httpsAgent,
+      // Never follow a redirect: the auth header or query parameter would travel with it.
+      maxRedirects: 0,
+      // Every status resolves; the upstream's definition classifies it.
+      validateStatus: null,
+      // The body arrives as text and is parsed here, strictly.
+      responseType: 'text',
+      transformResponse: [(data: unknown) => data],
+      transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: false },
+    });
+    return this.axios;
+  }
+
+  absorbsRefusals(): Promise<boolean> {
+    const limiter = this.limiter;
+    if (!limiter) return Promise.resolve(false);
+    // A limiter without windows grants at once: feeding it a refusal would resend at once.
+    return (this.limited ??= limiter.remaining().then(
+      (windows) => windows.length > 0,
+      () => true,
+    ));
+  }
+
+  close(): void {
+    for (const agent of this.agents) agent.destroy();
+  }
 }
 
-/**
- * axios's own `isAxiosError` test, without importing axios (see createHttpClient): providers
- * use it to read the response of a failed request they want to map themselves.
- */
-export function isAxiosError(error: unknown): error is AxiosError {
-  return typeof error === 'object' && error !== null && (error as { isAxiosError?: unknown }).isAxiosError === true;
+/** What a 2xx (or a not-found answer) resolves with. */
+class Answer implements UpstreamResponse {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    readonly notFound: boolean,
+    readonly error: UpstreamErrorBody | undefined,
+    private readonly headers: AxiosResponse['headers'],
+  ) {}
+
+  header(name: string): string | undefined {
+    const value: unknown = this.headers[name.toLowerCase()];
+    if (value === undefined || value === null) return undefined;
+    return Array.isArray(value) ? value.join(', ') : String(value);
+  }
 }
 
-function buildHttpClient(axios: AxiosStatic, options: HttpClientOptions): AxiosInstance {
-  const secrets = options.secrets ?? [];
-  const logger = options.logger ?? silentLogger;
-  const client = axios.create({
-    baseURL: options.baseURL,
-    timeout: options.timeoutMs ?? 30_000,
-    headers: options.headers,
-    responseType: 'json',
-    transitional: { silentJSONParsing: false, clarifyTimeoutError: true, forcedJSONParsing: true },
-    ...(options.validateStatus ? { validateStatus: options.validateStatus } : {}),
-  });
+/** JSON text -> value, or undefined when it is not JSON (an error body need not be). */
+function parseLoose(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
 
-  client.interceptors.request.use(async (config: TimedConfig) => {
-    if (options.rateLimiter) await options.rateLimiter.acquire(1, (config.signal as AbortSignal | undefined) ?? undefined);
-    config[STARTED] = Date.now();
-    return config;
-  });
+const NO_BODY = Symbol('no JSON body');
 
-  client.interceptors.response.use(
-    (response) => {
-      const config = response.config as TimedConfig;
-      const durationMs = Date.now() - (config[STARTED] ?? Date.now());
-      const summary = summarize(config, secrets);
-      logger.debug({ method: summary.method, path: summary.path, status: response.status, durationMs }, 'upstream request');
-      options.onCall?.({ method: summary.method, status: response.status, durationMs });
-      return response;
-    },
-    (error: unknown) => {
-      const config = (error as { config?: TimedConfig }).config;
-      const summary = summarize(config, secrets);
-      const upstream = toUpstreamError(error, summary, secrets);
-      const status = (upstream.details.status as number | undefined) ?? undefined;
-      const durationMs = config?.[STARTED] ? Date.now() - config[STARTED] : 0;
-      if (config?.[STARTED]) {
-        logger.debug({ method: summary.method, path: summary.path, status, durationMs, code: upstream.code }, 'upstream request failed');
-        options.onCall?.({ method: summary.method, status, durationMs, errorCode: upstream.code });
+/** One upstream API, as `HttpClient.upstream(definition)` returns it. Everything per request is in `request`. */
+class Upstream implements UpstreamClient {
+  private readonly name: string;
+  private readonly prefix: string;
+  /** The path of the base URL, for messages (`/api/v3`). */
+  private readonly basePath: string;
+  private readonly headers: Record<string, string>;
+  private readonly authQuery: { name: string; value: string } | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly client: CoreHttpClient,
+    private readonly definition: UpstreamDefinition,
+    private readonly scrub: SecretScrubber,
+  ) {
+    const host = URL.canParse(definition.baseUrl) ? new URL(definition.baseUrl).host : 'upstream';
+    this.name = definition.name ?? host;
+    this.prefix = baseUrlPrefix(definition.baseUrl, this.name);
+    this.basePath = new URL(this.prefix).pathname.replace(/\/+$/, '');
+    const auth = definition.auth;
+    this.headers = { accept: 'application/json', 'user-agent': USER_AGENT, ...definition.headers };
+    if (auth && 'header' in auth) this.headers[auth.header.toLowerCase()] = auth.scheme ? `${auth.scheme} ${auth.secret}` : auth.secret;
+    this.authQuery = auth && 'query' in auth ? { name: auth.query, value: auth.secret } : undefined;
+    this.timeoutMs = definition.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  get(path: readonly string[], context: UpstreamCallContext, options?: UpstreamRequestOptions): Promise<UpstreamResponse> {
+    return this.request({ ...options, method: 'GET', path }, context);
+  }
+
+  post(path: readonly string[], context: UpstreamCallContext, options?: UpstreamRequestOptions): Promise<UpstreamResponse> {
+    return this.request({ ...options, method: 'POST', path }, context);
+  }
+
+  async request(request: UpstreamRequest, context: UpstreamCallContext): Promise<UpstreamResponse> {
+    // Encoding refuses a dot-only segment before any budget is spent.
+    const path = encodePath(request.path);
+    const query = encodeQuery(request.query, this.authQuery);
+    const timeoutMs = request.timeoutMs ?? this.timeoutMs;
+    const config: AxiosRequestConfig = {
+      method: request.method,
+      url: query === '' ? this.prefix + path : `${this.prefix}${path}?${query}`,
+      headers: this.headers,
+      signal: context.signal,
+      timeout: timeoutMs,
+    };
+    if (request.json !== undefined) {
+      config.data = JSON.stringify(request.json);
+      config.headers = { ...this.headers, ...request.headers, 'content-type': 'application/json' };
+    } else if (request.form) {
+      config.data = new URLSearchParams(request.form as Record<string, string>).toString();
+      config.headers = { ...this.headers, ...request.headers, 'content-type': 'application/x-www-form-urlencoded' };
+    } else if (request.headers) {
+      config.headers = { ...this.headers, ...request.headers };
+    }
+    const label: RequestLabel = { upstream: this.name, method: request.method, path: '' };
+    const labelled = (): RequestLabel => {
+      if (label.path === '') label.path = this.scrub(this.basePath + path) || '/';
+      return label;
+    };
+
+    const limiter = this.client.limiter;
+    const cost = request.cost ?? 1;
+    for (let refusals = 0; ; refusals++) {
+      const grant = limiter ? await this.waitForBudget(limiter, cost, context) : undefined;
+      const started = performance.now();
+      let response: AxiosResponse<string>;
+      try {
+        response = await this.client.transport().request<string>(config);
+      } catch (error) {
+        // A request that may have arrived counts as answered.
+        await settle(grant);
+        throw this.failed(transportError(error, labelled(), context.signal, timeoutMs), labelled(), undefined, started);
       }
-      return Promise.reject(upstream);
-    },
-  );
-  return client;
+      const { status } = response;
+      const text = typeof response.data === 'string' ? response.data : '';
+
+      if (status >= 200 && status < 300 && this.definition.statuses?.[status] === undefined) {
+        await settle(grant);
+        const body = this.parseStrict(text, status, request.method);
+        if (body === NO_BODY) throw this.failed(badBodyError(labelled(), status, text, this.scrub), labelled(), status, started);
+        this.answered(labelled(), status, started);
+        return new Answer(status, body, false, undefined, response.headers);
+      }
+
+      const parsed = parseLoose(text);
+      const error = safeErrorBody(this.parseError(parsed), this.scrub);
+      if (status >= 300 && this.isNotFound(status, error)) {
+        await settle(grant);
+        this.answered(labelled(), status, started);
+        return new Answer(status, parsed, true, error, response.headers);
+      }
+      const rule = ruleFor(this.definition.statuses, status) ?? { kind: 'http' as const };
+      const retryAfterMs = parseRetryAfter(response.headers['retry-after'], this.client.clock.now());
+      const failure = statusError(labelled(), status, rule, error, retryAfterMs);
+      if (grant && rule.kind === 'quota' && refusals < REFUSALS_ABSORBED && (await this.client.absorbsRefusals())) {
+        // Not an error for the provider: the limiter learns the window is full, and this request
+        // waits for budget again in its turn, without spending a retry attempt.
+        this.refused(failure, labelled(), status, started, refusals + 1);
+        await this.withTimeoutPaused(context, () => grant.refused(retryAfterMs).catch(() => undefined));
+        continue;
+      }
+      await settle(grant);
+      throw this.failed(failure, labelled(), status, started);
+    }
+  }
+
+  private async waitForBudget(limiter: RateLimiter, cost: number, context: UpstreamCallContext): Promise<RateLimitGrant> {
+    return this.withTimeoutPaused(context, () => limiter.acquire(cost, context.signal));
+  }
+
+  /** Waiting for budget is not the upstream being slow: the attempt's timeout stops meanwhile. */
+  private async withTimeoutPaused<T>(context: UpstreamCallContext, wait: () => Promise<T>): Promise<T> {
+    const timeout = context.attemptTimeout;
+    if (!timeout) return wait();
+    timeout.pause();
+    try {
+      return await wait();
+    } finally {
+      timeout.resume();
+    }
+  }
+
+  /** The upstream's error body, when the answer has a JSON body the parser understands. */
+  private parseError(parsed: unknown): UpstreamErrorBody | undefined {
+    if (parsed === undefined) return undefined;
+    try {
+      return (this.definition.parseError ?? parseCommonError)(parsed);
+    } catch {
+      // A parser that trips over an unexpected body must not turn the status into a crash.
+      return undefined;
+    }
+  }
+
+  private isNotFound(status: number, error: UpstreamErrorBody | undefined): boolean {
+    const rule = this.definition.notFound;
+    if (!rule) return false;
+    return typeof rule === 'function' ? rule({ status, error }) : rule.includes(status);
+  }
+
+  /** A 2xx body: JSON, or nothing for 204 and HEAD. `NO_BODY` when it is empty or not JSON. */
+  private parseStrict(text: string, status: number, method: string): unknown {
+    if (text === '') return status === 204 || method === 'HEAD' ? undefined : NO_BODY;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return NO_BODY;
+    }
+  }
+
+  private answered(label: RequestLabel, status: number, started: number): void {
+    const durationMs = performance.now() - started;
+    this.client.logger.debug({ upstream: label.upstream, method: label.method, path: label.path, status, durationMs }, 'upstream request');
+    this.client.onCall?.({ method: label.method, status, durationMs });
+  }
+
+  private refused(failure: XEnrichError, label: RequestLabel, status: number, started: number, refusals: number): void {
+    const durationMs = performance.now() - started;
+    this.client.logger.debug({ upstream: label.upstream, method: label.method, path: label.path, status, durationMs, refusals }, 'upstream refused the request for quota; waiting for budget again');
+    this.client.onCall?.({ method: label.method, status, durationMs, errorCode: failure.code });
+  }
+
+  private failed(failure: XEnrichError, label: RequestLabel, status: number | undefined, started: number): XEnrichError {
+    if (failure.code !== 'X_ABORTED') {
+      const durationMs = performance.now() - started;
+      this.client.logger.debug({ upstream: label.upstream, method: label.method, path: label.path, status, durationMs, code: failure.code }, 'upstream request failed');
+      this.client.onCall?.({ method: label.method, status, durationMs, errorCode: failure.code });
+    }
+    return failure;
+  }
+}
+
+/** Reports an answer to the limiter. Its own failure (a store gone) must not hide the request's outcome. */
+async function settle(grant: RateLimitGrant | undefined): Promise<void> {
+  if (grant) await grant.settle().catch(() => undefined);
 }

@@ -1,29 +1,5 @@
-import { REDACTED } from '../config/secret.js';
+import { createSecretScrubber, type SecretScrubber } from '../config/secret.js';
 import type { Logger } from './logger.js';
-
-/** Replaces every occurrence of the given secrets in a string. */
-export type SecretScrubber = (text: string) => string;
-
-/**
- * Builds a function that replaces each secret (and its URL-encoded form, as it appears in
- * query strings) with `[REDACTED]`. Longer secrets go first so one secret that contains
- * another is hidden whole.
- */
-export function createSecretScrubber(secrets: readonly string[]): SecretScrubber {
-  const variants = new Set<string>();
-  for (const secret of secrets) {
-    if (typeof secret !== 'string' || secret === '') continue;
-    variants.add(secret);
-    variants.add(encodeURIComponent(secret));
-  }
-  const ordered = [...variants].sort((a, b) => b.length - a.length);
-  if (ordered.length === 0) return (text) => text;
-  return (text) => {
-    let result = text;
-    for (const secret of ordered) if (result.includes(secret)) result = result.replaceAll(secret, REDACTED);
-    return result;
-  };
-}
 
 /**
  * A deep copy of `value` with secrets scrubbed from every string (keys included). Errors become

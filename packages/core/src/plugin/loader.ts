@@ -8,7 +8,7 @@ import { validationIssues } from '../config/validation-issues.js';
 import type { ErrorCode } from '../errors/error-codes.js';
 import { ValidationError, type ValidationIssue } from '../errors/x-enrich-error.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
-import { createSecretScrubber } from '../logging/redacting-logger.js';
+import { createSecretScrubber } from '../config/secret.js';
 import { CORE_VERSION } from '../version.js';
 import type { LoadedProvider } from './loaded-provider.js';
 import { zProviderManifest, type Lifecycle, type ProviderManifest } from './manifest.js';

@@ -4,12 +4,32 @@ import type { Logger } from '../logging/logger.js';
 import type { Confidence, Entity, Reason, Verdict } from '../result/result-record.js';
 import type { ProviderManifestInput } from './manifest.js';
 
-/** What the engine hands a provider with each lookup. */
+/**
+ * The running attempt's timeout (`resilience.timeout`). Waiting for rate-limit budget is not the
+ * upstream being slow, so a wait like that pauses it: without the pause, a 10 s timeout would
+ * kill a lookup queued behind a 4-a-minute quota. Pauses nest; every `pause()` needs its `resume()`.
+ */
+export interface AttemptTimeout {
+  pause(): void;
+  resume(): void;
+}
+
+/**
+ * What the engine hands a provider with each lookup (and each attempt of it). Pass it whole to
+ * every request of core's upstream client (`upstream.get(path, context)`): the client takes the
+ * signal, the logger and the attempt's timeout from it.
+ */
 export interface EnrichContext {
-  /** Aborted when the caller gives up, the timeout fires, or the host shuts down. Pass it to HTTP calls. */
+  /** Aborted when the caller gives up, the timeout fires, or the host shuts down. */
   readonly signal: AbortSignal;
   /** Logger bound to this instance and observable; secrets are redacted. */
   readonly logger: Logger;
+  /**
+   * This attempt's timeout. Core's upstream client pauses it while a request waits for budget;
+   * a provider that waits for something else that is not the upstream may do the same. Absent
+   * in contexts built by hand (tests, hosts calling a provider directly).
+   */
+  readonly attemptTimeout?: AttemptTimeout;
 }
 
 /**

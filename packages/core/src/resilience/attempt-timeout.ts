@@ -1,18 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import { formatDuration } from '../config/duration.js';
+import { systemClock, type Clock } from '../di/tokens.js';
 import { UpstreamError } from '../errors/x-enrich-error.js';
+import type { AttemptTimeout } from '../plugin/provider.js';
 import { abortError } from '../rate-limit/sleep.js';
-
-/** The running attempt's timeout clock, found from the signal the attempt was given. */
-interface AttemptTimer {
-  pause(): void;
-  resume(): void;
-}
-
-// Keyed by the attempt's signal, which providers pass on to their HTTP requests (and so to the
-// rate limiter). A WeakMap rather than AsyncLocalStorage: on Node 20, ALS turns on promise hooks
-// for the whole process, which costs every await in the host a little.
-const timers = new WeakMap<AbortSignal, AttemptTimer>();
 
 /**
  * A signal that never aborts, shared by work nobody can cancel. Stores and providers receive it
@@ -21,22 +12,6 @@ const timers = new WeakMap<AbortSignal, AttemptTimer>();
  */
 export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 setMaxListeners(0, NEVER_ABORTED);
-
-/**
- * Runs `fn` with the timeout of the attempt that owns `signal` paused. The engine wraps
- * rate-limit waits in it: waiting for budget is not the upstream being slow, and a 10 s timeout
- * must not kill a lookup queued behind a 4-per-minute quota. Without a known signal it just runs `fn`.
- */
-export async function withAttemptTimeoutPaused<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-  const timer = signal ? timers.get(signal) : undefined;
-  if (!timer) return fn();
-  timer.pause();
-  try {
-    return await fn();
-  } finally {
-    timer.resume();
-  }
-}
 
 interface RunningAttempt {
   deadline: number;
@@ -48,20 +23,42 @@ interface RunningAttempt {
  * One timer per provider instance instead of one per attempt: it ticks every `timeoutMs / 8`
  * (1 ms to 250 ms) while attempts are running and fires those past their deadline, so a
  * timeout fires up to one tick late. Cheaper than a setTimeout and clearTimeout per lookup.
+ *
+ * Time comes from `clock`. On the system clock the wheel is a `setInterval` (unref'd while
+ * idle); on another clock (a test's fake clock) it ticks with `clock.sleep`, so advancing the
+ * fake clock is what fires timeouts.
  */
 export class DeadlineWheel {
   private readonly attempts = new Set<RunningAttempt>();
   private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
   private readonly tickMs: number;
 
-  constructor(readonly timeoutMs: number) {
+  constructor(
+    readonly timeoutMs: number,
+    readonly clock: Clock = systemClock,
+  ) {
     this.tickMs = Math.min(250, Math.max(1, Math.floor(timeoutMs / 8)));
   }
 
   add(attempt: RunningAttempt): void {
     this.attempts.add(attempt);
-    if (!this.timer) this.timer = setInterval(() => this.check(), this.tickMs);
+    if (this.clock !== systemClock) {
+      if (!this.ticking) void this.tickOnClock();
+    } else if (!this.timer) this.timer = setInterval(() => this.check(), this.tickMs);
     else if (this.attempts.size === 1) this.timer.ref();
+  }
+
+  private async tickOnClock(): Promise<void> {
+    this.ticking = true;
+    try {
+      while (this.attempts.size > 0) {
+        await this.clock.sleep(this.tickMs);
+        this.check();
+      }
+    } finally {
+      this.ticking = false;
+    }
   }
 
   delete(attempt: RunningAttempt): void {
@@ -78,28 +75,40 @@ export class DeadlineWheel {
       this.timer = undefined;
       return;
     }
-    const now = Date.now();
+    const now = this.clock.now();
     for (const attempt of this.attempts) if (attempt.paused === 0 && now >= attempt.deadline) attempt.fire();
   }
 }
 
-/** What an attempt hands the provider: its signal, created only when the provider reads it. */
-export interface AttemptContext {
+/**
+ * What an attempt hands the provider: its signal (created only when the provider reads it) and
+ * its timeout, which the upstream client pauses while a request waits for rate-limit budget
+ * (see `EnrichContext.attemptTimeout`).
+ */
+export interface AttemptContext extends AttemptTimeout {
   readonly signal: AbortSignal;
+}
+
+/** The context of an attempt that runs without a timeout: the caller's signal, nothing to pause. */
+class UntimedAttempt implements AttemptContext {
+  constructor(readonly signal: AbortSignal) {}
+  pause(): void {}
+  resume(): void {}
 }
 
 /**
  * One attempt with a cooperative timeout: after `wheel.timeoutMs` (not counting paused time)
  * the signal passed to `fn` aborts with an `UpstreamError('timeout')` and the attempt rejects
  * with it at once, without waiting for `fn` to notice. `parent` aborting rejects with X_ABORTED.
- * No wheel (timeout 0) disables the timeout. `pausable: false` when nothing will pause it (no rate limits).
+ * No wheel (timeout 0) disables the timeout. `pausable: false` when nothing may pause it (no
+ * rate limits): `pause()` then does nothing.
  *
  * We do not use cockatiel's TimeoutPolicy because its clock cannot be paused for rate-limit waits.
  */
 export function runAttempt<T>(wheel: DeadlineWheel | undefined, parent: AbortSignal, fn: (attempt: AttemptContext) => Promise<T>, onTimeout?: () => void, pausable = true): Promise<T> {
   if (parent.aborted) return Promise.reject(abortError(parent));
   // Without a timeout the attempt can use the caller's signal as it is.
-  if (!wheel) return fn({ signal: parent });
+  if (!wheel) return fn(new UntimedAttempt(parent));
   const attempt = new Attempt<T>(wheel, parent, onTimeout, pausable);
   const promise = new Promise<T>((resolve, reject) => {
     attempt.resolve = resolve;
@@ -144,7 +153,7 @@ class Attempt<T> implements RunningAttempt, AttemptContext {
     private readonly onTimeout: (() => void) | undefined,
     private readonly pausable: boolean,
   ) {
-    this.deadline = Date.now() + wheel.timeoutMs;
+    this.deadline = wheel.clock.now() + wheel.timeoutMs;
     this.canAbort = parent !== NEVER_ABORTED;
   }
 
@@ -153,19 +162,17 @@ class Attempt<T> implements RunningAttempt, AttemptContext {
       const controller = new AbortController();
       this.controller = controller;
       if (this.aborted) controller.abort(this.abortReason);
-      if (this.pausable) {
-        const attempt = this as Attempt<T>;
-        timers.set(controller.signal, {
-          pause() {
-            if (attempt.paused++ === 0) attempt.remaining = attempt.deadline - Date.now();
-          },
-          resume() {
-            if (--attempt.paused === 0) attempt.deadline = Date.now() + attempt.remaining;
-          },
-        });
-      }
     }
     return this.controller.signal;
+  }
+
+  /** Stops the timeout clock (nested pauses count); the time left is kept for `resume`. */
+  pause(): void {
+    if (this.pausable && this.paused++ === 0) this.remaining = this.deadline - this.wheel.clock.now();
+  }
+
+  resume(): void {
+    if (this.pausable && this.paused > 0 && --this.paused === 0) this.deadline = this.wheel.clock.now() + this.remaining;
   }
 
   /** True the first time: the attempt leaves the wheel and stops listening to the parent. */

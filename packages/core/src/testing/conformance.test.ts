@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { secret } from '../config/secret.js';
 import { Tokens, inject, injectable } from '../di/tokens.js';
 import { UpstreamError } from '../errors/x-enrich-error.js';
-import type { HttpClient } from '../http/http-client.js';
+import type { HttpClient, UpstreamClient } from '../http/upstream.js';
 import type { Observable } from '../observable/observable-type.js';
 import { definePlugin, type EnrichContext, type EnrichmentProvider, type ProviderOutcome } from '../plugin/provider.js';
 import { runProviderConformance, type ConformanceFault } from './index.js';
@@ -19,20 +19,20 @@ const zOptions = z.object({
 /** A tiny provider over HTTP: GET /v1/<type>/<value> -> { detections }, 404 -> not found. */
 @injectable()
 class FakeIntelProvider implements EnrichmentProvider {
+  private readonly api: UpstreamClient;
+
   constructor(
     @inject(Tokens.ProviderOptions) private readonly options: z.output<typeof zOptions>,
-    @inject(Tokens.HttpClient) private readonly http: HttpClient,
-  ) {}
+    @inject(Tokens.HttpClient) http: HttpClient,
+  ) {
+    this.api = http.upstream({ name: 'Fake intel', baseUrl: options.baseUrl, auth: { header: 'x-apikey', secret: options.apiKey }, notFound: [404] });
+  }
 
   async enrich(observable: Observable, context: EnrichContext): Promise<ProviderOutcome> {
-    const response = await this.http.get(`${this.options.baseUrl}/v1/${observable.type}/${encodeURIComponent(observable.value)}`, {
-      headers: { 'x-apikey': this.options.apiKey },
-      params: { key: this.options.apiKey },
-      signal: context.signal,
-      validateStatus: (status) => status < 300 || status === 404,
-    });
-    if (response.status === 404) return { kind: 'not_found' };
-    const detections = (response.data as { detections?: unknown }).detections;
+    // The key also travels as a query parameter, so the kit proves it is scrubbed from messages and logs.
+    const response = await this.api.get(['v1', observable.type, observable.value], context, { query: { key: this.options.apiKey } });
+    if (response.notFound) return { kind: 'not_found' };
+    const detections = (response.body as { detections?: unknown }).detections;
     if (typeof detections !== 'number') throw new UpstreamError('bad_response', 'The response has no detections count.');
     const malicious = detections >= this.options.threshold;
     return {
