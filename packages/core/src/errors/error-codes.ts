@@ -99,8 +99,8 @@ export const ERROR_CODES = {
     fix: 'Check the API key configured for this instance. Not retried.',
   },
   X_UPSTREAM_QUOTA: {
-    meaning: 'The upstream service refused the request for quota (429, or 204 in VirusTotal v2) after retries.',
-    fix: 'Lower the configured rate limit to match your key, or wait for the quota window to reset.',
+    meaning: 'The upstream service refused the request for quota (429, or 204 in VirusTotal v2), and the refusal could not go back to the rate limiter (no `rateLimit` configured) or came ten times in a row for one request; retries ran out.',
+    fix: 'Configure the key\'s real quota as `rateLimit` (refusals then wait for budget), check whether another tool spends the same key, or wait for the quota window to reset.',
   },
   X_UPSTREAM_BAD_REQUEST: {
     meaning: 'The upstream service rejected the request as invalid (400).',
