@@ -226,12 +226,13 @@ class Upstream implements UpstreamClient {
 
     const limiter = this.client.limiter;
     const cost = request.cost ?? 1;
+    const transport = this.client.transport();
     for (let refusals = 0; ; refusals++) {
       const grant = limiter ? await this.waitForBudget(limiter, cost, context) : undefined;
       const started = performance.now();
       let response: AxiosResponse<string>;
       try {
-        response = await this.client.transport().request<string>(config);
+        response = await transport.request<string>(config);
       } catch (error) {
         // A request that may have arrived counts as answered.
         await settle(grant);
