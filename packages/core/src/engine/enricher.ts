@@ -8,6 +8,7 @@ import { createRedactingLogger } from '../logging/redacting-logger.js';
 import { collectSecrets } from '../config/redact.js';
 import type { Observable } from '../observable/observable-type.js';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
+import type { TraceStep } from '../plugin/provider.js';
 import { createMemoryRateLimitStore } from '../rate-limit/memory-rate-limit-store.js';
 import type { ObservableSummary, ResultRecord } from '../result/result-record.js';
 import type { CacheStore } from '../stores/cache-store.js';
@@ -54,6 +55,12 @@ export interface EnrichOptions {
    * X_NOT_CACHED, and no quota is spent (what an agent's resource read needs).
    */
   cacheOnly?: boolean;
+  /**
+   * A dry run: each lookup bypasses the cache and in-flight coalescing, is not cached, and the
+   * provider reports its steps here (`x-enrich providers test`). Meant for one observable and
+   * one provider at a time.
+   */
+  trace?: (step: TraceStep) => void;
 }
 
 export type EnricherInput = string | Observable;
@@ -222,7 +229,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
    * lookup would warn of a leak (Node's limit is 10) and hold every lookup of a long stream.
    */
   const lookupOptionsOf = (opts: EnrichOptions): { lookupOptions: LookupOptions; release(): void } => {
-    const base = { refresh: opts.refresh ?? false, includeRaw: opts.includeRaw ?? false, cacheOnly: opts.cacheOnly ?? false };
+    const base = { refresh: opts.refresh ?? false, includeRaw: opts.includeRaw ?? false, cacheOnly: opts.cacheOnly ?? false, ...(opts.trace ? { trace: opts.trace } : {}) };
     const caller = opts.signal;
     if (!caller) return { lookupOptions: { ...base, signal: undefined }, release: () => undefined };
     const own = new AbortController();

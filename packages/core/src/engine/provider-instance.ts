@@ -8,7 +8,7 @@ import { createHttpClient } from '../http/http-client.js';
 import type { Logger } from '../logging/logger.js';
 import type { Observable, ObservableType } from '../observable/observable-type.js';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
-import type { EnrichContext, EnrichmentProvider, ProviderConstructor, ProviderOutcome } from '../plugin/provider.js';
+import type { EnrichContext, EnrichmentProvider, ProviderConstructor, ProviderOutcome, TraceStep } from '../plugin/provider.js';
 import { createRateLimiter } from '../rate-limit/rate-limiter.js';
 import { abortError } from '../rate-limit/sleep.js';
 import { NEVER_ABORTED, type AttemptContext } from '../resilience/attempt-timeout.js';
@@ -45,6 +45,8 @@ export interface LookupOptions {
   includeRaw: boolean;
   /** A miss is a `skipped` record (X_NOT_CACHED) instead of an upstream call. */
   cacheOnly?: boolean;
+  /** A traced lookup (a dry run): no cache, no coalescing; the provider reports its steps here. */
+  trace?: (step: TraceStep) => void;
 }
 
 interface FetchResult {
@@ -277,7 +279,7 @@ export class ProviderInstance {
    */
   lookupFast(observable: Observable, input: string, options: LookupOptions): ResultRecord | undefined {
     if (!this.types.has(observable.type)) return emptyRecord(observable, input, this.ref, 'unsupported', null);
-    if (options.signal?.aborted || options.refresh || !this.getSync) return undefined;
+    if (options.signal?.aborted || options.refresh || options.trace || !this.getSync) return undefined;
     const started = this.deps.emit ? performance.now() : 0;
     const key = this.keyPrefix + observable.type + ':' + observable.value;
     this.lastKey = key;
@@ -299,6 +301,7 @@ export class ProviderInstance {
     // Only the lookup event uses the duration.
     const started = this.deps.emit ? performance.now() : 0;
     if (options.signal?.aborted) return this.finish(emptyRecord(observable, input, this.ref, 'skipped', abortError(options.signal)), started);
+    if (options.trace) return this.traced(observable, input, options);
     this.stats.lookups++;
     const key = this.lastKeyOf === observable ? this.lastKey : this.keyPrefix + observable.type + ':' + observable.value;
     this.lastKeyOf = undefined;
@@ -461,7 +464,7 @@ export class ProviderInstance {
    * it. The attempt is the context's timeout handle: the upstream client pauses it while a
    * request waits for budget.
    */
-  private contextFor(attempt: AttemptContext): EnrichContext {
+  private contextFor(attempt: AttemptContext, trace?: (step: TraceStep) => void): EnrichContext {
     const logger = this.logger;
     return {
       logger,
@@ -469,17 +472,35 @@ export class ProviderInstance {
       get signal() {
         return attempt.signal;
       },
+      ...(trace ? { trace } : {}),
     };
   }
 
+  /**
+   * A dry run: one call through the policies with the caller's trace, answered from neither the
+   * cache nor another caller's flight, and not written to the cache (a config being authored
+   * must not leave answers behind).
+   */
+  private async traced(observable: Observable, input: string, options: LookupOptions): Promise<ResultRecord> {
+    const started = this.deps.emit ? performance.now() : 0;
+    this.stats.lookups++;
+    try {
+      const outcome = await this.policies.execute((attempt) => this.callOne(observable, attempt, options.trace), options.signal ?? NEVER_ABORTED);
+      return this.finish(outcomeRecord(observable, input, this.ref, outcome, this.deps.clock.now(), undefined, options.includeRaw), started);
+    } catch (error) {
+      const normalized = this.normalizeError(error);
+      return this.finish(emptyRecord(observable, input, this.ref, normalized.code === 'X_ABORTED' ? 'skipped' : 'error', normalized), started);
+    }
+  }
+
   /** `call` for one observable through `enrich`, without the closures `call` takes (the common miss path). */
-  private async callOne(observable: Observable, attempt: AttemptContext): Promise<ProviderOutcome> {
+  private async callOne(observable: Observable, attempt: AttemptContext, trace?: (step: TraceStep) => void): Promise<ProviderOutcome> {
     this.stats.upstreamCalls++;
     const emit = this.deps.emit;
     const started = emit ? performance.now() : 0;
     let outcome: ProviderOutcome;
     try {
-      outcome = this.checkOutcome(await this.provider.enrich(observable, this.contextFor(attempt)));
+      outcome = this.checkOutcome(await this.provider.enrich(observable, this.contextFor(attempt, trace)));
     } catch (error) {
       throw this.callFailed(error, 1, started);
     }

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse, AxiosStatic } from 'axios';
 import { createSecretScrubber, type SecretScrubber } from '../config/secret.js';
 import { systemClock, type Clock } from '../di/tokens.js';
-import { XEnrichError } from '../errors/x-enrich-error.js';
+import { UpstreamError, XEnrichError } from '../errors/x-enrich-error.js';
 import type { Logger } from '../logging/logger.js';
 import { silentLogger } from '../logging/logger.js';
 import type { RateLimitGrant, RateLimiter } from '../stores/rate-limit-store.js';
@@ -50,6 +50,7 @@ export interface HttpClientOptions {
 const REFUSALS_ABSORBED = 10;
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 const USER_AGENT = `x-enrich/${CORE_VERSION}`;
 
 /**
@@ -172,6 +173,7 @@ class Upstream implements UpstreamClient {
   private readonly headers: Record<string, string>;
   private readonly authQuery: { name: string; value: string } | undefined;
   private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
 
   constructor(
     private readonly client: CoreHttpClient,
@@ -187,6 +189,7 @@ class Upstream implements UpstreamClient {
     if (auth && 'header' in auth) this.headers[auth.header.toLowerCase()] = auth.scheme ? `${auth.scheme} ${auth.secret}` : auth.secret;
     this.authQuery = auth && 'query' in auth ? { name: auth.query, value: auth.secret } : undefined;
     this.timeoutMs = definition.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxResponseBytes = definition.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
   get(path: readonly string[], context: UpstreamCallContext, options?: UpstreamRequestOptions): Promise<UpstreamResponse> {
@@ -208,6 +211,7 @@ class Upstream implements UpstreamClient {
       headers: this.headers,
       signal: context.signal,
       timeout: timeoutMs,
+      maxContentLength: this.maxResponseBytes,
     };
     if (request.json !== undefined) {
       config.data = JSON.stringify(request.json);
@@ -236,7 +240,8 @@ class Upstream implements UpstreamClient {
       } catch (error) {
         // A request that may have arrived counts as answered.
         await settle(grant);
-        throw this.failed(transportError(error, labelled(), context.signal, timeoutMs), labelled(), undefined, started);
+        const failure = tooLarge(error) ? new UpstreamError('bad_response', `${labelled().upstream} ${request.method} ${labelled().path} answered more than ${this.maxResponseBytes} bytes (maxResponseBytes).`) : transportError(error, labelled(), context.signal, timeoutMs);
+        throw this.failed(failure, labelled(), undefined, started);
       }
       const { status } = response;
       const text = typeof response.data === 'string' ? response.data : '';
@@ -334,6 +339,11 @@ class Upstream implements UpstreamClient {
     }
     return failure;
   }
+}
+
+/** axios's failure for a body over `maxContentLength`. */
+function tooLarge(error: unknown): boolean {
+  return /maxContentLength/.test((error as { message?: unknown } | null)?.message as string);
 }
 
 /** Reports an answer to the limiter. Its own failure (a store gone) must not hide the request's outcome. */

@@ -40,10 +40,15 @@ export function baseUrlPrefix(baseUrl: string, upstream: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
-/** `path` encoded below the prefix: `/a/b`. */
+/**
+ * `path` encoded below the prefix: `/a/b`. A last segment that is empty asks for a trailing
+ * slash (`['host', '']` is `/host/`), which some APIs require (abuse.ch); anywhere else an empty
+ * segment is refused like a dot-only one.
+ */
 export function encodePath(path: readonly string[]): string {
   let out = '';
-  for (const segment of path) out += '/' + encodeSegment(segment);
+  const last = path.length - 1;
+  for (let i = 0; i <= last; i++) out += i === last && path[i] === '' ? '/' : '/' + encodeSegment(path[i]!);
   return out;
 }
 

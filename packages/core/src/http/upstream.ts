@@ -50,6 +50,11 @@ export interface UpstreamDefinition {
   /** Timeout of one HTTP request, from sending it to the last byte of the answer. Default 30 s. */
   readonly timeoutMs?: number;
   /**
+   * Largest answer body accepted, in bytes; a larger one fails as `bad_response` without being
+   * read to the end. Default 10 MiB.
+   */
+  readonly maxResponseBytes?: number;
+  /**
    * Reads the upstream's error code and message from the parsed JSON body of a non-2xx answer
    * (not called when the body is not JSON; a throw counts as "nothing read"). Default: the common
    * `{ error: { code, message } }`, `{ code, message }` and `{ error: "message" }` shapes.
@@ -93,7 +98,8 @@ export interface UpstreamRequest extends UpstreamRequestOptions {
   /**
    * The path below `baseUrl`, one array entry per segment. Every segment is percent-encoded, so
    * no value (an observable) can change the path: `['files', hash]`, `['urls', id, 'comments']`.
-   * An empty or dot-only segment is refused (X_OBSERVABLE_INVALID): URL resolution would drop it.
+   * An empty or dot-only segment is refused (X_OBSERVABLE_INVALID): URL resolution would drop it;
+   * only a last empty segment is allowed, and asks for a trailing slash (`['host', '']` -> `/host/`).
    */
   readonly path: readonly string[];
 }

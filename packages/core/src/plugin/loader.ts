@@ -135,7 +135,38 @@ function checkProvider(name: string, plugin: unknown, config: ProviderInstanceCo
     problems.push({ code: 'X_PLUGIN_MANIFEST_INVALID', path: `${at}.options`, message: `${manifest.packageName}: optionsSchema must produce an object` });
   }
   if (problems.length > 0) return { problems };
-  return { loaded: { name, plugin, manifest, options: parsedOptions.data as Record<string, unknown>, config }, problems };
+  const instanceOptions = parsedOptions.data as Record<string, unknown>;
+  const instance = instanceManifest(plugin, manifest, instanceOptions, at);
+  if ('problems' in instance) return { problems: instance.problems };
+  return { loaded: { name, plugin, manifest: instance.manifest, options: instanceOptions, config }, problems };
+}
+
+const zInstanceManifest = zProviderManifest.pick({
+  displayName: true,
+  observableTypes: true,
+  defaultCacheTtlMs: true,
+  defaultNotFoundTtlMs: true,
+  defaultRateLimits: true,
+  lifecycle: true,
+  docsUrl: true,
+}).partial();
+
+/** The manifest of one instance: the plugin's, with what `plugin.instanceManifest(options)` says over it. */
+export function instanceManifest(plugin: ProviderPlugin, manifest: ProviderManifest, options: Record<string, unknown>, at: string): { manifest: ProviderManifest } | { problems: Problem[] } {
+  if (typeof plugin.instanceManifest !== 'function') return { manifest };
+  const problem = (message: string): { problems: Problem[] } => ({ problems: [{ code: 'X_PLUGIN_OPTIONS_INVALID', path: `${at}.options`, message: `${manifest.packageName}: ${message}` }] });
+  let overrides: unknown;
+  try {
+    overrides = plugin.instanceManifest(options);
+  } catch (error) {
+    return problem(error instanceof Error ? error.message : String(error));
+  }
+  const parsed = zInstanceManifest.safeParse(overrides);
+  if (!parsed.success) return problem(`instanceManifest() returned an invalid manifest: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  const outside = (parsed.data.observableTypes ?? []).filter((type) => !manifest.observableTypes.includes(type));
+  if (outside.length > 0) return problem(`the instance handles ${outside.join(', ')}, which the plugin's manifest does not declare`);
+  const defined = Object.fromEntries(Object.entries(parsed.data).filter(([, value]) => value !== undefined));
+  return { manifest: { ...manifest, ...defined } };
 }
 
 /** The values given for secret-marked options, before validation (so even invalid ones are known). */

@@ -30,6 +30,22 @@ export interface EnrichContext {
    * in contexts built by hand (tests, hosts calling a provider directly).
    */
   readonly attemptTimeout?: AttemptTimeout;
+  /**
+   * Set when the caller asked to see how the lookup was made (`x-enrich providers test`, a
+   * host's `enrich(..., { trace })`): a provider may report each step (the request with secrets
+   * redacted, the status, what it extracted, which rule decided). Absent otherwise: build
+   * nothing for it then.
+   */
+  readonly trace?: (step: TraceStep) => void;
+}
+
+/** One step of a traced lookup, as a provider reports it. `detail` is plain JSON data, with secrets redacted. */
+export interface TraceStep {
+  /** `request`, `response`, `field`, `rule`, `outcome` or a provider's own kind. */
+  readonly kind: string;
+  /** One line for people. */
+  readonly summary: string;
+  readonly detail?: Record<string, unknown>;
 }
 
 /**
@@ -90,10 +106,20 @@ export interface ProviderRegistrar {
   provider(implementation: ProviderConstructor): void;
 }
 
+/**
+ * What one instance may say about itself, over the plugin's manifest, from its validated options:
+ * a plugin whose API is described by its options (`@x/provider-http`) handles the types, rate
+ * limits, cache TTLs and lifecycle its config names. `observableTypes` must be a subset of the
+ * manifest's.
+ */
+export type InstanceManifest = Partial<Pick<ProviderManifestInput, 'displayName' | 'observableTypes' | 'defaultCacheTtlMs' | 'defaultNotFoundTtlMs' | 'defaultRateLimits' | 'lifecycle' | 'docsUrl'>>;
+
 /** A provider plugin: the module's default export (or a named `plugin` export). */
 export interface ProviderPlugin {
   readonly manifest: ProviderManifestInput;
   register(registrar: ProviderRegistrar): void;
+  /** Per-instance manifest fields from the instance's validated options (see `InstanceManifest`). */
+  instanceManifest?(options: Record<string, unknown>): InstanceManifest;
 }
 
 /** Identity helper that types a plugin definition. */

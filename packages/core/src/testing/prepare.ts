@@ -3,6 +3,7 @@ import { ValidationError } from '../errors/x-enrich-error.js';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
 import { zProviderManifest } from '../plugin/manifest.js';
 import type { ProviderPlugin } from '../plugin/provider.js';
+import { instanceManifest } from '../plugin/loader.js';
 
 export interface TestProviderOptions {
   /** Instance name; default the plugin id. */
@@ -29,5 +30,9 @@ export function loadTestProvider(plugin: ProviderPlugin, test: TestProviderOptio
     );
   }
   const config = zProviderInstanceConfig.parse({ use: manifest.packageName, ...test.config, options: test.options ?? {} });
-  return { name: test.name ?? manifest.id, plugin, manifest, options: parsed.data as Record<string, unknown>, config };
+  const options = parsed.data as Record<string, unknown>;
+  // What the plugin says of this instance (its types, TTLs, rate limits), as the loader applies it.
+  const instance = instanceManifest(plugin, manifest, options, `providers.${test.name ?? manifest.id}`);
+  if ('problems' in instance) throw new ValidationError('X_PLUGIN_OPTIONS_INVALID', `Options for "${test.name ?? manifest.id}" are invalid:`, instance.problems);
+  return { name: test.name ?? manifest.id, plugin, manifest: instance.manifest, options, config };
 }
