@@ -58,17 +58,20 @@ program
   .option('--cache-dir <dir>', 'use a file cache in this directory (default: config, else memory)')
   .action((_options: unknown, command: Command) => runCommand(async () => (await import('./commands/serve.js')).serveCommand(command.optsWithGlobals())));
 
-program
-  .command('mcp')
-  .description('serve the Model Context Protocol on stdin/stdout for AI agents (tools: enrich, list_providers, explain; see docs/mcp.md)')
-  .option('--cache-dir <dir>', 'file cache directory (default: as for enrich)')
-  .action((_options: unknown, command: Command) => runCommand(async () => (await import('./commands/mcp.js')).mcpCommand(command.optsWithGlobals())));
-
-program
+const providers = program
   .command('providers')
   .description('list the configured provider instances: plugin, version, types, lifecycle, rate limits')
   .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
   .action((_options: unknown, command: Command) => runCommand(async () => (await import('./commands/providers.js')).providersCommand(command.optsWithGlobals())));
+providers
+  .command('test')
+  .description('dry run: one lookup with one instance, showing each step (request without secrets, status, body, fields, rules) and the record; nothing is cached')
+  .argument('<instance>', 'provider instance name from the config')
+  .argument('<observable>', 'raw, defanged or type:value')
+  .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+  .action((instance: string, observable: string, _options: unknown, command: Command) =>
+    runCommand(async () => (await import('./commands/providers.js')).providersTestCommand(instance, observable, { ...command.optsWithGlobals(), ...command.opts() })),
+  );
 
 const config = program.command('config').description('check, print or describe the configuration');
 config

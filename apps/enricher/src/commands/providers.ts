@@ -1,4 +1,4 @@
-import { formatDuration, type ProviderInfo } from '@x/core';
+import { formatDuration, type ProviderInfo, type TraceStep } from '@x/core';
 import { loadAppConfig } from '../app-config.js';
 import { ExitCode } from '../exit-codes.js';
 import type { LogLevel } from '../logger.js';
@@ -51,4 +51,52 @@ export async function providersCommand(options: { config?: string; logLevel?: Lo
   } finally {
     await opened.close();
   }
+}
+
+/**
+ * `providers test <instance> <observable>`: one traced lookup (no cache, nothing cached), for
+ * someone writing or checking a provider's config. Each step the provider reports is printed as
+ * it happens, then the record. Exit 0 when the lookup ended ok, not_found or pending, 2 otherwise.
+ */
+export async function providersTestCommand(
+  instance: string,
+  observable: string,
+  options: { config?: string; logLevel?: LogLevel; format: 'text' | 'json' },
+): Promise<ExitCode> {
+  const { config, dir, path } = await loadAppConfig(options.config);
+  const logger = commandLogger(options.logLevel, 'warn');
+  const opened = await openEnricher({ config, configDir: dir, configPath: path, logger, stores: { mode: 'cli', noCache: true } });
+  try {
+    const steps: TraceStep[] = [];
+    const trace = (step: TraceStep): void => {
+      steps.push(step);
+      if (options.format === 'text') process.stdout.write(formatStep(step));
+    };
+    const { records } = await opened.enricher.enrich([observable], { providers: [instance], trace, includeRaw: false });
+    const record = records[0]!;
+    if (options.format === 'json') await writeOut(JSON.stringify({ steps, record }, null, 2) + '\n');
+    else {
+      if (steps.length === 0) await writeOut('(this provider reports no steps; the record follows)\n');
+      await writeOut(`\nrecord:\n${JSON.stringify(record, null, 2)}\n`);
+    }
+    return record.status === 'error' || record.status === 'skipped' ? ExitCode.SomeFailed : ExitCode.Ok;
+  } finally {
+    await opened.close();
+  }
+}
+
+function formatStep(step: TraceStep): string {
+  const label = step.kind.padEnd(8);
+  if (step.kind === 'response' && step.detail && 'body' in step.detail) {
+    const body = JSON.stringify(step.detail.body, null, 2) ?? '';
+    const lines = body.split('\n');
+    const shown = lines.length > 40 ? [...lines.slice(0, 40), `… (${lines.length - 40} more lines)`] : lines;
+    return `${label} ${step.summary}\n${shown.map((line) => `         ${line}`).join('\n')}\n`;
+  }
+  if (step.kind === 'request' && step.detail) {
+    const { query, headers, body } = step.detail as { query?: unknown; headers?: string[]; body?: unknown };
+    const extra = [query ? `query ${JSON.stringify(query)}` : '', headers?.length ? `headers ${headers.join(', ')}` : '', body ? `body ${JSON.stringify(body)}` : ''].filter(Boolean);
+    return `${label} ${step.summary}${extra.length ? `\n         ${extra.join('; ')}` : ''}\n`;
+  }
+  return `${label} ${step.summary}\n`;
 }
