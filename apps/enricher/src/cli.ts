@@ -58,6 +58,12 @@ program
   .option('--cache-dir <dir>', 'use a file cache in this directory (default: config, else memory)')
   .action((_options: unknown, command: Command) => runCommand(async () => (await import('./commands/serve.js')).serveCommand(command.optsWithGlobals())));
 
+program
+  .command('mcp')
+  .description('serve the Model Context Protocol on stdin/stdout for AI agents (tools: enrich, list_providers, explain; see docs/mcp.md)')
+  .option('--cache-dir <dir>', 'file cache directory (default: as for enrich)')
+  .action((_options: unknown, command: Command) => runCommand(async () => (await import('./commands/mcp.js')).mcpCommand(command.optsWithGlobals())));
+
 const providers = program
   .command('providers')
   .description('list the configured provider instances: plugin, version, types, lifecycle, rate limits')

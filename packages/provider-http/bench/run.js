@@ -1,4 +1,4 @@
-/* global console, process */
+// (Node globals come from eslint.config.js.)
 // `pnpm bench` for @x/provider-http: what a declarative lookup costs (templating, the request,
 // JMESPath extraction, rules, entities) against a hand-written provider that does the same
 // (one GET, the same fields, the same rules), both through the same engine, the same core

@@ -1,4 +1,4 @@
-/* global URL, console */
+// (Node globals come from eslint.config.js.)
 // Rewrites the generated sections of docs/providers/http.md from the built package
 // (`pnpm --filter @x/provider-http gen:docs` builds first). test/docs.test.ts checks for drift.
 import { readFile, writeFile } from 'node:fs/promises';

@@ -32,6 +32,7 @@ interface CompiledStep {
   name: string;
   method: StepOptions['method'];
   path: Template[];
+  trailingSlash: boolean;
   query: Array<[string, Template]>;
   headers: Array<[string, Template]>;
   form: Array<[string, Template]> | undefined;
@@ -59,11 +60,10 @@ function compileJson(value: unknown): ((variables: TemplateVariables) => unknown
   return walk(value);
 }
 
-/** `/indicators/IPv4/{{value}}/general` -> one template per segment; a trailing `/` is kept as a last empty segment. */
+/** `/indicators/IPv4/{{value}}/general` -> one template per segment (a trailing `/` is kept apart). */
 function compilePathTemplate(path: string): Template[] {
-  const trimmed = path.replace(/^\/+/, '');
-  if (trimmed === '') return path.endsWith('/') ? [() => ''] : [];
-  return trimmed.split('/').map((segment) => compileTemplate(segment));
+  const trimmed = path.replace(/^\/+/, '').replace(/\/+$/, '');
+  return trimmed === '' ? [] : trimmed.split('/').map((segment) => compileTemplate(segment));
 }
 
 const OAUTH_EARLY_REFRESH_MS = 30_000;
@@ -123,6 +123,7 @@ export class HttpProvider implements EnrichmentProvider {
           name: step.name,
           method: step.method,
           path: compilePathTemplate(step.path),
+          trailingSlash: step.path.endsWith('/'),
           query: Object.entries(step.query ?? {}).map(([key, text]) => [key, compileTemplate(text)]),
           headers: Object.entries(step.headers ?? {}).map(([key, text]) => [key, compileTemplate(text)]),
           form: step.form ? Object.entries(step.form).map(([key, text]) => [key, compileTemplate(text)]) : undefined,
@@ -257,6 +258,7 @@ export class HttpProvider implements EnrichmentProvider {
     return {
       method: step.method,
       path: step.path.map((segment) => segment(variables)),
+      ...(step.trailingSlash ? { trailingSlash: true } : {}),
       ...(step.query.length ? { query: Object.fromEntries(step.query.map(([name, template]) => [name, template(variables)])) } : {}),
       ...(Object.keys(headers).length ? { headers } : {}),
       ...(step.form ? { form: Object.fromEntries(step.form.map(([name, template]) => [name, template(variables)])) } : {}),

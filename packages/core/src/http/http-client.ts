@@ -202,7 +202,7 @@ class Upstream implements UpstreamClient {
 
   async request(request: UpstreamRequest, context: UpstreamCallContext): Promise<UpstreamResponse> {
     // Encoding refuses a dot-only segment before any budget is spent.
-    const path = encodePath(request.path);
+    const path = encodePath(request.path, request.trailingSlash);
     const query = encodeQuery(request.query, this.authQuery);
     const timeoutMs = request.timeoutMs ?? this.timeoutMs;
     const config: AxiosRequestConfig = {

@@ -40,16 +40,11 @@ export function baseUrlPrefix(baseUrl: string, upstream: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
-/**
- * `path` encoded below the prefix: `/a/b`. A last segment that is empty asks for a trailing
- * slash (`['host', '']` is `/host/`), which some APIs require (abuse.ch); anywhere else an empty
- * segment is refused like a dot-only one.
- */
-export function encodePath(path: readonly string[]): string {
+/** `path` encoded below the prefix: `/a/b`, or `/a/b/` with `trailingSlash` (some APIs require it, abuse.ch's). */
+export function encodePath(path: readonly string[], trailingSlash = false): string {
   let out = '';
-  const last = path.length - 1;
-  for (let i = 0; i <= last; i++) out += i === last && path[i] === '' ? '/' : '/' + encodeSegment(path[i]!);
-  return out;
+  for (const segment of path) out += '/' + encodeSegment(segment);
+  return trailingSlash ? out + '/' : out;
 }
 
 /** The query string (without `?`), or '' when there is nothing to send. */

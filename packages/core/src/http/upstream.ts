@@ -98,10 +98,11 @@ export interface UpstreamRequest extends UpstreamRequestOptions {
   /**
    * The path below `baseUrl`, one array entry per segment. Every segment is percent-encoded, so
    * no value (an observable) can change the path: `['files', hash]`, `['urls', id, 'comments']`.
-   * An empty or dot-only segment is refused (X_OBSERVABLE_INVALID): URL resolution would drop it;
-   * only a last empty segment is allowed, and asks for a trailing slash (`['host', '']` -> `/host/`).
+   * An empty or dot-only segment is refused (X_OBSERVABLE_INVALID): URL resolution would drop it.
    */
   readonly path: readonly string[];
+  /** Ends the path with `/` (`['host']` -> `/host/`), for APIs that require it (abuse.ch's). */
+  readonly trailingSlash?: boolean;
 }
 
 /**

@@ -162,6 +162,31 @@ describe('loadProviders', () => {
   });
 });
 
+describe('instanceManifest', () => {
+  const plugin = (instanceManifest: ProviderPlugin['instanceManifest']): ProviderPlugin => ({ manifest: fakeManifest(), register: () => undefined, instanceManifest });
+
+  it("applies what the plugin says of one instance from its options: types, quota, TTLs, name", () => {
+    const loaded = prepareProvider('x', plugin((options) => ({ displayName: `Fake ${String(options.threshold)}`, observableTypes: ['domain'], defaultRateLimits: [{ requests: 2, perMs: 1_000 }], defaultCacheTtlMs: { domain: 5 } })), { options: { threshold: 9 } });
+    expect(loaded.manifest).toMatchObject({ displayName: 'Fake 9', observableTypes: ['domain'], defaultRateLimits: [{ requests: 2, perMs: 1_000 }], defaultCacheTtlMs: { domain: 5 }, id: 'fake' });
+  });
+
+  it('refuses types the plugin does not declare, an invalid answer, and a throw, each at the options path', () => {
+    const problem = (instanceManifest: ProviderPlugin['instanceManifest']) => {
+      try {
+        prepareProvider('x', plugin(instanceManifest), {});
+        return '';
+      } catch (error) {
+        return (error as ValidationError).message;
+      }
+    };
+    expect(problem(() => ({ observableTypes: ['url'] }))).toMatch(/providers\.x\.options: .*handles url, which the plugin's manifest does not declare/);
+    expect(problem(() => ({ defaultRateLimits: [{ requests: 0, perMs: 1 }] }))).toMatch(/providers\.x\.options: .*instanceManifest\(\) returned an invalid manifest: defaultRateLimits\.0\.requests/);
+    expect(problem(() => {
+      throw new Error('no requests configured');
+    })).toMatch(/providers\.x\.options: .*no requests configured/);
+  });
+});
+
 describe('lifecycle', () => {
   it('requires the date a deprecated or end-of-life provider retired, and a docs URL', () => {
     const problems = (lifecycle: object, docsUrl = 'https://example.org/docs') =>
