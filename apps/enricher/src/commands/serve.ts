@@ -28,6 +28,9 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
   const { config, dir, path } = await loadAppConfig(options.config);
+  // After a 401/403 the CLI stops calling an instance for the run; a service runs for days, so it
+  // probes once a minute and resumes when the key is fixed (a rotated secret) without a restart.
+  for (const instance of Object.values(config.providers)) instance.resilience.authProbeAfter ??= 60_000;
   // Before anything starts: a weak token from the environment must not reach a listening port.
   const token = serverToken(config.server);
   const logger = commandLogger(options.logLevel, 'info');
