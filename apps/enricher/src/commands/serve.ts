@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { admissibleConcurrency, createAdmission, lookupCapacity } from '../admission.js';
 import { loadAppConfig, serverToken } from '../app-config.js';
 import { ExitCode, STOP_SIGNALS } from '../exit-codes.js';
 import type { LogLevel } from '../logger.js';
@@ -31,6 +32,8 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
   // After a 401/403 the CLI stops calling an instance for the run; a service runs for days, so it
   // probes once a minute and resumes when the key is fixed (a rotated secret) without a restart.
   for (const instance of Object.values(config.providers)) instance.resilience.authProbeAfter ??= 60_000;
+  const capacity = lookupCapacity(config);
+  config.concurrency = admissibleConcurrency(config.concurrency, capacity);
   // Before anything starts: a weak token from the environment must not reach a listening port.
   const token = serverToken(config.server);
   const logger = commandLogger(options.logLevel, 'info');
@@ -63,6 +66,7 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
       sharedStores,
       shutdownSignal: shutdown.signal,
       mcp: config.mcp,
+      admission: createAdmission(capacity, config.concurrency),
     });
     await app.listen({ host, port });
   } catch (error) {

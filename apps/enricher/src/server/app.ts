@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import { z } from 'zod';
 import { zObservableSummary, zResultRecord, type Enricher } from '@x/core';
 import type { McpConfig, ServerConfig } from '../app-config.js';
+import type { Admission } from '../admission.js';
 import type { SharedStoreStats } from '../stores.js';
 import type { ServiceMetrics } from './metrics.js';
 
@@ -26,12 +27,17 @@ export interface ServerAppOptions {
   shutdownSignal?: AbortSignal;
   /** The MCP surface; `/mcp` is mounted when `http` is on. */
   mcp?: McpConfig;
+  /** Admission control (`createAdmission`): requests that would overfill a bulkhead get 503 + Retry-After. Omit for none. */
+  admission?: Admission;
 }
 
 /** The error body of every 4xx/5xx this service sends. */
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
+
+/** Retry-After of a 503 X_OVERLOADED: lookups from cache or a fast upstream free slots within a second. */
+const OVERLOAD_RETRY_AFTER_S = 1;
 
 function errorBody(code: string, message: string, details?: unknown): ErrorBody {
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
@@ -199,10 +205,18 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
           .code(413)
           .send(errorBody('X_TOO_MANY_OBSERVABLES', `At most ${server.maxObservables} observables per request (server.maxObservables); got ${observables.length}. Split the batch.`));
       }
+      const known = (await enricher.providers()).map((info) => info.name);
       if (providers) {
-        const known = new Set((await enricher.providers()).map((info) => info.name));
-        const unknown = providers.filter((name) => !known.has(name));
-        if (unknown.length) return reply.code(400).send(errorBody('X_UNKNOWN_PROVIDER', `No provider instance named ${unknown.join(', ')} (configured: ${[...known].join(', ')}).`));
+        const unknown = providers.filter((name) => !known.includes(name));
+        if (unknown.length) return reply.code(400).send(errorBody('X_UNKNOWN_PROVIDER', `No provider instance named ${unknown.join(', ')} (configured: ${known.join(', ')}).`));
+      }
+      // Local overload is backpressure, not failed lookups: refuse before starting anything.
+      const admitted = options.admission ? options.admission.tryAdmit(providers ?? known, observables.length) : () => undefined;
+      if (!admitted) {
+        return reply
+          .code(503)
+          .header('retry-after', String(OVERLOAD_RETRY_AFTER_S))
+          .send(errorBody('X_OVERLOADED', `The service is at capacity (every provider instance's resilience.bulkhead is full); send the request again after ${OVERLOAD_RETRY_AFTER_S} s.`));
       }
       // Stop the lookups when the client goes away or the request runs too long.
       const controller = new AbortController();
@@ -228,6 +242,7 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
         }
         return result;
       } finally {
+        admitted();
         clearTimeout(timer);
         options.shutdownSignal?.removeEventListener('abort', onShutdown);
         reply.raw.off('close', onClose);
