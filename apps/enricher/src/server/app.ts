@@ -57,6 +57,25 @@ function tokenMatches(expected: string, header: string | undefined): boolean {
   return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
 
+/** The Host header's name, lower case, without the port (`[::1]:8080` -> `[::1]`). */
+function hostName(header: string | undefined): string {
+  const value = (header ?? '').trim().toLowerCase();
+  if (value.startsWith('[')) return value.slice(0, value.indexOf(']') + 1);
+  const colon = value.lastIndexOf(':');
+  return colon === -1 ? value : value.slice(0, colon);
+}
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
+
+/** The names accepted in Host when the service has no token. */
+export function hostAllowList(server: Pick<ServerConfig, 'allowedHosts' | 'host'>): Set<string> {
+  if (server.allowedHosts) return new Set(server.allowedHosts.map((name) => hostName(name.includes(':') && !name.startsWith('[') && name.split(':').length > 2 ? `[${name}]` : name)));
+  const names = new Set(['localhost', '127.0.0.1', '[::1]']);
+  const own = server.host.toLowerCase();
+  if (!WILDCARD_HOSTS.has(own)) names.add(own.includes(':') ? `[${own}]` : own);
+  return names;
+}
+
 /**
  * The HTTP service as a fastify instance (not listening): `x-enrich serve` listens on it and
  * tests use `inject`/`listen({ port: 0 })`.
@@ -67,6 +86,14 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
   let closing = false;
   const app = Fastify({
     bodyLimit: server.bodyLimit,
+    // Sockets a client cannot hold: headers within connectionTimeout, the whole request within
+    // bodyTimeout (Node checks both every connectionsCheckingInterval), idle keep-alive sockets
+    // closed after keepAliveTimeout, at most maxConnections at once (set on listen, below).
+    // No idle timeout on the socket itself: a request may rightly wait minutes for quota.
+    // headersTimeout at most bodyTimeout: Node enforces requestTimeout only within headersTimeout's reach.
+    http: { headersTimeout: Math.min(server.connectionTimeout, server.bodyTimeout), connectionsCheckingInterval: Math.min(1_000, server.connectionTimeout, server.bodyTimeout) },
+    requestTimeout: server.bodyTimeout,
+    keepAliveTimeout: server.keepAliveTimeout,
     // While closing, requests on kept-alive connections get this service's own 503 (the hook
     // below), in the documented error shape, rather than fastify's.
     return503OnClosing: false,
@@ -83,6 +110,22 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
       ...(token ? { security: [{ bearer: [] }] } : {}),
     },
   });
+
+  app.server.maxConnections = server.maxConnections;
+
+  // Without a token, anyone who can make a browser send a request to this address can use it:
+  // DNS rebinding points a web page's own name at 127.0.0.1. Such requests carry that name in
+  // Host, so only the names of this service are accepted.
+  const allowedHosts = token ? undefined : hostAllowList(server);
+  if (allowedHosts) {
+    app.addHook('onRequest', async (request, reply) => {
+      if (allowedHosts.has(hostName(request.headers.host))) return;
+      return reply
+        .code(421)
+        .header('connection', 'close')
+        .send(errorBody('X_HOST_NOT_ALLOWED', `Host ${JSON.stringify(request.headers.host ?? '')} is not a name of this service (server.allowedHosts); without a token only its own names are accepted.`));
+    });
+  }
 
   app.addHook('preClose', async () => {
     closing = true;
@@ -103,8 +146,10 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
   const requireToken = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!token) return;
     if (tokenMatches(token, request.headers.authorization)) return;
+    // `connection: close`: the client may still be sending (dripping) a body nobody will read.
     return reply
       .code(401)
+      .header('connection', 'close')
       .header('www-authenticate', 'Bearer realm="x-enrich"')
       .send(errorBody('X_UNAUTHORIZED', 'Missing or wrong bearer token: send Authorization: Bearer <token>.'));
   };
