@@ -195,6 +195,14 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
   const { sources, file } = inputSources(args, options);
 
   const { config, dir, path } = await loadAppConfig(options.config);
+  const selected = options.providers?.split(',').map((name) => name.trim()).filter(Boolean);
+  if (selected) {
+    const configured = Object.keys(config.providers).filter((name) => config.providers[name]?.enabled);
+    const unknown = selected.filter((name) => !configured.includes(name));
+    if (unknown.length) throw new UsageError(`--providers: no instance named ${unknown.join(', ')} (configured: ${configured.join(', ') || 'none'})`);
+    // Only the selected instances are loaded: no End-of-Life warning for a v2 instance `-p vt3` leaves out.
+    for (const [name, instance] of Object.entries(config.providers)) if (!selected.includes(name)) instance.enabled = false;
+  }
   if (options.concurrency) config.concurrency = options.concurrency;
   // Never more lookups at once than a bulkhead holds: the rest wait instead of failing X_BULKHEAD_FULL.
   config.concurrency = admissibleConcurrency(config.concurrency, lookupCapacity(config));
@@ -217,11 +225,6 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
   try {
     const { enricher } = opened;
     const instances = await enricher.providers();
-    const selected = options.providers?.split(',').map((name) => name.trim()).filter(Boolean);
-    if (selected) {
-      const unknown = selected.filter((name) => !instances.some((instance) => instance.name === name));
-      if (unknown.length) throw new UsageError(`--providers: no instance named ${unknown.join(', ')} (configured: ${instances.map((i) => i.name).join(', ') || 'none'})`);
-    }
     const budgets: InstanceBudget[] = instances.filter((instance) => !selected || selected.includes(instance.name)).map((instance) => ({ name: instance.name, windows: instance.rateLimit }));
 
     // A total makes the bar and the up-front estimate possible; counting a file is cheap next to the run.
