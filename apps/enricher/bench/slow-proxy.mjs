@@ -1,6 +1,7 @@
 // A loopback proxy in front of the VirusTotal simulator that holds chosen requests: the "1 % slow
 // responses" of the head-of-line figure (bench/head-of-line.mjs) and test. Plain node:http, no
 // dependency: it only forwards method, path, headers and body, and counts what arrives.
+import { Buffer } from 'node:buffer';
 import { createServer, request } from 'node:http';
 import { once } from 'node:events';
 

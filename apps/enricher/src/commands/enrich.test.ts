@@ -37,6 +37,7 @@ describe('runEnrichment completeness', () => {
   it('a usage mistake found in the input stays a usage error', async () => {
     await expect(
       run((async function* (): AsyncGenerator<EnrichedItem> {
+        yield* [];
         throw new UsageError('--input x.csv: no column "observable"');
       })()),
     ).rejects.toBeInstanceOf(UsageError);

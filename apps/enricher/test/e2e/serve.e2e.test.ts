@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zObservableSummary, zResultRecord } from '@x/core';
-import { APP_DIR, assertBuilt, blocklistConfig, collect, runCli, startCli, startServe as startServeProcess, tempDir } from '../helpers/cli.js';
+import { APP_DIR, assertBuilt, blocklistConfig, collect, runCli, startServe as startServeProcess, tempDir } from '../helpers/cli.js';
 
 // `x-enrich serve` as a process on an ephemeral loopback port, called over HTTP.
 const TOKEN = 'serve-e2e-token-0123456789abcdef';
