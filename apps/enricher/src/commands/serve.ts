@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -51,6 +52,8 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
   });
   engine.current = opened;
   const shutdown = new AbortController();
+  // One listener per request in flight (up to what admission lets in): not a leak.
+  setMaxListeners(0, shutdown.signal);
   let app: FastifyInstance;
   const host = options.host ?? config.server.host;
   const port = options.port ?? config.server.port;
