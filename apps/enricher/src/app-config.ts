@@ -33,6 +33,18 @@ export const zServerConfig = z
     maxObservables: z.number().int().positive().default(1_000).describe('Most observables in one POST /v1/enrich (422 beyond).'),
     requestTimeout: zDuration.default(300_000).describe('Longest one request may take before it is aborted (504).'),
     shutdownGrace: zDuration.default(10_000).describe('On SIGTERM, how long in-flight requests may finish; those still running then get 503 X_SHUTTING_DOWN.'),
+    connectionTimeout: zDuration
+      .default(10_000)
+      .describe('A connection must send complete request headers within this (also an idle one); else it is closed.'),
+    bodyTimeout: zDuration.default(30_000).describe('The whole request, body included, must arrive within this (408 and closed beyond): a client dripping bytes cannot hold a socket.'),
+    keepAliveTimeout: zDuration.default(5_000).describe('How long an idle kept-alive connection stays open between requests.'),
+    maxConnections: z.number().int().positive().default(1_024).describe('Open connections at most; further ones are closed at once.'),
+    allowedHosts: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        'Host header names accepted when the service has no token (a DNS-rebinding guard): default localhost, 127.0.0.1, [::1] and server.host. With a token any Host is accepted.',
+      ),
   })
   .describe('The HTTP service (`x-enrich serve`).');
 export type ServerConfig = z.output<typeof zServerConfig>;

@@ -134,8 +134,12 @@ export async function buildStores(config: { cache?: CacheConfig; rateLimitStore:
         pruneFileCacheIfDue(store, choice.logger).catch((error: unknown) => {
           choice.logger.warn({ err: error, dir }, 'could not prune the file cache; it keeps working');
         });
-      // In the background; close() waits for it rather than cutting it short.
-      let pruning: Promise<unknown> = sweep();
+      // In the background; close() waits for it rather than cutting it short. The temporary files
+      // of writers killed mid-write go at every start (the daily sweep also removes old ones).
+      let pruning: Promise<unknown> = store
+        .removeAbandonedTemps()
+        .catch(() => 0)
+        .then(sweep);
       closers.push(async () => {
         await pruning;
       });

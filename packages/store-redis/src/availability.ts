@@ -87,7 +87,12 @@ export class Availability {
     let cause: unknown = new Error(`Redis connection is ${this.client.status}`);
     if (this.client.status === 'ready') {
       try {
-        return await viaRedis();
+        const result = await viaRedis();
+        // A stall without a disconnect (SIGSTOP then SIGCONT, a swapping host) times commands out
+        // and marks the stores down, but ioredis never emits `ready` again because the connection
+        // never closed: the next command that succeeds is the proof that Redis serves again.
+        if (this.#status !== 'ready') this.markUp();
+        return result;
       } catch (error) {
         if (!isUnavailableError(error)) throw error;
         cause = error;

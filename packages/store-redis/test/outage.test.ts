@@ -113,6 +113,26 @@ describe.skipIf(!installed)('when Redis fails mid-run', () => {
     await again.close();
   });
 
+  it('a stalled then resumed server (SIGSTOP, SIGCONT, no disconnect) is marked up again by the next command that succeeds', async () => {
+    const { stores, logger } = await open('refuse');
+    try {
+      await stores.cache.set('k', entry(1));
+      server.freeze();
+      await expect(stores.cache.get('k')).rejects.toMatchObject({ code: 'X_STORE_UNAVAILABLE' });
+      expect(stores.stats()).toMatchObject({ status: 'unavailable', outages: 1 });
+      server.thaw();
+      // The connection never closed, so ioredis emits no `ready`: only a successful command can tell.
+      // While the status says down, `refuse` still sends commands when the client is connected.
+      await eventually(async () => (await stores.cache.get('k').catch(() => undefined))?.value === 1, 'a command to succeed after SIGCONT');
+      expect(stores.status()).toBe('ready');
+      expect(stores.stats()).toMatchObject({ status: 'ready', outages: 1 });
+      expect(logger.lines.filter((line) => line.level === 'info' && /reachable again/.test(line.msg ?? ''))).toHaveLength(1);
+    } finally {
+      server.thaw();
+      await stores.close();
+    }
+  });
+
   it('starts degraded when Redis is down at start-up, without throwing, and connects when it comes up', async () => {
     await server.stop();
     const { stores, logger } = await open('fallback', { startupWaitMs: 200 });

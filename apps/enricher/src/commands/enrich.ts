@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { VERDICT_SEVERITY, type EnricherStats, type Verdict } from '@x/core';
+import { admissibleConcurrency, lookupCapacity } from '../admission.js';
 import { loadAppConfig } from '../app-config.js';
 import { ExitCode, runExitCode, STOP_SIGNALS } from '../exit-codes.js';
 import { reachesFailOn, type FailOn } from '../fail-on.js';
@@ -41,6 +42,9 @@ export interface RunTally {
   verdicts: Record<Verdict, number>;
   failOnReached: boolean;
   interrupted: boolean;
+  /** Reading the input failed midway (`inputError` says why): the rest was not processed. */
+  incomplete: boolean;
+  inputError?: string;
 }
 
 const ABORTED = Symbol('aborted');
@@ -90,6 +94,7 @@ export async function runEnrichment(options: {
     verdicts: { malicious: 0, suspicious: 0, benign: 0, unknown: 0 },
     failOnReached: false,
     interrupted: false,
+    incomplete: false,
   };
   await writeOut(options.formatter.start(), options.out);
   const iterator = options.stream[Symbol.asyncIterator]();
@@ -118,10 +123,16 @@ export async function runEnrichment(options: {
       options.onItem?.(item, tally);
       await writeOut(options.formatter.item(item), options.out);
     }
+  } catch (error) {
+    // A usage mistake found in the input (a CSV without the --field column) stays one.
+    if (error instanceof UsageError) throw error;
+    // The input failed midway (a read error): what was done stays valid and says it is incomplete.
+    tally.incomplete = true;
+    tally.inputError = error instanceof Error ? error.message : String(error);
   } finally {
     // Do not wait for the engine to wind down lookups in flight: it may sit in a quota wait.
     void Promise.resolve(iterator.return?.()).catch(() => undefined);
-    await writeOut(options.formatter.end({ interrupted: tally.interrupted, invalidInputs: tally.invalidInputs }), options.out);
+    await writeOut(options.formatter.end({ interrupted: tally.interrupted, complete: !tally.interrupted && !tally.incomplete, invalidInputs: tally.invalidInputs }), options.out);
   }
   return tally;
 }
@@ -184,7 +195,17 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
   const { sources, file } = inputSources(args, options);
 
   const { config, dir, path } = await loadAppConfig(options.config);
+  const selected = options.providers?.split(',').map((name) => name.trim()).filter(Boolean);
+  if (selected) {
+    const configured = Object.keys(config.providers).filter((name) => config.providers[name]?.enabled);
+    const unknown = selected.filter((name) => !configured.includes(name));
+    if (unknown.length) throw new UsageError(`--providers: no instance named ${unknown.join(', ')} (configured: ${configured.join(', ') || 'none'})`);
+    // Only the selected instances are loaded: no End-of-Life warning for a v2 instance `-p vt3` leaves out.
+    for (const [name, instance] of Object.entries(config.providers)) if (!selected.includes(name)) instance.enabled = false;
+  }
   if (options.concurrency) config.concurrency = options.concurrency;
+  // Never more lookups at once than a bulkhead holds: the rest wait instead of failing X_BULKHEAD_FULL.
+  config.concurrency = admissibleConcurrency(config.concurrency, lookupCapacity(config));
   const logger = commandLogger(options.logLevel, 'warn');
   const opened = await openEnricher({
     config,
@@ -204,11 +225,6 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
   try {
     const { enricher } = opened;
     const instances = await enricher.providers();
-    const selected = options.providers?.split(',').map((name) => name.trim()).filter(Boolean);
-    if (selected) {
-      const unknown = selected.filter((name) => !instances.some((instance) => instance.name === name));
-      if (unknown.length) throw new UsageError(`--providers: no instance named ${unknown.join(', ')} (configured: ${instances.map((i) => i.name).join(', ') || 'none'})`);
-    }
     const budgets: InstanceBudget[] = instances.filter((instance) => !selected || selected.includes(instance.name)).map((instance) => ({ name: instance.name, windows: instance.rateLimit }));
 
     // A total makes the bar and the up-front estimate possible; counting a file is cheap next to the run.
@@ -264,6 +280,7 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
       },
     });
     tally.invalidInputs += invalidLines;
+    if (tally.incomplete) stderr.write(`x-enrich: reading the input failed after ${tally.observables} observables: ${tally.inputError}; the output is complete up to there and marked incomplete\n`);
     progress?.stop();
     progress = undefined;
     if (!options.quiet || tally.interrupted) {

@@ -1,6 +1,8 @@
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { admissibleConcurrency, createAdmission, lookupCapacity } from '../admission.js';
 import { loadAppConfig, serverToken } from '../app-config.js';
 import { ExitCode, STOP_SIGNALS } from '../exit-codes.js';
 import type { LogLevel } from '../logger.js';
@@ -28,6 +30,11 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
   const { config, dir, path } = await loadAppConfig(options.config);
+  // After a 401/403 the CLI stops calling an instance for the run; a service runs for days, so it
+  // probes once a minute and resumes when the key is fixed (a rotated secret) without a restart.
+  for (const instance of Object.values(config.providers)) instance.resilience.authProbeAfter ??= 60_000;
+  const capacity = lookupCapacity(config);
+  config.concurrency = admissibleConcurrency(config.concurrency, capacity);
   // Before anything starts: a weak token from the environment must not reach a listening port.
   const token = serverToken(config.server);
   const logger = commandLogger(options.logLevel, 'info');
@@ -45,6 +52,8 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
   });
   engine.current = opened;
   const shutdown = new AbortController();
+  // One listener per request in flight (up to what admission lets in): not a leak.
+  setMaxListeners(0, shutdown.signal);
   let app: FastifyInstance;
   const host = options.host ?? config.server.host;
   const port = options.port ?? config.server.port;
@@ -60,6 +69,7 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
       sharedStores,
       shutdownSignal: shutdown.signal,
       mcp: config.mcp,
+      admission: createAdmission(capacity, config.concurrency),
     });
     await app.listen({ host, port });
   } catch (error) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { argumentInputs, assertReadable, countLines, fileInputs, resolveInputFormat, type RawInput } from './read-inputs.js';
+import { argumentInputs, assertReadable, countLines, fileInputs, MAX_INPUT_LINE, resolveInputFormat, type RawInput } from './read-inputs.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -37,7 +37,7 @@ describe('input', () => {
     const path = await file('list.txt', '# suspects\n8.8.8.8\n\n  evil[.]example  \r\n');
     expect(await collect(fileInputs({ path, format: 'auto' }))).toEqual([
       { location: 'line 2', raw: '8.8.8.8' },
-      { location: 'line 4', raw: 'evil[.]example' },
+      { location: 'line 4', raw: '  evil[.]example  ' },
     ]);
     expect(await countLines(path)).toBe(2);
   });
@@ -59,6 +59,59 @@ describe('input', () => {
       { location: 'line 3', raw: 'http://x.example/a,b' },
       { location: 'line 4', problem: 'empty "observable" cell' },
     ]);
+  });
+
+  it('keeps a line as it is in `input` (a leading TAB too; the parser trims, the record shows what was given)', async () => {
+    const path = await file('tabs.txt', '\t8.8.8.8\r\n1.1.1.1\t\n');
+    expect(await collect(fileInputs({ path, format: 'lines' }))).toEqual([
+      { location: 'line 1', raw: '\t8.8.8.8' },
+      { location: 'line 2', raw: '1.1.1.1\t' },
+    ]);
+  });
+
+  it('CSV: a stray quote, an unclosed quote or a broken quoted cell is one problem line each, and the rows after it are read', async () => {
+    const path = await file('quotes.csv', 'id,observable\n1,a"b\n2,"bad\n3,8.8.8.8\n4,"x"y\n5,"multi\nline",\n6,1.1.1.1\n');
+    expect(await collect(fileInputs({ path, format: 'csv' }))).toEqual([
+      { location: 'line 2', raw: 'a"b' },
+      { location: 'line 3', problem: 'not a valid CSV row (a quote that is never closed)' },
+      { location: 'line 4', raw: '8.8.8.8' },
+      { location: 'line 5', problem: expect.stringMatching(/^not a valid CSV row/) },
+      { location: 'line 6', raw: 'multi\nline' },
+      { location: 'line 8', raw: '1.1.1.1' },
+    ]);
+  });
+
+  it('CSV: an unclosed quote among 2,000 rows loses only its own row', async () => {
+    const rows = Array.from({ length: 2_000 }, (_, i) => (i === 700 ? `${i},"bad` : `${i},10.0.${i >> 8}.${i & 255}`));
+    const inputs = await collect(fileInputs({ path: await file('many.csv', `id,observable\n${rows.join('\n')}\n`), format: 'csv' }));
+    expect(inputs).toHaveLength(2_000);
+    expect(inputs.filter((input) => 'problem' in input)).toEqual([{ location: 'line 702', problem: 'not a valid CSV row (a quote that is never closed)' }]);
+  });
+
+  it('binary data is lines like any other (each one a record or a problem), never an abort', async () => {
+    const bytes = Buffer.from(Array.from({ length: 4_096 }, (_, i) => (i * 7919) % 256));
+    for (const [name, format] of [['bin.txt', 'lines'], ['bin.csv', 'csv'], ['bin.jsonl', 'jsonl']] as const) {
+      const path = join(dir, name);
+      await writeFile(path, Buffer.concat([Buffer.from(format === 'csv' ? 'observable\n' : ''), bytes, Buffer.from(format === 'jsonl' ? '\n"8.8.8.8"\n' : '\n8.8.8.8\n')]));
+      const inputs = await collect(fileInputs({ path, format }));
+      expect(inputs.at(-1)).toMatchObject({ raw: '8.8.8.8' });
+    }
+  });
+
+  it('caps a line at 8,192 characters (the service limit): a longer one is one problem, never held in memory whole', async () => {
+    const long = 'a'.repeat(MAX_INPUT_LINE + 1);
+    const huge = 'b'.repeat(5_000_000);
+    const path = await file('long.txt', `8.8.8.8\n${long}\n${huge}\n${'c'.repeat(MAX_INPUT_LINE)}\n1.1.1.1`);
+    const problem = `longer than ${MAX_INPUT_LINE} characters (the limit for one observable)`;
+    expect(await collect(fileInputs({ path, format: 'lines' }))).toEqual([
+      { location: 'line 1', raw: '8.8.8.8' },
+      { location: 'line 2', problem },
+      { location: 'line 3', problem },
+      { location: 'line 4', raw: 'c'.repeat(MAX_INPUT_LINE) },
+      { location: 'line 5', raw: '1.1.1.1' },
+    ]);
+    expect((await collect(fileInputs({ path: await file('long.jsonl', `"x"\n"${huge}"\n"y"\n`), format: 'jsonl' }))).map((input) => ('raw' in input ? input.raw : input.problem))).toEqual(['x', problem, 'y']);
+    expect((await collect(fileInputs({ path: await file('long.csv', `observable\n${huge}\nz\n`), format: 'csv' }))).map((input) => ('raw' in input ? input.raw : input.problem))).toEqual([problem, 'z']);
   });
 
   it('names the columns when the CSV has no such column', async () => {

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { UsageError } from '../usage-error.js';
 
 import { INPUT_FORMATS } from '../choices.js';
@@ -58,15 +58,69 @@ export async function assertReadable(path: string): Promise<void> {
   }
 }
 
-async function* lineInputs(stream: Readable): AsyncGenerator<{ line: number; text: string }> {
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+/**
+ * The longest input line taken, in characters: the service's limit for one observable
+ * (`POST /v1/enrich` refuses longer ones), so the CLI and the service accept the same inputs.
+ * A longer line is one problem line, never held in memory: a 50 MB line is not echoed into a
+ * record, and a 512 MB one does not crash the run.
+ */
+export const MAX_INPUT_LINE = 8_192;
+
+type Line = { line: number; text: string } | { line: number; overlong: true };
+
+/**
+ * Splits a text stream into lines (LF or CRLF) with a cap: past `MAX_INPUT_LINE` characters the
+ * rest of the line is skipped as it streams by, and the line comes out as `overlong`.
+ * readline has no cap (it holds a whole line, however long), hence this small splitter.
+ */
+async function* rawLines(stream: Readable): AsyncGenerator<Line> {
+  let partial = '';
+  let overlong = false;
   let line = 0;
-  for await (const text of lines) {
-    line += 1;
-    const trimmed = text.trim();
-    // Blank lines and `#` comments let people keep annotated lists.
-    if (trimmed === '' || trimmed.startsWith('#')) continue;
-    yield { line, text: trimmed };
+  // Standard input gives Buffers: decode them without splitting a UTF-8 sequence across chunks.
+  const decoder = new StringDecoder('utf8');
+  for await (const data of stream as AsyncIterable<string | Buffer>) {
+    const chunk = typeof data === 'string' ? data : decoder.write(data);
+    let from = 0;
+    for (;;) {
+      const newline = chunk.indexOf('\n', from);
+      const piece = newline === -1 ? chunk.slice(from) : chunk.slice(from, newline);
+      if (!overlong) {
+        partial += piece;
+        if (partial.length > MAX_INPUT_LINE + 1) {
+          overlong = true;
+          partial = '';
+        }
+      }
+      if (newline === -1) break;
+      line += 1;
+      if (overlong) yield { line, overlong: true };
+      else yield { line, text: partial.endsWith('\r') ? partial.slice(0, -1) : partial };
+      partial = '';
+      overlong = false;
+      from = newline + 1;
+    }
+  }
+  if (overlong) yield { line: line + 1, overlong: true };
+  else if (partial !== '') yield { line: line + 1, text: partial.endsWith('\r') ? partial.slice(0, -1) : partial };
+}
+
+const tooLong = `longer than ${MAX_INPUT_LINE} characters (the limit for one observable)`;
+
+/** Input lines: blank lines and `#` comments skipped, the text itself unchanged (a leading TAB stays in `input`). */
+async function* lineInputs(stream: Readable): AsyncGenerator<Line> {
+  for await (const entry of rawLines(stream)) {
+    if ('text' in entry) {
+      const trimmed = entry.text.trim();
+      // Blank lines and `#` comments let people keep annotated lists.
+      if (trimmed === '' || trimmed.startsWith('#')) continue;
+      // A 8,192-character observable plus the CR of a CRLF file is fine; more is not.
+      if (entry.text.length > MAX_INPUT_LINE) {
+        yield { line: entry.line, overlong: true };
+        continue;
+      }
+    }
+    yield entry;
   }
 }
 
@@ -97,27 +151,20 @@ export async function* fileInputs(options: InputFileOptions): AsyncGenerator<Raw
   const stream = open(options);
   try {
     if (format === 'lines') {
-      for await (const { line, text } of lineInputs(stream)) yield { location: `line ${line}`, raw: text };
+      for await (const entry of lineInputs(stream)) {
+        yield 'text' in entry ? { location: `line ${entry.line}`, raw: entry.text } : { location: `line ${entry.line}`, problem: tooLong };
+      }
     } else if (format === 'jsonl') {
-      for await (const { line, text } of lineInputs(stream)) {
-        const value = fromJson(text, field);
-        yield typeof value === 'string' ? { location: `line ${line}`, raw: value } : { location: `line ${line}`, problem: value.problem };
+      for await (const entry of lineInputs(stream)) {
+        if (!('text' in entry)) {
+          yield { location: `line ${entry.line}`, problem: tooLong };
+          continue;
+        }
+        const value = fromJson(entry.text, field);
+        yield typeof value === 'string' ? { location: `line ${entry.line}`, raw: value } : { location: `line ${entry.line}`, problem: value.problem };
       }
     } else {
-      // Loaded only for CSV input: the CLI's start-up time matters more than this import.
-      const { parse: parseCsv } = await import('csv-parse');
-      const parser = stream.pipe(parseCsv({ columns: true, skip_empty_lines: true, trim: true, bom: true, relax_column_count: true, info: true }));
-      let checked = false;
-      for await (const row of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-        if (!checked) {
-          checked = true;
-          if (!(field in row.record)) {
-            throw new UsageError(`--input ${options.path}: no column "${field}" (columns: ${Object.keys(row.record).join(', ')}); choose one with --field`);
-          }
-        }
-        const value = row.record[field] ?? '';
-        yield value ? { location: `line ${row.info.lines}`, raw: value } : { location: `line ${row.info.lines}`, problem: `empty "${field}" cell` };
-      }
+      yield* csvInputs(rawLines(stream), options.path, field);
     }
   } finally {
     if (options.path !== '-') stream.destroy();
@@ -133,4 +180,76 @@ export async function countLines(path: string): Promise<number | undefined> {
   let count = 0;
   for await (const _ of lineInputs(createReadStream(path, { encoding: 'utf8' }))) count += 1;
   return count;
+}
+
+/** Lines a quoted CSV field may span before its opening quote counts as unclosed. */
+const MAX_CSV_RECORD_LINES = 64;
+
+/**
+ * CSV with a header row, read record by record so that one bad row is one problem line and the
+ * run goes on. csv-parse (loaded only for CSV input; start-up time matters more than this import)
+ * parses each row, with relaxed quotes so a stray quote inside a cell (`a"b`) is kept as text.
+ * Its streaming parser cannot resynchronise after an unclosed quote (`"bad` swallows the rest of
+ * the file into one cell), so rows are fed to it here: a row whose quote does not close is joined
+ * with the next lines (a legal multi-line cell) up to MAX_CSV_RECORD_LINES lines and
+ * MAX_INPUT_LINE characters; past that the row is reported and reading resumes at the next line.
+ */
+async function* csvInputs(lines: AsyncGenerator<Line>, path: string, field: string): AsyncGenerator<RawInput> {
+  const { parse } = await import('csv-parse/sync');
+  const parseRow = (text: string): string[] | 'unclosed' | { problem: string } => {
+    try {
+      const rows = parse(text, { relax_quotes: true, relax_column_count: true, trim: true, skip_empty_lines: false }) as string[][];
+      return rows[0] ?? [];
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'CSV_QUOTE_NOT_CLOSED') return 'unclosed';
+      return { problem: `not a valid CSV row (${(error as Error).message.replace(/^Invalid /, '').split(':')[0]?.toLowerCase() ?? 'parse error'})` };
+    }
+  };
+  // Lines read ahead while looking for a closing quote, given back when it was not found.
+  const lookahead: Line[] = [];
+  const next = async (): Promise<Line | undefined> => lookahead.shift() ?? (await lines.next()).value ?? undefined;
+  let columns: string[] | undefined;
+  let index = -1;
+  for (let entry = await next(); entry; entry = await next()) {
+    if (!('text' in entry)) {
+      if (columns) yield { location: `line ${entry.line}`, problem: tooLong };
+      else throw new UsageError(`--input ${path}: the header row is ${tooLong}`);
+      continue;
+    }
+    const text = columns ? entry.text : entry.text.replace(/^\uFEFF/, '');
+    if (text.trim() === '') continue;
+    let row = text.includes('"') ? parseRow(text) : text.split(',').map((cell) => cell.trim());
+    if (row === 'unclosed') {
+      const taken: Line[] = [];
+      let joined = text;
+      while (row === 'unclosed' && taken.length < MAX_CSV_RECORD_LINES && joined.length <= MAX_INPUT_LINE) {
+        const more = await next();
+        if (!more) break;
+        taken.push(more);
+        if (!('text' in more)) break;
+        joined += `\n${more.text}`;
+        row = parseRow(joined);
+      }
+      if (row === 'unclosed' || !Array.isArray(row)) {
+        // Not a multi-line cell after all: this row is bad, the lines after it are rows of their own.
+        lookahead.unshift(...taken);
+        row = { problem: 'not a valid CSV row (a quote that is never closed)' };
+      }
+    }
+    if (!columns) {
+      if (!Array.isArray(row)) throw new UsageError(`--input ${path}: the header row is ${row.problem.replace(/^not /, 'not ')}`);
+      columns = row;
+      index = columns.indexOf(field);
+      if (index === -1) throw new UsageError(`--input ${path}: no column "${field}" (columns: ${columns.join(', ')}); choose one with --field`);
+      continue;
+    }
+    const location = `line ${entry.line}`;
+    if (!Array.isArray(row)) {
+      yield { location, problem: row.problem };
+      continue;
+    }
+    const value = row[index] ?? '';
+    yield value ? { location, raw: value } : { location, problem: `empty "${field}" cell` };
+  }
 }

@@ -10,6 +10,8 @@ export interface EnrichedItem {
 export interface RunFooter {
   /** The run was stopped early (Ctrl-C, SIGTERM, SIGHUP): the document still closes validly. */
   readonly interrupted: boolean;
+  /** Every input was read and looked up: false when interrupted or when reading the input failed midway. */
+  readonly complete: boolean;
   /** Inputs that were not valid observables (records with code X_OBSERVABLE_INVALID, and a line on stderr). */
   readonly invalidInputs: number;
 }

@@ -11,7 +11,7 @@ async function run(format: OutputFormat, interrupted = false, count = 4): Promis
   const formatter = await createFormatter(format);
   let text = formatter.start();
   for (const item of sampleItems().slice(0, count)) text += formatter.item(item);
-  return text + formatter.end({ interrupted, invalidInputs: 1 });
+  return text + formatter.end({ interrupted, complete: !interrupted, invalidInputs: 1 });
 }
 
 describe('sample records', () => {
@@ -36,11 +36,11 @@ describe('json', () => {
     const doc = JSON.parse(await run('json'));
     expect(doc.records).toHaveLength(8);
     expect(doc.summaries.map((s: { verdict: string }) => s.verdict)).toEqual(['malicious', 'suspicious', 'benign', 'malicious']);
-    expect(doc).toMatchObject({ interrupted: false, invalidInputs: 1 });
+    expect(doc).toMatchObject({ interrupted: false, complete: true, invalidInputs: 1 });
   });
 
   it('stays valid JSON when interrupted before or after the first item', async () => {
-    expect(JSON.parse(await run('json', true, 0))).toEqual({ records: [], summaries: [], interrupted: true, invalidInputs: 1 });
+    expect(JSON.parse(await run('json', true, 0))).toEqual({ records: [], summaries: [], interrupted: true, complete: false, invalidInputs: 1 });
     expect(JSON.parse(await run('json', true, 1)).records).toHaveLength(2);
   });
 });
@@ -85,7 +85,7 @@ describe('csv', () => {
 });
 
 describe('table', () => {
-  const table = formatTable(sampleItems(), { interrupted: false, invalidInputs: 1 });
+  const table = formatTable(sampleItems(), { interrupted: false, complete: true, invalidInputs: 1 });
 
   it('shows each observable once with its summary verdict, then one row per provider', () => {
     const lines = table.split('\n');
@@ -101,7 +101,7 @@ describe('table', () => {
   });
 
   it('lists invalid inputs with their error, apart from the observables', () => {
-    const withInvalid = formatTable([...sampleItems(), invalidItem('nope')], { interrupted: false, invalidInputs: 1 });
+    const withInvalid = formatTable([...sampleItems(), invalidItem('nope')], { interrupted: false, complete: true, invalidInputs: 1 });
     expect(withInvalid).toMatch(/nope\s+invalid\s+unknown\s+vt3\s+error\s+unknown\s+X_OBSERVABLE_INVALID/);
     expect(withInvalid).toContain('4 observables: 2 malicious, 1 suspicious, 1 benign, 0 unknown; 1 failed lookup; 1 invalid input');
   });
@@ -112,14 +112,14 @@ describe('table', () => {
   });
 
   it('cuts the reason column to the terminal width', () => {
-    for (const line of formatTable(sampleItems(), { interrupted: false, invalidInputs: 0 }, { width: 160 }).split('\n').slice(0, 9)) {
+    for (const line of formatTable(sampleItems(), { interrupted: false, complete: true, invalidInputs: 0 }, { width: 160 }).split('\n').slice(0, 9)) {
       expect(line.length).toBeLessThanOrEqual(160);
     }
   });
 
   it('says so when interrupted or empty', () => {
-    expect(formatTable([], { interrupted: true, invalidInputs: 0 })).toContain('No observables were enriched.');
-    expect(formatTable([], { interrupted: true, invalidInputs: 0 })).toContain('(interrupted)');
+    expect(formatTable([], { interrupted: true, complete: false, invalidInputs: 0 })).toContain('No observables were enriched.');
+    expect(formatTable([], { interrupted: true, complete: false, invalidInputs: 0 })).toContain('(interrupted)');
   });
 });
 

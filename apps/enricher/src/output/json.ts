@@ -6,6 +6,8 @@ export interface JsonDocument {
   records: ResultRecord[];
   summaries: ObservableSummary[];
   interrupted: boolean;
+  /** False whenever not every input was processed (interrupted, or the input could not be read to its end). */
+  complete: boolean;
   invalidInputs: number;
 }
 
@@ -15,7 +17,7 @@ export function formatJson(doc: JsonDocument): string {
 }
 
 /**
- * Streams `{"records":[...],"summaries":[...],"interrupted":false,"invalidInputs":0}`: records are
+ * Streams `{"records":[...],"summaries":[...],"interrupted":false,"complete":true,"invalidInputs":0}`: records are
  * written as they come, summaries (one small object per input) are kept until the end.
  */
 export function createJsonFormatter(): OutputFormatter {
@@ -38,7 +40,7 @@ export function createJsonFormatter(): OutputFormatter {
         '],\n"summaries": [\n' +
         summaries.map((summary) => JSON.stringify(summary)).join(',\n') +
         (summaries.length ? '\n' : '') +
-        `],\n"interrupted": ${footer.interrupted},\n"invalidInputs": ${footer.invalidInputs}\n}\n`
+        `],\n"interrupted": ${footer.interrupted},\n"complete": ${footer.complete},\n"invalidInputs": ${footer.invalidInputs}\n}\n`
       );
     },
   };

@@ -51,7 +51,7 @@ describe('STIX 2.1 bundle', () => {
     const formatter = createStixFormatter({ bundleId: bundle.id });
     let text = formatter.start();
     for (const item of [...sampleItems(), ...sampleItems()]) text += formatter.item(item);
-    text += formatter.end({ interrupted: false, invalidInputs: 0 });
+    text += formatter.end({ interrupted: false, complete: true, invalidInputs: 0 });
     const streamed = JSON.parse(text);
     expect(streamed.objects.map((o: StixObject) => o.id).sort()).toEqual(bundle.objects.map((o) => o.id).sort());
   });

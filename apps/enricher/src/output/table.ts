@@ -121,7 +121,7 @@ export function formatTable(items: readonly EnrichedItem[], footer: RunFooter, o
   const lines = [
     items.length ? renderRows(items.flatMap(tableRows), options).trimEnd() : 'No observables were enriched.',
     '',
-    tally(items) + (footer.interrupted ? ' (interrupted)' : ''),
+    tally(items) + (footer.interrupted ? ' (interrupted)' : footer.complete === false ? ' (incomplete: the input could not be read to its end)' : ''),
     ...lifecycleNotices(lifecycles),
   ];
   return lines.join('\n') + '\n';

@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import { z } from 'zod';
 import { zObservableSummary, zResultRecord, type Enricher } from '@x/core';
 import type { McpConfig, ServerConfig } from '../app-config.js';
+import type { Admission } from '../admission.js';
 import type { SharedStoreStats } from '../stores.js';
 import type { ServiceMetrics } from './metrics.js';
 
@@ -26,12 +27,17 @@ export interface ServerAppOptions {
   shutdownSignal?: AbortSignal;
   /** The MCP surface; `/mcp` is mounted when `http` is on. */
   mcp?: McpConfig;
+  /** Admission control (`createAdmission`): requests that would overfill a bulkhead get 503 + Retry-After. Omit for none. */
+  admission?: Admission;
 }
 
 /** The error body of every 4xx/5xx this service sends. */
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
+
+/** Retry-After of a 503 X_OVERLOADED: lookups from cache or a fast upstream free slots within a second. */
+const OVERLOAD_RETRY_AFTER_S = 1;
 
 function errorBody(code: string, message: string, details?: unknown): ErrorBody {
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
@@ -51,6 +57,25 @@ function tokenMatches(expected: string, header: string | undefined): boolean {
   return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
 
+/** The Host header's name, lower case, without the port (`[::1]:8080` -> `[::1]`). */
+function hostName(header: string | undefined): string {
+  const value = (header ?? '').trim().toLowerCase();
+  if (value.startsWith('[')) return value.slice(0, value.indexOf(']') + 1);
+  const colon = value.lastIndexOf(':');
+  return colon === -1 ? value : value.slice(0, colon);
+}
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
+
+/** The names accepted in Host when the service has no token. */
+export function hostAllowList(server: Pick<ServerConfig, 'allowedHosts' | 'host'>): Set<string> {
+  if (server.allowedHosts) return new Set(server.allowedHosts.map((name) => hostName(name.includes(':') && !name.startsWith('[') && name.split(':').length > 2 ? `[${name}]` : name)));
+  const names = new Set(['localhost', '127.0.0.1', '[::1]']);
+  const own = server.host.toLowerCase();
+  if (!WILDCARD_HOSTS.has(own)) names.add(own.includes(':') ? `[${own}]` : own);
+  return names;
+}
+
 /**
  * The HTTP service as a fastify instance (not listening): `x-enrich serve` listens on it and
  * tests use `inject`/`listen({ port: 0 })`.
@@ -61,6 +86,14 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
   let closing = false;
   const app = Fastify({
     bodyLimit: server.bodyLimit,
+    // Sockets a client cannot hold: headers within connectionTimeout, the whole request within
+    // bodyTimeout (Node checks both every connectionsCheckingInterval), idle keep-alive sockets
+    // closed after keepAliveTimeout, at most maxConnections at once (set on listen, below).
+    // No idle timeout on the socket itself: a request may rightly wait minutes for quota.
+    // headersTimeout at most bodyTimeout: Node enforces requestTimeout only within headersTimeout's reach.
+    http: { headersTimeout: Math.min(server.connectionTimeout, server.bodyTimeout), connectionsCheckingInterval: Math.min(1_000, server.connectionTimeout, server.bodyTimeout) },
+    requestTimeout: server.bodyTimeout,
+    keepAliveTimeout: server.keepAliveTimeout,
     // While closing, requests on kept-alive connections get this service's own 503 (the hook
     // below), in the documented error shape, rather than fastify's.
     return503OnClosing: false,
@@ -77,6 +110,22 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
       ...(token ? { security: [{ bearer: [] }] } : {}),
     },
   });
+
+  app.server.maxConnections = server.maxConnections;
+
+  // Without a token, anyone who can make a browser send a request to this address can use it:
+  // DNS rebinding points a web page's own name at 127.0.0.1. Such requests carry that name in
+  // Host, so only the names of this service are accepted.
+  const allowedHosts = token ? undefined : hostAllowList(server);
+  if (allowedHosts) {
+    app.addHook('onRequest', async (request, reply) => {
+      if (allowedHosts.has(hostName(request.headers.host))) return;
+      return reply
+        .code(421)
+        .header('connection', 'close')
+        .send(errorBody('X_HOST_NOT_ALLOWED', `Host ${JSON.stringify(request.headers.host ?? '')} is not a name of this service (server.allowedHosts); without a token only its own names are accepted.`));
+    });
+  }
 
   app.addHook('preClose', async () => {
     closing = true;
@@ -97,8 +146,10 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
   const requireToken = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!token) return;
     if (tokenMatches(token, request.headers.authorization)) return;
+    // `connection: close`: the client may still be sending (dripping) a body nobody will read.
     return reply
       .code(401)
+      .header('connection', 'close')
       .header('www-authenticate', 'Bearer realm="x-enrich"')
       .send(errorBody('X_UNAUTHORIZED', 'Missing or wrong bearer token: send Authorization: Bearer <token>.'));
   };
@@ -199,10 +250,18 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
           .code(413)
           .send(errorBody('X_TOO_MANY_OBSERVABLES', `At most ${server.maxObservables} observables per request (server.maxObservables); got ${observables.length}. Split the batch.`));
       }
+      const known = (await enricher.providers()).map((info) => info.name);
       if (providers) {
-        const known = new Set((await enricher.providers()).map((info) => info.name));
-        const unknown = providers.filter((name) => !known.has(name));
-        if (unknown.length) return reply.code(400).send(errorBody('X_UNKNOWN_PROVIDER', `No provider instance named ${unknown.join(', ')} (configured: ${[...known].join(', ')}).`));
+        const unknown = providers.filter((name) => !known.includes(name));
+        if (unknown.length) return reply.code(400).send(errorBody('X_UNKNOWN_PROVIDER', `No provider instance named ${unknown.join(', ')} (configured: ${known.join(', ')}).`));
+      }
+      // Local overload is backpressure, not failed lookups: refuse before starting anything.
+      const admitted = options.admission ? options.admission.tryAdmit(providers ?? known, observables.length) : () => undefined;
+      if (!admitted) {
+        return reply
+          .code(503)
+          .header('retry-after', String(OVERLOAD_RETRY_AFTER_S))
+          .send(errorBody('X_OVERLOADED', `The service is at capacity (every provider instance's resilience.bulkhead is full); send the request again after ${OVERLOAD_RETRY_AFTER_S} s.`));
       }
       // Stop the lookups when the client goes away or the request runs too long.
       const controller = new AbortController();
@@ -228,6 +287,7 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
         }
         return result;
       } finally {
+        admitted();
         clearTimeout(timer);
         options.shutdownSignal?.removeEventListener('abort', onShutdown);
         reply.raw.off('close', onClose);

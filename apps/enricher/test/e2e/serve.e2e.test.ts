@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zObservableSummary, zResultRecord } from '@x/core';
-import { APP_DIR, assertBuilt, blocklistConfig, collect, runCli, startCli, tempDir } from '../helpers/cli.js';
+import { APP_DIR, assertBuilt, blocklistConfig, collect, runCli, startServe as startServeProcess, tempDir } from '../helpers/cli.js';
 
 // `x-enrich serve` as a process on an ephemeral loopback port, called over HTTP.
 const TOKEN = 'serve-e2e-token-0123456789abcdef';
@@ -12,21 +12,7 @@ let child: ChildProcess;
 let exited: ReturnType<typeof collect>;
 let base: string;
 
-/** Starts `serve --port 0` and resolves with its base URL once it prints `listening on`. */
-function startServe(config: string, env: Record<string, string> = {}): { child: ChildProcess; exited: ReturnType<typeof collect>; base: Promise<string> } {
-  const started = startCli(['--config', config, '--log-level', 'warn', 'serve', '--port', '0'], { cwd: tmp.dir, env });
-  const done = collect(started, { timeoutMs: 60_000 });
-  const url = new Promise<string>((resolve, reject) => {
-    let seen = '';
-    started.stdout!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(seen);
-      if (match) resolve(match[1]!);
-    });
-    started.once('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
-  });
-  return { child: started, exited: done, base: url };
-}
+const startServe = (config: string, env: Record<string, string> = {}) => startServeProcess(config, { cwd: tmp.dir, env });
 const others: ChildProcess[] = [];
 
 beforeAll(async () => {

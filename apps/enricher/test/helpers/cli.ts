@@ -94,3 +94,19 @@ export function blocklistConfig(configDir: string, extra = ''): string {
     rateLimit: false
 ${extra}`;
 }
+
+/** Starts `serve --port 0` and resolves `base` with its URL once it prints `listening on`. */
+export function startServe(config: string, options: { cwd: string; env?: Record<string, string>; args?: readonly string[] }): { child: ChildProcess; exited: Promise<CliResult>; base: Promise<string> } {
+  const started = startCli(['--config', config, '--log-level', 'warn', 'serve', '--port', '0', ...(options.args ?? [])], { cwd: options.cwd, env: options.env });
+  const done = collect(started, { timeoutMs: 600_000 });
+  const url = new Promise<string>((resolve, reject) => {
+    let seen = '';
+    started.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(seen);
+      if (match) resolve(match[1]!);
+    });
+    started.once('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
+  });
+  return { child: started, exited: done, base: url };
+}

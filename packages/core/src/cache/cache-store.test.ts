@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,6 +125,29 @@ describe('file cache store', () => {
     now = 100_000;
     expect(await store.prune()).toEqual({ removed: 1, kept: 0 });
     expect((await readdir(dir)).sort()).toEqual(['README', 'abc.json.123.deadbeef.tmp']);
+  });
+
+  it('removes the temporary files of writers killed mid-write (their process is gone), not those of live ones', async () => {
+    const dir = await tempDir();
+    const store = createFileCacheStore({ dir, clock });
+    await store.set('k', { value: 1, storedAt: 1_000, expiresAt: 90_000 });
+    // A writer killed with SIGKILL (its pid is free afterwards), and one still running.
+    const killed = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    const alive = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      await Promise.all([once(killed, 'spawn'), once(alive, 'spawn')]);
+      await writeFile(join(dir, `abc.json.${killed.pid}.deadbeef.tmp`), '{"key":');
+      await writeFile(join(dir, `def.json.${alive.pid}.cafebabe.tmp`), '{"key":');
+      const exited = once(killed, 'exit');
+      killed.kill('SIGKILL');
+      await exited;
+      expect(await store.removeAbandonedTemps()).toBe(1);
+      const names = await readdir(dir);
+      expect(names.filter((name) => name.endsWith('.tmp'))).toEqual([`def.json.${alive.pid}.cafebabe.tmp`]);
+      expect(await createFileCacheStore({ dir, clock }).get('k')).toMatchObject({ value: 1 });
+    } finally {
+      alive.kill('SIGKILL');
+    }
   });
 
   it('prunes nothing in a directory that does not exist yet', async () => {

@@ -37,6 +37,27 @@ export interface FileCacheStore extends CacheStore {
    * processes use the directory: a valid entry is never removed.
    */
   prune(): Promise<FileCachePruneResult>;
+  /**
+   * Removes the temporary files of writers that are gone (killed mid-write): those named by a
+   * process id that no longer runs on this machine. Cheap (names only, no stat of entries):
+   * the CLI runs it at every start. Returns how many it removed.
+   */
+  removeAbandonedTemps(): Promise<number>;
+}
+
+/** The writer's process id in a temporary file's name (`<sha>.json.<pid>.<hex>.tmp`). */
+const TEMP_NAME = /\.json\.(\d+)\.[0-9a-f]+\.tmp$/;
+
+/** Whether a process with this id runs (on this machine; a cache directory is local). */
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A writer that left its temporary file this long ago has crashed (writes take milliseconds). */
@@ -140,6 +161,21 @@ export function createFileCacheStore(options: FileCacheStoreOptions): FileCacheS
         return;
       }
       await Promise.all(names.filter((name) => name.endsWith('.json') || name.endsWith('.tmp')).map((name) => rm(join(options.dir, name), { force: true })));
+    },
+
+    async removeAbandonedTemps() {
+      let names: string[];
+      try {
+        names = await readdir(options.dir);
+      } catch {
+        return 0;
+      }
+      const abandoned = names.filter((name) => {
+        const pid = TEMP_NAME.exec(name)?.[1];
+        return pid !== undefined && !processAlive(Number(pid));
+      });
+      await Promise.all(abandoned.map((name) => rm(join(options.dir, name), { force: true })));
+      return abandoned.length;
     },
 
     async prune() {

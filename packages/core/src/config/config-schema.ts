@@ -36,12 +36,17 @@ export const zRetryConfig = z
   })
   .strict();
 
+// Count-based by default: it opens on sustained failure at any request rate (4 a minute as well
+// as 400 a second). A rate-based sampling breaker (`minimumRps`) is opt-in: at low rates it never
+// reaches its minimum, so it never opens.
 export const zCircuitBreakerConfig = z
   .object({
-    threshold: z.number().min(0).max(1).default(0.5).describe('Failure ratio in the sampling window that opens the circuit.'),
-    minimumRps: z.number().min(0).default(0).describe('Minimum request rate in the window before the ratio counts.'),
-    samplingDuration: zDuration.default(30_000).describe('Window over which failures are sampled.'),
+    threshold: z.number().gt(0).lt(1).default(0.5).describe('Failure ratio over the last `window` calls that opens the circuit.'),
+    window: z.number().int().min(1).default(20).describe('Calls in the count-based window (the last N upstream calls, whatever their rate).'),
+    minimumCalls: z.number().int().min(1).default(5).describe('Calls in the window before the ratio counts: 5 calls that all fail open the circuit.'),
     consecutiveFailures: z.number().int().positive().optional().describe('Open after this many consecutive failures instead of a ratio.'),
+    minimumRps: z.number().positive().optional().describe('Opt-in rate-based breaker instead: the ratio over `samplingDuration` counts only above this many calls a second.'),
+    samplingDuration: zDuration.default(30_000).describe('Window of the rate-based breaker (with `minimumRps`).'),
     halfOpenAfter: zDuration.default(30_000).describe('How long the circuit stays open before a half-open probe.'),
   })
   .strict();
@@ -59,6 +64,12 @@ export const zResilienceConfig = z
     retry: z.union([z.literal(false), zRetryConfig]).default(() => zRetryConfig.parse({})).describe('Retry transient failures, or false.'),
     circuitBreaker: z.union([z.literal(false), zCircuitBreakerConfig]).default(() => zCircuitBreakerConfig.parse({})).describe('Circuit breaker, or false.'),
     bulkhead: z.union([z.literal(false), zBulkheadConfig]).default(() => zBulkheadConfig.parse({})).describe('Concurrency limit, or false.'),
+    authProbeAfter: z
+      .union([z.literal(false), zDuration])
+      .optional()
+      .describe(
+        "After a 401/403 every call of this instance fails fast with X_UPSTREAM_AUTH; one probe call goes through after this long (false: never, for the run). Default: never in the CLI, 60 s in `serve`.",
+      ),
   })
   .strict();
 

@@ -16,7 +16,8 @@ export interface InterpolationResult<T> {
 function interpolateString(text: string, env: Env, path: string, issues: ValidationIssue[]): string {
   return text.replace(REFERENCE, (match, escape: string, name: string, fallback: string | undefined) => {
     if (escape === '$') return match.slice(1);
-    const value = env[name];
+    // Own properties only: `${constructor}` or `${__proto__}` must not reach Object.prototype.
+    const value = Object.hasOwn(env, name) ? env[name] : undefined;
     if (value !== undefined && value !== '') return value;
     if (fallback !== undefined) return fallback;
     if (value === '') return '';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isValidationError, isXEnrichError, type ValidationError } from '../errors/x-enrich-error.js';
-import { configJsonSchema, loadConfigFile, parseConfig } from './load-config.js';
+import { configJsonSchema, loadConfigFile, MAX_CONFIG_BYTES, parseConfig, parseConfigText } from './load-config.js';
+import { interpolateEnv } from './interpolate.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -134,5 +135,37 @@ describe('a host schema that extends the config', () => {
     const error = await rejection(loadConfigFile(path, { env: {}, schema }));
     expect(error.issues.map((issue) => issue.path).sort()).toEqual(['concurrency', 'server.port']);
     expect(parseConfig({ providers: {} }, { env: {}, schema }).server).toEqual({ port: 8080 });
+  });
+});
+
+describe('hostile config text', () => {
+  it('reports an alias bomb as X_CONFIG_PARSE, not as a bug', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`)].join('\n');
+    expect(() => parseConfigText(bomb, 'bomb.yaml')).toThrow(expect.objectContaining({ code: 'X_CONFIG_PARSE', message: expect.stringMatching(/alias/i) }));
+  });
+
+  it('finds duplicate keys in a large map in linear time, with their line', () => {
+    // 20,000 keys (yaml's own uniqueKeys check compares every key with every earlier one: 2 x 10^8 comparisons).
+    const keys = Array.from({ length: 20_000 }, (_, i) => `k${i}: ${i}`);
+    keys.push('k17: again');
+    expect(() => parseConfigText(keys.join('\n'), 'big.yaml')).toThrow(expect.objectContaining({ code: 'X_CONFIG_PARSE', details: expect.objectContaining({ line: 20_001 }) }));
+    expect(parseConfigText('a: 1\nb: { c: 1, d: 2 }\ne: [{ f: 1 }, { f: 2 }]\n')).toEqual({ a: 1, b: { c: 1, d: 2 }, e: [{ f: 1 }, { f: 2 }] });
+    expect(() => parseConfigText('a: 1\nb:\n  c: 1\n  c: 2\n')).toThrow(expect.objectContaining({ code: 'X_CONFIG_PARSE', details: expect.objectContaining({ line: 4 }) }));
+  });
+
+  it('refuses a text over 1 MiB with X_CONFIG_PARSE before parsing it', () => {
+    expect(() => parseConfigText(`x: "${'a'.repeat(MAX_CONFIG_BYTES)}"`, 'huge.yaml')).toThrow(expect.objectContaining({ code: 'X_CONFIG_PARSE', message: expect.stringMatching(/more than the 1048576/) }));
+  });
+
+  it('accepts YAML merge keys', () => {
+    const text = 'defaults: &d { timeout: 5s, retry: false }\nvt3: { <<: *d, timeout: 9s }\n';
+    expect(parseConfigText(text)).toMatchObject({ vt3: { timeout: '9s', retry: false } });
+  });
+
+  it('interpolates only the environment\'s own variables, never Object.prototype members', () => {
+    const env = { REAL: 'yes' };
+    const result = interpolateEnv({ a: '${constructor}', b: '${__proto__}', c: '${toString:-fallback}', d: '${REAL}' }, env);
+    expect(result.value).toEqual({ a: '', b: '', c: 'fallback', d: 'yes' });
+    expect(result.issues.map((issue) => issue.path)).toEqual(['a', 'b']);
   });
 });

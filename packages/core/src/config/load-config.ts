@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { LineCounter, parseDocument } from 'yaml';
+import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
 import { ValidationError, XEnrichError, type ValidationIssue } from '../errors/x-enrich-error.js';
 import { zEnricherConfig, type EnricherConfig } from './config-schema.js';
@@ -71,22 +71,73 @@ async function readText(path: string, what: string): Promise<string> {
   }
 }
 
-/** Parses YAML (JSON is valid YAML) and reports syntax errors with line and column, never quoting the source line. */
+/** The largest config text parsed: configs are a few KB; a multi-megabyte one is a mistake or an attack. */
+export const MAX_CONFIG_BYTES = 1_048_576;
+
+type ParseProblem = { line: number; column: number; message: string };
+
+function parseError(source: string, errors: ParseProblem[]): XEnrichError {
+  const lines = errors.map((error) => `  - line ${error.line}, column ${error.column}: ${error.message}`);
+  const first = errors[0]!;
+  return new XEnrichError('X_CONFIG_PARSE', [`Cannot parse ${source} at line ${first.line}, column ${first.column}:`, ...lines].join('\n'), {
+    details: { source, line: first.line, column: first.column, errors },
+  });
+}
+
+/**
+ * Duplicate keys, found with one Set per map: linear in the document. (yaml's own `uniqueKeys`
+ * compares every key with every earlier one, which made a 1.6 MB map take 15 s.)
+ */
+function duplicateKeys(document: Document.Parsed, lineCounter: LineCounter): ParseProblem[] {
+  const problems: ParseProblem[] = [];
+  visit(document, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        const key = pair.key;
+        // Only scalar keys can be compared cheaply; a config has no other kind. `<<` merges may repeat.
+        if (!isScalar(key)) continue;
+        const value = key.value;
+        if (value === MERGE_KEY && key.source === MERGE_KEY) continue;
+        if (seen.has(value)) {
+          const { line, col } = lineCounter.linePos(key.range?.[0] ?? 0);
+          problems.push({ line, column: col, message: `Map keys must be unique; "${String(value).slice(0, 80)}" is repeated` });
+        } else {
+          seen.add(value);
+        }
+      }
+    },
+  });
+  return problems;
+}
+
+const MERGE_KEY = '<<';
+
+/**
+ * Parses YAML (JSON is valid YAML) and reports syntax errors with line and column, never quoting
+ * the source line. YAML merge keys (`<<: *defaults`) are accepted. Everything that makes a text
+ * unusable is X_CONFIG_PARSE, fast: a text over MAX_CONFIG_BYTES, duplicate keys (found in
+ * linear time), and alias bombs (more than 100 alias expansions).
+ */
 export function parseConfigText(text: string, source = 'config'): unknown {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
-  if (document.errors.length > 0) {
-    const errors = document.errors.map((error) => {
-      const { line, col } = lineCounter.linePos(error.pos[0]);
-      return { line, column: col, message: error.message };
-    });
-    const lines = errors.map((error) => `  - line ${error.line}, column ${error.column}: ${error.message}`);
-    const first = errors[0]!;
-    throw new XEnrichError('X_CONFIG_PARSE', [`Cannot parse ${source} at line ${first.line}, column ${first.column}:`, ...lines].join('\n'), {
-      details: { source, line: first.line, column: first.column, errors },
-    });
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_CONFIG_BYTES) {
+    throw new XEnrichError('X_CONFIG_PARSE', `Cannot parse ${source}: it is ${bytes} bytes, more than the ${MAX_CONFIG_BYTES} a config may have.`, { details: { source, bytes } });
   }
-  return document.toJS({ maxAliasCount: 100 });
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: false, merge: true, lineCounter });
+  const errors: ParseProblem[] = document.errors.map((error) => {
+    const { line, col } = lineCounter.linePos(error.pos[0]);
+    return { line, column: col, message: error.message };
+  });
+  if (errors.length === 0) errors.push(...duplicateKeys(document, lineCounter));
+  if (errors.length > 0) throw parseError(source, errors);
+  try {
+    return document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // yaml throws a ReferenceError for an alias bomb ("Excessive alias count"); it is the text's fault.
+    throw new XEnrichError('X_CONFIG_PARSE', `Cannot parse ${source}: ${(error as Error).message} (aliases expand to too much data).`, { cause: error, details: { source } });
+  }
 }
 
 /**

@@ -17,6 +17,7 @@ import type { EnricherEvent, EnricherStats, ProviderInfo } from './events.js';
 import { toParsedInput, type ParsedInput } from './input.js';
 import { ProviderInstance, type LookupOptions } from './provider-instance.js';
 import { emptyRecord, summarize } from './records.js';
+import { defaultWindow, orderedPool } from '../stream/ordered-pool.js';
 
 export interface EnricherOptions {
   /** Loaded provider instances (`loadProviders` or `prepareProvider`), in the order records are produced. */
@@ -61,6 +62,11 @@ export interface EnrichOptions {
    * one provider at a time.
    */
   trace?: (step: TraceStep) => void;
+  /**
+   * `stream` only: inputs started and not yet yielded (the reorder buffer that keeps input order
+   * while later lookups overtake a slow one). Default `max(1024, 64 x concurrency)`.
+   */
+  window?: number;
 }
 
 export type EnricherInput = string | Observable;
@@ -84,7 +90,10 @@ export interface Enricher {
    * (an unknown provider name, a closed enricher), never for upstream problems.
    */
   enrich(inputs: Iterable<EnricherInput>, options?: EnrichOptions): Promise<EnrichResult>;
-  /** The same over an async iterable, one item per input in input order, with bounded concurrency. */
+  /**
+   * The same over an async iterable, one item per input in input order, with bounded concurrency;
+   * a slow lookup does not hold back the lookups after it (`window` bounds the reorder buffer).
+   */
   stream(inputs: AsyncIterable<EnricherInput> | Iterable<EnricherInput>, options?: EnrichOptions): AsyncIterable<StreamItem>;
   /** Instance descriptions with circuit state and remaining quota (async: a shared store may be asked). */
   providers(): Promise<ProviderInfo[]>;
@@ -274,33 +283,14 @@ export function createEnricher(options: EnricherOptions): Enricher {
 
     async *stream(inputs, opts = {}) {
       const selected = select(opts.providers);
-      const limit = Math.max(1, opts.concurrency ?? defaultConcurrency);
+      const concurrency = Math.max(1, opts.concurrency ?? defaultConcurrency);
       const { lookupOptions, release } = lookupOptionsOf(opts);
-      // Started lookups in input order; at most `limit` run ahead of the consumer.
-      const running: Array<Promise<StreamItem>> = [];
-      const iterator = (Symbol.asyncIterator in inputs ? inputs[Symbol.asyncIterator]() : (inputs as Iterable<EnricherInput>)[Symbol.iterator]()) as
-        | AsyncIterator<EnricherInput>
-        | Iterator<EnricherInput>;
-      let done = false;
       try {
-        for (;;) {
-          while (!done && running.length < limit) {
-            const step = await iterator.next();
-            if (step.done) {
-              done = true;
-              break;
-            }
-            const promise = Promise.resolve(lookupOne(parse(step.value), selected, lookupOptions));
-            promise.catch(() => undefined);
-            running.push(promise);
-          }
-          const head = running.shift();
-          if (!head) return;
-          yield await head;
-        }
+        // No head-of-line blocking: a slow lookup (a timeout, a quota wait) holds its place in
+        // the output, not the lookups behind it (see orderedPool).
+        yield* orderedPool(inputs, (input) => lookupOne(parse(input), selected, lookupOptions), { concurrency, window: opts.window ?? defaultWindow(concurrency) });
       } finally {
         release();
-        if (!done) await iterator.return?.();
       }
     },
 

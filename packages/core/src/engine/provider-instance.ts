@@ -191,7 +191,11 @@ export class ProviderInstance {
         this.logger.warn({}, 'bulkhead full');
         emit({ type: 'bulkhead_rejected', instance: name });
       },
-    }, { pausableTimeout: windows.length > 0 });
+      onAuthLatch: (state) =>
+        state === 'latched'
+          ? this.logger.error({ code: 'X_UPSTREAM_AUTH' }, 'the upstream refused the credentials (401/403): no more calls for this instance until a probe succeeds (CLI: for this run)')
+          : this.logger.info({}, 'the upstream accepted the credentials again: calls resume'),
+    }, { pausableTimeout: windows.length > 0, clock: deps.clock });
     stats.circuitState = this.policies.circuitState;
     const retries = resilience.retry === false ? 0 : resilience.retry.maxAttempts;
     const maxDelay = resilience.retry === false ? 0 : resilience.retry.maxDelay;

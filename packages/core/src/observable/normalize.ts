@@ -72,14 +72,15 @@ export function checkDomain(input: string): TypeCheck {
 
 /**
  * Scheme and host only: the scheme and host are lower-cased, the host punycoded (IPv6 hosts
- * canonical), a default port dropped. Path, query and fragment are kept byte for byte, since
+ * canonical), a default port dropped, credentials (`user:password@`) removed: they must never
+ * reach an upstream service or a cache key (the record's `input` keeps what was given). Path, query and fragment are kept byte for byte, since
  * servers treat them case-sensitively and intel APIs key URLs by their exact text.
  */
 export function checkUrl(input: string): TypeCheck {
   if (/\s/.test(input)) return fail('a URL has no whitespace (encode spaces as %20)');
   const match = URL_START.exec(input);
   if (!match) return fail('a URL starts with a scheme and "://" (http://, https://, ...)');
-  const [, scheme = '', authority = '', rest = ''] = match;
+  const [, scheme = '', , rest = ''] = match;
   let parsed: URL;
   try {
     parsed = new URL(input);
@@ -87,8 +88,6 @@ export function checkUrl(input: string): TypeCheck {
     return fail('the URL parser rejects it');
   }
   if (parsed.hostname === '') return fail('a URL needs a host');
-  const at = authority.lastIndexOf('@');
-  const userinfo = at >= 0 ? authority.slice(0, at + 1) : '';
   const lowerScheme = scheme.toLowerCase();
   let host = parsed.hostname;
   if (!host.startsWith('[') && /^[\d.]+$/.test(host) === false) {
@@ -97,7 +96,7 @@ export function checkUrl(input: string): TypeCheck {
     if (ascii !== '') host = ascii;
   }
   const port = parsed.port !== '' && parsed.port !== DEFAULT_PORTS[lowerScheme] ? `:${parsed.port}` : '';
-  return ok(`${lowerScheme}://${userinfo}${host}${port}${rest}`);
+  return ok(`${lowerScheme}://${host}${port}${rest}`);
 }
 
 const CHECKS: Record<ObservableType, (input: string) => TypeCheck> = {

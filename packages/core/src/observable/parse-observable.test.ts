@@ -9,6 +9,17 @@ const failure = (raw: string) => {
   return result.error;
 };
 
+describe('IPv4-mapped IPv6', () => {
+  it('is the IPv4 address it maps, whichever way it is written or typed', () => {
+    for (const raw of ['::ffff:8.8.8.8', '::FFFF:808:808', '[::ffff:8.8.8.8]', 'ip:::ffff:8.8.8.8', 'ipv6:::ffff:8.8.8.8']) {
+      expect(parseObservable(raw)).toEqual({ observable: { type: 'ipv4', value: '8.8.8.8' }, input: raw });
+    }
+    expect(parseObservable({ type: 'ipv6', value: '::ffff:10.0.0.1' }).observable).toEqual({ type: 'ipv4', value: '10.0.0.1' });
+    // Other IPv6 addresses that embed an IPv4 one stay IPv6 (NAT64, IPv4-compatible).
+    expect(parseObservable('64:ff9b::8.8.8.8').observable.type).toBe('ipv6');
+  });
+});
+
 describe('type detection and normalization', () => {
   it('ipv4', () => {
     expect(parsed(' 8.8.8.8 ')).toEqual({ type: 'ipv4', value: '8.8.8.8' });
@@ -42,7 +53,10 @@ describe('type detection and normalization', () => {
     expect(parsed('http://Bücher.de/Ä')).toEqual({ type: 'url', value: 'http://xn--bcher-kva.de/Ä' });
     expect(parsed('http://example.com:80/x')).toEqual({ type: 'url', value: 'http://example.com/x' });
     expect(parsed('http://[2001:DB8:0::1]:8080/')).toEqual({ type: 'url', value: 'http://[2001:db8::1]:8080/' });
-    expect(parsed('http://user[at]example[.]com/')).toEqual({ type: 'url', value: 'http://user@example.com/' });
+    // Credentials are removed from the value (never sent upstream); `input` keeps them.
+    expect(parsed('http://user[at]example[.]com/')).toEqual({ type: 'url', value: 'http://example.com/' });
+    expect(parseObservable('https://admin:s3cret@Example.com:443/a?b#c')).toEqual({ observable: { type: 'url', value: 'https://example.com/a?b#c' }, input: 'https://admin:s3cret@Example.com:443/a?b#c' });
+    expect(parseObservable({ type: 'url', value: 'ftp://u:p@host.example/x' }).observable.value).toBe('ftp://host.example/x');
     expect(failure('http://exa mple.com/').message).toContain('no whitespace');
     expect(failure('file:///etc/passwd').message).toContain('needs a host');
   });

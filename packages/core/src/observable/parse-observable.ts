@@ -74,12 +74,12 @@ function parseString(raw: string): ParsedObservable {
     if (named === 'ip' || named === 'hash') {
       const detected = detect(value);
       const family = named === 'ip' ? ['ipv4', 'ipv6'] : ['md5', 'sha1', 'sha256'];
-      if (!('reason' in detected) && family.includes(detected.type)) return { observable: { type: detected.type, value: detected.check.value }, input: raw };
+      if (!('reason' in detected) && family.includes(detected.type)) return { observable: canonical(detected.type, detected.check.value), input: raw };
       throw invalid(raw, 'reason' in detected ? detected.reason : `it is a ${detected.type}`, named === 'ip' ? 'IP address' : 'hash');
     }
     const check = checkObservable(named, value);
     if (!check.ok) throw invalid(raw, check.reason, named);
-    return { observable: { type: named, value: check.value }, input: raw };
+    return { observable: canonical(named, check.value), input: raw };
   }
   return parseDetected(raw, trimmed);
 }
@@ -87,7 +87,26 @@ function parseString(raw: string): ParsedObservable {
 function parseDetected(raw: string, value: string): ParsedObservable {
   const detected = detect(value);
   if ('reason' in detected) throw invalid(raw, detected.reason, detected.type);
-  return { observable: { type: detected.type, value: detected.check.value }, input: raw };
+  return { observable: canonical(detected.type, detected.check.value), input: raw };
+}
+
+// An IPv4-mapped IPv6 address as the URL parser writes it: `::ffff:8.8.8.8` -> `::ffff:808:808`.
+const MAPPED_IPV4 = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
+
+/**
+ * The observable under its canonical type: an IPv4-mapped IPv6 address (`::ffff:8.8.8.8`) is
+ * the IPv4 address it maps, so it is looked up, cached and counted as that.
+ */
+function canonical(type: ObservableType, value: string): Observable {
+  if (type === 'ipv6') {
+    const mapped = MAPPED_IPV4.exec(value);
+    if (mapped) {
+      const high = parseInt(mapped[1] as string, 16);
+      const low = parseInt(mapped[2] as string, 16);
+      return { type: 'ipv4', value: `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}` };
+    }
+  }
+  return { type, value };
 }
 
 /**
@@ -137,5 +156,5 @@ export function normalizeObservable(observable: Observable): Observable {
   if (CONTROL.test(trimmed)) throw invalid(value, 'it contains control characters', type);
   const check = checkObservable(type, trimmed);
   if (!check.ok) throw invalid(value, check.reason, type);
-  return { type, value: check.value };
+  return canonical(type, check.value);
 }

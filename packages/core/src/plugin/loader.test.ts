@@ -76,6 +76,12 @@ describe('loadProviders', () => {
     expect(installed[0]!.manifest.version).toBe('1.2.3');
   });
 
+  it('times out a plugin whose import never settles, with a clear X_PLUGIN_IMPORT_FAILED', async () => {
+    const error = await loadError(loadProviders(config({ hung: { use: './hangs-on-import.js' } }), { importFrom: fixtures, importTimeoutMs: 200 }));
+    expect(error.code).toBe('X_PLUGIN_IMPORT_FAILED');
+    expect(error.message).toMatch(/hangs-on-import\.js.*did not finish importing within 200 ms \(a top-level await that never settles\?\)/);
+  });
+
   it('names the installed plugins when a package is unknown', async () => {
     const error = await loadError(loadProviders(config({ vt: { use: '@x/provider-nope' } }), { importFrom: project }));
     expect(error.code).toBe('X_PLUGIN_NOT_FOUND');

@@ -48,6 +48,8 @@ export interface LoadProvidersOptions extends PrepareProviderOptions {
   fallbackImportFrom?: readonly string[];
   /** `exports` conditions for installed packages. Default: import, node, default. */
   conditions?: readonly string[];
+  /** Longest a plugin's import may take (X_PLUGIN_IMPORT_FAILED beyond). Default 10 s. */
+  importTimeoutMs?: number;
 }
 
 type Problem = ValidationIssue & { code: ErrorCode };
@@ -229,6 +231,7 @@ async function importPlugin(
   fallbacks: readonly string[],
   conditions: readonly string[],
   installed: () => string,
+  importTimeoutMs = 10_000,
 ): Promise<{ plugin?: unknown; problem?: Problem }> {
   let entry = resolvePluginEntry(use, importFrom, conditions);
   if (entry === undefined && !isPathSpecifier(use)) {
@@ -240,12 +243,29 @@ async function importPlugin(
     return { problem: { code: 'X_PLUGIN_NOT_FOUND', path, message: `${what}. Installed plugins: ${installed()}` } };
   }
   try {
-    return { plugin: pluginFromModule((await import(pathToFileURL(entry).href)) as Record<string, unknown>) };
+    return { plugin: pluginFromModule((await importWithTimeout(pathToFileURL(entry).href, importTimeoutMs)) as Record<string, unknown>) };
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     // Found, but it threw while loading: not a naming problem, so not X_PLUGIN_NOT_FOUND.
     const where = entry === use ? JSON.stringify(use) : `${JSON.stringify(use)} (${entry})`;
     return { problem: { code: 'X_PLUGIN_IMPORT_FAILED', path, message: `${where} was found but failed while importing: ${reason}` } };
+  }
+}
+
+/**
+ * `import()` bounded in time. A plugin whose top-level await never settles would otherwise leave
+ * nothing to run and Node would exit 13 without a word; the (ref'd) timer keeps the process
+ * alive to say which plugin hung.
+ */
+async function importWithTimeout(url: string, timeoutMs: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`it did not finish importing within ${timeoutMs} ms (a top-level await that never settles?)`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([import(url), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -291,7 +311,7 @@ export async function loadProviders(config: EnricherConfig, options: LoadProvide
       continue;
     }
     seenNames.set(folded, name);
-    const imported = await importPlugin(name, instance.use, importFrom, fallbacks, conditions, installed);
+    const imported = await importPlugin(name, instance.use, importFrom, fallbacks, conditions, installed, options.importTimeoutMs);
     if (imported.problem) {
       problems.push(imported.problem);
       continue;

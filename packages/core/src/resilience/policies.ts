@@ -12,7 +12,9 @@ import type {
 import type { ResilienceConfig } from '../config/config-schema.js';
 import { XEnrichError, isUpstreamError, isXEnrichError } from '../errors/x-enrich-error.js';
 import { abortError } from '../rate-limit/sleep.js';
+import { systemClock, type Clock } from '../di/tokens.js';
 import { DeadlineWheel, runAttempt, type AttemptContext } from './attempt-timeout.js';
+import { createAuthLatch } from './auth-latch.js';
 
 // cockatiel is CommonJS. `require` rather than `import` because Node 20 lexes every file of a
 // CommonJS package that ESM imports (cockatiel re-exports ~20 files), which made importing it
@@ -21,6 +23,7 @@ const {
   BulkheadRejectedError,
   CircuitState: Circuit,
   ConsecutiveBreaker,
+  CountBreaker,
   ExponentialBackoff,
   SamplingBreaker,
   bulkhead,
@@ -74,13 +77,21 @@ export interface PolicyHooks {
   onCircuitStateChange?(state: CircuitStateName): void;
   onTimeout?(): void;
   onBulkheadRejected?(): void;
+  /** A 401/403 stopped this instance's calls (`latched`), or a probe call succeeded (`released`). */
+  onAuthLatch?(state: 'latched' | 'released'): void;
 }
 
-/** The composed per-instance policies: retry( circuit breaker( bulkhead( timeout( call )))). */
+export interface PolicyOptions {
+  pausableTimeout?: boolean;
+  /** The clock of the auth latch's probe delay (`resilience.authProbeAfter`). */
+  clock?: Clock;
+}
+
+/** The composed per-instance policies: auth latch( retry( circuit breaker( bulkhead( timeout( call ))))). */
 export interface ResiliencePolicies {
   /**
    * Runs `fn` under the policies; `attempt.signal` aborts on timeout or when `signal` aborts. Rejects with XEnrichErrors only: X_CIRCUIT_OPEN,
-   * X_BULKHEAD_FULL, X_TIMEOUT, X_ABORTED, or what `fn` threw.
+   * X_BULKHEAD_FULL, X_TIMEOUT, X_ABORTED, X_UPSTREAM_AUTH (fast, after an earlier 401/403), or what `fn` threw.
    */
   execute<T>(fn: (attempt: AttemptContext) => Promise<T>, signal: AbortSignal): Promise<T>;
   readonly circuitState: CircuitStateName;
@@ -91,9 +102,16 @@ export interface ResiliencePolicies {
  * exponential backoff (decorrelated jitter) for transient failures only, honouring
  * Retry-After up to `maxDelay`; a sampling or consecutive-failure circuit breaker with a
  * half-open probe; a bulkhead; and a per-attempt cooperative timeout (see `runAttempt`).
+ * Outside them all an auth latch: after a definitive 401/403 every further call fails fast with
+ * the same X_UPSTREAM_AUTH, without reaching the upstream, until a probe (`authProbeAfter`).
+ *
+ * The breaker is count-based by default (the last `window` calls, at least `minimumCalls`), so
+ * it opens on sustained failure whatever the request rate; `consecutiveFailures` or
+ * `minimumRps` (rate-based) select the others.
  */
-export function createResiliencePolicies(config: ResilienceConfig, hooks: PolicyHooks = {}, options: { pausableTimeout?: boolean } = {}): ResiliencePolicies {
+export function createResiliencePolicies(config: ResilienceConfig, hooks: PolicyHooks = {}, options: PolicyOptions = {}): ResiliencePolicies {
   const pausable = options.pausableTimeout ?? true;
+  const latch = createAuthLatch(config.authProbeAfter ?? false, options.clock ?? systemClock, hooks.onAuthLatch);
   let retryPolicy: RetryPolicy | undefined;
   let breaker: CircuitBreakerPolicy | undefined;
   let bulkheadPolicy: BulkheadPolicy | undefined;
@@ -113,7 +131,9 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
       halfOpenAfter: c.halfOpenAfter,
       breaker: c.consecutiveFailures
         ? new ConsecutiveBreaker(c.consecutiveFailures)
-        : new SamplingBreaker({ threshold: c.threshold, duration: c.samplingDuration, minimumRps: c.minimumRps }),
+        : c.minimumRps
+          ? new SamplingBreaker({ threshold: c.threshold, duration: c.samplingDuration, minimumRps: c.minimumRps })
+          : new CountBreaker({ threshold: c.threshold, size: c.window, minimumNumberOfCalls: Math.min(c.minimumCalls, c.window) }),
     });
     breaker.onStateChange((state) => hooks.onCircuitStateChange?.(STATE_NAMES[state]));
   }
@@ -142,12 +162,14 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
     execute<T>(fn: (attempt: AttemptContext) => Promise<T>, signal: AbortSignal): Promise<T> {
       // A `.catch` rather than an async function with try/await: one promise less per lookup.
       let running: Promise<T>;
+      const admitted = latch.admit();
+      if (admitted !== true) return Promise.reject(admitted);
       try {
         running = run(fn, signal);
       } catch (error) {
         running = Promise.reject(error);
       }
-      return running.catch((error: unknown) => {
+      return latch.observe(running).catch((error: unknown) => {
         throw policyError(error, signal);
       });
     },

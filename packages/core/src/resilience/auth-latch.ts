@@ -1,0 +1,62 @@
+import type { Clock } from '../di/tokens.js';
+import { XEnrichError, isUpstreamError } from '../errors/x-enrich-error.js';
+
+/**
+ * Stops an instance's upstream calls after a definitive authentication failure (401/403): a
+ * wrong API key would otherwise be sent once per observable (500 inputs, 500 refusals: noise in
+ * the provider's logs and a risk of the key being banned). Every later call fails fast with the
+ * same X_UPSTREAM_AUTH. With `probeAfterMs` (the service), one call goes through once that much
+ * time has passed since the refusal: success releases the latch, another 401/403 sets it again.
+ * With `false` (the CLI) it holds for the run.
+ */
+export interface AuthLatch {
+  /** `true` to run the call, or the error to fail it with at once. */
+  admit(): true | XEnrichError;
+  /** Watches a call's outcome: a 401/403 sets the latch, a success of a probe releases it. */
+  observe<T>(running: Promise<T>): Promise<T>;
+}
+
+export function createAuthLatch(probeAfterMs: number | false, clock: Clock, onChange?: (state: 'latched' | 'released') => void): AuthLatch {
+  let refusal: XEnrichError | undefined;
+  let latchedAt = 0;
+  let probing = false;
+  return {
+    admit() {
+      if (!refusal) return true;
+      if (probeAfterMs !== false && !probing && clock.now() - latchedAt >= probeAfterMs) {
+        probing = true;
+        return true;
+      }
+      return new XEnrichError(
+        refusal.code,
+        `${refusal.message} (an earlier call was refused; this instance makes no more calls ${probeAfterMs === false ? 'in this run' : 'until a probe succeeds'}: fix the credentials).`,
+        { retryable: false, details: refusal.details },
+      );
+    },
+    observe(running) {
+      return running.then(
+        (value) => {
+          if (refusal && probing) {
+            refusal = undefined;
+            probing = false;
+            onChange?.('released');
+          }
+          return value;
+        },
+        (error: unknown) => {
+          if (isUpstreamError(error) && error.kind === 'auth') {
+            const first = !refusal;
+            refusal = error;
+            latchedAt = clock.now();
+            probing = false;
+            if (first) onChange?.('latched');
+          } else if (probing) {
+            // A probe that failed otherwise (network) says nothing about the key: probe again next time.
+            probing = false;
+          }
+          throw error;
+        },
+      );
+    },
+  };
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { zResilienceConfig } from '../config/config-schema.js';
+import { UpstreamError } from '../errors/x-enrich-error.js';
+import { createFakeClock } from '../testing/fake-clock.js';
+import { createResiliencePolicies } from './policies.js';
+
+const never = new AbortController().signal;
+const serverError = () => new UpstreamError('http', 'upstream answered 503', { status: 503 });
+const auth = (status = 401) => new UpstreamError('auth', `upstream answered ${status}`, { status });
+
+/** Calls the policies `count` times, `gapMs` apart on the fake clock, each call failing (or not); returns the codes. */
+async function drive(policies: ReturnType<typeof createResiliencePolicies>, clock: ReturnType<typeof createFakeClock>, count: number, gapMs: number, fails: (i: number) => boolean) {
+  let upstreamCalls = 0;
+  const codes: string[] = [];
+  for (let i = 0; i < count; i++) {
+    await clock.advance(gapMs);
+    const outcome = await policies
+      .execute(async () => {
+        upstreamCalls++;
+        if (fails(i)) throw serverError();
+        return 'ok';
+      }, never)
+      .catch((error: { code: string }) => error.code);
+    codes.push(outcome);
+  }
+  return { codes, upstreamCalls };
+}
+
+describe('circuit breaker defaults (count-based)', () => {
+  const config = zResilienceConfig.parse({ retry: false, timeout: 0 });
+
+  it('documents its defaults: ratio 0.5 over the last 20 calls, from 5 calls on, half-open after 30 s', () => {
+    expect(config.circuitBreaker).toEqual({ threshold: 0.5, window: 20, minimumCalls: 5, samplingDuration: 30_000, halfOpenAfter: 30_000 });
+  });
+
+  for (const [rate, gapMs] of [
+    ['4 a minute', 15_000],
+    ['100 a second', 10],
+  ] as const) {
+    it(`opens on sustained failure at ${rate}, after minimumCalls failed calls`, async () => {
+      const clock = createFakeClock();
+      const states: string[] = [];
+      const policies = createResiliencePolicies(config, { onCircuitStateChange: (state) => states.push(state) }, { clock });
+      const { codes, upstreamCalls } = await drive(policies, clock, 12, gapMs, () => true);
+      expect(codes.slice(0, 5)).toEqual(Array(5).fill('X_UPSTREAM_HTTP'));
+      expect(codes.slice(5)).toEqual(Array(7).fill('X_CIRCUIT_OPEN'));
+      expect(upstreamCalls).toBe(5);
+      expect(policies.circuitState).toBe('open');
+      expect(states).toEqual(['open']);
+    });
+  }
+
+  it('stays closed at a failure ratio under the threshold, at any rate', async () => {
+    const clock = createFakeClock();
+    const policies = createResiliencePolicies(config, {}, { clock });
+    // One call in three fails: 33 % < 50 %.
+    const { codes } = await drive(policies, clock, 60, 15_000, (i) => i % 3 === 0);
+    expect(codes).not.toContain('X_CIRCUIT_OPEN');
+    expect(policies.circuitState).toBe('closed');
+  });
+
+  it('keeps the opt-in rate-based breaker (minimumRps) and the consecutive one', async () => {
+    const clock = createFakeClock();
+    const consecutive = createResiliencePolicies(zResilienceConfig.parse({ retry: false, circuitBreaker: { consecutiveFailures: 3 } }), {}, { clock });
+    expect((await drive(consecutive, clock, 4, 60_000, () => true)).codes.at(-1)).toBe('X_CIRCUIT_OPEN');
+    // A rate-based breaker never opens at 4 a minute: why it is not the default.
+    const sampling = createResiliencePolicies(zResilienceConfig.parse({ retry: false, circuitBreaker: { minimumRps: 1 } }), {}, { clock });
+    expect((await drive(sampling, clock, 10, 15_000, () => true)).codes).not.toContain('X_CIRCUIT_OPEN');
+  });
+});
+
+describe('auth latch', () => {
+  it('after a 401 fails every further call fast with X_UPSTREAM_AUTH, without calling the upstream (CLI: for the run)', async () => {
+    const clock = createFakeClock();
+    const latched: string[] = [];
+    const policies = createResiliencePolicies(zResilienceConfig.parse({}), { onAuthLatch: (state) => latched.push(state) }, { clock });
+    let calls = 0;
+    const call = () =>
+      policies
+        .execute(async () => {
+          calls++;
+          throw auth();
+        }, never)
+        .catch((error: { code: string; message: string; retryable: boolean }) => error);
+    const first = await call();
+    expect(first).toMatchObject({ code: 'X_UPSTREAM_AUTH', retryable: false });
+    const rest = await Promise.all(Array.from({ length: 499 }, call));
+    expect(calls).toBe(1); // 500 inputs, one refused call (retries and the breaker leave 401s alone)
+    expect(rest.every((error) => error.code === 'X_UPSTREAM_AUTH' && /no more calls in this run/.test(error.message))).toBe(true);
+    await clock.advance(3_600_000);
+    await call();
+    expect(calls).toBe(1);
+    expect(latched).toEqual(['latched']);
+  });
+
+  it('serve (authProbeAfter): lets one probe through after the delay; a success resumes calls, a 403 latches again', async () => {
+    const clock = createFakeClock();
+    const policies = createResiliencePolicies(zResilienceConfig.parse({ retry: false, authProbeAfter: '1m' }), {}, { clock });
+    let calls = 0;
+    let answer: () => Promise<string> = () => Promise.reject(auth(403));
+    const call = () =>
+      policies
+        .execute(() => {
+          calls++;
+          return answer();
+        }, never)
+        .catch((error: { code: string }) => error.code);
+    expect(await call()).toBe('X_UPSTREAM_AUTH');
+    await clock.advance(59_000);
+    expect(await call()).toBe('X_UPSTREAM_AUTH');
+    expect(calls).toBe(1);
+    await clock.advance(1_000);
+    // The probe: one call reaches the upstream, the others keep failing fast meanwhile.
+    let release!: () => void;
+    answer = () => new Promise<string>((resolve) => (release = () => resolve('ok')));
+    const probe = call();
+    expect(await call()).toBe('X_UPSTREAM_AUTH');
+    expect(calls).toBe(2);
+    release();
+    expect(await probe).toBe('ok');
+    answer = async () => 'ok';
+    expect(await call()).toBe('ok');
+    expect(calls).toBe(3);
+    answer = () => Promise.reject(auth(403));
+    expect(await call()).toBe('X_UPSTREAM_AUTH');
+    expect(await call()).toBe('X_UPSTREAM_AUTH');
+    expect(calls).toBe(4);
+  });
+});
