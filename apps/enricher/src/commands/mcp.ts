@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createAdmission, lookupCapacity } from '../admission.js';
 import { loadAppConfig } from '../app-config.js';
 import { ExitCode, STOP_SIGNALS } from '../exit-codes.js';
 import type { LogLevel } from '../logger.js';
@@ -24,7 +25,9 @@ export async function mcpCommand(options: McpOptions): Promise<ExitCode> {
   const opened = await openEnricher({ config, configDir: dir, configPath: path, logger, stores: { mode: 'cli', cacheDir: options.cacheDir } });
   try {
     const [{ StdioServerTransport }, { createMcpServer }] = await Promise.all([import('@modelcontextprotocol/sdk/server/stdio.js'), import('../mcp/server.js')]);
-    const server = createMcpServer({ enricher: opened.enricher, version, maxObservables: config.mcp.maxObservables, providers: await opened.enricher.providers() });
+    // Calls running at once share the bulkheads: each waits for room instead of failing lookups.
+    const admission = createAdmission(lookupCapacity(config), config.concurrency);
+    const server = createMcpServer({ enricher: opened.enricher, version, maxObservables: config.mcp.maxObservables, providers: await opened.enricher.providers(), admission });
     const transport = new StdioServerTransport();
     const stopped = new Promise<void>((resolve) => {
       // The client closing our stdin is how an agent says goodbye; closing the server aborts

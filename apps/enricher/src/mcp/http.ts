@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Enricher, ProviderInfo } from '@x/core';
+import type { Admission } from '../admission.js';
 import type { McpConfig } from '../app-config.js';
 
 export interface McpRouteOptions {
@@ -19,6 +20,8 @@ export interface McpRouteOptions {
   /** The bearer-token check of the REST API (a fastify onRequest hook). */
   requireToken: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   errorBody: (code: string, message: string) => unknown;
+  /** The service's admission control, shared with POST /v1/enrich. */
+  admission?: Admission;
   /** Milliseconds since the epoch (the engine's clock), for idle expiry. */
   now?: () => number;
 }
@@ -102,7 +105,7 @@ export async function mountMcp(app: FastifyInstance, options: McpRouteOptions): 
 
   const openSession = async (): Promise<Transport> => {
     providers ??= await options.enricher.providers();
-    const server = createMcpServer({ enricher: options.enricher, version: options.version, maxObservables: config.maxObservables, providers });
+    const server = createMcpServer({ enricher: options.enricher, version: options.version, maxObservables: config.maxObservables, providers, admission: options.admission });
     const transport: Transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {

@@ -12,6 +12,7 @@ import {
   OBSERVABLE_TYPES,
   formatDuration,
   isXEnrichError,
+  XEnrichError,
   zObservableSummary,
   zResultRecord,
   type Enricher,
@@ -20,6 +21,7 @@ import {
   type ProviderInfo,
   type ResultRecord,
 } from '@x/core';
+import type { Admission } from '../admission.js';
 import { slowestInstance, humanDuration } from '../progress.js';
 
 export interface McpServerOptions {
@@ -29,6 +31,24 @@ export interface McpServerOptions {
   maxObservables: number;
   /** The instances at start-up, for the tool descriptions (rate limits are static per run). */
   providers: readonly ProviderInfo[];
+  /**
+   * The service's admission control (shared with `POST /v1/enrich`): a call waits until its
+   * lookups fit in the instances' bulkheads, instead of failing them with X_BULKHEAD_FULL.
+   */
+  admission?: Admission;
+}
+
+const ADMISSION_POLL_MS = 50;
+
+/** Waits until `admission` takes the call (backpressure); rejects with X_ABORTED when the call is cancelled. */
+async function admitted(admission: Admission | undefined, instances: readonly string[], observables: number, signal: AbortSignal): Promise<() => void> {
+  if (!admission) return () => undefined;
+  for (;;) {
+    const release = admission.tryAdmit(instances, observables);
+    if (release) return release;
+    if (signal.aborted) throw new XEnrichError('X_ABORTED', 'The call was cancelled while waiting for capacity.');
+    await new Promise((resolve) => setTimeout(resolve, ADMISSION_POLL_MS));
+  }
 }
 
 const zRateWindow = z.object({
@@ -190,7 +210,9 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       const progressToken = extra._meta?.progressToken;
       const summaries: ObservableSummary[] = [];
       const records: ResultRecord[] = [];
+      let release: (() => void) | undefined;
       try {
+        release = await admitted(options.admission, providers ?? names, observables.length, extra.signal);
         for await (const item of enricher.stream(observables, { signal: extra.signal, providers, refresh: refresh ?? false })) {
           summaries.push(item.summary);
           records.push(...item.records);
@@ -203,6 +225,8 @@ export function createMcpServer(options: McpServerOptions): McpServer {
         }
       } catch (error) {
         return callerMistake(error);
+      } finally {
+        release?.();
       }
       const complete = !extra.signal.aborted && summaries.length === observables.length;
       const structuredContent = { complete, summaries, records };

@@ -297,7 +297,7 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
 
   if (options.mcp?.http) {
     const { mountMcp } = await import('../mcp/http.js');
-    await mountMcp(app as unknown as FastifyInstance, { enricher, version: options.version, config: options.mcp, requireToken, errorBody });
+    await mountMcp(app as unknown as FastifyInstance, { enricher, version: options.version, config: options.mcp, requireToken, errorBody, admission: options.admission });
   }
 
   return app as unknown as FastifyInstance;
