@@ -140,7 +140,7 @@ describe('x-enrich enrich', () => {
   async function interruptedRun(name: string, format: string, subnet: number, marker: string, signal: NodeJS.Signals) {
     const slow = relative(tmp.dir, join(APP_DIR, 'test', 'fixtures', 'provider-slow'));
     const slowConfig = await tmp.write(name, `providers:\n  slow:\n    use: "${slow}"\n    options: { delayMs: 300 }\n    rateLimit: false\nconcurrency: 2\n`);
-    const observables = Array.from({ length: 60 }, (_, i) => `10.0.${subnet}.${i + 1}`);
+    const observables = Array.from({ length: 60 }, (_, i) => `11.0.${subnet}.${i + 1}`);
     const child = startCli(['--config', slowConfig, 'enrich', '--no-cache', '--format', format, ...observables], { cwd: tmp.dir });
     let seen = '';
     const onData = (chunk: Buffer) => {
