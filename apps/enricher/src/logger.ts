@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino, type Level } from 'pino';
 import type { Logger } from '@x/core';
+import { stderrDestination } from './terminal/stderr.js';
 
 import { LOG_LEVELS } from './choices.js';
 
@@ -32,8 +33,9 @@ export function humanLogLine(line: string): string {
  * The app's logger: pino on stderr (stdout carries results only). Secrets are removed by
  * core's redacting wrapper once the providers are loaded and their secrets are known.
  */
-export function createAppLogger(options: { level: LogLevel; human?: boolean; destination?: NodeJS.WritableStream }): Logger {
-  const destination = options.destination ?? process.stderr;
+export function createAppLogger(options: { level: LogLevel; human?: boolean; destination?: { write(text: string): unknown } }): Logger {
+  // stderr, above the progress bar while one is drawn.
+  const destination = options.destination ?? stderrDestination;
   const stream = options.human
     ? new Writable({
         write(chunk: Buffer, _encoding, callback) {
@@ -42,5 +44,5 @@ export function createAppLogger(options: { level: LogLevel; human?: boolean; des
         },
       })
     : destination;
-  return pino({ level: options.level as Level | 'silent', base: undefined }, stream) as unknown as Logger;
+  return pino({ level: options.level as Level | 'silent', base: undefined }, stream as NodeJS.WritableStream) as unknown as Logger;
 }

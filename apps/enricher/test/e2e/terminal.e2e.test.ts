@@ -1,0 +1,222 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APP_DIR, assertBuilt, tempDir } from '../helpers/cli.js';
+import { assertScript, runInPty, screenOf, widest } from '../helpers/pty.js';
+
+// The built CLI on a real pseudo-terminal, its final screen read through a terminal emulator:
+// what a person sees, including the progress bar's comings and goings.
+
+const BAR = /\| ETA |quota wait|[█░]/;
+const HASH = `${'0'.repeat(8)}10${'0'.repeat(54)}`;
+
+/** The test's gate: each lookup waits here until the test releases it. */
+function gate() {
+  const waiting = new Map<string, ServerResponse>();
+  const arrived: string[] = [];
+  const listeners = new Set<() => void>();
+  const server = createServer((request, response) => {
+    const value = new URL(request.url ?? '/', 'http://gate').searchParams.get('value') ?? '';
+    arrived.push(value);
+    waiting.set(value, response);
+    for (const listener of listeners) listener();
+  });
+  return {
+    arrived,
+    async listen() {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    },
+    /** Resolves once `count` lookups have arrived. */
+    arrivals(count: number) {
+      return new Promise<void>((resolve) => {
+        const check = () => {
+          if (arrived.length < count) return;
+          listeners.delete(check);
+          resolve();
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+    release(verdict = 'benign') {
+      for (const [value, response] of waiting) {
+        response.end(value.startsWith('evil') ? 'malicious' : verdict);
+        waiting.delete(value);
+      }
+    },
+    /** From now on every lookup is answered at once. */
+    open() {
+      listeners.add(() => this.release());
+      this.release();
+    },
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+let tmp: Awaited<ReturnType<typeof tempDir>>;
+
+beforeAll(async () => {
+  assertBuilt();
+  assertScript();
+  tmp = await tempDir('x-enrich-pty-');
+});
+afterAll(async () => {
+  await tmp?.cleanup();
+});
+
+async function gatedConfig(name: string, gateUrl: string, warnOn: string[] = []): Promise<string> {
+  const plugin = relative(tmp.dir, join(APP_DIR, 'test', 'fixtures', 'provider-gated'));
+  return tmp.write(
+    name,
+    `providers:\n  gated:\n    use: "${plugin}"\n    options: { gateUrl: "${gateUrl}", warnOn: ${JSON.stringify(warnOn)} }\n    rateLimit: false\nconcurrency: 2\n`,
+  );
+}
+
+const OBSERVABLES = ['evil.example', HASH, 'https://a-rather-long-host-name.example/with/a/long/path?and=query&more=things', '198.51.100.7', 'good.example'];
+
+describe('enrich on a terminal', () => {
+  it('table with the bar and warnings mid-run: warnings above the bar, then the table, then the summary, no bar left', async () => {
+    const g = gate();
+    const config = await gatedConfig('table.yaml', await g.listen(), ['evil.example']);
+    const cols = 120;
+    const run = runInPty(['--config', config, 'enrich', '--no-cache', ...OBSERVABLES], { cols, rows: 30, cwd: tmp.dir });
+    try {
+      // The bar is up and two lookups wait at the gate; the warning was logged meanwhile.
+      await g.arrivals(2);
+      await run.until((raw) => raw.includes('ETA') && raw.includes('test warning'), 'the bar and the warning');
+      g.open();
+      expect(await run.exited).toBe(0);
+    } finally {
+      await g.close();
+    }
+    const { lines, cursorX } = await screenOf(run.raw(), cols, 30);
+    expect(lines.join('\n')).not.toMatch(BAR);
+    const warning = lines.findIndex((line) => line.includes('test warning'));
+    const header = lines.findIndex((line) => line.startsWith('OBSERVABLE'));
+    const summary = lines.findIndex((line) => line.startsWith('x-enrich: 5 observables in'));
+    expect(lines[warning]).toBe('x-enrich warn: upstream slow for evil.example, retrying (test warning) [X_TEST_WARNING] (provider=gated, observable=evil.example)'.slice(0, lines[warning]!.length));
+    expect(warning).toBeGreaterThanOrEqual(0);
+    expect(header).toBeGreaterThan(warning);
+    expect(summary).toBeGreaterThan(header);
+    // Rows in input order, one line each (nothing wrapped), the hash shortened in the middle.
+    const rows = lines.slice(header + 1, header + 6);
+    expect(rows.map((row) => row.split(/\s+/)[0])).toEqual(['evil.example', expect.stringMatching(/^0000000010\d*…0+$/), expect.stringMatching(/^https:\/\/a-rather-lo.*….*things$/), '198.51.100.7', 'good.example']);
+    expect(lines[header]).not.toContain('CONF');
+    expect(lines[header]).not.toContain('CACHE');
+    expect(widest(lines.slice(header, header + 6))).toBeLessThan(cols);
+    expect(lines[header + 7]).toBe('5 observables: 1 malicious, 0 suspicious, 4 benign, 0 unknown; 0 failed lookups');
+    // The summary is the last line, and the cursor waits at the start of the next: the prompt's place.
+    expect(lines.at(-1)).toBe('');
+    expect(lines.at(-2)).toBe(lines[summary]);
+    expect(cursorX).toBe(0);
+  });
+
+  it('jsonl and csv to the terminal: every record on lines of its own, the bar cleared before each', async () => {
+    for (const format of ['jsonl', 'csv'] as const) {
+      const g = gate();
+      const config = await gatedConfig(`${format}.yaml`, await g.listen(), [HASH]);
+      const run = runInPty(['--config', config, 'enrich', '--no-cache', '-f', format, ...OBSERVABLES], { cols: 100, rows: 30, cwd: tmp.dir });
+      try {
+        await g.arrivals(2);
+        await run.until((raw) => raw.includes('ETA'), 'the bar');
+        // Release one at a time: records reach the terminal while the bar is up.
+        for (let released = 1; released <= OBSERVABLES.length; released++) {
+          await g.arrivals(released);
+          g.release();
+        }
+        expect(await run.exited).toBe(0);
+      } finally {
+        await g.close();
+      }
+      const { lines } = await screenOf(run.raw(), 100, 30);
+      expect(lines.join('\n')).not.toMatch(BAR);
+      const records = lines.filter((line) => line.startsWith('{') || /^(evil|0000|https|198|good)/.test(line) || line.startsWith('"'));
+      if (format === 'jsonl') {
+        expect(records.map((line) => (JSON.parse(line) as { input: string }).input)).toEqual(OBSERVABLES);
+      } else {
+        expect(lines.some((line) => line.startsWith('input,') || line.includes(',status,'))).toBe(true);
+        expect(records.length).toBe(OBSERVABLES.length);
+      }
+      expect(lines.at(-2)).toMatch(/^x-enrich: 5 observables in /);
+    }
+  });
+
+  it('Ctrl-C mid-run: the table of what finished, the interrupted summary, exit 130, no bar left', async () => {
+    const g = gate();
+    const config = await gatedConfig('ctrl-c.yaml', await g.listen());
+    const run = runInPty(['--config', config, 'enrich', '--no-cache', ...OBSERVABLES], { cols: 120, rows: 30, cwd: tmp.dir });
+    try {
+      await g.arrivals(2);
+      await run.until((raw) => raw.includes('ETA'), 'the bar');
+      run.type('\x03');
+      expect(await run.exited).toBe(130);
+    } finally {
+      await g.close();
+    }
+    const { lines } = await screenOf(run.raw(), 120, 30);
+    expect(lines.join('\n')).not.toMatch(BAR);
+    const text = lines.join('\n');
+    expect(text).toContain('No observables were enriched.');
+    expect(lines.at(-2)).toMatch(/^x-enrich: interrupted after 0 of 5 observables/);
+  });
+
+  it('a terminal resized mid-run (SIGWINCH) gets a table that fits its new width', async () => {
+    const g = gate();
+    const config = await gatedConfig('winch.yaml', await g.listen());
+    const run = runInPty(['--config', config, 'enrich', '--no-cache', ...OBSERVABLES], { cols: 150, rows: 30, cwd: tmp.dir });
+    try {
+      await g.arrivals(2);
+      await run.until((raw) => raw.includes('ETA'), 'the bar');
+      const before = run.raw().length;
+      await run.resize(72, 30);
+      // The bar redraws at the new width at once (cut with …): the program has seen the resize.
+      await run.until((raw) => raw.slice(before).includes('…'), 'the bar redrawn narrower');
+      g.open();
+      expect(await run.exited).toBe(0);
+    } finally {
+      await g.close();
+    }
+    const { lines } = await screenOf(run.raw(), 150, 30);
+    expect(lines.join('\n')).not.toMatch(BAR);
+    const header = lines.findIndex((line) => line.startsWith('OBSERVABLE'));
+    expect(header).toBeGreaterThanOrEqual(0);
+    expect(widest(lines.slice(header, header + 6))).toBeLessThan(72);
+  });
+
+  it('-o FILE: the bar and the summary on the terminal, the document in the file, no temporary file left', async () => {
+    const g = gate();
+    const config = await gatedConfig('output.yaml', await g.listen());
+    g.open();
+    const out = join(tmp.dir, 'out.csv');
+    const run = runInPty(['--config', config, 'enrich', '--no-cache', '-f', 'csv', '-o', out, ...OBSERVABLES], { cols: 100, rows: 30, cwd: tmp.dir });
+    expect(await run.exited).toBe(0);
+    await g.close();
+    const { lines } = await screenOf(run.raw(), 100, 30);
+    expect(lines.filter(Boolean)).toEqual([expect.stringMatching(/^x-enrich: 5 observables in /)]);
+    expect((await readFile(out, 'utf8')).trim().split('\n')).toHaveLength(OBSERVABLES.length + 1);
+    expect((await readdir(tmp.dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('demo on a terminal', () => {
+  it('says the data is synthetic first, then the table, then what to do next', async () => {
+    const run = runInPty(['demo'], { cols: 160, rows: 40, cwd: tmp.dir });
+    expect(await run.exited).toBe(0);
+    const { lines } = await screenOf(run.raw(), 160, 40);
+    expect(lines[0]).toMatch(/synthetic/i);
+    expect(lines[0]).toMatch(/simulator/i);
+    expect(lines.join('\n')).not.toMatch(BAR);
+    const header = lines.findIndex((line) => line.startsWith('OBSERVABLE'));
+    const next = lines.findIndex((line) => line.startsWith('Where to go next'));
+    expect(header).toBeGreaterThan(0);
+    expect(next).toBeGreaterThan(header);
+    expect(widest(lines.slice(header, next))).toBeLessThan(160);
+    expect(lines.join('\n')).toMatch(/0000000010\d*…0000/);
+  });
+});
