@@ -1,3 +1,4 @@
+/* global process */
 // `pnpm demo`: builds what the demo needs (turbo: about a minute on a fresh clone, a second when
 // cached), saying so first so a silent minute does not look like a hang, then runs `x-enrich demo`.
 import { spawnSync } from 'node:child_process';
