@@ -10,6 +10,12 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
+/** `292.7232166586117` is noise to a person: whole numbers from 10 up, two decimals below. */
+function readableNumber(value: number): string {
+  if (Number.isInteger(value) || !Number.isFinite(value)) return String(value);
+  return Math.abs(value) >= 10 ? String(Math.round(value)) : String(Number(value.toFixed(2)));
+}
+
 /**
  * pino lines for a person at a terminal: `x-enrich warn: message [CODE] (provider=vt2)`.
  * Pipelines (stderr not a terminal) keep pino's JSON lines, which log shippers parse.
@@ -24,7 +30,7 @@ export function humanLogLine(line: string): string {
   const { level, msg, code, time: _time, pid: _pid, hostname: _hostname, err, ...rest } = entry;
   const context = Object.entries(rest)
     .filter(([, value]) => value !== undefined && (typeof value !== 'object' || value === null))
-    .map(([key, value]) => `${key}=${String(value)}`);
+    .map(([key, value]) => `${key}=${typeof value === 'number' ? readableNumber(value) : String(value)}`);
   const error = err && typeof err === 'object' && 'message' in err ? ` (${String((err as { message: unknown }).message)})` : '';
   return `x-enrich ${LEVEL_NAMES[Number(level)] ?? 'log'}: ${String(msg ?? '')}${error}${code ? ` [${String(code)}]` : ''}${context.length ? ` (${context.join(', ')})` : ''}\n`;
 }

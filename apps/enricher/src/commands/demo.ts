@@ -65,7 +65,7 @@ export async function demoCommand(options: { logLevel?: LogLevel; format: Output
     // First, before anything else: none of what follows is real intelligence.
     process.stderr.write(
       `x-enrich demo: SYNTHETIC data, made up by the VirusTotal simulator bundled with x-enrich (no key, no internet).\n` +
-        `The simulator (packages/virustotal-simulator) runs on ${simulator.url}; enriching ${DEMO_OBSERVABLES.length} observables with vt3 (API v3) and vt2 (API v2, End of Life).\n\n`,
+        `Simulator (packages/virustotal-simulator) on ${simulator.url}: ${DEMO_OBSERVABLES.length} observables, vt3 (API v3) and vt2 (API v2, End of Life).\n\n`,
     );
     const opened = await openEnricher({ config, configDir: APP_DIR, logger, stores: { mode: 'serve' } });
     try {

@@ -80,8 +80,9 @@ function renderRows(rows: readonly string[][], options: TableOptions): string {
     const total = others + widths[OBSERVABLE]! + widths[last]!;
     if (total > available) {
       // Long hashes and URLs give way first (shortened in the middle), then REASON gets what is left.
-      // They keep at least a quarter of the width (15 cells on a narrow terminal), enough to tell them apart.
-      const floor = Math.min(natural[OBSERVABLE]!, Math.max(MIN_OBSERVABLE, Math.floor(available / 4)));
+      // They keep a third of the width up to 40 cells (an MD5 whole on a 120-column terminal), and
+      // never less than 15 cells, enough to tell them apart.
+      const floor = Math.min(natural[OBSERVABLE]!, Math.max(MIN_OBSERVABLE, Math.min(40, Math.floor(available / 3))));
       widths[OBSERVABLE] = Math.max(floor, Math.min(natural[OBSERVABLE]!, available - others - natural[last]!));
       // Too narrow for both: the observable gives way further (down to 15 cells) so REASON keeps a readable start.
       const reasonFloor = Math.min(natural[last]!, MIN_REASON);
