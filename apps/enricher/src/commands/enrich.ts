@@ -305,9 +305,9 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
           const error = item.records.find((record) => record.error)?.error;
           writeStderr(`x-enrich: ${location ?? 'input'}: ${error?.message ?? 'not an observable'} (${error?.code ?? 'X_OBSERVABLE_INVALID'})\n`);
         }
-        // Records that never reach a provider (an invalid input, a private address) make no
-        // lookup event: they finish when they are written.
-        const silent = item.records.filter((record) => !record.observable || (record.status === 'skipped' && !record.error)).length;
+        // Records that never reach a provider (an invalid input, a type it does not handle, a
+        // private address) make no lookup event: they finish when they are written.
+        const silent = item.records.filter((record) => !record.observable || record.status === 'unsupported' || (record.status === 'skipped' && !record.error)).length;
         if (silent) {
           live.lookups += silent;
           progress?.update(live);

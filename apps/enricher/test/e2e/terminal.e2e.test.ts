@@ -117,6 +117,22 @@ describe('enrich on a terminal', () => {
     expect(cursorX).toBe(0);
   });
 
+  it('without the bar (--no-progress): the warning, the table and the summary, in that order, nothing else drawn', async () => {
+    const g = gate();
+    const config = await gatedConfig('no-bar.yaml', await g.listen(), ['good.example']);
+    g.open();
+    const run = runInPty(['--config', config, 'enrich', '--no-cache', '--no-progress', ...OBSERVABLES], { cols: 120, rows: 30, cwd: tmp.dir });
+    expect(await run.exited).toBe(0);
+    await g.close();
+    expect(run.raw()).not.toContain('\x1b[?25l');
+    const { lines } = await screenOf(run.raw(), 120, 30);
+    const warning = lines.findIndex((line) => line.includes('test warning'));
+    const header = lines.findIndex((line) => line.startsWith('OBSERVABLE'));
+    expect(warning).toBeGreaterThanOrEqual(0);
+    expect(header).toBeGreaterThan(warning);
+    expect(lines.at(-2)).toMatch(/^x-enrich: 5 observables in /);
+  });
+
   it('jsonl and csv to the terminal: every record on lines of its own, the bar cleared before each', async () => {
     for (const format of ['jsonl', 'csv'] as const) {
       const g = gate();
@@ -154,6 +170,9 @@ describe('enrich on a terminal', () => {
     try {
       await g.arrivals(2);
       await run.until((raw) => raw.includes('ETA'), 'the bar');
+      // Two finish; the next two start only once those were taken from the stream.
+      g.release();
+      await g.arrivals(4);
       run.type('\x03');
       expect(await run.exited).toBe(130);
     } finally {
@@ -161,9 +180,34 @@ describe('enrich on a terminal', () => {
     }
     const { lines } = await screenOf(run.raw(), 120, 30);
     expect(lines.join('\n')).not.toMatch(BAR);
-    const text = lines.join('\n');
-    expect(text).toContain('No observables were enriched.');
-    expect(lines.at(-2)).toMatch(/^x-enrich: interrupted after 0 of 5 observables/);
+    const header = lines.findIndex((line) => line.startsWith('OBSERVABLE'));
+    expect(lines.slice(header + 1, header + 3).map((row) => row.split(/\s+/)[0])).toEqual(['evil.example', expect.stringMatching(/^0000000010/)]);
+    expect(lines).toContain('2 observables: 1 malicious, 0 suspicious, 1 benign, 0 unknown; 0 failed lookups (interrupted)');
+    expect(lines.at(-2)).toMatch(/^x-enrich: interrupted after 2 of 5 observables/);
+  });
+
+  it('Ctrl-C with -o FILE: no FILE, the document so far (closed, valid) in FILE.partial, no temporary file', async () => {
+    const g = gate();
+    const config = await gatedConfig('ctrl-c-output.yaml', await g.listen());
+    const out = join(tmp.dir, 'interrupted.json');
+    const run = runInPty(['--config', config, 'enrich', '--no-cache', '-f', 'json', '-o', out, ...OBSERVABLES], { cols: 120, rows: 30, cwd: tmp.dir });
+    try {
+      await g.arrivals(2);
+      g.release();
+      await g.arrivals(4);
+      run.type('\x03');
+      expect(await run.exited).toBe(130);
+    } finally {
+      await g.close();
+    }
+    const names = await readdir(tmp.dir);
+    expect(names).not.toContain('interrupted.json');
+    expect(names.filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    const document = JSON.parse(await readFile(`${out}.partial`, 'utf8')) as { interrupted: boolean; summaries: unknown[] };
+    expect(document).toMatchObject({ interrupted: true });
+    expect(document.summaries).toHaveLength(2);
+    const { lines } = await screenOf(run.raw(), 120, 30);
+    expect(lines.join('\n')).toContain(`the output so far (a complete document) is in ${out}.partial`);
   });
 
   it('a terminal resized mid-run (SIGWINCH) gets a table that fits its new width', async () => {
