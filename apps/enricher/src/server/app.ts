@@ -362,7 +362,14 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
 
   if (options.mcp?.http) {
     const { mountMcp } = await import('../mcp/http.js');
-    await mountMcp(app as unknown as FastifyInstance, { enricher, version: options.version, config: options.mcp, requireToken, errorBody });
+    await mountMcp(app as unknown as FastifyInstance, {
+      enricher,
+      version: options.version,
+      config: options.mcp,
+      requireToken,
+      errorBody,
+      openapi: { security, errorResponse },
+    });
   }
 
   return app as unknown as FastifyInstance;

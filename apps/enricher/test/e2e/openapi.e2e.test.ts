@@ -83,7 +83,7 @@ describe('the OpenAPI document', () => {
     const operations = Object.entries(document.paths as Record<string, Record<string, { operationId?: string; responses: Record<string, { description?: string }> }>>).flatMap(([path, methods]) =>
       Object.entries(methods).map(([method, operation]) => ({ where: `${method} ${path}`, ...operation })),
     );
-    expect(operations.map((operation) => operation.where).sort()).toEqual(['get /healthz', 'get /metrics', 'get /v1/providers', 'post /v1/enrich']);
+    expect(operations.map((operation) => operation.where).sort()).toEqual(['get /healthz', 'get /metrics', 'get /v1/providers', 'post /mcp', 'post /v1/enrich']);
     for (const operation of operations) {
       expect(operation.operationId, operation.where).toBeTruthy();
       for (const [status, response] of Object.entries(operation.responses)) expect(response.description, `${operation.where} ${status}`).toBeTruthy();
