@@ -7,7 +7,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zObservableSummary, zResultRecord } from '@x/core';
 import { startSimulator, observableFor } from '@x/virustotal-simulator';
-import { CLI, assertBuilt, childEnv, collect, startCli, tempDir } from '../helpers/cli.js';
+import { CLI, assertBuilt, childEnv, collect, listeningUrl, startCli, tempDir } from '../helpers/cli.js';
 
 // The MCP surface driven by the official SDK client, over stdio (`x-enrich mcp`) and over
 // Streamable HTTP (`/mcp` in `x-enrich serve`), against the VirusTotal simulator.
@@ -50,15 +50,7 @@ async function startServe(configPath: string, cacheDir: string): Promise<{ child
   const child = startCli(['--config', configPath, '--log-level', 'warn', 'serve', '--port', '0', '--cache-dir', join(tmp.dir, cacheDir)], { cwd: tmp.dir, env: { SIM_KEY: KEY, X_ENRICH_TOKEN: TOKEN } });
   servers.push(child);
   void collect(child, { timeoutMs: 600_000 }).catch(() => undefined);
-  const url = await new Promise<string>((resolve, reject) => {
-    let seen = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(seen);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
-  });
+  const url = await listeningUrl(child);
   return { child, base: url };
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import { startSimulator } from '@x/virustotal-simulator';
-import { APP_DIR, assertBuilt, collect, startCli, tempDir } from '../helpers/cli.js';
+import { APP_DIR, assertBuilt, collect, listeningUrl, startCli, tempDir } from '../helpers/cli.js';
 
 // The service's own OpenAPI document against the service: Redocly's linter on the document, and
 // every live answer validated against it (not against our zod schemas: against what we publish).
@@ -30,15 +30,7 @@ beforeAll(async () => {
   );
   child = startCli(['--config', config, '--log-level', 'warn', 'serve', '--port', '0'], { cwd: tmp.dir, env: { X_ENRICH_TOKEN: TOKEN } });
   void collect(child, { timeoutMs: 120_000 }).catch(() => undefined);
-  base = await new Promise<string>((resolve, reject) => {
-    let seen = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(seen);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
-  });
+  base = await listeningUrl(child);
   document = (await (await fetch(`${base}/docs/json`)).json()) as Record<string, unknown>;
 });
 
