@@ -291,10 +291,11 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
       // nobody reads.
       stream: enricher.stream(raws(), { refresh: options.refresh, providers: selected }),
       formatter,
-      // Output on the bar's terminal is written with the bar out of the way; a file needs no care.
+      // Output on the bar's terminal is written with the bar out of the way; a file or a pipe
+      // needs no care (and 100,000 records to a pipe must not redraw the bar 100,000 times).
       write: (text) => {
         const current = bar();
-        return current && out === process.stdout ? current.aside(() => writeOut(text, out)) : writeOut(text, out);
+        return current && toTerminal ? current.aside(() => writeOut(text, out)) : writeOut(text, out);
       },
       beforeEnd: stopBar,
       signal,
