@@ -32,7 +32,7 @@ function run(args, { env = {}, cwd, stdout = 'ignore' } = {}) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 // Distinct observables: IPv4 addresses and domains (neither is batched by v2, so upstream
 // requests per provider must equal the distinct observables exactly).
-const observable = (i) => (i % 2 ? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` : `host-${i}.bench.example`);
+const observable = (i) => (i % 2 ? `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` : `host-${i}.bench.example`);
 
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'x-enrich-bench-'));

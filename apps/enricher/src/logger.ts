@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino, type Level } from 'pino';
 import type { Logger } from '@x/core';
+import { stderrDestination } from './terminal/stderr.js';
 
 import { LOG_LEVELS } from './choices.js';
 
@@ -8,6 +9,12 @@ export { LOG_LEVELS };
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+
+/** `292.7232166586117` is noise to a person: whole numbers from 10 up, two decimals below. */
+function readableNumber(value: number): string {
+  if (Number.isInteger(value) || !Number.isFinite(value)) return String(value);
+  return Math.abs(value) >= 10 ? String(Math.round(value)) : String(Number(value.toFixed(2)));
+}
 
 /**
  * pino lines for a person at a terminal: `x-enrich warn: message [CODE] (provider=vt2)`.
@@ -23,7 +30,7 @@ export function humanLogLine(line: string): string {
   const { level, msg, code, time: _time, pid: _pid, hostname: _hostname, err, ...rest } = entry;
   const context = Object.entries(rest)
     .filter(([, value]) => value !== undefined && (typeof value !== 'object' || value === null))
-    .map(([key, value]) => `${key}=${String(value)}`);
+    .map(([key, value]) => `${key}=${typeof value === 'number' ? readableNumber(value) : String(value)}`);
   const error = err && typeof err === 'object' && 'message' in err ? ` (${String((err as { message: unknown }).message)})` : '';
   return `x-enrich ${LEVEL_NAMES[Number(level)] ?? 'log'}: ${String(msg ?? '')}${error}${code ? ` [${String(code)}]` : ''}${context.length ? ` (${context.join(', ')})` : ''}\n`;
 }
@@ -32,8 +39,9 @@ export function humanLogLine(line: string): string {
  * The app's logger: pino on stderr (stdout carries results only). Secrets are removed by
  * core's redacting wrapper once the providers are loaded and their secrets are known.
  */
-export function createAppLogger(options: { level: LogLevel; human?: boolean; destination?: NodeJS.WritableStream }): Logger {
-  const destination = options.destination ?? process.stderr;
+export function createAppLogger(options: { level: LogLevel; human?: boolean; destination?: { write(text: string): unknown } }): Logger {
+  // stderr, above the progress bar while one is drawn.
+  const destination = options.destination ?? stderrDestination;
   const stream = options.human
     ? new Writable({
         write(chunk: Buffer, _encoding, callback) {
@@ -42,5 +50,5 @@ export function createAppLogger(options: { level: LogLevel; human?: boolean; des
         },
       })
     : destination;
-  return pino({ level: options.level as Level | 'silent', base: undefined }, stream) as unknown as Logger;
+  return pino({ level: options.level as Level | 'silent', base: undefined }, stream as NodeJS.WritableStream) as unknown as Logger;
 }

@@ -87,6 +87,7 @@ export async function openEnricher(options: {
       logger,
       secrets,
       concurrency: options.config.concurrency,
+      lookupPrivateAddresses: options.config.lookupPrivateAddresses,
       onEvent: options.onEvent,
     });
   } catch (error) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EnricherStats, InstanceStats } from '@x/core';
-import { quotaWait, type RunTally } from './commands/enrich.js';
+import { quotaWait } from './commands/enrich.js';
 import { createProgressBar, quotaText } from './progress-bar.js';
 
 const instance = (quotaBlockedMs: number, waitingForQuota: number): InstanceStats =>
@@ -30,6 +30,7 @@ function fakeTerminal(): NodeJS.WriteStream & { text: string } {
     clearScreenDown: () => true,
     moveCursor: () => true,
     on: () => terminal,
+    off: () => terminal,
     removeListener: () => terminal,
   };
   return terminal as unknown as NodeJS.WriteStream & { text: string };
@@ -39,9 +40,8 @@ describe('progress bar', () => {
   it('redraws while nothing finishes, so a growing quota wait shows as it happens', async () => {
     const stream = fakeTerminal();
     let wait = { blockedMs: 0, waiting: 0 };
-    const bar = createProgressBar({ stream, total: 100, budgets: [], quotaWait: () => wait });
-    const tally = { observables: 4, invalidInputs: 0, lookups: 4, cacheHits: 0, failedLookups: 0 } as RunTally;
-    bar.update(tally);
+    const bar = createProgressBar({ stream, total: 100, instances: 1, budgets: [], quotaWait: () => wait });
+    bar.update({ lookups: 4, cacheHits: 0, errors: 0 });
     wait = { blockedMs: 15_000, waiting: 16 };
     // No update() call from here on: only the bar's own redraw (every second) can show the wait.
     for (let waited = 0; waited < 10_000 && !stream.text.includes('quota wait 15s'); waited += 100) {

@@ -1,70 +1,134 @@
-import cliProgress from 'cli-progress';
 import { estimateRemainingMs, formatEta, humanDuration, type InstanceBudget } from './progress.js';
-import type { QuotaWait, RunTally } from './commands/enrich.js';
+import type { QuotaWait } from './commands/enrich.js';
+import { fitCells } from './terminal/cells.js';
+
+/** What the bar counts: lookups as they finish (in any order), not records as they are written in input order. */
+export interface LookupCounts {
+  /** Lookups finished (one per observable x provider; an invalid or skipped input counts its providers at once). */
+  lookups: number;
+  cacheHits: number;
+  errors: number;
+}
 
 export interface ProgressBar {
-  update(tally: RunTally): void;
-  /** Prints a line above the bar (a bad input, a warning) without tearing it. */
-  log(line: string): void;
+  /** Redraws with new counts (throttled). */
+  update(counts: LookupCounts): void;
+  /** Prints text (whole lines) above the bar, never inside it. */
+  log(text: string): void;
+  /** Runs `write` (output to a stream on the same terminal) with the bar cleared, then draws it again. */
+  aside<T>(write: () => T): T;
+  /** Clears the bar and gives the cursor back. Safe to call twice. */
   stop(): void;
 }
 
+const CLEAR_LINE = '\r\x1b[2K';
+const HIDE_CURSOR = '\x1b[?25l';
+const SHOW_CURSOR = '\x1b[?25h';
+const BAR_CELLS = 24;
+
 /**
- * The bar on stderr: done/total, rate, cache hits, errors, time spent waiting for quota and an
- * ETA that knows the rate limits. Only used when stderr is a terminal.
+ * One status line at the bottom of the terminal, on stderr: done/total, rate, cache hits,
+ * errors, time waiting for quota and an ETA that knows the rate limits.
+ *
+ * Not cli-progress: it saves the cursor position and turns line wrap off when it starts and
+ * restores both when it stops, so anything written in between (the table, a warning) was
+ * clipped and then overwritten by the summary. This line is drawn with `\r` + erase-line only,
+ * is never wider than the terminal (so it never wraps), and is erased before anything else is
+ * written: the screen holds only what was printed, in order.
  */
-export function createProgressBar(options: { stream: NodeJS.WriteStream; total: number | undefined; budgets: readonly InstanceBudget[]; quotaWait: () => QuotaWait }): ProgressBar {
-  const known = options.total !== undefined;
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: options.stream,
-      format: `${known ? '{bar} {value}/{total}' : '{value} done'} | {speed}/s | cache {hits} | errors {errors} | quota wait {wait} | ETA {eta_text}`,
-      barsize: 24,
-      hideCursor: true,
-      clearOnComplete: true,
-      fps: 5,
-      etaBuffer: 50,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  const started = Date.now();
-  const payload = (tally?: RunTally) => {
-    const elapsed = Math.max(1, Date.now() - started);
-    const done = tally ? tally.observables + tally.invalidInputs : 0;
-    const eta = known && tally
-      ? estimateRemainingMs({ total: options.total!, done, elapsedMs: elapsed, misses: tally.lookups - tally.cacheHits, lookupsDone: tally.lookups, budgets: options.budgets })
-      : undefined;
-    return {
-      speed: ((done * 1000) / elapsed).toFixed(1),
-      hits: tally?.cacheHits ?? 0,
-      errors: (tally?.failedLookups ?? 0) + (tally?.invalidInputs ?? 0),
-      wait: quotaText(options.quotaWait()),
-      eta_text: known ? formatEta(eta) : '?',
-    };
-  };
-  bar.start(options.total ?? 0, 0, payload());
+export function createProgressBar(options: {
+  stream: NodeJS.WriteStream;
+  /** Observables expected, when known. */
+  total: number | undefined;
+  /** Provider instances each observable is looked up with. */
+  instances: number;
+  budgets: readonly InstanceBudget[];
+  quotaWait: () => QuotaWait;
+  now?: () => number;
+}): ProgressBar {
+  const { stream } = options;
+  const now = options.now ?? Date.now;
+  const started = now();
+  const perObservable = Math.max(1, options.instances);
+  let counts: LookupCounts = { lookups: 0, cacheHits: 0, errors: 0 };
+  let shown = false;
   let stopped = false;
-  let last: RunTally | undefined;
+  let lastDraw = 0;
+
+  const text = (): string => {
+    const elapsed = Math.max(1, now() - started);
+    const done = Math.floor(counts.lookups / perObservable);
+    const total = options.total;
+    const rate = ((done * 1000) / elapsed).toFixed(1);
+    const eta =
+      total === undefined
+        ? '?'
+        : formatEta(estimateRemainingMs({ total, done, elapsedMs: elapsed, misses: counts.lookups - counts.cacheHits, lookupsDone: counts.lookups, budgets: options.budgets }));
+    const head = total === undefined ? `${done} done` : `${bar(total ? done / total : 1)} ${done}/${total}`;
+    return `${head} | ${rate}/s | cache ${counts.cacheHits} | errors ${counts.errors} | quota wait ${quotaText(options.quotaWait())} | ETA ${eta}`;
+  };
+
+  const draw = () => {
+    if (stopped) return;
+    lastDraw = now();
+    // One cell short of the width: a line that fills the last column leaves the cursor pending
+    // a wrap, and the next erase would hit the wrong line on some terminals.
+    const columns = stream.columns || 80;
+    stream.write(`${CLEAR_LINE}${shown ? '' : HIDE_CURSOR}${fitCells(text(), columns - 1)}`);
+    shown = true;
+  };
+  const erase = () => {
+    if (shown) stream.write(CLEAR_LINE);
+  };
+
   // Redraw every second even when nothing finishes: while lookups wait for quota the rate must
   // fall and the wait must grow on screen, not freeze at the last finished lookup.
-  const ticker = setInterval(() => bar.update(last ? last.observables + last.invalidInputs : 0, payload(last)), 1_000);
+  const ticker = setInterval(draw, 1_000);
   ticker.unref();
+  // A resized terminal: redraw at the new width at once (the old line may now be too wide).
+  const onResize = () => {
+    erase();
+    draw();
+  };
+  stream.on('resize', onResize);
+  draw();
+
   return {
-    update(tally) {
-      last = tally;
-      bar.update(tally.observables + tally.invalidInputs, payload(tally));
+    update(next) {
+      counts = next;
+      if (now() - lastDraw >= 100) draw();
     },
     log(line) {
-      // cli-progress redraws on the next tick; clear the line first so the text is not interleaved.
-      options.stream.write(`\r\x1b[2K${line}`);
+      if (stopped) {
+        stream.write(line);
+        return;
+      }
+      erase();
+      stream.write(line.endsWith('\n') ? line : `${line}\n`);
+      draw();
+    },
+    aside(write) {
+      if (stopped) return write();
+      erase();
+      try {
+        return write();
+      } finally {
+        draw();
+      }
     },
     stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(ticker);
-      bar.stop();
+      stream.off('resize', onResize);
+      if (shown) stream.write(`${CLEAR_LINE}${SHOW_CURSOR}`);
     },
   };
+}
+
+function bar(fraction: number): string {
+  const full = Math.max(0, Math.min(BAR_CELLS, Math.round(fraction * BAR_CELLS)));
+  return '█'.repeat(full) + '░'.repeat(BAR_CELLS - full);
 }
 
 /** `12s`, or `1m 30s (3 waiting)` while requests wait for budget. */

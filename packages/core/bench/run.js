@@ -33,7 +33,7 @@ function plugin(enrich) {
   };
 }
 
-const ipv4 = (i) => ({ type: 'ipv4', value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` });
+const ipv4 = (i) => ({ type: 'ipv4', value: `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` });
 const gc = () => globalThis.gc?.();
 
 // Wall-clock time and this process's CPU time: on a busy machine wall time includes waiting

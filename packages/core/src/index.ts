@@ -8,6 +8,7 @@ import './di/reflect-metadata.js';
 export * from './observable/observable-type.js';
 export * from './observable/parse-observable.js';
 export { defang, refang } from './observable/refang.js';
+export { specialAddress, type SpecialAddress } from './observable/special-address.js';
 
 // --- Result model ----------------------------------------------------------
 export * from './result/result-record.js';

@@ -24,12 +24,12 @@ function load(plugin: ProviderPlugin, name = 'fake', config: Record<string, unkn
 
 describe('enrich', () => {
   it('gives one valid record per input x provider, input-major and in configured order', async () => {
-    const slow = fakePlugin(async (o) => (await tick(o.value === '10.0.0.1' ? 20 : 1), found('suspicious')));
-    const bad = fakePlugin(async (o) => found(o.value === '10.0.0.2' ? 'malicious' : 'benign'));
+    const slow = fakePlugin(async (o) => (await tick(o.value === '203.0.0.1' ? 20 : 1), found('suspicious')));
+    const bad = fakePlugin(async (o) => found(o.value === '203.0.0.2' ? 'malicious' : 'benign'));
     const enricher = createEnricher({ providers: [load(slow.plugin, 'a'), load(bad.plugin, 'b')], concurrency: 4 });
-    const { records, summaries } = await enricher.enrich(['10.0.0.1', '10.0.0.2', 'example.org']);
+    const { records, summaries } = await enricher.enrich(['203.0.0.1', '203.0.0.2', 'example.org']);
     expect(records.map((r) => `${r.observable?.value}/${r.provider.name}`)).toEqual([
-      '10.0.0.1/a', '10.0.0.1/b', '10.0.0.2/a', '10.0.0.2/b', 'example.org/a', 'example.org/b',
+      '203.0.0.1/a', '203.0.0.1/b', '203.0.0.2/a', '203.0.0.2/b', 'example.org/a', 'example.org/b',
     ]);
     for (const record of records) zResultRecord.parse(record);
     for (const summary of summaries) zObservableSummary.parse(summary);
@@ -239,7 +239,7 @@ describe('coalescing', () => {
   it('makes 1,000 concurrent lookups of 10 observables cost exactly 10 provider calls', async () => {
     const fake = fakePlugin(async () => (await tick(5), found()));
     const enricher = createEnricher({ providers: [load(fake.plugin)], concurrency: 1_000 });
-    const inputs = Array.from({ length: 1_000 }, (_, i) => `10.0.0.${i % 10}`);
+    const inputs = Array.from({ length: 1_000 }, (_, i) => `203.0.0.${i % 10}`);
     const { records } = await enricher.enrich(inputs);
     expect(records).toHaveLength(1_000);
     expect(records.every((r) => r.status === 'ok')).toBe(true);
@@ -291,7 +291,7 @@ describe('coalescing', () => {
       };
       const fake = fakePlugin(async () => found());
       const enricher = createEnricher({ providers: [load(fake.plugin)], cacheStore: createMemoryCacheStore(), coalescingStore, concurrency: 32 });
-      const { records } = await enricher.enrich(Array.from({ length: 32 }, (_, i) => `10.0.1.${i}`));
+      const { records } = await enricher.enrich(Array.from({ length: 32 }, (_, i) => `203.0.1.${i}`));
       expect(records.every((r) => r.status === 'ok')).toBe(true);
       await new Promise((resolve) => setImmediate(resolve));
       expect(warnings).not.toContain('MaxListenersExceededWarning');
@@ -352,7 +352,7 @@ describe('batching', () => {
       const caller = new AbortController();
       let peak = 0;
       const watching = setInterval(() => (peak = Math.max(peak, getEventListeners(caller.signal, 'abort').length)), 1);
-      const { records } = await enricher.enrich(Array.from({ length: 64 }, (_, i) => `10.0.2.${i}`), { signal: caller.signal });
+      const { records } = await enricher.enrich(Array.from({ length: 64 }, (_, i) => `203.0.2.${i}`), { signal: caller.signal });
       clearInterval(watching);
       expect(records.every((r) => r.status === 'ok')).toBe(true);
       expect(peak).toBeLessThanOrEqual(1);
@@ -360,7 +360,7 @@ describe('batching', () => {
       // The stream too, and an abort still reaches the lookups.
       const stopping = new AbortController();
       const items = [];
-      for await (const item of enricher.stream(Array.from({ length: 20 }, (_, i) => `10.0.3.${i}`), { signal: stopping.signal })) {
+      for await (const item of enricher.stream(Array.from({ length: 20 }, (_, i) => `203.0.3.${i}`), { signal: stopping.signal })) {
         items.push(item);
         if (items.length === 2) stopping.abort();
       }
@@ -576,11 +576,11 @@ describe('stream', () => {
     });
     const enricher = createEnricher({ providers: [load(fake.plugin)] });
     async function* inputs() {
-      for (let i = 1; i <= 9; i++) yield `10.0.${i}.1`.replace(/\.1$/, i % 2 ? '.1' : '.2');
+      for (let i = 1; i <= 9; i++) yield `203.0.${i}.1`.replace(/\.1$/, i % 2 ? '.1' : '.2');
     }
     const seen: string[] = [];
     for await (const item of enricher.stream(inputs(), { concurrency: 3 })) seen.push(item.summary.input);
-    expect(seen).toEqual(Array.from({ length: 9 }, (_, i) => `10.0.${i + 1}.${(i + 1) % 2 ? 1 : 2}`));
+    expect(seen).toEqual(Array.from({ length: 9 }, (_, i) => `203.0.${i + 1}.${(i + 1) % 2 ? 1 : 2}`));
     expect(maxInFlight).toBeLessThanOrEqual(3);
   });
 });

@@ -38,7 +38,8 @@ Where to go next:
       pnpm vt-sim --port 8787 &
       pnpm x-enrich --config examples/x-enrich.simulator.yaml enrich 8.8.8.8 'hxxp://evil[.]example/x'
   - The real VirusTotal: export VIRUSTOTAL_API_KEY=...; pnpm x-enrich --config examples/x-enrich.virustotal.yaml enrich <observable>
-  - Other formats: --format json | jsonl | csv | stix;  the service: pnpm x-enrich serve
+  - Other formats: --format json | jsonl | csv | stix, or -o FILE
+  - The HTTP service and its API page: pnpm x-enrich --config examples/x-enrich.simulator.yaml serve, then open http://127.0.0.1:8080/docs
   - Docs: docs/getting-started.md, docs/cli.md, docs/writing-a-provider.md
 `;
 
@@ -61,7 +62,11 @@ export async function demoCommand(options: { logLevel?: LogLevel; format: Output
       },
       { env: {}, schema: zAppConfig, source: '(demo)' },
     );
-    process.stderr.write(`x-enrich demo: VirusTotal simulator on ${simulator.url}; enriching ${DEMO_OBSERVABLES.length} observables with vt3 (API v3) and vt2 (API v2, End of Life)\n`);
+    // First, before anything else: none of what follows is real intelligence.
+    process.stderr.write(
+      `x-enrich demo: SYNTHETIC data, made up by the VirusTotal simulator bundled with x-enrich (no key, no internet).\n` +
+        `Simulator (packages/virustotal-simulator) on ${simulator.url}: ${DEMO_OBSERVABLES.length} observables, vt3 (API v3) and vt2 (API v2, End of Life).\n\n`,
+    );
     const opened = await openEnricher({ config, configDir: APP_DIR, logger, stores: { mode: 'serve' } });
     try {
       const controller = new AbortController();
@@ -70,8 +75,8 @@ export async function demoCommand(options: { logLevel?: LogLevel; format: Output
       for (const signal of STOP_SIGNALS) process.once(signal, stop);
       const tally = await runEnrichment({
         stream: opened.enricher.stream(DEMO_OBSERVABLES.map((sample) => sample.value), { signal: controller.signal }),
-        formatter: await createFormatter(options.format, { color: Boolean(process.stdout.isTTY), width: process.stdout.columns }),
-        out: process.stdout,
+        formatter: await createFormatter(options.format, { color: Boolean(process.stdout.isTTY), width: () => process.stdout.columns }),
+        write: (text) => writeOut(text),
         signal: controller.signal,
       });
       for (const signal of STOP_SIGNALS) process.off(signal, stop);

@@ -1,5 +1,4 @@
-import type { Writable } from 'node:stream';
-import { VERDICT_SEVERITY, type EnricherStats, type Verdict } from '@x/core';
+import { VERDICT_SEVERITY, type EnricherEvent, type EnricherStats, type Verdict } from '@x/core';
 import { admissibleConcurrency, lookupCapacity } from '../admission.js';
 import { loadAppConfig } from '../app-config.js';
 import { ExitCode, runExitCode, STOP_SIGNALS } from '../exit-codes.js';
@@ -8,9 +7,12 @@ import { argumentInputs, assertReadable, countLines, fileInputs, resolveInputFor
 import type { LogLevel } from '../logger.js';
 import { commandLogger, openEnricher } from '../open-enricher.js';
 import { createFormatter, type EnrichedItem, type OutputFormat, type OutputFormatter } from '../output/formats.js';
-import type { ProgressBar } from '../progress-bar.js';
+import type { LookupCounts, ProgressBar } from '../progress-bar.js';
 import { humanDuration, upfrontEstimate, type InstanceBudget } from '../progress.js';
 import { writeOut } from '../run-command.js';
+import { openOutputFile, type OutputFile } from '../output/output-file.js';
+import { plural } from '../output/plural.js';
+import { routeStderr, writeStderr } from '../terminal/stderr.js';
 import { UsageError } from '../usage-error.js';
 
 export interface EnrichOptions {
@@ -20,6 +22,12 @@ export interface EnrichOptions {
   inputFormat: InputFormat;
   field: string;
   format?: OutputFormat;
+  /** `-o FILE`: written to a temporary file beside it and renamed when the run ends. */
+  output?: string;
+  /** `--wide`: the table shows every column in full, whatever the terminal width. */
+  wide?: boolean;
+  /** `--lookup-private-addresses`: send private and special addresses upstream too. */
+  lookupPrivateAddresses?: boolean;
   providers?: string;
   concurrency?: number;
   refresh?: boolean;
@@ -80,7 +88,10 @@ function nextOrAbort<T>(iterator: AsyncIterator<T>, signal: AbortSignal): Promis
 export async function runEnrichment(options: {
   stream: AsyncIterable<EnrichedItem>;
   formatter: OutputFormatter;
-  out: Writable;
+  /** Writes output text; resolves once it is handed on. */
+  write: (text: string) => Promise<void>;
+  /** Called before the document's end is written (the progress bar goes away before the table). */
+  beforeEnd?: () => void;
   signal: AbortSignal;
   failOn?: FailOn;
   onItem?: (item: EnrichedItem, tally: RunTally) => void;
@@ -96,7 +107,7 @@ export async function runEnrichment(options: {
     interrupted: false,
     incomplete: false,
   };
-  await writeOut(options.formatter.start(), options.out);
+  await options.write(options.formatter.start());
   const iterator = options.stream[Symbol.asyncIterator]();
   try {
     for (;;) {
@@ -121,7 +132,7 @@ export async function runEnrichment(options: {
         tally.invalidInputs += 1;
       }
       options.onItem?.(item, tally);
-      await writeOut(options.formatter.item(item), options.out);
+      await options.write(options.formatter.item(item));
     }
   } catch (error) {
     // A usage mistake found in the input (a CSV without the --field column) stays one.
@@ -132,7 +143,8 @@ export async function runEnrichment(options: {
   } finally {
     // Do not wait for the engine to wind down lookups in flight: it may sit in a quota wait.
     void Promise.resolve(iterator.return?.()).catch(() => undefined);
-    await writeOut(options.formatter.end({ interrupted: tally.interrupted, complete: !tally.interrupted && !tally.incomplete, invalidInputs: tally.invalidInputs }), options.out);
+    options.beforeEnd?.();
+    await options.write(options.formatter.end({ interrupted: tally.interrupted, complete: !tally.interrupted && !tally.incomplete, invalidInputs: tally.invalidInputs }));
   }
   return tally;
 }
@@ -144,11 +156,11 @@ export function summaryLine(tally: RunTally, elapsedMs: number, quotaWaitMs: num
     .map((verdict) => `${tally.verdicts[verdict]} ${verdict}`)
     .join(', ');
   const head = tally.interrupted
-    ? `interrupted after ${tally.observables}${total === undefined ? '' : ` of ${total}`} observables (the output written so far is complete)`
-    : `${tally.observables} observables in ${humanDuration(elapsedMs)}`;
+    ? `interrupted after ${tally.observables}${total === undefined ? '' : ` of ${total}`} ${plural(total ?? tally.observables, 'observable')} (the output written so far is complete)`
+    : `${plural(tally.observables, 'observable', true)} in ${humanDuration(elapsedMs)}`;
   return (
-    `x-enrich: ${head}: ${verdicts}; ${tally.lookups} lookups, ${tally.cacheHits} from cache, ${tally.failedLookups} failed` +
-    (tally.invalidInputs ? `; ${tally.invalidInputs} invalid inputs` : '') +
+    `x-enrich: ${head}: ${verdicts}; ${plural(tally.lookups, 'lookup', true)}, ${tally.cacheHits} from cache, ${tally.failedLookups} failed` +
+    (tally.invalidInputs ? `; ${plural(tally.invalidInputs, 'invalid input', true)}` : '') +
     (quotaWaitMs >= 100 ? `; waited ${humanDuration(quotaWaitMs)} for quota` : '') +
     '\n'
   );
@@ -190,7 +202,8 @@ function inputSources(args: readonly string[], options: EnrichOptions): { source
 
 export async function enrichCommand(args: string[], options: EnrichOptions): Promise<ExitCode> {
   const stderr = process.stderr;
-  const format: OutputFormat = options.format ?? (process.stdout.isTTY ? 'table' : 'jsonl');
+  const toTerminal = !options.output && Boolean(process.stdout.isTTY);
+  const format: OutputFormat = options.format ?? (toTerminal ? 'table' : 'jsonl');
   if (options.input) await assertReadable(options.input);
   const { sources, file } = inputSources(args, options);
 
@@ -206,18 +219,31 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
   if (options.concurrency) config.concurrency = options.concurrency;
   // Never more lookups at once than a bulkhead holds: the rest wait instead of failing X_BULKHEAD_FULL.
   config.concurrency = admissibleConcurrency(config.concurrency, lookupCapacity(config));
+  if (options.lookupPrivateAddresses) config.lookupPrivateAddresses = true;
   const logger = commandLogger(options.logLevel, 'warn');
+  // Lookups as they finish (any order), for the bar: the stream writes records in input order,
+  // so one slow lookup at the head would otherwise freeze the count.
+  const live: LookupCounts = { lookups: 0, cacheHits: 0, errors: 0 };
+  let progress: ProgressBar | undefined;
+  const onEvent = (event: EnricherEvent) => {
+    if (event.type !== 'lookup' || (selected && !selected.includes(event.instance))) return;
+    live.lookups += 1;
+    if (event.cacheHit) live.cacheHits += 1;
+    if (event.status === 'error') live.errors += 1;
+    progress?.update(live);
+  };
   const opened = await openEnricher({
     config,
     configDir: dir,
     configPath: path,
     logger,
     stores: { mode: 'cli', cacheDir: options.cacheDir, noCache: !options.cache },
+    onEvent,
   });
   const controller = new AbortController();
-  let progress: ProgressBar | undefined;
+  let output: OutputFile | undefined;
   const onSignal = () => {
-    // A second Ctrl-C means "now": skip the tidy shutdown.
+    // A second Ctrl-C means "now": skip the tidy shutdown (the exit handler still removes a temporary -o file).
     if (controller.signal.aborted) process.exit(ExitCode.Interrupted);
     controller.abort();
   };
@@ -233,23 +259,38 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
     const total = file ? (fileCount === undefined ? undefined : args.length + fileCount) : args.length;
     if (!options.quiet && total !== undefined) {
       const estimate = upfrontEstimate(total, budgets);
-      if (estimate) stderr.write(`x-enrich: ${estimate}\n`);
+      if (estimate) writeStderr(`x-enrich: ${estimate}\n`);
     }
+    const formatter = await createFormatter(format, {
+      color: toTerminal,
+      // Read when the table is drawn, so a terminal resized during the run gets a table that fits.
+      width: options.wide || !toTerminal ? undefined : () => process.stdout.columns,
+    });
+    if (options.output) output = await openOutputFile(options.output);
+    const out = output?.stream ?? process.stdout;
+
     if (options.progress && !options.quiet && stderr.isTTY) {
-      // Only a terminal gets a bar, so only then is cli-progress loaded.
       const { createProgressBar } = await import('../progress-bar.js');
-      progress = createProgressBar({ stream: stderr, total, budgets, quotaWait: () => quotaWait(enricher.stats(), selected) });
+      progress = createProgressBar({ stream: stderr, total, instances: budgets.length, budgets, quotaWait: () => quotaWait(enricher.stats(), selected) });
+      routeStderr((text) => progress?.log(text));
     }
+    const bar = () => progress;
+    const stopBar = () => {
+      routeStderr(undefined);
+      progress?.stop();
+      progress = undefined;
+    };
 
     // Locations of the inputs handed to the engine, in order: its stream answers in input order.
     const locations: string[] = [];
     const signal = controller.signal;
+    let invalidLines = 0;
     async function* raws(): AsyncGenerator<string> {
       for (const source of sources) {
         for await (const input of source) {
           if (signal.aborted) return;
           if ('problem' in input) {
-            stderr.write(`x-enrich: ${input.location}: ${input.problem}; skipped\n`);
+            writeStderr(`x-enrich: ${input.location}: ${input.problem}; skipped\n`);
             invalidLines += 1;
             continue;
           }
@@ -258,37 +299,54 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
         }
       }
     }
-    let invalidLines = 0;
     const started = Date.now();
     const tally = await runEnrichment({
       // No signal for the engine: on Ctrl-C we stop reading and writing at once and exit, which
       // ends the requests in flight; aborting each lookup first would only add skipped records
       // nobody reads.
       stream: enricher.stream(raws(), { refresh: options.refresh, providers: selected }),
-      formatter: await createFormatter(format, { color: Boolean(process.stdout.isTTY), width: process.stdout.columns }),
-      out: process.stdout,
+      formatter,
+      // Output on the bar's terminal is written with the bar out of the way; a file or a pipe
+      // needs no care (and 100,000 records to a pipe must not redraw the bar 100,000 times).
+      write: (text) => {
+        const current = bar();
+        return current && toTerminal ? current.aside(() => writeOut(text, out)) : writeOut(text, out);
+      },
+      beforeEnd: stopBar,
       signal,
       failOn: options.failOn,
-      onItem(item, counts) {
+      onItem(item) {
         const location = locations.shift();
         if (!item.summary.observable) {
           const error = item.records.find((record) => record.error)?.error;
-          progress?.log(`x-enrich: ${location ?? 'input'}: ${error?.message ?? 'not an observable'} (${error?.code ?? 'X_OBSERVABLE_INVALID'})\n`);
-          if (!progress) stderr.write(`x-enrich: ${location ?? 'input'}: ${error?.message ?? 'not an observable'} (${error?.code ?? 'X_OBSERVABLE_INVALID'})\n`);
+          writeStderr(`x-enrich: ${location ?? 'input'}: ${error?.message ?? 'not an observable'} (${error?.code ?? 'X_OBSERVABLE_INVALID'})\n`);
         }
-        progress?.update(counts);
+        // Records that never reach a provider (an invalid input, a type it does not handle, a
+        // private address) make no lookup event: they finish when they are written.
+        const silent = item.records.filter((record) => !record.observable || record.status === 'unsupported' || (record.status === 'skipped' && !record.error)).length;
+        if (silent) {
+          live.lookups += silent;
+          progress?.update(live);
+        }
       },
     });
     tally.invalidInputs += invalidLines;
-    if (tally.incomplete) stderr.write(`x-enrich: reading the input failed after ${tally.observables} observables: ${tally.inputError}; the output is complete up to there and marked incomplete\n`);
-    progress?.stop();
-    progress = undefined;
+    if (tally.incomplete) writeStderr(`x-enrich: reading the input failed after ${tally.observables} observables: ${tally.inputError}; the output is complete up to there and marked incomplete\n`);
+    stopBar();
+    if (output) {
+      const where = await output.finish({ interrupted: tally.interrupted });
+      if (where !== options.output) writeStderr(`x-enrich: interrupted: the output so far (a complete document) is in ${where}, not ${options.output}\n`);
+      output = undefined;
+    }
     if (!options.quiet || tally.interrupted) {
-      stderr.write(summaryLine(tally, Date.now() - started, quotaWait(enricher.stats(), selected).blockedMs, total));
+      writeStderr(summaryLine(tally, Date.now() - started, quotaWait(enricher.stats(), selected).blockedMs, total));
     }
     return runExitCode(tally);
   } finally {
+    routeStderr(undefined);
     progress?.stop();
+    // A run that failed leaves no file, whole or half, under the final name.
+    await output?.discard();
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     // Closing may wait on sockets; an interrupted run should not hang on them.
     await Promise.race([opened.close(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);

@@ -82,7 +82,12 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
   // Always AddressInfo here: the service listens on TCP, never on a pipe path.
   const bound = [main, ...(app.addresses() as AddressInfo[]).filter((address) => address.address !== main.address)];
   const listening = describeListening(bound);
-  logger.info({ addresses: bound.map(addressUrl), auth: token ? 'bearer' : 'none', stores: opened.stores.description }, `x-enrich ${version} listening on ${listening}`);
+  // The one "listening on" line is on stdout (scripts read it); the log says the rest once.
+  logger.info(
+    // Nested, so a terminal's line (which shows only flat fields) does not say it twice.
+    { service: { addresses: bound.map(addressUrl), auth: token ? 'bearer' : 'none', stores: opened.stores.description } },
+    `x-enrich ${version} started: auth ${token ? 'bearer token' : 'none'}; ${opened.stores.description}; API page ${addressUrl(main)}/docs`,
+  );
   if (!token && bound.some((address) => !isLoopback(address.address))) {
     logger.warn({ host }, 'listening beyond loopback without a token: set server.token or X_ENRICH_TOKEN');
   }

@@ -24,6 +24,8 @@ export interface McpRouteOptions {
   admission?: Admission;
   /** Milliseconds since the epoch (the engine's clock), for idle expiry. */
   now?: () => number;
+  /** What the OpenAPI document says about the route: its security and its error answers (the REST API's). */
+  openapi?: { security: Array<Record<string, string[]>>; errorResponse: (description: string) => Record<string, unknown> };
 }
 
 /**
@@ -121,7 +123,26 @@ export async function mountMcp(app: FastifyInstance, options: McpRouteOptions): 
 
   const hooks = { onRequest: [checkOrigin, options.requireToken] };
 
-  app.post('/mcp', { ...hooks, schema: { summary: 'Model Context Protocol, Streamable HTTP transport: tools enrich, list_providers, explain; resources x-enrich://… (docs/mcp.md).', tags: ['mcp'] } }, async (request, reply) => {
+  const schema = {
+    operationId: 'mcp',
+    summary: 'Model Context Protocol, Streamable HTTP transport: tools enrich, list_providers, explain; resources x-enrich://… (docs/mcp.md).',
+    tags: ['mcp'],
+    ...(options.openapi
+      ? {
+          security: options.openapi.security,
+          // The transport writes 200s itself (JSON-RPC as JSON or an event stream); errors before it have the service's shape.
+          response: {
+            200: {
+              description: 'JSON-RPC response(s), as JSON or as a text/event-stream (the MCP Streamable HTTP transport).',
+              content: { 'application/json': { schema: { type: 'object', additionalProperties: true } }, 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            '4XX': options.openapi.errorResponse('Refused: missing token (401), a foreign Origin (403), no or an unknown session (400, 404).'),
+            '5XX': options.openapi.errorResponse('Too many open sessions (503, with Retry-After).'),
+          },
+        }
+      : {}),
+  };
+  app.post('/mcp', { ...hooks, schema }, async (request, reply) => {
     let transport: Transport;
     if (request.headers['mcp-session-id'] === undefined && requestsIn(request.body).some((message) => isInitializeRequest(message))) {
       if (sessions.size >= config.maxSessions) expireIdle();

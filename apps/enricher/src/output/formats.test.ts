@@ -4,6 +4,8 @@ import { invalidItem, sampleItems } from '../../test/helpers/items.js';
 import { createFormatter, OUTPUT_FORMATS, type OutputFormat } from './formats.js';
 import { csvCell, CSV_COLUMNS, formatCsv } from './csv.js';
 import { formatTable } from './table.js';
+import { cellWidth } from '../terminal/cells.js';
+import { item, record } from '../../test/helpers/items.js';
 import { reasonText } from './reason-text.js';
 import { parse as parseCsv } from 'csv-parse/sync';
 
@@ -106,15 +108,46 @@ describe('table', () => {
     expect(withInvalid).toContain('4 observables: 2 malicious, 1 suspicious, 1 benign, 0 unknown; 1 failed lookup; 1 invalid input');
   });
 
-  it('counts verdicts and warns about end-of-life providers', () => {
+  it('counts verdicts, with plurals right, and leaves the End-of-Life warning to the log (said once per run)', () => {
     expect(table).toContain('4 observables: 2 malicious, 1 suspicious, 1 benign, 0 unknown; 1 failed lookup\n');
-    expect(table).toContain('! vt2 is end-of-life since 2024-06-30. VirusTotal API v2 is retired. Replaced by @x/provider-virustotal-v3.');
+    expect(formatTable(sampleItems().slice(0, 1), { interrupted: false, complete: true, invalidInputs: 0 })).toMatch(/^1 observable: /m);
+    expect(table).not.toContain('end-of-life');
   });
 
-  it('cuts the reason column to the terminal width', () => {
-    for (const line of formatTable(sampleItems(), { interrupted: false, complete: true, invalidInputs: 0 }, { width: 160 }).split('\n').slice(0, 9)) {
-      expect(line.length).toBeLessThanOrEqual(160);
+  it('fits the terminal: rows one cell short of the width, REASON cut at the end', () => {
+    for (const width of [160, 120, 100]) {
+      for (const line of formatTable(sampleItems(), { interrupted: false, complete: true, invalidInputs: 0 }, { width }).split('\n').slice(0, 9)) {
+        expect(cellWidth(line)).toBeLessThan(width);
+      }
     }
+  });
+
+  it('shortens a long hash in the middle in the table only, and shows it whole with --wide (no width)', async () => {
+    const hash = `000000001062000076${'0'.repeat(46)}`;
+    const items = [item([record({ observable: { type: 'sha256', value: hash }, reasons: [{ rule: 'r', message: 'a reason that is long enough to need most of a narrow terminal by itself' }] })])];
+    const narrow = formatTable(items, { interrupted: false, complete: true, invalidInputs: 0 }, { width: 80 });
+    expect(narrow.split('\n')[1]).toMatch(/^0000000010\d*…0+ {2}sha256/);
+    expect(formatTable(items, { interrupted: false, complete: true, invalidInputs: 0 })).toContain(hash);
+    const jsonl = await createFormatter('jsonl');
+    expect(jsonl.item(items[0]!)).toContain(hash);
+  });
+
+  it('drops a column that is empty on every row, and SUMMARY when it only repeats VERDICT', () => {
+    const items = [item([record({ observable: { type: 'domain', value: 'example.org' }, confidence: null })])];
+    const header = formatTable(items, { interrupted: false, complete: true, invalidInputs: 0 }).split('\n')[0];
+    expect(header).toBe('OBSERVABLE   TYPE    PROVIDER  STATUS  VERDICT');
+  });
+
+  it('measures in terminal cells: wide characters and emoji line up', () => {
+    const items = [
+      item([record({ observable: { type: 'domain', value: 'xn--fiq228c.example' }, input: '中文.example', reasons: [{ rule: 'r', message: '⚠️ flagged' }] })]),
+      item([record({ observable: { type: 'domain', value: 'example.org' }, reasons: [{ rule: 'r', message: 'plain' }] })]),
+    ];
+    const lines = formatTable(items, { interrupted: false, complete: true, invalidInputs: 0 }).split('\n');
+    // TYPE starts in the same cell on every row.
+    const typeCell = (line: string) => cellWidth(line.slice(0, line.indexOf('domain')));
+    expect(typeCell(lines[1]!)).toBe(typeCell(lines[2]!));
+    expect(typeCell(lines[1]!)).toBe(cellWidth(lines[0]!.slice(0, lines[0]!.indexOf('TYPE'))));
   });
 
   it('says so when interrupted or empty', () => {

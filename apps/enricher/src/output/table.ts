@@ -1,27 +1,28 @@
 import { styleText } from 'node:util';
-import type { Lifecycle, ResultRecord, Verdict } from '@x/core';
+import type { ResultRecord, Verdict } from '@x/core';
 import type { EnrichedItem, OutputFormatter, RunFooter } from './enriched-item.js';
 import { reasonText } from './reason-text.js';
+import { plural } from './plural.js';
+import { cellWidth, fitCells, middleCut, padCells } from '../terminal/cells.js';
 
 export interface TableOptions {
   /** Colour verdicts (only when writing to a terminal). */
   color?: boolean;
-  /** Terminal width; the REASON column is cut to fit. Unlimited when omitted. */
-  width?: number;
+  /**
+   * Terminal width in cells (or a function read when the table is drawn, so a resized terminal
+   * counts): long observables are shortened in the middle and REASON gets the rest. Unlimited
+   * when omitted (`--wide`, a file, a pipe).
+   */
+  width?: number | (() => number | undefined);
 }
 
 const HEADERS = ['OBSERVABLE', 'TYPE', 'SUMMARY', 'PROVIDER', 'STATUS', 'VERDICT', 'CONF', 'CACHE', 'REASON'] as const;
-const MAX_OBSERVABLE = 64;
 const VERDICT_STYLE: Record<Verdict, Parameters<typeof styleText>[0]> = {
   malicious: ['red', 'bold'],
   suspicious: 'yellow',
   benign: 'green',
   unknown: 'gray',
 };
-
-function cut(text: string, max: number): string {
-  return text.length <= max ? text : text.slice(0, Math.max(0, max - 1)) + '…';
-}
 
 function age(seconds: number | null): string {
   if (seconds === null) return 'hit';
@@ -43,7 +44,7 @@ function reasonCell(record: ResultRecord): string {
 export function tableRows(item: EnrichedItem): string[][] {
   const { summary } = item;
   return item.records.map((record, index) => [
-    index === 0 ? cut(summary.input, MAX_OBSERVABLE) : '',
+    index === 0 ? summary.input : '',
     index === 0 ? (summary.observable?.type ?? 'invalid') : '',
     index === 0 ? summary.verdict : '',
     record.provider.name,
@@ -55,40 +56,54 @@ export function tableRows(item: EnrichedItem): string[][] {
   ]);
 }
 
-/** Lifecycle notices for the providers seen in the records (End-of-Life ones first). */
-export function lifecycleNotices(providers: ReadonlyMap<string, Lifecycle>): string[] {
-  const notices: string[] = [];
-  for (const [name, lifecycle] of [...providers].sort(([, a], [, b]) => (a.status === b.status ? 0 : a.status === 'end-of-life' ? -1 : 1))) {
-    if (lifecycle.status === 'active') continue;
-    const since = lifecycle.status === 'end-of-life' ? lifecycle.endOfLife : lifecycle.deprecatedSince;
-    const parts = [`${name} is ${lifecycle.status}${since ? ` since ${since}` : ''}.`];
-    if (lifecycle.message) parts.push(lifecycle.message);
-    if (lifecycle.replacedBy) parts.push(`Replaced by ${lifecycle.replacedBy}.`);
-    if (lifecycle.url) parts.push(lifecycle.url);
-    notices.push(`! ${parts.join(' ')}`);
-  }
-  return notices;
-}
+/** The narrowest the OBSERVABLE column gets when the terminal is narrow: `0000000010…0000`. */
+const MIN_OBSERVABLE = 15;
+/** The narrowest REASON gets; below it, rows wrap rather than lose the reason entirely. */
+const MIN_REASON = 12;
+const GAP = 2;
+const OBSERVABLE = 0;
+const SUMMARY = 2;
 
 function renderRows(rows: readonly string[][], options: TableOptions): string {
-  const widths = HEADERS.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
-  // Cut the last column (REASON) so a row fits the terminal instead of wrapping.
-  if (options.width) {
-    const fixed = widths.slice(0, -1).reduce((sum, width) => sum + width + 2, 0);
-    widths[widths.length - 1] = Math.max(12, Math.min(widths.at(-1) ?? 0, options.width - fixed));
+  // A column empty on every row says nothing (vt3 gives no confidence, no run hit the cache).
+  // SUMMARY repeats VERDICT when every observable has one record (one provider): shown only when it adds something.
+  const summaryAdds = rows.some((row, index) => index > 0 && !row[OBSERVABLE] && row[3]);
+  const columns = HEADERS.map((_, column) => column).filter((column) => column === OBSERVABLE || (rows.some((row) => row[column]) && (column !== SUMMARY || summaryAdds)));
+  const natural = columns.map((column) => Math.max(cellWidth(HEADERS[column]!), ...rows.map((row) => cellWidth(row[column] ?? ''))));
+  const widths = [...natural];
+  const width = typeof options.width === 'function' ? options.width() : options.width;
+  const last = columns.length - 1;
+  if (width && last > 0) {
+    // One cell spare: a line filling the last column leaves the cursor pending a wrap.
+    const available = width - 1;
+    const others = widths.reduce((sum, cells, index) => (index === OBSERVABLE || index === last ? sum : sum + cells), 0) + GAP * last;
+    const total = others + widths[OBSERVABLE]! + widths[last]!;
+    if (total > available) {
+      // Long hashes and URLs give way first (shortened in the middle), then REASON gets what is left.
+      // They keep a third of the width up to 40 cells (an MD5 whole on a 120-column terminal), and
+      // never less than 15 cells, enough to tell them apart.
+      const floor = Math.min(natural[OBSERVABLE]!, Math.max(MIN_OBSERVABLE, Math.min(40, Math.floor(available / 3))));
+      widths[OBSERVABLE] = Math.max(floor, Math.min(natural[OBSERVABLE]!, available - others - natural[last]!));
+      // Too narrow for both: the observable gives way further (down to 15 cells) so REASON keeps a readable start.
+      const reasonFloor = Math.min(natural[last]!, MIN_REASON);
+      if (available - others - widths[OBSERVABLE]! < reasonFloor) widths[OBSERVABLE] = Math.max(Math.min(MIN_OBSERVABLE, natural[OBSERVABLE]!), available - others - reasonFloor);
+      widths[last] = Math.max(reasonFloor, Math.min(natural[last]!, available - others - widths[OBSERVABLE]!));
+    }
   }
   const verdictColumns = new Set([2, 5]);
   const line = (cells: readonly string[], header: boolean) =>
-    cells
-      .map((cell, column) => {
-        const width = widths[column] ?? 0;
-        const text = column === cells.length - 1 ? cut(cell, width) : cell.padEnd(width);
+    columns
+      .map((column, index) => {
+        const cell = cells[column] ?? '';
+        const cellsWide = widths[index] ?? 0;
+        const fitted = index === OBSERVABLE ? middleCut(cell, cellsWide) : index === last ? fitCells(cell, cellsWide) : cell;
+        const text = index === last ? fitted : padCells(fitted, cellsWide);
         if (!options.color) return text;
         if (header) return styleText('bold', text);
         if (verdictColumns.has(column) && cell in VERDICT_STYLE) return styleText(VERDICT_STYLE[cell as Verdict], text);
         return text;
       })
-      .join('  ')
+      .join(' '.repeat(GAP))
       .trimEnd();
   return [line(HEADERS, true), ...rows.map((row) => line(row, false))].join('\n') + '\n';
 }
@@ -108,21 +123,19 @@ function tally(items: readonly EnrichedItem[]): string {
   }
   const valid = items.length - invalid;
   return (
-    `${valid} observable${valid === 1 ? '' : 's'}: ${verdicts.malicious} malicious, ${verdicts.suspicious} suspicious, ${verdicts.benign} benign, ${verdicts.unknown} unknown; ` +
-    `${errors} failed lookup${errors === 1 ? '' : 's'}` +
-    (invalid ? `; ${invalid} invalid input${invalid === 1 ? '' : 's'}` : '')
+    `${plural(valid, 'observable', true)}: ${verdicts.malicious} malicious, ${verdicts.suspicious} suspicious, ${verdicts.benign} benign, ${verdicts.unknown} unknown; ` +
+    `${plural(errors, 'failed lookup', true)}` +
+    (invalid ? `; ${plural(invalid, 'invalid input', true)}` : '')
   );
 }
 
 /** The whole table for a finished run (pure). */
 export function formatTable(items: readonly EnrichedItem[], footer: RunFooter, options: TableOptions = {}): string {
-  const lifecycles = new Map<string, Lifecycle>();
-  for (const item of items) for (const record of item.records) if (record.provider.lifecycle) lifecycles.set(record.provider.name, record.provider.lifecycle);
+  // No lifecycle notice here: the End-of-Life warning is logged once, when the provider loads.
   const lines = [
     items.length ? renderRows(items.flatMap(tableRows), options).trimEnd() : 'No observables were enriched.',
     '',
     tally(items) + (footer.interrupted ? ' (interrupted)' : footer.complete === false ? ' (incomplete: the input could not be read to its end)' : ''),
-    ...lifecycleNotices(lifecycles),
   ];
   return lines.join('\n') + '\n';
 }

@@ -1,9 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { z } from 'zod';
-import { zObservableSummary, zResultRecord, type Enricher } from '@x/core';
+import { OBSERVABLE_TYPES, zLifecycle, zObservableSummary, zResultRecord, type Enricher } from '@x/core';
 import type { McpConfig, ServerConfig } from '../app-config.js';
 import type { Admission } from '../admission.js';
 import type { SharedStoreStats } from '../stores.js';
@@ -43,10 +44,65 @@ function errorBody(code: string, message: string, details?: unknown): ErrorBody 
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
 }
 
-const zErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
+const zErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().describe('Stable error code, e.g. X_UNAUTHORIZED, X_REQUEST_INVALID (docs/reference/errors.md).'),
+      message: z.string().describe('What happened and what to do.'),
+      details: z.unknown().optional().describe('Per-field problems of an invalid request.'),
+    }),
+  })
+  .describe('The body of every 4xx and 5xx answer.');
 
-// OpenAPI 3.0 schemas from core's zod schemas: one source of truth for the record format.
-const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'output', unrepresentable: 'any' });
+const zProviderInfo = z.object({
+  name: z.string().describe('Instance name from the config.'),
+  plugin: z.string().describe('Plugin id.'),
+  packageName: z.string(),
+  version: z.string(),
+  displayName: z.string(),
+  types: z.array(z.enum(OBSERVABLE_TYPES)).describe('Observable types it looks up.'),
+  lifecycle: zLifecycle,
+  circuitState: z.enum(['closed', 'open', 'half-open', 'isolated', 'disabled']).describe('Its circuit breaker: open means lookups fail fast.'),
+  rateLimit: z.array(z.object({ requests: z.number(), perMs: z.number(), remaining: z.number() })).describe('Budget left per configured window (empty when unlimited).'),
+  batch: z.object({ maxSize: z.number(), maxWaitMs: z.number() }).nullable(),
+});
+
+const zHealth = z.object({
+  status: z.enum(['ok', 'degraded']),
+  message: z.string().optional().describe('Why it is degraded.'),
+  providers: z.record(z.string(), z.object({ circuit: z.string() })).describe('Circuit state per provider instance.'),
+  stores: z.record(z.string(), z.object({ status: z.string() })).optional().describe('Shared (Redis) stores and their state.'),
+});
+
+/**
+ * OpenAPI 3.0 schemas from core's zod schemas: one source of truth for the record format.
+ * OpenAPI 3.0.3 says `nullable: true` does not add null to an `enum`: a nullable enum must list
+ * null itself, or a validator refuses every null (`confidence: null`), so it is added here.
+ */
+export function openApiSchema(schema: z.ZodType): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+  delete json.$schema;
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== 'object') return;
+    const object = node as Record<string, unknown>;
+    if (object.nullable === true && Array.isArray(object.enum) && !object.enum.includes(null)) object.enum = [...object.enum, null];
+    for (const value of Object.values(object)) visit(value);
+  };
+  visit(json);
+  return json;
+}
+
+/** Named schemas under components.schemas, referenced by the routes. */
+const SHARED_SCHEMAS = {
+  ResultRecord: zResultRecord,
+  ObservableSummary: zObservableSummary,
+  ProviderInfo: zProviderInfo,
+  Health: zHealth,
+  Error: zErrorBody,
+} as const;
+const ref = (name: keyof typeof SHARED_SCHEMAS) => ({ $ref: `${name}#` });
+const errorResponse = (description: string) => ({ description, ...ref('Error') });
 
 function tokenMatches(expected: string, header: string | undefined): boolean {
   const match = /^Bearer (.+)$/i.exec(header ?? '');
@@ -76,6 +132,12 @@ export function hostAllowList(server: Pick<ServerConfig, 'allowedHosts' | 'host'
   return names;
 }
 
+/** The logger for fastify itself: the service's, at warn or above. */
+function quieter(logger: FastifyBaseLogger): FastifyBaseLogger {
+  const levels: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+  return (levels[logger.level] ?? 30) >= 40 ? logger : logger.child({}, { level: 'warn' });
+}
+
 /**
  * The HTTP service as a fastify instance (not listening): `x-enrich serve` listens on it and
  * tests use `inject`/`listen({ port: 0 })`.
@@ -97,19 +159,35 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
     // While closing, requests on kept-alive connections get this service's own 503 (the hook
     // below), in the documented error shape, rather than fastify's.
     return503OnClosing: false,
-    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    // fastify's own info lines ("Server listening at", "incoming request", "request completed"
+    // with a 15-digit float) are not for people: it logs warnings and errors only, and the hook
+    // below logs one line per request.
+    ...(options.logger ? { loggerInstance: quieter(options.logger) } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
     // The body is validated against the route schema; unknown properties are refused, not dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
 
+  for (const [name, schema] of Object.entries(SHARED_SCHEMAS)) app.addSchema({ $id: name, title: name, ...openApiSchema(schema) });
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'x-enrich', version: options.version, description: 'Threat-intelligence enrichment: observables in, result records and summaries out.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      ...(token ? { security: [{ bearer: [] }] } : {}),
+      info: {
+        title: 'x-enrich',
+        version: options.version,
+        description: 'Threat-intelligence enrichment: observables in, result records and summaries out. The page for people is /docs; this document is /docs/json.',
+        license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
+      },
+      // Relative: the document is right wherever the service is reached (a proxy, another port).
+      servers: [{ url: '/', description: 'This service' }],
+      // The scheme exists only when a token does: without one, nothing asks for it.
+      ...(token ? { components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'server.token (or X_ENRICH_TOKEN).' } } } } : {}),
     },
+    // components.schemas get their names (ResultRecord, Error, ...) rather than def-0, def-1.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
+  // Swagger UI, served from the package's own files: the page works without internet.
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: false }, staticCSP: true });
 
   app.server.maxConnections = server.maxConnections;
 
@@ -141,6 +219,11 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
 
   app.addHook('onResponse', async (request, reply) => {
     metrics.observeRequest(request.routeOptions.url ?? 'unknown', request.method, reply.statusCode, reply.elapsedTime / 1000);
+    // One line per request: `POST /v1/enrich 200 12 ms` on a terminal; the same fields in JSON off one.
+    // The path without its query string; the token is in a header and never logged.
+    const path = request.url.split('?')[0] ?? request.url;
+    const ms = Math.round(reply.elapsedTime);
+    options.logger?.info({ req: { method: request.method, path }, res: { statusCode: reply.statusCode, ms } }, `${request.method} ${path} ${reply.statusCode} ${ms} ms`);
   });
 
   const requireToken = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -172,14 +255,24 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
     return reply.code(500).send(errorBody('X_INTERNAL', 'The service failed to handle the request; see its log.'));
   });
 
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('X_NOT_FOUND', `No route ${request.method} ${request.url}.`)));
+  app.setNotFoundHandler((request, reply) => {
+    const docs = request.url.startsWith('/docs') ? ' The API page is /docs (the OpenAPI document: /docs/json).' : ' See /docs for the routes.';
+    return reply.code(404).send(errorBody('X_NOT_FOUND', `No route ${request.method} ${request.url}.${docs}`));
+  });
 
   app.get(
     '/healthz',
     {
       schema: {
+        operationId: 'health',
+        tags: ['service'],
         summary: 'Health: 200 while lookups can succeed, 503 while a shared store refuses them; provider circuit and store states (no auth).',
-        response: { 200: { type: 'object', additionalProperties: true }, 503: { type: 'object', additionalProperties: true } },
+        // No token, even when the service has one: load balancers probe it.
+        security: [],
+        response: {
+          200: { description: 'Lookups can succeed (a store may be on its in-memory fallback).', ...ref('Health') },
+          503: { description: 'A shared store is down and refuses every lookup (onUnavailable: refuse).', ...ref('Health') },
+        },
       },
     },
     async (_request, reply) => {
@@ -197,16 +290,43 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
     },
   );
 
-  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
+  // Declared on every operation, so the document says plainly which need the token (none without one).
+  const security = token ? [{ bearer: [] }] : [];
+  const unauthorized = { 401: errorResponse('Missing or wrong bearer token (only when the service has one: server.token or X_ENRICH_TOKEN).') };
 
-  app.get('/metrics', { onRequest: requireToken, schema: { summary: 'Prometheus metrics.', security: token ? [{ bearer: [] }] : [] } }, async (_request, reply) => {
-    reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  app.get(
+    '/metrics',
+    {
+      onRequest: requireToken,
+      schema: {
+        operationId: 'metrics',
+        tags: ['service'],
+        summary: 'Prometheus metrics (text exposition format).',
+        security,
+        response: { 200: { description: 'Metrics in the Prometheus text format.', content: { 'text/plain': { schema: { type: 'string' } } } }, ...unauthorized },
+      },
+    },
+    async (_request, reply) => {
+      reply.header('content-type', metrics.registry.contentType);
+      return metrics.registry.metrics();
+    },
+  );
 
   app.get(
     '/v1/providers',
-    { onRequest: requireToken, schema: { summary: 'The loaded provider instances: plugin, version, types, lifecycle, circuit state, remaining quota.' } },
+    {
+      onRequest: requireToken,
+      schema: {
+        operationId: 'listProviders',
+        tags: ['enrichment'],
+        summary: 'The loaded provider instances: plugin, version, types, lifecycle, circuit state, remaining quota.',
+        security,
+        response: {
+          200: { description: 'Every configured provider instance.', type: 'object', required: ['providers'], properties: { providers: { type: 'array', items: ref('ProviderInfo') } } },
+          ...unauthorized,
+        },
+      },
+    },
     async () => ({ providers: await enricher.providers() }),
   );
 
@@ -231,15 +351,20 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
     {
       onRequest: requireToken,
       schema: {
+        operationId: 'enrich',
+        tags: ['enrichment'],
         summary: 'Enrich observables: one record per observable x provider, and one summary per observable, in input order.',
+        security,
         body: enrichBody,
         response: {
           200: {
+            description: 'One record per observable x provider (input-major) and one summary per observable. Lookup failures are records with status error, not HTTP errors.',
             type: 'object',
-            properties: { records: { type: 'array', items: jsonSchema(zResultRecord) }, summaries: { type: 'array', items: jsonSchema(zObservableSummary) } },
+            required: ['records', 'summaries'],
+            properties: { records: { type: 'array', items: ref('ResultRecord') }, summaries: { type: 'array', items: ref('ObservableSummary') } },
           },
-          '4xx': jsonSchema(zErrorBody),
-          '5xx': jsonSchema(zErrorBody),
+          '4xx': errorResponse('The request was refused: invalid body (400), unknown provider (400), missing token (401), too many observables or too large (413), wrong media type (415).'),
+          '5xx': errorResponse('The service failed (500), is shutting down (503) or the request ran past server.requestTimeout (504).'),
         },
       },
     },
@@ -297,7 +422,15 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
 
   if (options.mcp?.http) {
     const { mountMcp } = await import('../mcp/http.js');
-    await mountMcp(app as unknown as FastifyInstance, { enricher, version: options.version, config: options.mcp, requireToken, errorBody, admission: options.admission });
+    await mountMcp(app as unknown as FastifyInstance, {
+      enricher,
+      version: options.version,
+      config: options.mcp,
+      requireToken,
+      errorBody,
+      admission: options.admission,
+      openapi: { security, errorResponse },
+    });
   }
 
   return app as unknown as FastifyInstance;

@@ -151,7 +151,7 @@ describe('x-enrich serve shutdown', () => {
     const serve = startServe(config);
     others.push(serve.child);
     const url = await serve.base;
-    const response = fetch(`${url}/v1/enrich`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ observables: ['10.0.0.1'] }) });
+    const response = fetch(`${url}/v1/enrich`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ observables: ['11.0.0.1'] }) });
     // Let the request reach the provider (it answers after 30 s), then stop the service.
     await new Promise((resolve) => setTimeout(resolve, 300));
     const stoppedAt = Date.now();

@@ -62,6 +62,19 @@ export function collect(child: ChildProcess, options: CliOptions = {}): Promise<
   });
 }
 
+/** Resolves with the base URL once `serve` prints its `listening on URL` line; rejects if it exits first. */
+export function listeningUrl(child: ChildProcess): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let seen = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(seen);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
+  });
+}
+
 /** Runs `x-enrich ARGS` to completion. */
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return collect(startCli(args, options), options);

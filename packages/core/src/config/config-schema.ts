@@ -127,6 +127,10 @@ export const zEnricherConfig = z
     rateLimitStore: zRateLimitStoreConfig.default({ store: 'memory' }).describe('Where rate-limit budgets are kept.'),
     allowEndOfLife: z.boolean().default(true).describe('Load end-of-life providers (with a warning); false refuses them.'),
     concurrency: z.number().int().positive().default(16).describe('Observables looked up at once.'),
+    lookupPrivateAddresses: z
+      .boolean()
+      .default(false)
+      .describe('Send private and special IP addresses (RFC 1918, loopback, link-local, unspecified, multicast; IPv4 and IPv6) upstream too. Default: their records are `skipped` with the reason and spend no quota.'),
   })
   .strict();
 

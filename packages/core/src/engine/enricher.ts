@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../logging/logger.js';
 import { createRedactingLogger } from '../logging/redacting-logger.js';
 import { collectSecrets } from '../config/redact.js';
 import type { Observable } from '../observable/observable-type.js';
+import { specialAddress } from '../observable/special-address.js';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
 import type { TraceStep } from '../plugin/provider.js';
 import { createMemoryRateLimitStore } from '../rate-limit/memory-rate-limit-store.js';
@@ -39,6 +40,12 @@ export interface EnricherOptions {
   concurrency?: number;
   /** Metrics hook; called synchronously, exceptions are swallowed. */
   onEvent?: (event: EnricherEvent) => void;
+  /**
+   * Send private and special addresses (RFC 1918, loopback, link-local, unspecified, multicast,
+   * IPv4 and IPv6) upstream too. Default false: their records are `skipped` with the reason,
+   * and no quota is spent on them (config key `lookupPrivateAddresses`).
+   */
+  lookupPrivateAddresses?: boolean;
 }
 
 export interface EnrichOptions {
@@ -211,6 +218,12 @@ export function createEnricher(options: EnricherOptions): Enricher {
       return { records, summary: summarize(null, parsed.input, records) };
     }
     const { observable, input } = parsed;
+    const special = options.lookupPrivateAddresses ? undefined : specialAddress(observable);
+    if (special) {
+      const reasons = [{ rule: `special_address:${special.range}`, message: `${observable.value} is ${special.description}: not sent upstream (lookupPrivateAddresses: true sends it)`, values: { range: special.range } }];
+      const records = selected.map((instance) => ({ ...emptyRecord(observable, input, refs.get(instance.name) as ResultRecord['provider'], 'skipped', null), reasons }));
+      return { records, summary: summarize(observable, input, records) };
+    }
     if (selected.length === 1) {
       // One provider (the common case): no records array to fill in and no Promise.all.
       const instance = selected[0] as ProviderInstance;

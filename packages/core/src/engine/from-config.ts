@@ -72,6 +72,7 @@ export async function createEnricherFromConfig(config: EnricherConfig, options: 
     container: options.container,
     clock: options.clock,
     concurrency: config.concurrency,
+    lookupPrivateAddresses: config.lookupPrivateAddresses,
     onEvent: options.onEvent,
   });
 }

@@ -19,7 +19,7 @@ export type Confidence = z.output<typeof zConfidence>;
 
 export const zStatus = z
   .enum(['ok', 'not_found', 'pending', 'error', 'unsupported', 'skipped'])
-  .describe('ok: looked up and found; not_found: the provider has no data on it; pending: queued upstream, ask again later; error: the lookup failed (see `error`); unsupported: the provider does not handle this observable type; skipped: not attempted (the run was aborted). An input that cannot be parsed gives `error` records with code X_OBSERVABLE_INVALID and a null `observable`.');
+  .describe('ok: looked up and found; not_found: the provider has no data on it; pending: queued upstream, ask again later; error: the lookup failed (see `error`); unsupported: the provider does not handle this observable type; skipped: not attempted (the run was aborted, or a private or special address that is not sent upstream: see `reasons`). An input that cannot be parsed gives `error` records with code X_OBSERVABLE_INVALID and a null `observable`.');
 export type Status = z.output<typeof zStatus>;
 
 export const zReason = z
