@@ -1,4 +1,3 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { sampleItems } from '../../test/helpers/items.js';
 import { runExitCode, ExitCode } from '../exit-codes.js';
@@ -7,10 +6,9 @@ import { UsageError } from '../usage-error.js';
 import { runEnrichment } from './enrich.js';
 
 async function run(stream: AsyncIterable<EnrichedItem>) {
-  const out = new PassThrough();
   let text = '';
-  out.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const tally = await runEnrichment({ stream, formatter: await createFormatter('json'), out, signal: new AbortController().signal });
+  const write = async (chunk: string) => void (text += chunk);
+  const tally = await runEnrichment({ stream, formatter: await createFormatter('json'), write, signal: new AbortController().signal });
   return { tally, doc: JSON.parse(text) as { records: unknown[]; complete: boolean; interrupted: boolean } };
 }
 

@@ -11,7 +11,10 @@ import { createServiceMetrics } from './metrics.js';
 // Sockets a client cannot hold, tested over real TCP with dripping clients (a handful of
 // sockets, timeouts of a second or less; each test waits for the close event, not a margin).
 const TOKEN = 'sockets-test-token-0123456789';
-const PROVIDERS = [{ name: 'vt3', circuitState: 'closed' }] as unknown as ProviderInfo[];
+// A whole ProviderInfo: /v1/providers answers through its response schema.
+const PROVIDERS: ProviderInfo[] = [
+  { name: 'vt3', plugin: 'virustotal-v3', packageName: '@x/provider-virustotal-v3', version: '0.1.0', displayName: 'VirusTotal API v3', types: ['ipv4'], lifecycle: { status: 'active' }, circuitState: 'closed', rateLimit: [], batch: null },
+];
 const enricher = { providers: async () => PROVIDERS, enrich: async () => ({ records: [], summaries: [] }) } as unknown as Enricher;
 
 let app: FastifyInstance | undefined;
