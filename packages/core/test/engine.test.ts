@@ -500,7 +500,8 @@ describe('rate limits', () => {
     const fake = fakePlugin(async (_o, ctx) => {
       ctx.attemptTimeout?.pause();
       try {
-        await ctx.limiter.acquire(1, ctx.signal);
+        // A provider that takes budget itself reports the answer, as the upstream client does.
+        await (await ctx.limiter.acquire(1, ctx.signal)).settle();
       } finally {
         ctx.attemptTimeout?.resume();
       }
@@ -530,7 +531,8 @@ describe('rate limits', () => {
 
   it('fails fast with X_RATE_LIMIT_EXHAUSTED when the day is spent, and reports the remaining budget', async () => {
     const fake = fakePlugin(async (_o, ctx) => {
-      await ctx.limiter.acquire(1, ctx.signal);
+      // A provider that takes budget itself reports the answer, as the HTTP client does.
+      await (await ctx.limiter.acquire(1, ctx.signal)).settle();
       return found();
     });
     const enricher = createEnricher({ providers: [load(fake.plugin, 'fake', { rateLimit: [{ requests: 4, per: '1m' }, { requests: 1, per: '1d' }] })] });
