@@ -539,7 +539,7 @@ describe('rate limits', () => {
     const { records } = await enricher.enrich(['1.1.1.1', '1.1.1.2'], { concurrency: 1 });
     expect(records[1]?.error).toMatchObject({ code: 'X_RATE_LIMIT_EXHAUSTED' });
     expect(records[1]?.error?.message).toMatch(/budget returns in/);
-    expect((await enricher.providers())[0]?.rateLimit).toEqual([
+    expect((await enricher.providers())[0]?.rateLimit).toMatchObject([
       { requests: 4, perMs: 60_000, remaining: 3 },
       { requests: 1, perMs: 86_400_000, remaining: 0 },
     ]);

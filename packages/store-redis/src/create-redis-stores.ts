@@ -104,6 +104,8 @@ export async function createRedisStores(input: RedisStoresOptions = {}): Promise
     // lease then ends it, so budget comes back later, never sooner.
     settle: (key, windows, chargeId, now) =>
       availability.run('rateLimit.settle', () => redisRateLimit.settle(key, windows, chargeId, now), () => fallbackRateLimit.settle(key, windows, chargeId, now)),
+    freesIn: (key, windows, now) =>
+      availability.run('rateLimit.freesIn', () => redisRateLimit.freesIn!(key, windows, now), () => fallbackRateLimit.freesIn?.(key, windows, now) ?? Promise.resolve(windows.map((w) => w.perMs))),
     refuse: (key, windows, chargeId, now, retryAfterMs) =>
       availability.run(
         'rateLimit.refuse',

@@ -15,7 +15,7 @@ declare module 'ioredis' {
   }
 }
 
-type Mode = 'acquire' | 'peek' | 'settle' | 'refuse';
+type Mode = 'acquire' | 'peek' | 'settle' | 'refuse' | 'frees';
 
 /**
  * A `RateLimitStore` on Redis only (no fallback: `createRedisStores` adds that): core's charge
@@ -59,6 +59,11 @@ export function createRedisRateLimitStore(client: Redis, keys: KeyLayout, clock:
       if (windows.length === 0) return [];
       const [, , , , ...remaining] = await run('peek', key, windows, now);
       return remaining.map(Number);
+    },
+
+    async freesIn(key, windows, now) {
+      if (windows.length === 0) return [];
+      return (await run('frees', key, windows, now)).map(Number);
     },
 
     async reset(key) {

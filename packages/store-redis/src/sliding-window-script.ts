@@ -11,7 +11,7 @@
  * after `now - perMs`. Memory is bounded by the largest window's `requests`.
  *
  * KEYS: the log (sorted set), the sequence counter, the "blocked until" marker.
- * ARGV: mode ('acquire' | 'peek' | 'settle' | 'refuse'), cost, now ('' = Redis TIME),
+ * ARGV: mode ('acquire' | 'peek' | 'settle' | 'refuse' | 'frees'), cost, now ('' = Redis TIME),
  *       charge id ('<first>:<cost>', settle/refuse), Retry-After ms ('' = none, refuse),
  *       lease ms, poll ms, then per window `requests`, `perMs`.
  * Returns:
@@ -19,6 +19,7 @@
  *   -1 none), charge id ('' unless granted), remaining per window... }
  * - settle: { 1 }
  * - refuse: { blockedUntil, used per window... }
+ * - frees: per window, ms until its oldest settled charge leaves (a whole window if none)
  */
 export const SLIDING_WINDOW_SCRIPT = `
 local log, seqKey, blockedKey = KEYS[1], KEYS[2], KEYS[3]
@@ -88,6 +89,14 @@ if mode == 'refuse' then
 end
 
 count()
+if mode == 'frees' then
+  local frees = {}
+  for i = 1, windows do
+    local oldest = redis.call('ZRANGEBYSCORE', log, '(' .. (now - pers[i]), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if oldest[2] and tonumber(oldest[2]) <= now then frees[i] = tonumber(oldest[2]) + pers[i] - now else frees[i] = pers[i] end
+  end
+  return frees
+end
 local result
 local blockedUntil = tonumber(redis.call('GET', blockedKey) or '0')
 if mode == 'acquire' and blockedUntil > now then

@@ -302,8 +302,8 @@ export async function loadProviders(config: EnricherConfig, options: LoadProvide
   const problems: Problem[] = [];
   const loaded: LoadedProvider[] = [];
   const seenNames = new Map<string, string>();
-  for (let [name, instance] of Object.entries(config.providers)) {
-    if (!instance.enabled) continue;
+  for (const [name, configured] of Object.entries(config.providers)) {
+    if (!configured.enabled) continue;
     // Names key caches, metrics and records; two that differ only in case would be confused downstream.
     const folded = name.toLowerCase();
     const clash = seenNames.get(folded);
@@ -312,12 +312,12 @@ export async function loadProviders(config: EnricherConfig, options: LoadProvide
       continue;
     }
     seenNames.set(folded, name);
-    const limits = resolveQuota(name, instance, config.quotas ?? {});
+    const limits = resolveQuota(name, configured, config.quotas ?? {});
     if (limits.problem) {
       problems.push(limits.problem);
       continue;
     }
-    instance = limits.instance;
+    const instance = limits.instance;
     const imported = await importPlugin(name, instance.use, importFrom, fallbacks, conditions, installed, options.importTimeoutMs);
     if (imported.problem) {
       problems.push(imported.problem);

@@ -141,6 +141,15 @@ export function peekIn(log: ChargeLog, windows: readonly RateLimitWindow[], now:
   return windows.map((w, i) => Math.max(0, w.requests - (used[i] as number)));
 }
 
+/** Per window, when its oldest charge leaves (a whole window when none is settled in it). */
+export function freesInIn(log: ChargeLog, windows: readonly RateLimitWindow[], now: number): number[] {
+  prune(log, windows, now);
+  return windows.map((window) => {
+    const oldest = log.charges.find((c) => c.at > now - window.perMs);
+    return oldest && oldest.at <= now ? oldest.at + window.perMs - now : window.perMs;
+  });
+}
+
 /** Index of the shortest window (the one an upstream refusal most likely concerns). */
 export function shortestWindow(windows: readonly RateLimitWindow[]): number {
   let best = 0;

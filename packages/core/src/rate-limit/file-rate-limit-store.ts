@@ -7,7 +7,7 @@ import { XEnrichError } from '../errors/x-enrich-error.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import type { RateLimitWindow } from '../plugin/manifest.js';
 import type { RateLimitStore } from '../stores/rate-limit-store.js';
-import { emptyChargeLog, isChargeLog, peekIn, refuseIn, settleIn, shortestWindow, tryAcquireIn, type ChargeLog } from './charge-log.js';
+import { emptyChargeLog, freesInIn, isChargeLog, peekIn, refuseIn, settleIn, shortestWindow, tryAcquireIn, type ChargeLog } from './charge-log.js';
 import { checkCost } from './memory-rate-limit-store.js';
 
 export interface FileRateLimitStoreOptions {
@@ -126,12 +126,12 @@ export function createFileRateLimitStore(options: FileRateLimitStoreOptions): Ra
     if (held === token) await unlink(path).catch(() => undefined);
   }
 
-  async function read(file: string, windows: readonly RateLimitWindow[], now: number): Promise<ChargeLog> {
+  async function read(file: string, windows: readonly RateLimitWindow[], now: number): Promise<{ log: ChargeLog; recovered: boolean }> {
     let text: string;
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyChargeLog();
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { log: emptyChargeLog(), recovered: false };
       throw unavailable('read', file, error);
     }
     let parsed: unknown;
@@ -140,7 +140,7 @@ export function createFileRateLimitStore(options: FileRateLimitStoreOptions): Ra
     } catch {
       parsed = undefined;
     }
-    if (isChargeLog(parsed)) return parsed;
+    if (isChargeLog(parsed)) return { log: parsed, recovered: false };
     const aside = `${file}.corrupt-${now}`;
     await rename(file, aside).catch(() => undefined);
     const log = emptyChargeLog();
@@ -151,32 +151,53 @@ export function createFileRateLimitStore(options: FileRateLimitStoreOptions): Ra
       { code: 'X_WARN_RATE_LIMIT_STATE_RECOVERED', file, movedTo: aside, blockedUntil: new Date(log.blockedUntil).toISOString() },
       'rate-limit file was corrupt: moved aside and started a new log; the budget is treated as spent for one window',
     );
-    return log;
+    return { log, recovered: true };
   }
 
-  async function update<T>(key: string, windows: readonly RateLimitWindow[], now: number, change: (log: ChargeLog) => T): Promise<T> {
-    dirReady ??= mkdir(dir, { recursive: true, mode: 0o700 });
-    await dirReady.catch((error: unknown) => {
-      dirReady = undefined;
-      throw unavailable('create', dir, error);
+  /**
+   * Calls on one key from this process run one at a time: they would otherwise all poll the
+   * same lock file, and a settle would queue behind a dozen waiters' attempts.
+   */
+  const queues = new Map<string, Promise<unknown>>();
+  function serially<T>(file: string, run: () => Promise<T>): Promise<T> {
+    const previous = queues.get(file) ?? Promise.resolve();
+    const next = previous.then(run, run);
+    const tail = next.catch(() => undefined);
+    queues.set(file, tail);
+    void tail.then(() => {
+      if (queues.get(file) === tail) queues.delete(file);
     });
+    return next;
+  }
+
+  /** Runs `change` on the key's log under the lock; writes the log back only when `change` says it changed it. */
+  function update<T>(key: string, windows: readonly RateLimitWindow[], now: number, change: (log: ChargeLog) => { result: T; changed: boolean }): Promise<T> {
     const file = fileFor(key);
-    const token = await lock(file);
-    try {
-      const log = await read(file, windows, now);
-      const result = change(log);
-      const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    return serially(file, async () => {
+      dirReady ??= mkdir(dir, { recursive: true, mode: 0o700 });
+      await dirReady.catch((error: unknown) => {
+        dirReady = undefined;
+        throw unavailable('create', dir, error);
+      });
+      const token = await lock(file);
       try {
-        await writeFile(temp, JSON.stringify(log), { mode: 0o600 });
-        await rename(temp, file);
-      } catch (error) {
-        await unlink(temp).catch(() => undefined);
-        throw unavailable('write', file, error);
+        const { log, recovered } = await read(file, windows, now);
+        const { result, changed } = change(log);
+        if (changed || recovered) {
+          const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+          try {
+            await writeFile(temp, JSON.stringify(log), { mode: 0o600 });
+            await rename(temp, file);
+          } catch (error) {
+            await unlink(temp).catch(() => undefined);
+            throw unavailable('write', file, error);
+          }
+        }
+        return result;
+      } finally {
+        await unlock(file, token);
       }
-      return result;
-    } finally {
-      await unlock(file, token);
-    }
+    });
   }
 
   return {
@@ -184,28 +205,41 @@ export function createFileRateLimitStore(options: FileRateLimitStoreOptions): Ra
     async tryAcquire(key, windows, cost, now) {
       checkCost(cost);
       if (windows.length === 0) return { granted: true, chargeId: '0', remaining: [] };
-      return update(key, windows, now, (log) => tryAcquireIn(log, windows, cost, now));
+      // A refused attempt changes nothing worth writing (pruning can wait for the next write).
+      return update(key, windows, now, (log) => {
+        const attempt = tryAcquireIn(log, windows, cost, now);
+        return { result: attempt, changed: attempt.granted };
+      });
     },
     async settle(key, windows, chargeId, now) {
       if (windows.length === 0) return;
-      await update(key, windows, now, (log) => settleIn(log, chargeId, now));
+      await update(key, windows, now, (log) => {
+        const found = settleIn(log, chargeId, now);
+        return { result: found, changed: found };
+      });
     },
     async refuse(key, windows, chargeId, now, retryAfterMs) {
-      return update(key, windows, now, (log) => refuseIn(log, windows, chargeId, now, retryAfterMs));
+      return update(key, windows, now, (log) => ({ result: refuseIn(log, windows, chargeId, now, retryAfterMs), changed: true }));
     },
     async peek(key, windows, now) {
       if (windows.length === 0) return [];
-      // Peeking takes the lock too: a consistent read, and the log is pruned as a side effect.
-      return update(key, windows, now, (log) => peekIn(log, windows, now));
+      // Peeking takes the lock too: a consistent read of a file being replaced.
+      return update(key, windows, now, (log) => ({ result: peekIn(log, windows, now), changed: false }));
+    },
+    async freesIn(key, windows, now) {
+      if (windows.length === 0) return [];
+      return update(key, windows, now, (log) => ({ result: freesInIn(log, windows, now), changed: false }));
     },
     async reset(key) {
       const file = fileFor(key);
-      const token = await lock(file);
-      try {
-        await unlink(file).catch(() => undefined);
-      } finally {
-        await unlock(file, token);
-      }
+      await serially(file, async () => {
+        const token = await lock(file);
+        try {
+          await unlink(file).catch(() => undefined);
+        } finally {
+          await unlock(file, token);
+        }
+      });
     },
   };
 }

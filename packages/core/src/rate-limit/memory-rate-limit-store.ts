@@ -1,5 +1,5 @@
 import type { RateLimitStore } from '../stores/rate-limit-store.js';
-import { emptyChargeLog, peekIn, refuseIn, settleIn, tryAcquireIn, type ChargeLog } from './charge-log.js';
+import { emptyChargeLog, freesInIn, peekIn, refuseIn, settleIn, tryAcquireIn, type ChargeLog } from './charge-log.js';
 
 /**
  * An in-process `RateLimitStore`: one sliding-window charge log per key (see `ChargeLog`), so
@@ -33,6 +33,9 @@ export function createMemoryRateLimitStore(): RateLimitStore {
     },
     async peek(key, windows, now) {
       return peekIn(logFor(key), windows, now);
+    },
+    async freesIn(key, windows, now) {
+      return freesInIn(logFor(key), windows, now);
     },
     async reset(key) {
       logs.delete(key);

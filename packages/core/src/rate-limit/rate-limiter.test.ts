@@ -122,5 +122,9 @@ describe('estimateBatchMs', () => {
     expect(estimateBatchMs({ lookups: 13, cached: 9, windows: [{ ...minute, remaining: 4 }] })).toBe(0);
     expect(estimateBatchMs({ lookups: 4, windows: [{ ...minute, remaining: 0 }] })).toBe(60_000);
     expect(estimateBatchMs({ lookups: 100, windows: [] })).toBe(0);
+    // A window spent by a previous run that frees up in 20 s: 4 then, 4 a minute later.
+    expect(estimateBatchMs({ lookups: 8, windows: [{ ...minute, remaining: 0, freesInMs: 20_000 }] })).toBe(80_000);
+    // The closed formula for huge batches agrees with the replay.
+    expect(estimateBatchMs({ lookups: 400_001, windows: [{ requests: 4, perMs: 1, remaining: 4 }] })).toBe(100_000);
   });
 });

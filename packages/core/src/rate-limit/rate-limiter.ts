@@ -28,6 +28,9 @@ export function quotaKey(group: string): string {
   return `quota:${group}`;
 }
 
+/** How often a waiter re-reads the store while this process's own charges are in flight (a local settle wakes it sooner). */
+const LOCAL_FLIGHT_POLL_MS = 250;
+
 /** Nothing to report back when there is no limit. */
 const UNLIMITED: RateLimitGrant = { settle: () => Promise.resolve(), refused: () => Promise.resolve() };
 
@@ -85,6 +88,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   let waitedMs = 0;
   /** Sleepers blocked only by charges in flight: a settle in this process wakes them at once. */
   const waitingOnFlight = new Set<AbortController>();
+  /** Grants of this limiter not yet settled or refused. */
+  let inFlight = 0;
   let loggedUntil = 0;
   let refusalWindows = 0;
   let lowestAccepted = Number.POSITIVE_INFINITY;
@@ -126,10 +131,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
   function grantFor(chargeId: string): RateLimitGrant {
     let done = false;
+    inFlight += 1;
     return {
       async settle() {
         if (done) return;
         done = true;
+        inFlight -= 1;
         try {
           await store.settle(key, windows, chargeId, clock.now());
         } catch (error) {
@@ -142,6 +149,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       async refused(retryAfterMs) {
         if (done) return;
         done = true;
+        inFlight -= 1;
         const now = clock.now();
         try {
           const refusal = await store.refuse(key, windows, chargeId, now, retryAfterMs);
@@ -182,11 +190,17 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         const started = clock.now();
         const wake = new AbortController();
         const onFlight = attempt.retryAfterMs <= PENDING_CHARGE_POLL_MS;
-        if (onFlight) waitingOnFlight.add(wake);
+        let sleepMs = attempt.retryAfterMs;
+        if (onFlight) {
+          waitingOnFlight.add(wake);
+          // Our own requests are in flight: their settle wakes us, so poll the store (for other
+          // processes' charges) far less often than PENDING_CHARGE_POLL_MS.
+          if (inFlight > 0) sleepMs = LOCAL_FLIGHT_POLL_MS;
+        }
         const onAbort = (): void => wake.abort();
         signal?.addEventListener('abort', onAbort, { once: true });
         try {
-          await clock.sleep(attempt.retryAfterMs, wake.signal);
+          await clock.sleep(sleepMs, wake.signal);
         } catch (error) {
           if (signal?.aborted) throw abortError(signal);
           if (!wake.signal.aborted) throw error;
@@ -202,8 +216,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     },
 
     async remaining() {
-      const left = await store.peek(key, windows, clock.now());
-      return windows.map((window, i) => ({ requests: window.requests, perMs: window.perMs, remaining: left[i] ?? 0 }));
+      const now = clock.now();
+      const [left, frees] = await Promise.all([store.peek(key, windows, now), store.freesIn?.(key, windows, now)]);
+      return windows.map((window, i) => ({ requests: window.requests, perMs: window.perMs, remaining: left[i] ?? 0, ...(frees ? { freesInMs: frees[i] ?? window.perMs } : {}) }));
     },
   };
 }

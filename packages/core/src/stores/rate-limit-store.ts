@@ -66,6 +66,12 @@ export interface RateLimitStore {
   refuse(key: string, windows: readonly RateLimitWindow[], chargeId: string, now: number, retryAfterMs?: number): Promise<RateLimitRefusal>;
   /** Remaining budget per window, without charging (charges in flight count as spent). */
   peek(key: string, windows: readonly RateLimitWindow[], now: number): Promise<number[]>;
+  /**
+   * Per window, in how many ms the spent part starts to come back (its oldest charge leaves;
+   * a whole window when nothing is spent or the oldest is in flight). Optional: estimates use it
+   * to tell how soon a budget spent by a previous run returns.
+   */
+  freesIn?(key: string, windows: readonly RateLimitWindow[], now: number): Promise<number[]>;
   reset?(key: string): Promise<void>;
   close?(): Promise<void>;
 }
@@ -79,7 +85,7 @@ export interface RateLimiter {
    */
   acquire(cost?: number, signal?: AbortSignal): Promise<RateLimitGrant>;
   /** Remaining budget per configured window. */
-  remaining(): Promise<Array<{ requests: number; perMs: number; remaining: number }>>;
+  remaining(): Promise<Array<{ requests: number; perMs: number; remaining: number; freesInMs?: number }>>;
   /** Total time spent waiting for budget (ms), for progress bars and metrics. */
   readonly waitedMs: number;
 }

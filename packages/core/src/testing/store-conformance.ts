@@ -131,6 +131,16 @@ export function runRateLimitStoreConformance(options: StoreConformanceOptions<Ra
         expect((await store.refuse('other', w, other, T + 10)).blockedUntil).toBe(T + 10_010);
       }));
 
+    it('tells when the spent part of each window starts to come back (freesIn, if implemented)', () =>
+      using(options, async ({ store }) => {
+        if (!store.freesIn) return;
+        const w = [{ requests: 4, perMs: 10_000 }, { requests: 100, perMs: 60_000 }];
+        expect(await store.freesIn('k', w, T)).toEqual([10_000, 60_000]);
+        await store.settle('k', w, granted(await store.tryAcquire('k', w, 1, T)), T + 500);
+        granted(await store.tryAcquire('k', w, 1, T + 600)); // in flight: not the oldest settled
+        expect(await store.freesIn('k', w, T + 2_000)).toEqual([8_500, 58_500]);
+      }));
+
     it('ignores a settle or refusal naming an unknown charge', () =>
       using(options, async ({ store }) => {
         const w = [{ requests: 1, perMs: 1_000 }];
