@@ -50,7 +50,7 @@ function isAlive(pid: number): boolean {
  * One JSON file per key (named by the key's sha256), holding the key's charge log (the same
  * sliding-window algorithm as the memory store). Every call reads, updates and rewrites it
  * (temp file + rename, so a reader never sees half a file) under a lock file created with
- * O_EXCL that names its owner (`pid host`). The lock is held for the milliseconds of one
+ * a hard link (atomic, failing if a lock exists) to a file already naming its owner (`pid host`). The lock is held for the milliseconds of one
  * read-modify-write; a lock whose owner is no longer alive on this host (a SIGKILLed run) is
  * taken over at once, and any lock older than RATE_LIMIT_LOCK_STALE_MS (an owner on another
  * host, a frozen process) too, so a crash never leaves the budget locked.
@@ -96,21 +96,36 @@ export function createFileRateLimitStore(options: FileRateLimitStoreOptions): Ra
     const path = `${file}.lock`;
     const token = `${process.pid} ${host} ${randomBytes(6).toString('hex')}\n`;
     const deadline = Date.now() + lockTimeoutMs;
-    for (;;) {
-      try {
-        await writeFile(path, token, { flag: 'wx', mode: 0o600 });
-        return token;
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== 'EEXIST') throw unavailable('lock', path, error);
+    // The lock appears with its owner already written in it (a hard link to a finished file is
+    // atomic and fails if the lock exists), so a process killed while locking never leaves an
+    // anonymous lock that only its age could clear.
+    const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.owner.tmp`;
+    await writeFile(draft, token, { mode: 0o600 }).catch((error: unknown) => {
+      throw unavailable('lock', path, error);
+    });
+    try {
+      for (;;) {
+        try {
+          await link(draft, path);
+          return token;
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code !== 'EEXIST') throw unavailable('lock', path, error);
+        }
+        await waitForLock(path);
       }
+    } finally {
+      await unlink(draft).catch(() => undefined);
+    }
+
+    async function waitForLock(path: string): Promise<void> {
       const [held, info] = await Promise.all([readFile(path, 'utf8').catch(() => undefined), stat(path).catch(() => undefined)]);
-      if (held === undefined || !info) continue; // released meanwhile
+      if (held === undefined || !info) return; // released meanwhile
       const owner = ownerOf(held);
       const dead = owner !== undefined && owner.host === host && !isAlive(owner.pid);
       if (dead || Date.now() - info.mtimeMs > RATE_LIMIT_LOCK_STALE_MS) {
         await takeOverStale(path, held);
-        continue;
+        return;
       }
       if (Date.now() > deadline) {
         throw new XEnrichError('X_STORE_UNAVAILABLE', `The rate-limit file ${file} stayed locked by process ${owner?.pid ?? '?'} for ${lockTimeoutMs} ms.`, { retryable: true });

@@ -48,8 +48,10 @@ describe('file rate-limit store: bad state', () => {
     await store.tryAcquire('k', W, 1, T); // creates the file
     const [file] = (await readdir(dir)).filter((name) => name.endsWith('.json'));
     // A real process takes the lock the way the store does, then is killed holding it.
-    const child = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(join(dir, `${file}.lock`))}, process.pid + ' ' + require('os').hostname() + ' x\\n', { flag: 'wx' }); setInterval(() => {}, 1000)`], { stdio: 'ignore' });
-    await waitFor(async () => (await readdir(dir)).some((name) => name.endsWith('.lock')));
+    const lockFile = JSON.stringify(join(dir, `${file}.lock`));
+    // Like the store: the owner is written first, then the lock appears (link), then the process dies holding it.
+    const child = spawn(process.execPath, ['-e', `const fs = require('fs'); fs.writeFileSync(${lockFile} + '.draft', process.pid + ' ' + require('os').hostname() + ' x\\n'); fs.linkSync(${lockFile} + '.draft', ${lockFile}); fs.unlinkSync(${lockFile} + '.draft'); setInterval(() => {}, 1000)`], { stdio: 'ignore' });
+    await waitFor(async () => (await readdir(dir)).some((name) => name.endsWith('.lock')) && !(await readdir(dir)).some((name) => name.endsWith('.draft')));
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
     const logger = captureLogger();
