@@ -50,7 +50,7 @@ export const zServerConfig = z
 export type ServerConfig = z.output<typeof zServerConfig>;
 
 /**
- * The app's config: core's, with `cache` left undefined when the file does not set it (the CLI
+ * The app's config: core's, with `cache` and `rateLimitStore` left undefined when the file does not set it (the CLI
  * then defaults to a persistent file cache and `serve` to memory) and a `server` section.
  */
 export const zAppConfig = zEnricherConfig.extend({
@@ -58,6 +58,10 @@ export const zAppConfig = zEnricherConfig.extend({
     .unwrap()
     .optional()
     .describe('Where outcomes are cached, or false. Default: a file store in the user cache directory for the CLI, memory for `serve`.'),
+  rateLimitStore: zEnricherConfig.shape.rateLimitStore
+    .unwrap()
+    .optional()
+    .describe('Where rate-limit budgets are kept. Default: a file store beside the file cache for the CLI (runs on one machine share the budget), memory for `serve`.'),
   server: zServerConfig.default(() => zServerConfig.parse({})),
   mcp: zMcpConfig.default(() => zMcpConfig.parse({})),
 });

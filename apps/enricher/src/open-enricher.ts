@@ -48,8 +48,8 @@ export function assertSomeProviderEnabled(config: Pick<AppConfig, 'providers'>, 
 
 /** Imports, validates and prepares every enabled provider instance (all problems at once). */
 export async function loadAppProviders(config: AppConfig, configDir: string, logger: Logger): Promise<LoadedProvider[]> {
-  // The loader reads only `providers` and `allowEndOfLife`; the app's optional `cache` does not concern it.
-  const forLoader = { ...config, cache: config.cache ?? false };
+  // The loader reads only `providers`, `quotas` and `allowEndOfLife`; the app's optional stores do not concern it.
+  const forLoader = { ...config, cache: config.cache ?? false, rateLimitStore: config.rateLimitStore ?? { store: 'memory' as const } };
   // Package names resolve from the config file's directory first (a user's own plugins), then
   // from the app's (the plugins x-enrich ships with), so `use: "@x/provider-virustotal-v3"`
   // works from any directory. Paths stay relative to the config file.

@@ -1,4 +1,4 @@
-import { formatDuration } from '@x/core';
+import { estimateBatchMs, formatDuration } from '@x/core';
 
 /** A provider instance's rate-limit windows with the budget left in each. */
 export interface InstanceBudget {
@@ -7,19 +7,12 @@ export interface InstanceBudget {
 }
 
 /**
- * The least time `lookups` new upstream requests need under these windows, starting with the
- * budget that is left: in a window of `requests` per `perMs`, request k (after the remaining
- * budget is spent) cannot start before floor(k / requests) more windows have passed. With
- * 4 per minute and a full budget, 100 lookups need 24 minutes.
+ * How long `lookups` new upstream requests take under these windows, starting with the budget
+ * that is left: core's `estimateBatchMs`, shared with hosts. With 4 per minute and a full
+ * budget, 100 lookups need 24 minutes.
  */
 export function minimumTimeMs(lookups: number, windows: InstanceBudget['windows']): number {
-  let slowest = 0;
-  for (const window of windows) {
-    const beyondBudget = lookups - Math.max(0, window.remaining);
-    if (beyondBudget <= 0) continue;
-    slowest = Math.max(slowest, Math.ceil(beyondBudget / window.requests) * window.perMs);
-  }
-  return slowest;
+  return estimateBatchMs({ lookups, windows });
 }
 
 /** The slowest instance for `lookups` new lookups and the window that holds it back, or undefined when no limit matters. */

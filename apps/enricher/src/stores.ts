@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import envPaths from 'env-paths';
 import {
   createFileCacheStore,
+  createFileRateLimitStore,
+  defaultRateLimitDir,
   createMemoryCacheStore,
   type CacheStore,
   type CoalescingStore,
@@ -91,7 +93,7 @@ const withoutCredentials = (url: string): string => url.replace(/\/\/[^@/]*@/, '
  * Builds the cache and rate-limit stores from the config and the command line. Redis comes
  * from `@x/store-redis`, imported only when configured so the CLI starts fast without it.
  */
-export async function buildStores(config: { cache?: CacheConfig; rateLimitStore: EnricherConfig['rateLimitStore'] }, choice: StoreChoice): Promise<AppStores> {
+export async function buildStores(config: { cache?: CacheConfig; rateLimitStore?: EnricherConfig['rateLimitStore'] }, choice: StoreChoice): Promise<AppStores> {
   const closers: Array<() => Promise<void>> = [];
   const redisByUrl = new Map<string, Promise<RedisStores>>();
   const opened: Array<{ store: string; stores: RedisStores }> = [];
@@ -163,9 +165,16 @@ export async function buildStores(config: { cache?: CacheConfig; rateLimitStore:
   }
 
   let rateLimit: RateLimitStore | undefined;
-  if (config.rateLimitStore.store === 'redis') {
-    rateLimit = (await redis(config.rateLimitStore)).rateLimit;
-    description += `; rate limits: redis ${withoutCredentials(config.rateLimitStore.url)}`;
+  const rateConfig = config.rateLimitStore;
+  if (rateConfig?.store === 'redis') {
+    rateLimit = (await redis(rateConfig)).rateLimit;
+    description += `; rate limits: redis ${withoutCredentials(rateConfig.url)}`;
+  } else if (rateConfig?.store === 'file' || (rateConfig === undefined && choice.mode === 'cli')) {
+    // The CLI's quota lives as long as the key: back-to-back and parallel runs share one budget.
+    const cacheDir = choice.cacheDir ?? (configured && configured.store === 'file' ? configured.dir : undefined) ?? defaultCacheDir();
+    const dir = (rateConfig?.store === 'file' ? rateConfig.dir : undefined) ?? defaultRateLimitDir(cacheDir);
+    rateLimit = createFileRateLimitStore({ dir, logger: choice.logger });
+    description += `; rate limits: file store in ${dir}`;
   } else {
     description += '; rate limits: memory';
   }

@@ -44,6 +44,8 @@ export { renderOptionsTable } from './config/config-reference.js';
 // --- Rate limits and caches (core-B) -------------------------------------------
 export * from './rate-limit/memory-rate-limit-store.js';
 export * from './rate-limit/rate-limiter.js';
+export * from './rate-limit/file-rate-limit-store.js';
+export * from './rate-limit/estimate.js';
 export * from './cache/memory-cache-store.js';
 export * from './cache/file-cache-store.js';
 export { cacheKey, optionsFingerprint, canonicalJson } from './cache/cache-key.js';

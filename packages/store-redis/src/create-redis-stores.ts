@@ -100,6 +100,18 @@ export async function createRedisStores(input: RedisStoresOptions = {}): Promise
       ),
     peek: (key, windows, now) =>
       availability.run('rateLimit.peek', () => redisRateLimit.peek(key, windows, now), () => fallbackRateLimit.peek(key, windows, now)),
+    // A charge granted by one side and settled by the other is unknown there and ignored: its
+    // lease then ends it, so budget comes back later, never sooner.
+    settle: (key, windows, chargeId, now) =>
+      availability.run('rateLimit.settle', () => redisRateLimit.settle(key, windows, chargeId, now), () => fallbackRateLimit.settle(key, windows, chargeId, now)),
+    freesIn: (key, windows, now) =>
+      availability.run('rateLimit.freesIn', () => redisRateLimit.freesIn!(key, windows, now), () => fallbackRateLimit.freesIn?.(key, windows, now) ?? Promise.resolve(windows.map((w) => w.perMs))),
+    refuse: (key, windows, chargeId, now, retryAfterMs) =>
+      availability.run(
+        'rateLimit.refuse',
+        () => redisRateLimit.refuse(key, windows, chargeId, now, retryAfterMs),
+        () => fallbackRateLimit.refuse(key, windows, chargeId, now, retryAfterMs),
+      ),
     reset: async (key) => {
       await fallbackRateLimit.reset?.(key);
       await availability.run('rateLimit.reset', async () => redisRateLimit.reset?.(key), async () => undefined);

@@ -1,8 +1,9 @@
 /**
  * Every key and channel the stores use, in one place. Layout under the prefix:
  * - `cache:<engine key>`                      a JSON `CacheEntry`, expiring with it (PX);
- * - `rl:{<limit key>}:<perMs>:<requests>`     one sorted set per window (a sliding log);
+ * - `rl:{<limit key>}:log`                    the charge log, one sorted set for every window;
  * - `rl:{<limit key>}:seq`                    a counter that makes log members unique;
+ * - `rl:{<limit key>}:blocked`                after a refusal, until when nothing is granted (PX);
  * - `claim:{<engine key>}`                    the cross-process fetch claim (SET NX PX);
  * - `fetched:{<engine key>}`                  "just fetched" marker, refusing new claims briefly;
  * - channel `claim-released`                  a message (the engine key) per release.
@@ -20,8 +21,12 @@ export class KeyLayout {
     return `${escapeGlob(this.prefix)}cache:*`;
   }
 
-  rateWindow(key: string, window: { perMs: number; requests: number }): string {
-    return `${this.prefix}rl:{${key}}:${window.perMs}:${window.requests}`;
+  rateLog(key: string): string {
+    return `${this.prefix}rl:{${key}}:log`;
+  }
+
+  rateBlocked(key: string): string {
+    return `${this.prefix}rl:{${key}}:blocked`;
   }
 
   rateSequence(key: string): string {

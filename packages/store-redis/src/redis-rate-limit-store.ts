@@ -1,53 +1,69 @@
-import type { RateLimitAttempt, RateLimitStore, RateLimitWindow } from '@x/core';
+import { PENDING_CHARGE_LEASE_MS, PENDING_CHARGE_POLL_MS, type RateLimitAttempt, type RateLimitStore, type RateLimitWindow } from '@x/core';
 import type { Redis, Result } from 'ioredis';
 import type { KeyLayout } from './keys.js';
 import { SLIDING_WINDOW_SCRIPT } from './sliding-window-script.js';
 
-type ScriptReply = [granted: number, retryAfterMs: number, window: number, ...remaining: number[]];
+type ScriptReply = Array<number | string>;
 
 // ioredis runs defined commands with EVALSHA and falls back to EVAL on NOSCRIPT, so a Redis
 // restart (which flushes the script cache) needs no handling here.
-const COMMAND = 'xEnrichSlidingWindow';
+const COMMAND = 'xEnrichChargeLog';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    xEnrichSlidingWindow(numberOfKeys: number, ...args: Array<string | number>): Result<ScriptReply, Context>;
+    xEnrichChargeLog(numberOfKeys: number, ...args: Array<string | number>): Result<ScriptReply, Context>;
   }
 }
 
+type Mode = 'acquire' | 'peek' | 'settle' | 'refuse' | 'frees';
+
 /**
- * A `RateLimitStore` on Redis only (no fallback: `createRedisStores` adds that).
- * `clock: 'server'` ignores the caller's `now` and uses Redis's TIME inside the script, so
- * processes on machines whose clocks disagree still share one consistent window.
+ * A `RateLimitStore` on Redis only (no fallback: `createRedisStores` adds that): core's charge
+ * log in one Lua script per operation (see SLIDING_WINDOW_SCRIPT), so grants, re-stamps and
+ * refusals are atomic for the whole fleet. `clock: 'server'` ignores the caller's `now` and
+ * uses Redis's TIME inside the script for every operation, so a charge granted on one machine
+ * and settled on another... or processes whose clocks disagree still share one consistent log.
  */
 export function createRedisRateLimitStore(client: Redis, keys: KeyLayout, clock: 'server' | 'caller'): RateLimitStore {
   if (typeof (client as unknown as Record<string, unknown>)[COMMAND] !== 'function') client.defineCommand(COMMAND, { lua: SLIDING_WINDOW_SCRIPT });
 
-  async function run(mode: 'acquire' | 'peek', key: string, windows: readonly RateLimitWindow[], cost: number, now: number): Promise<ScriptReply> {
-    const windowKeys = windows.map((window) => keys.rateWindow(key, window));
+  function run(mode: Mode, key: string, windows: readonly RateLimitWindow[], now: number, extra: { cost?: number; chargeId?: string; retryAfterMs?: number } = {}): Promise<ScriptReply> {
     const args = windows.flatMap((window) => [window.requests, window.perMs]);
     const nowArg = clock === 'server' ? '' : Math.floor(now);
-    return client.xEnrichSlidingWindow(windowKeys.length + 1, ...windowKeys, keys.rateSequence(key), mode, cost, nowArg, ...args);
+    const retry = extra.retryAfterMs !== undefined && Number.isFinite(extra.retryAfterMs) && extra.retryAfterMs >= 0 ? Math.ceil(extra.retryAfterMs) : '';
+    return client.xEnrichChargeLog(3, keys.rateLog(key), keys.rateSequence(key), keys.rateBlocked(key), mode, extra.cost ?? 0, nowArg, extra.chargeId ?? '', retry, PENDING_CHARGE_LEASE_MS, PENDING_CHARGE_POLL_MS, ...args);
   }
 
   return {
     async tryAcquire(key, windows, cost, now): Promise<RateLimitAttempt> {
-      if (windows.length === 0) return { granted: true, remaining: [] };
       if (!Number.isInteger(cost) || cost < 1) throw new RangeError(`Rate-limit cost must be a positive integer, got ${cost}`);
-      const [granted, retryAfterMs, window, ...remaining] = await run('acquire', key, windows, cost, now);
-      if (granted === 1) return { granted: true, remaining };
-      return {
-        granted: false,
-        retryAfterMs: retryAfterMs === -1 ? Number.POSITIVE_INFINITY : retryAfterMs,
-        window,
-        remaining,
-      };
+      if (windows.length === 0) return { granted: true, chargeId: '0:0', remaining: [] };
+      const [granted, retryAfterMs, window, chargeId, ...remaining] = await run('acquire', key, windows, now, { cost });
+      const left = remaining.map(Number);
+      if (Number(granted) === 1) return { granted: true, chargeId: String(chargeId), remaining: left };
+      return { granted: false, retryAfterMs: Number(retryAfterMs) === -1 ? Number.POSITIVE_INFINITY : Number(retryAfterMs), window: Number(window), remaining: left };
+    },
+
+    async settle(key, windows, chargeId, now) {
+      if (windows.length === 0 || !chargeId.includes(':')) return;
+      await run('settle', key, windows, now, { chargeId });
+    },
+
+    async refuse(key, windows, chargeId, now, retryAfterMs) {
+      if (windows.length === 0) return { blockedUntil: now, used: [] };
+      const [blockedUntil, ...used] = await run('refuse', key, windows, now, { chargeId: chargeId.includes(':') ? chargeId : '0:0', retryAfterMs });
+      return { blockedUntil: Number(blockedUntil), used: used.map(Number) };
     },
 
     async peek(key, windows, now) {
       if (windows.length === 0) return [];
-      const [, , , ...remaining] = await run('peek', key, windows, 0, now);
-      return remaining;
+      const [, , , , ...remaining] = await run('peek', key, windows, now);
+      return remaining.map(Number);
+    },
+
+    async freesIn(key, windows, now) {
+      if (windows.length === 0) return [];
+      return (await run('frees', key, windows, now)).map(Number);
     },
 
     async reset(key) {

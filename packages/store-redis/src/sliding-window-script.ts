@@ -1,20 +1,28 @@
 /**
- * The rate-limit check-and-charge, run by Redis as one Lua script so it is atomic across every
- * window and every process: Redis runs a script with nothing interleaved.
+ * The rate-limit store's operations, run by Redis as one Lua script so each is atomic across
+ * every window and every process (Redis runs a script with nothing interleaved), on Redis's
+ * clock (TIME) unless the caller passes `now`.
  *
- * Algorithm: a sliding-window log per window (the same as core's in-memory store), one sorted
- * set member per unit of cost, scored by the time it was charged. A request is granted only if,
- * in every window, the charges of the last `perMs` plus this one stay within `requests`; then
- * every window is charged, otherwise none is. Memory per window is bounded by `requests`.
+ * The algorithm is core's `ChargeLog` (memory and file stores), held to the same conformance
+ * kit: one sorted set per budget key, one member per unit of cost, scored by the moment the
+ * charge counts from. A charge in flight is scored at its grant plus the lease (in the future,
+ * so it stays inside every window until settled); `settle` re-scores it with the time the
+ * answer came back; `refuse` removes it and blocks the key. A window counts the members scored
+ * after `now - perMs`. Memory is bounded by the largest window's `requests`.
  *
- * KEYS: one sorted set per window, then the sequence counter.
- * ARGV: mode ('acquire' | 'peek'), cost, now ('' = use the server's TIME), then per window
- *       `requests`, `perMs`.
- * Returns { granted (1|0), retryAfterMs (-1 = never fits), blocking window (0-based, -1 none),
- *           remaining per window... }.
+ * KEYS: the log (sorted set), the sequence counter, the "blocked until" marker.
+ * ARGV: mode ('acquire' | 'peek' | 'settle' | 'refuse' | 'frees'), cost, now ('' = Redis TIME),
+ *       charge id ('<first>:<cost>', settle/refuse), Retry-After ms ('' = none, refuse),
+ *       lease ms, poll ms, then per window `requests`, `perMs`.
+ * Returns:
+ * - acquire/peek: { granted (1|0), retryAfterMs (-1 = never fits), blocking window (0-based,
+ *   -1 none), charge id ('' unless granted), remaining per window... }
+ * - settle: { 1 }
+ * - refuse: { blockedUntil, used per window... }
+ * - frees: per window, ms until its oldest settled charge leaves (a whole window if none)
  */
 export const SLIDING_WINDOW_SCRIPT = `
-local windows = #KEYS - 1
+local log, seqKey, blockedKey = KEYS[1], KEYS[2], KEYS[3]
 local mode = ARGV[1]
 local cost = tonumber(ARGV[2])
 local now
@@ -24,60 +32,119 @@ if ARGV[3] == '' then
 else
   now = tonumber(ARGV[3])
 end
+local chargeId = ARGV[4]
+local lease = tonumber(ARGV[6])
+local poll = tonumber(ARGV[7])
+local windows = (#ARGV - 7) / 2
+local limits, pers = {}, {}
+local longest, shortest = 0, 1
+for i = 1, windows do
+  limits[i] = tonumber(ARGV[6 + 2 * i])
+  pers[i] = tonumber(ARGV[7 + 2 * i])
+  if pers[i] > longest then longest = pers[i] end
+  if pers[i] < pers[shortest] then shortest = i end
+end
 
+local function members(id)
+  local sep = string.find(id, ':', 1, true)
+  local first, n = tonumber(string.sub(id, 1, sep - 1)), tonumber(string.sub(id, sep + 1))
+  local list = {}
+  for c = 1, n do list[c] = tostring(first + c) end
+  return list
+end
+
+if mode == 'settle' then
+  for _, member in ipairs(members(chargeId)) do
+    redis.call('ZADD', log, 'XX', now, member)
+  end
+  return { 1 }
+end
+
+redis.call('ZREMRANGEBYSCORE', log, '-inf', now - longest)
 local used = {}
-local blocked = -1
-local retry = 0
-for i = 1, windows do
-  local limit = tonumber(ARGV[2 + 2 * i])
-  local per = tonumber(ARGV[3 + 2 * i])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - per)
-  local u = redis.call('ZCARD', KEYS[i])
-  used[i] = u
-  if mode == 'acquire' and u + cost > limit then
-    local wait
-    if cost > limit then
-      wait = -1
-    else
-      -- The window has budget again once the oldest (u + cost - limit) units have aged out.
-      local excess = u + cost - limit
-      local entry = redis.call('ZRANGE', KEYS[i], excess - 1, excess - 1, 'WITHSCORES')
-      wait = math.max(1, tonumber(entry[2]) + per - now)
-    end
-    -- Report the longest wait: only then does every window have budget.
-    if retry ~= -1 and (wait == -1 or wait > retry) then
-      retry = wait
-      blocked = i - 1
-    end
-  end
+for i = 1, windows do used[i] = 0 end
+local function count()
+  for i = 1, windows do used[i] = redis.call('ZCOUNT', log, '(' .. (now - pers[i]), '+inf') end
 end
 
-local result = {}
-if mode == 'acquire' and blocked == -1 then
-  local first = redis.call('INCRBY', KEYS[windows + 1], cost) - cost
-  local longest = 0
-  for i = 1, windows do
-    local per = tonumber(ARGV[3 + 2 * i])
-    for c = 1, cost do
-      redis.call('ZADD', KEYS[i], now, tostring(first + c))
-    end
-    redis.call('PEXPIRE', KEYS[i], per)
-    if per > longest then longest = per end
-    used[i] = used[i] + cost
-  end
-  redis.call('PEXPIRE', KEYS[windows + 1], longest)
-  result = { 1, 0, -1 }
-else
-  if mode == 'acquire' then
-    result = { 0, retry, blocked }
+if mode == 'refuse' then
+  redis.call('ZREM', log, unpack(members(chargeId)))
+  count()
+  local untilMs
+  if ARGV[5] ~= '' then
+    untilMs = now + tonumber(ARGV[5])
   else
-    result = { 1, 0, -1 }
+    -- The upstream did not say: the shortest window is full until its oldest charge leaves it.
+    local per = pers[shortest]
+    untilMs = now + per
+    local oldest = redis.call('ZRANGEBYSCORE', log, '(' .. (now - per), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if oldest[2] and tonumber(oldest[2]) + per < untilMs then untilMs = tonumber(oldest[2]) + per end
+  end
+  local previous = tonumber(redis.call('GET', blockedKey) or '0')
+  if previous > untilMs then untilMs = previous end
+  if untilMs > now then redis.call('SET', blockedKey, untilMs, 'PX', untilMs - now) end
+  local result = { untilMs }
+  for i = 1, windows do result[1 + i] = used[i] end
+  return result
+end
+
+count()
+if mode == 'frees' then
+  local frees = {}
+  for i = 1, windows do
+    local oldest = redis.call('ZRANGEBYSCORE', log, '(' .. (now - pers[i]), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if oldest[2] and tonumber(oldest[2]) <= now then frees[i] = tonumber(oldest[2]) + pers[i] - now else frees[i] = pers[i] end
+  end
+  return frees
+end
+local result
+local blockedUntil = tonumber(redis.call('GET', blockedKey) or '0')
+if mode == 'acquire' and blockedUntil > now then
+  local wait = blockedUntil - now
+  for i = 1, windows do if cost > limits[i] then wait = -1 end end
+  result = { 0, wait, shortest - 1, '' }
+else
+  local blocked, retry = -1, 0
+  if mode == 'acquire' then
+    for i = 1, windows do
+      local excess = used[i] + cost - limits[i]
+      if excess > 0 then
+        local wait
+        if cost > limits[i] then
+          wait = -1
+        else
+          -- Budget returns once the oldest 'excess' units have left the window.
+          local entry = redis.call('ZRANGEBYSCORE', log, '(' .. (now - pers[i]), '+inf', 'WITHSCORES', 'LIMIT', excess - 1, 1)
+          local at = tonumber(entry[2])
+          if at > now then wait = poll else wait = math.max(1, at + pers[i] - now) end
+        end
+        -- Report the longest wait: only then does every window have budget.
+        if retry ~= -1 and (wait == -1 or wait > retry) then
+          retry = wait
+          blocked = i - 1
+        end
+      end
+    end
+  end
+  if mode == 'acquire' and blocked == -1 then
+    local first = redis.call('INCRBY', seqKey, cost) - cost
+    for c = 1, cost do
+      redis.call('ZADD', log, now + lease, tostring(first + c))
+    end
+    redis.call('PEXPIRE', log, longest + lease)
+    redis.call('PEXPIRE', seqKey, longest + lease)
+    for i = 1, windows do used[i] = used[i] + cost end
+    result = { 1, 0, -1, first .. ':' .. cost }
+  elseif mode == 'acquire' then
+    result = { 0, retry, blocked, '' }
+  else
+    result = { 1, 0, -1, '' }
   end
 end
 for i = 1, windows do
-  local remaining = tonumber(ARGV[2 + 2 * i]) - used[i]
+  local remaining = limits[i] - used[i]
   if remaining < 0 then remaining = 0 end
-  result[3 + i] = remaining
+  result[4 + i] = remaining
 end
 return result
 `;

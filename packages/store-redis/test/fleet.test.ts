@@ -10,7 +10,7 @@ const packageDir = fileURLToPath(new URL('..', import.meta.url));
 
 // Three real processes (core's engine + @x/provider-virustotal-v3 + these stores, from the built
 // dist) enrich overlapping sets against the VirusTotal simulator with a per-key quota, sharing one Redis.
-describe.skipIf(!available)('a fleet of processes sharing Redis', () => {
+describe.skipIf(!available).each(['sliding', 'fixed'] as const)('a fleet of processes sharing Redis (simulator counting %s windows)', (quotaMode) => {
   const quota = { requests: 20, perMs: 2_000 };
   let simulator: Simulator;
   let prefix: string;
@@ -18,7 +18,7 @@ describe.skipIf(!available)('a fleet of processes sharing Redis', () => {
   beforeAll(async () => {
     // The workers run the built package (node cannot load TypeScript): build it fresh.
     execFileSync(process.execPath, [fileURLToPath(import.meta.resolve('typescript/bin/tsc')), '-p', 'tsconfig.build.json'], { cwd: packageDir, stdio: 'inherit' });
-    simulator = await startSimulator({ port: 0, apiKeys: ['fleet-key'], quotas: [quota] });
+    simulator = await startSimulator({ port: 0, apiKeys: ['fleet-key'], quotas: [quota], quotaMode });
     prefix = randomPrefix();
   }, 60_000);
   afterAll(async () => {
@@ -26,7 +26,7 @@ describe.skipIf(!available)('a fleet of processes sharing Redis', () => {
     await deleteKeys(SHARED_REDIS_URL, prefix);
   });
 
-  it('spends the quota once: zero 429s, one upstream call per distinct observable, every record ok', async () => {
+  it('spends the quota once at the exact quota: zero 429s, one upstream call per distinct observable, every record ok', async () => {
     const distinct = observables(60);
     // Process i skips a third of the set: every observable is asked for by two processes at once.
     const observablesFor = (i: number) => shuffled(distinct.filter((_, n) => Math.floor(n / 20) !== i), i + 1);
@@ -39,10 +39,9 @@ describe.skipIf(!available)('a fleet of processes sharing Redis', () => {
         instanceName: 'vt3',
         pluginModule: '@x/provider-virustotal-v3',
         providerOptions: { baseUrl: simulator.v3Url, apiKey: 'fleet-key' },
-        // The simulator counts requests when they arrive, the limiter when it grants them: a
-        // window longer than the quota's absorbs the delay in between (docs/operations/scaling.md),
-        // generously here, because CI machines can be slow.
-        rateLimit: [{ requests: quota.requests, per: quota.perMs + 1_000 }],
+        // Exactly the upstream's quota, no margin: a charge counts from its answer (Redis's clock),
+        // the latest moment the simulator can have counted its arrival.
+        rateLimit: [{ requests: quota.requests, per: quota.perMs }],
         concurrency: 16,
       },
       timeoutMs: 60_000,

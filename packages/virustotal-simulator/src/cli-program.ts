@@ -44,6 +44,7 @@ export async function runCli(args: string[], io: CliIo): Promise<Simulator | und
     .addOption(new Option('--host <host>', 'address to listen on').default('127.0.0.1'))
     .addOption(new Option('--api-key <key>', 'an accepted API key; repeat for several; "*" accepts any key (default: test-key)').argParser(collect(String)))
     .addOption(new Option('--quota <N/unit>', 'per-key quota window: N/s, N/min, N/h or N/day; repeat for several windows (default: no limit)').argParser(collect(quota)))
+    .addOption(new Option('--quota-mode <mode>', 'how quota windows count arrivals: sliding (at most N in any window) or fixed (N per clock-aligned window)').choices(['sliding', 'fixed']).default('sliding'))
     .addOption(new Option('--seed <seed>', 'seed of every generated verdict and fault').default('x-enrich'))
     .addOption(new Option('--fixtures <dir>', 'folder of captured v3/v2 responses served for their own observables; repeatable').argParser(collect(String)))
     .addOption(new Option('--latency <ms>', 'fixed delay added to every API response').default(0).argParser(number('--latency', 0)))
@@ -62,6 +63,7 @@ export async function runCli(args: string[], io: CliIo): Promise<Simulator | und
         host: opts.host as string,
         ...(opts.apiKey ? { apiKeys: opts.apiKey as string[] } : {}),
         quotas: (opts.quota as QuotaWindow[] | undefined) ?? [],
+        quotaMode: opts.quotaMode as 'sliding' | 'fixed',
         seed: opts.seed as string,
         ...(opts.fixtures ? { fixturesDir: opts.fixtures as string[] } : {}),
         maxBatch: opts.maxBatch as number,

@@ -7,6 +7,10 @@ export const zQuotaWindow = z.object({
 });
 export type QuotaWindow = z.output<typeof zQuotaWindow>;
 
+/** How quota windows count arrivals: `sliding` (any `perMs`) or `fixed` (clock-aligned windows). */
+export const zQuotaMode = z.enum(['sliding', 'fixed']);
+export type QuotaMode = z.output<typeof zQuotaMode>;
+
 const UNIT_MS: Record<string, number> = { s: 1_000, sec: 1_000, min: 60_000, m: 60_000, h: 3_600_000, hour: 3_600_000, day: 86_400_000, d: 86_400_000 };
 
 /** Parses `N/s`, `N/min`, `N/h` or `N/day` (VirusTotal's public key: `4/min` and `500/day`). */
@@ -37,6 +41,8 @@ export const zFaults = z
     malformedRate: rate.default(0).describe('share of JSON bodies made unparseable'),
     slowBodyMs: z.number().min(0).default(0).describe('drip every body over this many milliseconds (0: off)'),
     slowBodyRate: rate.default(1).describe('share of bodies dripped when slowBodyMs > 0'),
+    quotaRefusals: z.number().int().min(0).default(0).describe('refuse the next N API requests for quota (v3 429, v2 204) whatever the budget, as when another tool spends the key'),
+    quotaRetryAfterS: z.number().int().min(0).optional().describe('Retry-After (seconds) sent with v3 429s; default: when the refusing window frees up (sliding/fixed), none for injected refusals'),
   })
   .strict();
 export type Faults = z.output<typeof zFaults>;
@@ -66,6 +72,7 @@ export const zSimulatorOptions = z
       .default([DEFAULT_API_KEY])
       .describe('accepted keys; the entry "*" accepts any non-empty key'),
     quotas: z.array(zQuotaWindow).default([]).describe('windows enforced per key, all at once; empty: no limit'),
+    quotaMode: zQuotaMode.default('sliding').describe('how quota windows count arrivals: sliding (at most N in any window length) or fixed (N per clock-aligned window)'),
     seed: z.string().default('x-enrich').describe('every generated verdict and fault derives from it'),
     faults: zFaults.default(zFaults.parse({})),
     fixturesDir: z.union([z.string(), z.array(z.string())]).optional().describe('folders of captured responses (*.json, searched recursively)'),

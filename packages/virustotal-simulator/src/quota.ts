@@ -1,19 +1,29 @@
-import type { QuotaWindow } from './options.js';
+import type { QuotaMode, QuotaWindow } from './options.js';
 
 /**
- * Per-key sliding-window quotas, several windows at once (e.g. 4/min and 500/day). Only
- * accepted requests count, as on VirusTotal, so a client that backs off gets its budget back.
- * A sliding log (not fixed, clock-aligned windows) keeps "the N+1th request within the window
- * is refused" true wherever a test happens to start.
+ * Per-key quotas, several windows at once (e.g. 4/min and 500/day), counted when a request
+ * ARRIVES, in one of the two ways real APIs count:
+ * - `sliding` (default): at most `requests` accepted in any `perMs`, a log of arrival times;
+ * - `fixed`: at most `requests` accepted per clock-aligned window (`floor(now / perMs)`), the
+ *   budget returning all at once at the boundary.
+ * Only accepted requests count, as on VirusTotal, so a client that backs off gets its budget back.
  */
 export class QuotaTracker {
   private readonly logs = new Map<string, number[][]>();
+  private readonly fixed = new Map<string, Array<{ index: number; used: number }>>();
 
-  constructor(private readonly windows: readonly QuotaWindow[]) {}
+  constructor(
+    private readonly windows: readonly QuotaWindow[],
+    private readonly mode: QuotaMode = 'sliding',
+  ) {}
 
   /** Counts one request for `key` and returns true, or returns false (nothing counted) when a window is full. */
   tryAcquire(key: string, now: number): boolean {
     if (this.windows.length === 0) return true;
+    return this.mode === 'fixed' ? this.tryFixed(key, now) : this.trySliding(key, now);
+  }
+
+  private trySliding(key: string, now: number): boolean {
     let logs = this.logs.get(key);
     if (!logs) {
       logs = this.windows.map(() => []);
@@ -31,7 +41,28 @@ export class QuotaTracker {
     return true;
   }
 
+  private tryFixed(key: string, now: number): boolean {
+    let slots = this.fixed.get(key);
+    if (!slots) {
+      slots = this.windows.map(() => ({ index: -1, used: 0 }));
+      this.fixed.set(key, slots);
+    }
+    for (let i = 0; i < this.windows.length; i++) {
+      const window = this.windows[i] as QuotaWindow;
+      const slot = slots[i] as { index: number; used: number };
+      const index = Math.floor(now / window.perMs);
+      if (slot.index !== index) {
+        slot.index = index;
+        slot.used = 0;
+      }
+      if (slot.used >= window.requests) return false;
+    }
+    for (const slot of slots) slot.used += 1;
+    return true;
+  }
+
   reset(): void {
     this.logs.clear();
+    this.fixed.clear();
   }
 }

@@ -36,6 +36,7 @@ interface Reply {
   /** A Buffer for cached bodies (no copy per request), a string otherwise. */
   body?: string | Buffer;
   contentType?: string;
+  headers?: Record<string, string>;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -88,7 +89,19 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
   const fixtures: FixtureIndex = await loadFixtures(dirs, options.fixtures);
   const anyKey = options.apiKeys.includes('*');
   const keys = new Set(options.apiKeys);
-  const quotas = new QuotaTracker(options.quotas);
+  const quotas = new QuotaTracker(options.quotas, options.quotaMode);
+  let injectedRefusals = options.faults.quotaRefusals;
+  /** Consumes one injected refusal (`faults.quotaRefusals`), if any is left. */
+  const refuseInjected = (): boolean => {
+    if (injectedRefusals <= 0) return false;
+    injectedRefusals -= 1;
+    stats.fault('quota_refusal');
+    return true;
+  };
+  const quotaRefusal = (_key: string): Reply => {
+    const retryAfter = faults.current().quotaRetryAfterS;
+    return { ...v3Error(429, 'QuotaExceededError', 'Quota exceeded'), ...(retryAfter !== undefined ? { headers: { 'retry-after': String(retryAfter) } } : {}) };
+  };
   const faults = new FaultInjector(options.faults, options.seed);
   const stats = new StatsRecorder(fixtures.loaded.length);
   const seed = options.seed;
@@ -284,6 +297,7 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
     const buffer = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const headers: Record<string, string | number> = { 'content-length': buffer.length };
     if (reply.status !== 204) headers['content-type'] = reply.contentType ?? JSON_TYPE;
+    Object.assign(headers, reply.headers);
     res.writeHead(reply.status, headers);
     if (reply.status === 204 || buffer.length === 0 || req.method === 'HEAD') {
       res.end();
@@ -374,12 +388,12 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
       // The real message is "Wrong API key: <key>"; echoing a key puts it in logs and error
       // reports, so the simulator says "Wrong API key" only.
       else if (!isKnownKey(key)) reply = v3Error(401, 'WrongCredentialsError', 'Wrong API key');
-      else if (!quotas.tryAcquire(key, Date.now())) reply = v3Error(429, 'QuotaExceededError', 'Quota exceeded');
+      else if (refuseInjected() || !quotas.tryAcquire(key, Date.now())) reply = quotaRefusal(key);
       else if (!v3Kind) reply = v3Error(404, 'NotFoundError', `Resource "${path}" not found`);
       else reply = v3Object(v3Kind, v3Id);
     } else {
       if (!isKnownKey(key)) reply = empty(403);
-      else if (!quotas.tryAcquire(key as string, Date.now())) reply = empty(204);
+      else if (refuseInjected() || !quotas.tryAcquire(key as string, Date.now())) reply = empty(204);
       else reply = v2(path, params as URLSearchParams);
     }
     send(req, res, reply, plan);
@@ -463,6 +477,7 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
     setFaults: (input) => {
       const parsed = parseFaults(input);
       faults.set(parsed);
+      injectedRefusals = parsed.quotaRefusals;
       return parsed;
     },
     faults: () => faults.current(),

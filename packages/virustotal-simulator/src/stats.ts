@@ -24,6 +24,9 @@ export interface SimulatorStats {
   faults: Record<string, number>;
   /** v2 resources answered (a batch of 3 hashes counts 3 here and 1 in total). */
   v2Resources: number;
+  /** Arrival time (ms since the epoch) of the first and of the last API request; null before any. Benchmarks time quota-bound runs with them. */
+  firstRequestAt: number | null;
+  lastRequestAt: number | null;
   /** Captured responses loaded (`fixturesDir` and `fixtures`); not a counter, `reset()` keeps it. */
   fixtures: number;
 }
@@ -41,11 +44,13 @@ export class StatsRecorder {
   constructor(private readonly fixtures: number) {}
 
   private static empty(): Counters {
-    return { total: 0, byStatus: {}, byEndpoint: {}, byKey: {}, faults: {}, v2Resources: 0 };
+    return { total: 0, byStatus: {}, byEndpoint: {}, byKey: {}, faults: {}, v2Resources: 0, firstRequestAt: null, lastRequestAt: null };
   }
 
-  request(endpoint: string, keyId: string): void {
+  request(endpoint: string, keyId: string, now = Date.now()): void {
     this.data.total++;
+    this.data.firstRequestAt ??= now;
+    this.data.lastRequestAt = now;
     bump(this.data.byEndpoint, endpoint);
     bump(this.data.byKey, keyId);
   }

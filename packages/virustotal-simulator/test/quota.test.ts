@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { observableFor, parseQuota } from '../src/index.js';
+import { QuotaTracker } from '../src/quota.js';
 import { v2, v3, withSimulator } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -80,6 +81,43 @@ describe('quotas', () => {
       expect((await v3(sim, `/ip_addresses/${ip}`, 'wrong')).status).toBe(401);
       expect((await v2(sim, 'ip-address/report', { apikey: 'wrong', ip })).status).toBe(403);
       expect((await v3(sim, `/ip_addresses/${ip}`)).status).toBe(200);
+    });
+  });
+});
+
+describe('quota counting modes', () => {
+  it('sliding (default) counts arrivals in any window length: the budget returns one unit at a time', () => {
+    const quota = new QuotaTracker([{ requests: 2, perMs: 1_000 }]);
+    expect([quota.tryAcquire('k', 900), quota.tryAcquire('k', 1_100), quota.tryAcquire('k', 1_899)]).toEqual([true, true, false]);
+    expect(quota.tryAcquire('k', 1_900)).toBe(true); // the arrival at 900 left
+    expect(quota.tryAcquire('k', 2_099)).toBe(false); // the one at 1 100 has not
+  });
+
+  it('fixed counts arrivals per clock-aligned window: the whole budget returns at the boundary', () => {
+    const quota = new QuotaTracker([{ requests: 2, perMs: 1_000 }], 'fixed');
+    expect([quota.tryAcquire('k', 900), quota.tryAcquire('k', 950), quota.tryAcquire('k', 999)]).toEqual([true, true, false]);
+    // A new window at 1 000: two more at once, right after the first two (a sliding window would refuse them).
+    expect([quota.tryAcquire('k', 1_000), quota.tryAcquire('k', 1_001), quota.tryAcquire('k', 1_999)]).toEqual([true, true, false]);
+    expect(quota.tryAcquire('other', 1_999)).toBe(true);
+  });
+
+  it('is chosen with quotaMode (and --quota-mode); fixed refuses the N+1th within the window', async () => {
+    await withSimulator({ quotas: [{ requests: 2, perMs: 86_400_000 }], quotaMode: 'fixed' }, async (sim) => {
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await v3(sim, `/ip_addresses/${ip}`)).status);
+      expect(statuses).toEqual([200, 200, 429]);
+    });
+  });
+
+  it('injects quota refusals on demand (faults.quotaRefusals), with Retry-After when asked', async () => {
+    await withSimulator({}, async (sim) => {
+      sim.setFaults({ quotaRefusals: 2, quotaRetryAfterS: 3 });
+      const first = await v3(sim, `/ip_addresses/${ip}`);
+      expect(first.status).toBe(429);
+      expect(first.headers.get('retry-after')).toBe('3');
+      expect((await v2(sim, 'ip-address/report', { apikey: 'test-key', ip })).status).toBe(204);
+      expect((await v3(sim, `/ip_addresses/${ip}`)).status).toBe(200);
+      expect(sim.stats().faults).toMatchObject({ quota_refusal: 2 });
     });
   });
 });

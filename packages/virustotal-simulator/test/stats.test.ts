@@ -46,10 +46,11 @@ describe('stats', () => {
       const library = sim.stats();
       expect(http).toEqual(library);
       // Guards against two empty objects passing: both carry every field, with real numbers.
-      expect(Object.keys(library)).toEqual(['total', 'byStatus', 'byEndpoint', 'byKey', 'faults', 'v2Resources', 'fixtures']);
+      expect(Object.keys(library)).toEqual(['total', 'byStatus', 'byEndpoint', 'byKey', 'faults', 'v2Resources', 'firstRequestAt', 'lastRequestAt', 'fixtures']);
+      expect(library.lastRequestAt).toBeGreaterThanOrEqual(library.firstRequestAt as number);
       expect(library).toMatchObject({ total: 3, fixtures: 1, v2Resources: 2, faults: { latency: 3 } });
       sim.reset();
-      expect(sim.stats()).toEqual({ total: 0, byStatus: {}, byEndpoint: {}, byKey: {}, faults: {}, v2Resources: 0, fixtures: 1 });
+      expect(sim.stats()).toEqual({ total: 0, byStatus: {}, byEndpoint: {}, byKey: {}, faults: {}, v2Resources: 0, firstRequestAt: null, lastRequestAt: null, fixtures: 1 });
     });
   });
 

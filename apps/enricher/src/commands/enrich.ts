@@ -8,7 +8,7 @@ import type { LogLevel } from '../logger.js';
 import { commandLogger, openEnricher } from '../open-enricher.js';
 import { createFormatter, type EnrichedItem, type OutputFormat, type OutputFormatter } from '../output/formats.js';
 import type { LookupCounts, ProgressBar } from '../progress-bar.js';
-import { humanDuration, upfrontEstimate, type InstanceBudget } from '../progress.js';
+import { humanDuration, minimumTimeMs, upfrontEstimate, type InstanceBudget } from '../progress.js';
 import { writeOut } from '../run-command.js';
 import { openOutputFile, type OutputFile } from '../output/output-file.js';
 import { plural } from '../output/plural.js';
@@ -257,6 +257,10 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
     const wantsTotal = !options.quiet;
     const fileCount = wantsTotal && file ? await countLines(file).then((n) => (n !== undefined && resolveInputFormat(file, options.inputFormat) === 'csv' ? n - 1 : n)) : undefined;
     const total = file ? (fileCount === undefined ? undefined : args.length + fileCount) : args.length;
+    if (total !== undefined) {
+      // For benchmarks and logs: the estimate in ms, whether or not it is long enough to print.
+      logger.debug({ lookups: total, estimateMs: Math.max(0, ...budgets.map((budget) => minimumTimeMs(total, budget.windows))) }, 'up-front estimate');
+    }
     if (!options.quiet && total !== undefined) {
       const estimate = upfrontEstimate(total, budgets);
       if (estimate) writeStderr(`x-enrich: ${estimate}\n`);

@@ -82,6 +82,11 @@ export const zProviderInstanceConfig = z
       .union([z.literal(false), z.array(zRateLimitWindowConfig)])
       .optional()
       .describe("Rate-limit windows, all enforced at once; omit for the plugin's defaults, false for none."),
+    quota: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'quota group names use letters, digits, _ and -')
+      .optional()
+      .describe('A quota group (top-level `quotas`) whose budget this instance spends instead of its own `rateLimit`: instances naming one group share one budget, e.g. VirusTotal v2 and v3 on one API key.'),
     maxRateLimitWait: zDuration.default(300_000).describe('Longest a lookup waits for budget; beyond it the lookup fails fast with X_RATE_LIMIT_EXHAUSTED.'),
     cache: z.union([z.literal(false), zInstanceCacheConfig]).default({}).describe('Cache TTL overrides, or false to disable caching for this instance.'),
     resilience: zResilienceConfig.default(() => zResilienceConfig.parse({})).describe('Timeout, retry, circuit breaker and bulkhead.'),
@@ -113,6 +118,10 @@ export const zCacheStoreConfig = z.discriminatedUnion('store', [
 export const zRateLimitStoreConfig = z.discriminatedUnion('store', [
   z.object({ store: z.literal('memory') }).strict(),
   z.object({
+    store: z.literal('file'),
+    dir: z.string().optional().describe("Directory for the budgets (default: `rate-limits` in the file cache's directory). Processes on one machine using it share one budget."),
+  }).strict(),
+  z.object({
     store: z.literal('redis'),
     url: z.string().default('redis://127.0.0.1:6379').describe('Redis URL.'),
     keyPrefix: z.string().default('x-enrich:').describe('Prefix for every key.'),
@@ -124,7 +133,11 @@ export const zEnricherConfig = z
   .object({
     providers: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'instance names use letters, digits, _ and -'), zProviderInstanceConfig).describe('Provider instances by name.'),
     cache: z.union([z.literal(false), zCacheStoreConfig]).default({ store: 'memory', maxEntries: 100_000 }).describe('Where outcomes are cached, or false.'),
-    rateLimitStore: zRateLimitStoreConfig.default({ store: 'memory' }).describe('Where rate-limit budgets are kept.'),
+    quotas: z
+      .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'quota group names use letters, digits, _ and -'), z.array(zRateLimitWindowConfig))
+      .default({})
+      .describe('Quota groups: rate-limit windows shared by every instance that names the group in `quota` (one budget per API key).'),
+    rateLimitStore: zRateLimitStoreConfig.default({ store: 'memory' }).describe('Where rate-limit budgets are kept: memory (one process), file (processes on one machine; the CLI default) or redis (a fleet).'),
     allowEndOfLife: z.boolean().default(true).describe('Load end-of-life providers (with a warning); false refuses them.'),
     concurrency: z.number().int().positive().default(16).describe('Observables looked up at once.'),
     lookupPrivateAddresses: z

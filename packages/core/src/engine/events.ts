@@ -57,6 +57,7 @@ export interface ProviderInfo {
   lifecycle: Lifecycle;
   circuitState: CircuitStateName;
   /** Remaining budget per configured window (empty when unlimited). */
-  rateLimit: Array<{ requests: number; perMs: number; remaining: number }>;
+  /** `freesInMs`: when the spent part of the window starts to come back, if the store can tell. */
+  rateLimit: Array<{ requests: number; perMs: number; remaining: number; freesInMs?: number }>;
   batch: { maxSize: number; maxWaitMs: number } | null;
 }

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { DependencyContainer } from 'tsyringe';
 import { createFileCacheStore } from '../cache/file-cache-store.js';
 import { createMemoryCacheStore } from '../cache/memory-cache-store.js';
+import { createFileRateLimitStore } from '../rate-limit/file-rate-limit-store.js';
 import type { EnricherConfig } from '../config/config-schema.js';
 import type { Clock } from '../di/tokens.js';
 import { XEnrichError } from '../errors/x-enrich-error.js';
@@ -30,6 +31,11 @@ export function defaultCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'x-enrich');
 }
 
+/** Where a file rate-limit store keeps its budgets by default: `rate-limits` inside the file cache's directory. */
+export function defaultRateLimitDir(cacheDir: string): string {
+  return join(cacheDir, 'rate-limits');
+}
+
 function redisNeeded(what: string): XEnrichError {
   return new XEnrichError('X_CONFIG_INVALID', `${what} is "redis", but no shared store was passed: create it with @x/store-redis (createRedisStores) and pass it as \`stores\`.`);
 }
@@ -53,6 +59,8 @@ export async function createEnricherFromConfig(config: EnricherConfig, options: 
   if (config.rateLimitStore.store === 'redis') {
     if (!options.stores?.rateLimit) throw redisNeeded('rateLimitStore.store');
     rateLimitStore = options.stores.rateLimit;
+  } else if (config.rateLimitStore.store === 'file') {
+    rateLimitStore = createFileRateLimitStore({ dir: resolve(base, config.rateLimitStore.dir ?? defaultRateLimitDir(config.cache !== false && config.cache.store === 'file' ? resolve(base, config.cache.dir ?? defaultCacheDir()) : defaultCacheDir())), logger: options.logger });
   } else {
     rateLimitStore = options.stores?.rateLimit;
   }

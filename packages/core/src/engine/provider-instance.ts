@@ -9,7 +9,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Observable, ObservableType } from '../observable/observable-type.js';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
 import type { EnrichContext, EnrichmentProvider, ProviderConstructor, ProviderOutcome, TraceStep } from '../plugin/provider.js';
-import { createRateLimiter } from '../rate-limit/rate-limiter.js';
+import { createRateLimiter, quotaKey } from '../rate-limit/rate-limiter.js';
 import { abortError } from '../rate-limit/sleep.js';
 import { NEVER_ABORTED, type AttemptContext } from '../resilience/attempt-timeout.js';
 import { createResiliencePolicies, type ResiliencePolicies } from '../resilience/policies.js';
@@ -142,7 +142,8 @@ export class ProviderInstance {
     const blocked = this.quotaBlock;
 
     const windows = config.rateLimit === false ? [] : (config.rateLimit ?? manifest.defaultRateLimits);
-    const base = createRateLimiter({ key: name, windows, store: deps.rateLimitStore, clock: deps.clock, maxWaitMs: config.maxRateLimitWait });
+    // A quota group's instances spend one budget, under the group's key.
+    const base = createRateLimiter({ key: config.quota !== undefined ? quotaKey(config.quota) : name, windows, store: deps.rateLimitStore, clock: deps.clock, maxWaitMs: config.maxRateLimitWait, logger: this.logger });
     // Waiting for budget is counted for metrics. (The upstream client pauses the attempt's
     // timeout meanwhile, through the context it is given.)
     this.limiter = {

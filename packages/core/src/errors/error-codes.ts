@@ -85,6 +85,18 @@ export const ERROR_CODES = {
     meaning: 'A shared store (for example Redis) became unreachable; this process uses in-memory stores until it returns, so the cache and rate-limit budget are no longer shared.',
     fix: 'Restore the store; the process switches back on its own. Configure `onUnavailable: refuse` if spending the quota per process is not acceptable.',
   },
+  X_WARN_QUOTA_REFUSED: {
+    meaning: 'The upstream refused a request for quota although the limiter granted it (another tool spends the same key, or the configured quota is higher than the real one). Logged once per blocked window.',
+    fix: 'Nothing for a one-off: the window is treated as full until Retry-After (or until its oldest charge leaves) and the refused requests wait for budget again without spending a retry. If it repeats, configure the real quota.',
+  },
+  X_WARN_QUOTA_LOWERED: {
+    meaning: 'Refusals repeated below the configured budget, so the limiter lowered its own budget to what the upstream accepted ("configured 4/min, the upstream refuses above 3/min").',
+    fix: 'Configure the rate the message names, or give the other users of this API key a quota group or a key of their own.',
+  },
+  X_WARN_RATE_LIMIT_STATE_RECOVERED: {
+    meaning: 'The file rate-limit store recovered: a lock left by a process that is gone was taken over, or a corrupt budget file was moved aside (`.corrupt-<time>`) and the shortest window treated as spent.',
+    fix: 'Nothing: the store keeps working. A corrupt file that keeps coming back points at the disk or at another program writing the directory.',
+  },
   // Lookups
   X_UPSTREAM_HTTP: {
     meaning: 'The upstream service answered with an HTTP error status.',

@@ -5,6 +5,7 @@ import validRange from 'semver/ranges/valid.js';
 import { zProviderInstanceConfig, type EnricherConfig, type ProviderInstanceConfig } from '../config/config-schema.js';
 import { collectSecrets } from '../config/redact.js';
 import { validationIssues } from '../config/validation-issues.js';
+import { checkWindows } from '../rate-limit/rate-limiter.js';
 import type { ErrorCode } from '../errors/error-codes.js';
 import { ValidationError, type ValidationIssue } from '../errors/x-enrich-error.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
@@ -301,8 +302,8 @@ export async function loadProviders(config: EnricherConfig, options: LoadProvide
   const problems: Problem[] = [];
   const loaded: LoadedProvider[] = [];
   const seenNames = new Map<string, string>();
-  for (const [name, instance] of Object.entries(config.providers)) {
-    if (!instance.enabled) continue;
+  for (const [name, configured] of Object.entries(config.providers)) {
+    if (!configured.enabled) continue;
     // Names key caches, metrics and records; two that differ only in case would be confused downstream.
     const folded = name.toLowerCase();
     const clash = seenNames.get(folded);
@@ -311,6 +312,12 @@ export async function loadProviders(config: EnricherConfig, options: LoadProvide
       continue;
     }
     seenNames.set(folded, name);
+    const limits = resolveQuota(name, configured, config.quotas ?? {});
+    if (limits.problem) {
+      problems.push(limits.problem);
+      continue;
+    }
+    const instance = limits.instance;
     const imported = await importPlugin(name, instance.use, importFrom, fallbacks, conditions, installed, options.importTimeoutMs);
     if (imported.problem) {
       problems.push(imported.problem);
@@ -323,6 +330,35 @@ export async function loadProviders(config: EnricherConfig, options: LoadProvide
   emitWarnings(loaded, options);
   if (problems.length > 0) throw loadError(problems, 'providers');
   return loaded;
+}
+
+/**
+ * An instance's budget: its own `rateLimit`, or its quota group's windows (`quota: vt-key` with
+ * top-level `quotas: { vt-key: [...] }`), checked here so a limit that can never be met is one
+ * clear X_CONFIG_INVALID at load, not a lookup waiting forever.
+ */
+function resolveQuota(name: string, instance: ProviderInstanceConfig, quotas: EnricherConfig['quotas']): { instance: ProviderInstanceConfig; problem?: undefined } | { problem: Problem; instance?: undefined } {
+  let resolved = instance;
+  if (instance.quota !== undefined) {
+    const path = `providers.${name}.quota`;
+    const group = Object.hasOwn(quotas, instance.quota) ? quotas[instance.quota] : undefined;
+    if (!group) {
+      const known = Object.keys(quotas);
+      return { problem: { code: 'X_CONFIG_INVALID', path, message: `quota group "${instance.quota}" is not defined under \`quotas\` (defined: ${known.length > 0 ? known.join(', ') : 'none'})` } };
+    }
+    if (instance.rateLimit !== undefined) {
+      return { problem: { code: 'X_CONFIG_INVALID', path: `providers.${name}.rateLimit`, message: `set either rateLimit or quota: the quota group "${instance.quota}" already sets this instance's windows` } };
+    }
+    resolved = { ...instance, rateLimit: group };
+  }
+  if (resolved.rateLimit) {
+    try {
+      checkWindows(resolved.rateLimit, instance.quota !== undefined ? `quotas.${instance.quota}` : `providers.${name}.rateLimit`);
+    } catch (error) {
+      return { problem: { code: 'X_CONFIG_INVALID', path: `providers.${name}`, message: (error as Error).message } };
+    }
+  }
+  return { instance: resolved };
 }
 
 /** Throws X_PLUGIN_DUPLICATE_NAME if two loaded providers share a name (for hosts that assemble the list themselves). */

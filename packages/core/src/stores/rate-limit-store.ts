@@ -1,20 +1,77 @@
 import type { RateLimitWindow } from '../plugin/manifest.js';
 
-/** The outcome of one attempt to take budget from every window of a limit at once. */
+/**
+ * The outcome of one attempt to take budget from every window of a limit at once. A grant
+ * carries `chargeId`, which `settle` and `refuse` name.
+ */
 export type RateLimitAttempt =
-  | { granted: true; remaining: number[] }
-  /** `retryAfterMs`: when the soonest-blocking window frees budget. `window`: the index of the window that blocked. */
+  | { granted: true; chargeId: string; remaining: number[] }
+  /**
+   * `retryAfterMs`: when the blocking window frees budget (Infinity: the cost never fits).
+   * `window`: the index of the window that blocked.
+   */
   | { granted: false; retryAfterMs: number; window: number; remaining: number[] };
 
+/** What `refuse` recorded: until when the key is treated as full, and each window's charges at the refusal. */
+export interface RateLimitRefusal {
+  /** The key grants nothing before this time (store clock, ms since the epoch). */
+  blockedUntil: number;
+  /** Charges each window held when the upstream refused (the refused one excluded): what the upstream accepted. */
+  used: number[];
+}
+
 /**
- * Counts requests against several windows at once (e.g. 4/min and 500/day) for one key.
- * `tryAcquire` is atomic across the windows: either every window is charged or none is.
- * The in-memory store lives in core; @x/store-redis shares one budget between processes.
+ * A charge that is granted but not answered yet counts as taken "now" for this long (its lease):
+ * an in-flight request may arrive at the upstream at any moment until its answer is back, so it
+ * must not age out of a window before it is settled. A process that dies with charges in flight
+ * (nobody settles them) costs their budget for at most this long plus the window.
+ */
+export const PENDING_CHARGE_LEASE_MS = 60_000;
+
+/**
+ * While a window is blocked only by charges still in flight, a store returns at most this as
+ * `retryAfterMs`: the answer (and the settle that re-stamps the charge) usually comes sooner
+ * than the lease ends, perhaps in another process. The limiter also wakes at once when a settle
+ * or refusal happens in its own process.
+ */
+export const PENDING_CHARGE_POLL_MS = 25;
+
+/**
+ * Counts requests against several windows at once (e.g. 4/min and 500/day) for one key, with
+ * sliding-window logs of charges. `tryAcquire` is atomic across the windows: either every
+ * window is charged or none is.
+ *
+ * A charge lives in three steps, because the upstream counts a request when it ARRIVES, which
+ * is after the grant and before the answer:
+ * 1. `tryAcquire` grants it; until it is settled it counts as taken at every moment (up to
+ *    PENDING_CHARGE_LEASE_MS), so it never leaves a window while the request may still arrive.
+ * 2. `settle` re-stamps it with the time the answer came back, the latest moment the upstream
+ *    can have counted it; from then it leaves each window `perMs` after that time. Budget
+ *    therefore never returns before the upstream's own window has let go of the request,
+ *    whether the upstream counts arrivals in a sliding window or in clock-aligned fixed ones.
+ * 3. Or `refuse` removes it (the upstream refused and did not count it) and treats the key as
+ *    full until `retryAfterMs` from now, or else until the oldest charge leaves the shortest
+ *    window, so no process sends another request into a window the upstream says is spent.
+ *
+ * Stores: in-memory (core), file-backed (core, for several CLI processes on one machine),
+ * Redis (@x/store-redis, for a fleet). All are held to the same conformance kit
+ * (`runRateLimitStoreConformance` in `@x/core/testing`). `now` is the caller's clock; a store
+ * with its own clock (Redis TIME) may ignore it, consistently for every method.
  */
 export interface RateLimitStore {
   tryAcquire(key: string, windows: readonly RateLimitWindow[], cost: number, now: number): Promise<RateLimitAttempt>;
-  /** Remaining budget per window, without charging. */
+  /** Re-stamps a granted charge with `now` (the answer is in). Unknown or expired ids are ignored. */
+  settle(key: string, windows: readonly RateLimitWindow[], chargeId: string, now: number): Promise<void>;
+  /** Removes a refused charge and blocks the key (see above). `retryAfterMs`: the upstream's Retry-After, if it said. */
+  refuse(key: string, windows: readonly RateLimitWindow[], chargeId: string, now: number, retryAfterMs?: number): Promise<RateLimitRefusal>;
+  /** Remaining budget per window, without charging (charges in flight count as spent). */
   peek(key: string, windows: readonly RateLimitWindow[], now: number): Promise<number[]>;
+  /**
+   * Per window, in how many ms the spent part starts to come back (its oldest charge leaves;
+   * a whole window when nothing is spent or the oldest is in flight). Optional: estimates use it
+   * to tell how soon a budget spent by a previous run returns.
+   */
+  freesIn?(key: string, windows: readonly RateLimitWindow[], now: number): Promise<number[]>;
   reset?(key: string): Promise<void>;
   close?(): Promise<void>;
 }
@@ -28,7 +85,7 @@ export interface RateLimiter {
    */
   acquire(cost?: number, signal?: AbortSignal): Promise<RateLimitGrant>;
   /** Remaining budget per configured window. */
-  remaining(): Promise<Array<{ requests: number; perMs: number; remaining: number }>>;
+  remaining(): Promise<Array<{ requests: number; perMs: number; remaining: number; freesInMs?: number }>>;
   /** Total time spent waiting for budget (ms), for progress bars and metrics. */
   readonly waitedMs: number;
 }
@@ -42,7 +99,7 @@ export interface RateLimiter {
  * - `refused(retryAfterMs)`: the upstream refused it for quota. The limiter treats the window as
  *   full until `retryAfterMs` (when the upstream said) or until the oldest charge leaves it; the
  *   caller then calls `acquire` again, without spending a retry attempt.
- * Calling neither leaves the charge stamped at grant time.
+ * Calling neither leaves the charge in flight until its lease (`PENDING_CHARGE_LEASE_MS`) ends.
  */
 export interface RateLimitGrant {
   settle(): Promise<void>;

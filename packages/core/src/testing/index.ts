@@ -18,6 +18,7 @@ import { loadTestProvider } from './prepare.js';
 export { loadTestProvider, type TestProviderOptions } from './prepare.js';
 export { captureLogger, errorText, type CapturedLog } from './capture.js';
 export { createFakeClock, type FakeClock } from './fake-clock.js';
+export { runCacheStoreConformance, runRateLimitStoreConformance, type StoreConformanceOptions, type StoreUnderTest } from './store-conformance.js';
 
 /** Upstream faults the kit asks a test upstream to produce. */
 export type ConformanceFault = 'http_500' | 'reset' | 'garbage_json' | 'hang';
