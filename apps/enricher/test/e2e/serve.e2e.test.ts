@@ -4,6 +4,9 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zObservableSummary, zResultRecord } from '@x/core';
 import { APP_DIR, assertBuilt, blocklistConfig, collect, runCli, startServe as startServeProcess, tempDir } from '../helpers/cli.js';
+import { promtoolAvailable, promtoolCheckMetrics } from '../helpers/promtool.js';
+
+const hasPromtool = promtoolAvailable();
 
 // `x-enrich serve` as a process on an ephemeral loopback port, called over HTTP.
 const TOKEN = 'serve-e2e-token-0123456789abcdef';
@@ -87,6 +90,9 @@ describe('x-enrich serve', () => {
     expect(metrics).toContain('x_enrich_lookup_duration_seconds_bucket');
     expect(metrics).toMatch(/x_enrich_circuit_state\{instance="blocklist",state="closed"\} 1/);
     expect(metrics).toMatch(/x_enrich_http_server_requests_total\{route="\/v1\/enrich",method="POST",status="401"\} \d+/);
+    expect(metrics).toMatch(/x_enrich_upstream_calls_total\{instance="blocklist",outcome="ok"\} \d+/);
+    // Prometheus's own linter on what a scrape gets (skipped only outside CI without promtool).
+    if (hasPromtool) expect(await promtoolCheckMetrics(metrics)).toEqual({ code: 0, output: '' });
     const openapi = (await (await fetch(`${base}/docs/json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(openapi.openapi).toMatch(/^3\./);
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/enrich', '/v1/providers', '/healthz', '/metrics']));
