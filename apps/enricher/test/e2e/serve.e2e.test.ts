@@ -154,12 +154,19 @@ describe('x-enrich serve shutdown', () => {
       'slow-serve.yaml',
       `providers:\n  slow:\n    use: "${slow}"\n    options: { delayMs: 30000 }\n    rateLimit: false\nserver:\n  shutdownGrace: 300ms\n`,
     );
-    const serve = startServe(config);
+    const serve = startServe(config, { X_ENRICH_TEST_SLOW_ANNOUNCE: '1' });
     others.push(serve.child);
+    let stderr = '';
+    const inFlight = new Promise<void>((resolve) =>
+      serve.child.stderr!.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('slow-provider: lookup of 10.0.0.1 started')) resolve();
+      }),
+    );
     const url = await serve.base;
     const response = fetch(`${url}/v1/enrich`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ observables: ['10.0.0.1'] }) });
-    // Let the request reach the provider (it answers after 30 s), then stop the service.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Once the request reached the provider (which answers after 30 s), stop the service.
+    await inFlight;
     const stoppedAt = Date.now();
     serve.child.kill('SIGTERM');
     const answered = await response;
