@@ -62,19 +62,18 @@ export function stixPatternProblem(pattern: string): string | undefined {
   const ORDERABLE = ['Int', 'Float', 'String', 'Binary', 'Hex', 'Timestamp'];
   const PRIMITIVE = [...ORDERABLE, 'true', 'false'];
 
+  // The grammar's left-recursive `x: x OP x | operand` rules, as loops: operand (OP operand)*.
+  const chain = (operator: string, operand: () => void) => (): void => {
+    operand();
+    while (accept(operator)) operand();
+  };
   // observationExpressions: FOLLOWEDBY over OR over AND over observationExpression.
-  function observationExpressions(): void {
-    observationOr();
-    while (accept('FOLLOWEDBY')) observationOr();
-  }
-  function observationOr(): void {
-    observationAnd();
-    while (accept('OR')) observationAnd();
-  }
-  function observationAnd(): void {
-    observationExpression();
-    while (accept('AND')) observationExpression();
-  }
+  const observationExpressions: () => void = chain('FOLLOWEDBY', () => observationOr());
+  const observationOr = chain('OR', () => observationAnd());
+  const observationAnd = chain('AND', () => observationExpression());
+  // comparisonExpression: OR over AND over propTest.
+  const comparisonExpression: () => void = chain('OR', () => comparisonAnd());
+  const comparisonAnd = chain('AND', () => propTest());
   function observationExpression(): void {
     if (accept('[')) {
       comparisonExpression();
@@ -100,14 +99,6 @@ export function stixPatternProblem(pattern: string): string | undefined {
         expect('TIMES');
       } else return;
     }
-  }
-  function comparisonExpression(): void {
-    comparisonAnd();
-    while (accept('OR')) comparisonAnd();
-  }
-  function comparisonAnd(): void {
-    propTest();
-    while (accept('AND')) propTest();
   }
   function propTest(): void {
     if (accept('(')) {
