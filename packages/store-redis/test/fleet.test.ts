@@ -53,9 +53,10 @@ describe.skipIf(!available)('a fleet of processes sharing Redis', () => {
         pluginModule: '@x/provider-virustotal-v3',
         providerOptions: { baseUrl: simulator.v3Url, apiKey: 'fleet-key' },
         // The simulator counts requests when they arrive, the limiter when it grants them: a
-        // window longer than the quota's absorbs the delay in between (docs/operations/scaling.md),
-        // generously here, because CI machines can be slow.
-        rateLimit: [{ requests: quota.requests, per: quota.perMs + 1_000 }],
+        // window longer than the quota's absorbs the delay in between (docs/operations/scaling.md).
+        // That delay is unbounded on a starved machine (1 s was overrun with a load average of 25
+        // on 2 CPUs: six 429s), so the margin is a whole quota window here.
+        rateLimit: [{ requests: quota.requests, per: quota.perMs * 2 }],
         concurrency: 16,
       },
       timeoutMs: 60_000,
