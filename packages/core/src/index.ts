@@ -36,6 +36,7 @@ export * from './stores/rate-limit-store.js';
 export * from './config/duration.js';
 export * from './config/secret.js';
 export * from './config/config-schema.js';
+export { configSectionJsonSchema, type JsonSchemaObject } from './config/config-json-schema.js';
 export * from './config/load-config.js';
 export * from './config/validation-issues.js';
 export { collectSecrets, redactConfig, secretPaths, type SecretPath } from './config/redact.js';

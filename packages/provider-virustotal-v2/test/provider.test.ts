@@ -1,5 +1,5 @@
 import { createHttpClient, createMemoryRateLimitStore, createRateLimiter, isUpstreamError, isXEnrichError, systemClock, type EnrichContext, type Observable, type ProviderOutcome, type RateLimiter } from '@x/core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { zVirusTotalV2Options } from '../src/options.js';
 import { VirusTotalV2Provider } from '../src/provider.js';
 import { captureLogger, errorText } from '@x/core/testing';
@@ -41,12 +41,13 @@ async function failure(promise: Promise<unknown>) {
   throw new Error('expected a rejection');
 }
 
-beforeAll(async () => {
+// A fresh server (a fresh port) for every test: a request a test gave up on (a timeout, an
+// abort) may still reach the server after that test ended, and on a loaded machine it did,
+// landing in the next test's `seen` ("two requests where one was expected"). A late request
+// now reaches only its own test's server, which is closed.
+afterEach(() => server.close());
+beforeEach(async () => {
   server = await startFakeV2(() => undefined);
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  server.seen.length = 0;
   logger = captureLogger();
   server.setRespond((request, res) => {
     if (request.query.apikey !== API_KEY) return void res.writeHead(403).end();

@@ -1,5 +1,5 @@
 import { createHttpClient, isUpstreamError, isXEnrichError, type EnrichContext, type HttpClient, type Observable } from '@x/core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { zVirusTotalV3Options } from '../src/options.js';
 import { VirusTotalV3Provider } from '../src/provider.js';
 import { urlIdentifier } from '../src/mapping.js';
@@ -27,12 +27,13 @@ function provider(http: HttpClient, options: Record<string, unknown> = {}) {
   return new VirusTotalV3Provider(zVirusTotalV3Options.parse({ apiKey: API_KEY, baseUrl: server.baseUrl, ...options }), http);
 }
 
-beforeAll(async () => {
+// A fresh server (a fresh port) for every test: a request a test gave up on (a timeout, an
+// abort) may still reach the server after that test ended, and on a loaded machine it did,
+// landing in the next test's `seen` ("two requests where one was expected"). A late request
+// now reaches only its own test's server, which is closed.
+afterEach(() => server.close());
+beforeEach(async () => {
   server = await startFakeV3();
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  server.seen.length = 0;
   logger = captureLogger();
   server.setRespond((request, res) => {
     if (request.headers['x-apikey'] !== API_KEY) return sendJson(res, { error: { code: 'WrongCredentialsError', message: `Wrong API key: ${String(request.headers['x-apikey'])}` } }, 401);
@@ -150,10 +151,10 @@ describe.each(CLIENTS)('lookups through %s', (_name, makeClient) => {
   });
 
   it('stops when the caller aborts', async () => {
-    server.setRespond((_request, res) => void setTimeout(() => sendJson(res, {}), 2_000).unref());
     const controller = new AbortController();
+    // Aborts once the request is in flight (seen by the server, never answered), not after a guessed delay.
+    server.setRespond(() => controller.abort());
     const pending = provider(makeClient()).enrich({ type: 'domain', value: 'example.org' }, { signal: controller.signal, logger });
-    setTimeout(() => controller.abort(), 50);
     const error = await failure(pending);
     expect(isXEnrichError(error) && error.code).toBe('X_ABORTED');
   });

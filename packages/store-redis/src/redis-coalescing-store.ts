@@ -137,6 +137,10 @@ export function createRedisCoalescingStore(settings: CoalescingSettings): Coales
       return new Promise<boolean>((resolve, reject) => {
         let settled = false;
         let checking = false;
+        // A wake (release message, poll tick) that arrives while a check is in flight must not be
+        // dropped: that check's EXISTS may have been answered before the release, and then nothing
+        // would look again until the next poll. Run one more check once the current one returns.
+        let again = false;
         const finish = (outcome: boolean | Error): void => {
           if (settled) return;
           settled = true;
@@ -150,12 +154,18 @@ export function createRedisCoalescingStore(settings: CoalescingSettings): Coales
           else resolve(outcome);
         };
         const check = (): void => {
-          if (settled || checking) return;
+          if (settled) return;
+          if (checking) {
+            again = true;
+            return;
+          }
           checking = true;
+          again = false;
           claimExists(key).then(
             (exists) => {
               checking = false;
               if (!exists) finish(true);
+              else if (again) check();
             },
             (error: Error) => finish(error),
           );

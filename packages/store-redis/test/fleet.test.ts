@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { observables, runFleet, shuffled } from '../bench/fleet/fleet.js';
@@ -8,6 +10,14 @@ import { deleteKeys, randomPrefix, SHARED_REDIS_URL, sharedRedisAvailable } from
 const available = await sharedRedisAvailable();
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 
+/** Whether any source file is newer than the oldest built file (or nothing is built). */
+function distIsStale(): boolean {
+  const mtimes = (dir: string) =>
+    existsSync(join(packageDir, dir)) ? readdirSync(join(packageDir, dir), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => statSync(join(entry.parentPath, entry.name)).mtimeMs) : [];
+  const built = mtimes('dist');
+  return built.length === 0 || Math.max(...mtimes('src')) > Math.min(...built);
+}
+
 // Three real processes (core's engine + @x/provider-virustotal-v3 + these stores, from the built
 // dist) enrich overlapping sets against the VirusTotal simulator with a per-key quota, sharing one Redis.
 describe.skipIf(!available).each(['sliding', 'fixed'] as const)('a fleet of processes sharing Redis (simulator counting %s windows)', (quotaMode) => {
@@ -16,11 +26,14 @@ describe.skipIf(!available).each(['sliding', 'fixed'] as const)('a fleet of proc
   let prefix: string;
 
   beforeAll(async () => {
-    // The workers run the built package (node cannot load TypeScript): build it fresh.
-    execFileSync(process.execPath, [fileURLToPath(import.meta.resolve('typescript/bin/tsc')), '-p', 'tsconfig.build.json'], { cwd: packageDir, stdio: 'inherit' });
+    // The workers run the built package (node cannot load TypeScript). Under `pnpm test`, turbo
+    // built it just before (test dependsOn build); run directly (vitest in this package) after an
+    // edit, dist is older than src: build it fresh then. A compile on a loaded 2-CPU machine took
+    // more than the old 60 s hook limit, so the limit is generous: it catches a hang, times nothing.
+    if (distIsStale()) execFileSync(process.execPath, [fileURLToPath(import.meta.resolve('typescript/bin/tsc')), '-p', 'tsconfig.build.json'], { cwd: packageDir, stdio: 'inherit' });
     simulator = await startSimulator({ port: 0, apiKeys: ['fleet-key'], quotas: [quota], quotaMode });
     prefix = randomPrefix();
-  }, 60_000);
+  }, 600_000);
   afterAll(async () => {
     await simulator?.close();
     await deleteKeys(SHARED_REDIS_URL, prefix);

@@ -1,6 +1,5 @@
 import { stringify as toYaml } from 'yaml';
-import { z } from 'zod';
-import { REDACTED, redactConfig, type LoadedProvider } from '@x/core';
+import { configSectionJsonSchema, REDACTED, redactConfig, type LoadedProvider } from '@x/core';
 import { loadAppConfig, zAppConfig, type AppConfig } from '../app-config.js';
 import { ExitCode } from '../exit-codes.js';
 import type { LogLevel } from '../logger.js';
@@ -46,7 +45,7 @@ export function appConfigJsonSchema(): Record<string, unknown> {
   return {
     $id: 'https://x-enrich.dev/schema/x-enrich.config.json',
     title: 'x-enrich configuration',
-    ...z.toJSONSchema(zAppConfig, { io: 'input', unrepresentable: 'any' }),
+    ...configSectionJsonSchema(zAppConfig),
   };
 }
 

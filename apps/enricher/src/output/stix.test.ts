@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { invalidItem, item, record, sampleItems, vt2 } from '../../test/helpers/items.js';
+import { stixPatternProblems, stixSchemaErrors } from '../../test/helpers/official-validators.js';
 import { stixProblems } from '../../test/helpers/stix.js';
 import { buildStixBundle, createStixFormatter, observableToSco, stixPattern, ttpKind, type StixObject } from './stix.js';
 
@@ -10,6 +11,8 @@ describe('STIX 2.1 bundle', () => {
   it('gives every object the properties the spec requires, and refs that resolve', () => {
     expect(bundle.type).toBe('bundle');
     expect(stixProblems(bundle.objects)).toEqual([]);
+    expect(stixSchemaErrors(bundle)).toEqual([]);
+    expect(stixPatternProblems(bundle.objects)).toEqual([]);
   });
 
   it('has one SCO per observable, with the spec-deterministic id', () => {
@@ -29,7 +32,7 @@ describe('STIX 2.1 bundle', () => {
     expect(indicators.map((i) => i.pattern).sort()).toEqual([
       "[domain-name:value = 'suspicious.example']",
       `[file:hashes.'SHA-256' = '${'a'.repeat(64)}']`,
-      `[url:value = 'http://bad.example/it\\'s,"quoted"']`,
+      "[url:value = 'http://bad.example/it\\'s,%22quoted%22']",
     ]);
     expect(indicators.find((i) => String(i.pattern).startsWith('[file'))).toMatchObject({ indicator_types: ['malicious-activity'], confidence: 85 });
     expect(indicators.find((i) => String(i.pattern).startsWith('[domain'))).toMatchObject({ indicator_types: ['anomalous-activity'], confidence: 15 });
@@ -56,8 +59,9 @@ describe('STIX 2.1 bundle', () => {
     expect(streamed.objects.map((o: StixObject) => o.id).sort()).toEqual(bundle.objects.map((o) => o.id).sort());
   });
 
-  it('escapes quotes and backslashes in patterns', () => {
-    expect(stixPattern({ type: 'url', value: "http://x.example/a'b\\c" })).toBe("[url:value = 'http://x.example/a\\'b\\\\c']");
+  it('escapes quotes and backslashes in patterns (a URL\'s backslash is percent-encoded first)', () => {
+    expect(stixPattern({ type: 'url', value: "http://x.example/a'b\\c" })).toBe("[url:value = 'http://x.example/a\\'b%5Cc']");
+    expect(stixPattern({ type: 'domain', value: "it's\\odd.example" })).toBe("[domain-name:value = 'it\\'s\\\\odd.example']");
     expect(stixPattern({ type: 'md5', value: 'd41d8cd98f00b204e9800998ecf8427e' })).toBe("[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']");
   });
 });
@@ -99,6 +103,7 @@ describe('STIX for VirusTotal threat names, categories and detection labels', ()
 
   it('meets the spec, with refs that resolve', () => {
     expect(stixProblems(bundle.objects)).toEqual([]);
+    expect(stixSchemaErrors(bundle)).toEqual([]);
   });
 
   it('makes only v3 popular threat names malware families', () => {

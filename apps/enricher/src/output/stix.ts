@@ -10,6 +10,15 @@ import { reasonText } from './reason-text.js';
  * every bundle and a TIP merges them. Indicators, malware, attack patterns, notes and
  * relationships get uuidv5 ids in x-enrich's own namespace, derived from their content, for the
  * same reason.
+ *
+ * Versioning (STIX 2.1 section 3.6): an object keeps its `created` in every version, and a new
+ * version has a later `modified`. Since the same id comes out of every run (and every machine),
+ * no run can know when the first version was made: `created` is one constant for every object,
+ * STIX_CREATED. `modified` is the fetch time of the lookups an object's content comes from
+ * (indicator, sample malware, detection note): a later lookup that changes the verdict, the
+ * categories or the detections is a later version of the same object. Objects whose content is
+ * fixed by their id (families, attack patterns, relationships, the identity) have one version:
+ * `modified` is `created`.
  */
 
 /** The namespace the STIX 2.1 spec (section 2.9) prescribes for SCO ids. */
@@ -26,14 +35,17 @@ export interface StixBundle {
   objects: StixObject[];
 }
 
-// A fixed date keeps the identity object byte-identical across runs.
-const IDENTITY_CREATED = '2024-01-01T00:00:00.000Z';
+/**
+ * The `created` of every object x-enrich writes (see the versioning rule above): a constant, so
+ * the same id has the same `created` in every bundle, and before any lookup x-enrich can make.
+ */
+export const STIX_CREATED = '2024-01-01T00:00:00.000Z';
 export const X_ENRICH_IDENTITY: StixObject = {
   type: 'identity',
   spec_version: '2.1',
   id: `identity--${uuidv5('identity|x-enrich', X_ENRICH_STIX_NAMESPACE)}`,
-  created: IDENTITY_CREATED,
-  modified: IDENTITY_CREATED,
+  created: STIX_CREATED,
+  modified: STIX_CREATED,
   name: 'x-enrich',
   description: 'Verdicts produced by x-enrich provider plugins.',
   identity_class: 'system',
@@ -54,24 +66,71 @@ const CONFIDENCE = { low: 15, medium: 50, high: 85 } as const;
 
 const sdoId = (type: string, key: string) => `${type}--${uuidv5(`${type}|${key}`, X_ENRICH_STIX_NAMESPACE)}`;
 
-/** The SCO for an observable, with its spec-deterministic id. */
+// RFC 3986 section 2: unreserved, sub-delims and `%` (escapes: lone ones are fixed first), and
+// what each component allows besides.
+const UNRESERVED_SUB_DELIMS = "A-Za-z0-9\\-._~!$&'()*+,;=%";
+const ALLOWED = {
+  userinfo: new RegExp(`[^${UNRESERVED_SUB_DELIMS}:]`, 'gu'),
+  path: new RegExp(`[^${UNRESERVED_SUB_DELIMS}:@/]`, 'gu'),
+  queryOrFragment: new RegExp(`[^${UNRESERVED_SUB_DELIMS}:@/?]`, 'gu'),
+};
+// A `%` that does not start an escape is itself escaped, so existing escapes are kept, not doubled.
+const LONE_PERCENT = /%(?![0-9A-Fa-f]{2})/g;
+const utf8Escape = (char: string): string => {
+  try {
+    return encodeURIComponent(char);
+  } catch {
+    return '%EF%BF%BD'; // a lone surrogate has no UTF-8 form: U+FFFD, as TextEncoder writes it
+  }
+};
+const encodeOutside = (text: string, disallowed: RegExp) => text.replace(LONE_PERCENT, '%25').replace(disallowed, utf8Escape);
+
+/**
+ * The observable's URL as an RFC 3986 URI, which STIX requires of `url.value`: every character
+ * a component does not allow (`\ | ^ < > { } [ ] "`, a space, a second `#`, non-ASCII...) is
+ * percent-encoded as UTF-8, component by component (RFC 3986 appendix B's split), and existing
+ * escapes are kept. Core already lower-cased the scheme and punycoded the host. Neither WHATWG
+ * `URL` (turns `\` into `/`, resolves `..`, leaves `|` and `^`) nor `encodeURI` (doubles `%`,
+ * keeps a second `#`) gives that.
+ */
+export function toRfc3986Uri(url: string): string {
+  const match = /^([^:/?#]+:)(\/\/[^/?#\\]*)?([^?#]*)(\?[^#]*)?(#.*)?$/su.exec(url);
+  if (!match) return encodeOutside(url, ALLOWED.queryOrFragment);
+  const [, scheme = '', authority = '', path = '', query = '', fragment = ''] = match;
+  const at = authority.lastIndexOf('@');
+  const encodedAuthority = at < 0 ? authority : `//${encodeOutside(authority.slice(2, at), ALLOWED.userinfo)}${authority.slice(at)}`;
+  return (
+    scheme +
+    encodedAuthority +
+    encodeOutside(path, ALLOWED.path) +
+    (query && `?${encodeOutside(query.slice(1), ALLOWED.queryOrFragment)}`) +
+    (fragment && `#${encodeOutside(fragment.slice(1), ALLOWED.queryOrFragment)}`)
+  );
+}
+
+/** The value STIX records: URLs as RFC 3986 URIs, everything else as core normalised it. */
+const stixValue = (observable: Observable) => (observable.type === 'url' ? toRfc3986Uri(observable.value) : observable.value);
+
+/** The SCO for an observable, with its spec-deterministic id (computed over the encoded value). */
 export function observableToSco(observable: Observable): StixObject {
   const type = SCO_TYPE[observable.type];
   const hashName = HASH_NAME[observable.type];
-  const contributing = hashName ? { hashes: { [hashName]: observable.value } } : { value: observable.value };
+  const value = stixValue(observable);
+  const contributing = hashName ? { hashes: { [hashName]: value } } : { value };
   // The spec hashes the RFC 8785 canonical JSON of the contributing properties; for these
-  // single-key ASCII objects JSON.stringify produces exactly that.
+  // single-key objects (ASCII once URLs are encoded) JSON.stringify produces exactly that.
   return { type, spec_version: '2.1', id: `${type}--${uuidv5(JSON.stringify(contributing), STIX_SCO_NAMESPACE)}`, ...contributing };
 }
 
+// The pattern grammar's string literal: `'` and `\` are the only escapes (STIXPattern.g4).
 const quote = (value: string) => `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 
-/** A STIX pattern matching exactly this observable, e.g. `[file:hashes.'SHA-256' = '…']`. */
+/** A STIX pattern matching exactly this observable, e.g. `[file:hashes.'SHA-256' = '…']` (URLs encoded as in the SCO). */
 export function stixPattern(observable: Observable): string {
   const type = SCO_TYPE[observable.type];
   const hashName = HASH_NAME[observable.type];
   const path = hashName ? (hashName.includes('-') ? `hashes.'${hashName}'` : `hashes.${hashName}`) : 'value';
-  return `[${type}:${path} = ${quote(observable.value)}]`;
+  return `[${type}:${path} = ${quote(stixValue(observable))}]`;
 }
 
 function timestamp(iso: string | null | undefined, fallback: string): string {
@@ -79,6 +138,9 @@ function timestamp(iso: string | null | undefined, fallback: string): string {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? fallback : date.toISOString();
 }
+
+/** `modified` for content from lookups fetched at these times: the latest, never before `created`. */
+const versionOf = (fetchedAt: readonly string[]): string => [STIX_CREATED, ...fetchedAt].sort().at(-1)!;
 
 const ATTACK_ID = /^T\d{4}(\.\d{3})?$/;
 
@@ -110,9 +172,10 @@ export function ttpKind(entity: Entity): TtpKind {
  * malware (`is_family: true`). Categories and detection labels are about one sample, not
  * families: see sampleMalware and detectionNote.
  */
-export function ttpToSdo(entity: Entity, created: string): StixObject {
+export function ttpToSdo(entity: Entity): StixObject {
   const attackId = attackIdOf(entity);
-  const common = { spec_version: '2.1' as const, created, modified: created, created_by_ref: X_ENRICH_IDENTITY.id };
+  // The content is fixed by the id (the name, the ATT&CK id): one version.
+  const common = { spec_version: '2.1' as const, created: STIX_CREATED, modified: STIX_CREATED, created_by_ref: X_ENRICH_IDENTITY.id };
   if (attackId || entity.kind === 'attack-pattern') {
     const key = attackId ?? entity.name.toLowerCase();
     return {
@@ -132,16 +195,16 @@ export function ttpToSdo(entity: Entity, created: string): StixObject {
  * ransomware, ...), pointing at the file (`sample_refs`). One per observable, whichever
  * providers gave categories, so its id derives from the SCO.
  */
-export function sampleMalware(sco: StixObject, observable: Observable, categories: readonly string[], created: string): StixObject {
+export function sampleMalware(sco: StixObject, observable: Observable, categories: readonly string[], modified: string): StixObject {
   return {
     type: 'malware',
     spec_version: '2.1',
     id: sdoId('malware', `sample|${sco.id}`),
-    created,
-    modified: created,
+    created: STIX_CREATED,
+    modified,
     created_by_ref: X_ENRICH_IDENTITY.id,
     // Not a family name: the sample is known by its hash (TIPs need some name to list it by).
-    name: observable.value,
+    name: stixValue(observable),
     is_family: false,
     malware_types: [...new Set(categories.map((category) => category.toLowerCase()))].sort(),
     // STIX allows only file and artifact objects here.
@@ -157,7 +220,7 @@ export function sampleMalware(sco: StixObject, observable: Observable, categorie
  * the name) a TIP would merge every sample any engine called "Unsafe" into one "Unsafe family".
  * The note keeps what was said, and by which engines, without claiming more.
  */
-export function detectionNote(provider: string, detections: readonly Entity[], refs: { sco: string; indicator?: string }, created: string): StixObject {
+export function detectionNote(provider: string, detections: readonly Entity[], refs: { sco: string; indicator?: string }, modified: string): StixObject {
   const lines = detections.map((entity) => {
     const engines = Array.isArray(entity.engines) ? entity.engines.map(String) : [];
     return `- ${entity.name}${engines.length ? ` (${engines.length} engine${engines.length === 1 ? '' : 's'}: ${engines.join(', ')})` : ''}`;
@@ -166,8 +229,8 @@ export function detectionNote(provider: string, detections: readonly Entity[], r
     type: 'note',
     spec_version: '2.1',
     id: sdoId('note', `detections|${provider}|${refs.sco}`),
-    created,
-    modified: created,
+    created: STIX_CREATED,
+    modified,
     created_by_ref: X_ENRICH_IDENTITY.id,
     abstract: `${provider}: ${detections.length} detection name${detections.length === 1 ? '' : 's'} from antivirus engines`,
     content: `Detection names ${provider} reported for this sample, each the label some antivirus engines gave it (not malware family names):\n${lines.join('\n')}`,
@@ -175,13 +238,14 @@ export function detectionNote(provider: string, detections: readonly Entity[], r
   };
 }
 
-function relationship(type: string, source: string, target: string, created: string): StixObject {
+/** A relationship: its content is its id (type, source, target), so it has one version. */
+function relationship(type: string, source: string, target: string): StixObject {
   return {
     type: 'relationship',
     spec_version: '2.1',
     id: sdoId('relationship', `${type}|${source}|${target}`),
-    created,
-    modified: created,
+    created: STIX_CREATED,
+    modified: STIX_CREATED,
     created_by_ref: X_ENRICH_IDENTITY.id,
     relationship_type: type,
     source_ref: source,
@@ -213,8 +277,13 @@ export function itemToStixObjects(item: EnrichedItem, now: string): StixObject[]
   const objects: StixObject[] = [sco];
   const decisive = records.filter((record) => summary.decidedBy.includes(record.provider.name));
   const fetched = decisive.map((record) => timestamp(record.fetchedAt, now)).sort();
-  const created = fetched[0] ?? now;
-  const modified = fetched.at(-1) ?? now;
+  // The verdict holds from the first lookup that decided it. The indicator's version is the
+  // latest lookup of any provider (not only the deciding ones): the verdict is the worst of all,
+  // so a provider that re-fetched and changed its mind changed the indicator, and its later
+  // fetch makes the new version later. Records without a fetch (errors, skips) changed nothing.
+  const validFrom = fetched[0] ?? now;
+  const lookups = records.flatMap((record) => (record.fetchedAt ? [timestamp(record.fetchedAt, now)] : []));
+  const modified = versionOf(lookups.length ? lookups : [now]);
 
   let indicatorId: string | undefined;
   if (summary.verdict === 'malicious' || summary.verdict === 'suspicious') {
@@ -226,25 +295,25 @@ export function itemToStixObjects(item: EnrichedItem, now: string): StixObject[]
       type: 'indicator',
       spec_version: '2.1',
       id: indicatorId,
-      created,
+      created: STIX_CREATED,
       modified,
       created_by_ref: X_ENRICH_IDENTITY.id,
-      name: `${summary.verdict === 'malicious' ? 'Malicious' : 'Suspicious'} ${observable.type}: ${observable.value}`,
+      name: `${summary.verdict === 'malicious' ? 'Malicious' : 'Suspicious'} ${observable.type}: ${stixValue(observable)}`,
       description: describe(records, summary.decidedBy),
       indicator_types: [summary.verdict === 'malicious' ? 'malicious-activity' : 'anomalous-activity'],
       pattern,
       pattern_type: 'stix',
       pattern_version: '2.1',
-      valid_from: created,
+      valid_from: validFrom,
       ...(confidence > 0 ? { confidence } : {}),
       labels: [summary.verdict, ...summary.decidedBy.map((name) => `x-enrich:${name}`)],
     });
-    objects.push(relationship('based-on', indicatorId, sco.id, created));
+    objects.push(relationship('based-on', indicatorId, sco.id));
   }
 
   const ttps = new Map<string, StixObject>();
   const categories: string[] = [];
-  let categorised: string | undefined;
+  const categorisedAt: string[] = [];
   const notes: StixObject[] = [];
   for (const record of records) {
     const detections: Entity[] = [];
@@ -253,23 +322,23 @@ export function itemToStixObjects(item: EnrichedItem, now: string): StixObject[]
       const kind = ttpKind(entity);
       if (kind === 'category') {
         categories.push(entity.name);
-        categorised ??= timestamp(record.fetchedAt, now);
+        categorisedAt.push(timestamp(record.fetchedAt, now));
       } else if (kind === 'detection') {
         detections.push(entity);
       } else {
-        const sdo = ttpToSdo(entity, timestamp(record.fetchedAt, now));
+        const sdo = ttpToSdo(entity);
         if (!ttps.has(sdo.id)) ttps.set(sdo.id, sdo);
       }
     }
-    if (detections.length) notes.push(detectionNote(record.provider.name, detections, { sco: sco.id, indicator: indicatorId }, timestamp(record.fetchedAt, now)));
+    if (detections.length) notes.push(detectionNote(record.provider.name, detections, { sco: sco.id, indicator: indicatorId }, versionOf([timestamp(record.fetchedAt, now)])));
   }
   if (categories.length) {
-    const sample = sampleMalware(sco, observable, categories, categorised ?? created);
+    const sample = sampleMalware(sco, observable, categories, versionOf(categorisedAt));
     ttps.set(sample.id, sample);
   }
   for (const sdo of ttps.values()) {
     objects.push(sdo);
-    objects.push(indicatorId ? relationship('indicates', indicatorId, sdo.id, created) : relationship('related-to', sdo.id, sco.id, created));
+    objects.push(indicatorId ? relationship('indicates', indicatorId, sdo.id) : relationship('related-to', sdo.id, sco.id));
   }
   objects.push(...notes);
   return objects;

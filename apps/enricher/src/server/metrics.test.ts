@@ -1,6 +1,44 @@
 import { describe, expect, it } from 'vitest';
+import type { EnricherEvent, ProviderInfo } from '@x/core';
+import { promtoolAvailable, promtoolCheckMetrics } from '../../test/helpers/promtool.js';
 import { createServiceMetrics } from './metrics.js';
 import type { SharedStoreStats } from '../stores.js';
+
+const hasPromtool = promtoolAvailable();
+
+describe.skipIf(!hasPromtool)('the exposition passes `promtool check metrics`', () => {
+  it('with every metric populated: each engine event, providers, shared stores, HTTP requests', async () => {
+    const providers = [{ name: 'vt3', circuitState: 'half-open', rateLimit: [{ requests: 4, perMs: 60_000, remaining: 3 }] }] as unknown as ProviderInfo[];
+    const shared: SharedStoreStats[] = [{ store: 'redis redis://***@cache:6379 x-enrich:', stats: { status: 'degraded', outages: 1, fallbackOperations: 2, refusedOperations: 0 } }];
+    const metrics = createServiceMetrics(async () => providers, () => shared);
+    const events: EnricherEvent[] = [
+      { type: 'lookup', instance: 'vt3', observableType: 'domain', status: 'ok', cacheHit: false, durationMs: 12 },
+      { type: 'lookup', instance: 'vt3', observableType: 'url', status: 'error', cacheHit: true, durationMs: 1, errorCode: 'X_UPSTREAM_HTTP' },
+      { type: 'upstream', instance: 'vt3', durationMs: 10, ok: true, batchSize: 1, httpStatus: 200 },
+      { type: 'upstream', instance: 'vt3', durationMs: 10, ok: false, batchSize: 1, errorCode: 'X_UPSTREAM_QUOTA', httpStatus: 429 },
+      { type: 'http', instance: 'vt3', method: 'GET', status: 200, durationMs: 9 },
+      { type: 'http', instance: 'vt3', method: 'GET', status: undefined, durationMs: 9, errorCode: 'X_UPSTREAM_NETWORK' },
+      { type: 'retry', instance: 'vt3', attempt: 1, delayMs: 100 },
+      { type: 'circuit', instance: 'vt3', state: 'open' },
+      { type: 'timeout', instance: 'vt3' },
+      { type: 'bulkhead_rejected', instance: 'vt3' },
+      { type: 'rate_limit_wait', instance: 'vt3', waitedMs: 1500 },
+    ];
+    for (const event of events) metrics.onEvent(event);
+    metrics.observeRequest('/v1/enrich', 'POST', 200, 0.02);
+    const text = await metrics.registry.metrics();
+    const { code, output } = await promtoolCheckMetrics(text);
+    expect(output).toBe('');
+    expect(code).toBe(0);
+    // A successful call has no `code` label; a failed one names its error.
+    expect(text).toContain('x_enrich_upstream_calls_total{instance="vt3",outcome="ok"} 1');
+    expect(text).toContain('x_enrich_upstream_calls_total{instance="vt3",outcome="error",code="X_UPSTREAM_QUOTA"} 1');
+    expect(text).not.toMatch(/="",?/);
+    // The per-type gauges whose sums the dropped `*_total` gauges were remain.
+    expect(text).toMatch(/^# TYPE x_enrich_process_nodejs_active_handles gauge$/m);
+    expect(text).not.toMatch(/^# TYPE \S+_total gauge$/m);
+  });
+});
 
 describe('shared store metrics', () => {
   it('exports whether each Redis connection serves, and its outage, fallback and refusal counts', async () => {

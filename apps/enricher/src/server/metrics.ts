@@ -3,6 +3,8 @@ import type { EnricherEvent, ProviderInfo } from '@x/core';
 import type { SharedStoreStats } from '../stores.js';
 
 const CIRCUIT_STATES = ['closed', 'open', 'half-open', 'isolated', 'disabled'] as const;
+const DEFAULT_METRICS_PREFIX = 'x_enrich_process_';
+const TOTAL_NAMED_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 // Lookups span cache hits (microseconds) to quota waits (minutes).
 const LOOKUP_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
@@ -37,11 +39,15 @@ export function createServiceMetrics(providers: () => Promise<readonly ProviderI
   storeGauge('x_enrich_shared_store_outages', 'Times the shared store became unreachable since start.', (stats) => stats.outages);
   storeGauge('x_enrich_shared_store_fallback_operations', 'Operations served by the in-memory fallback while the shared store was down.', (stats) => stats.fallbackOperations);
   storeGauge('x_enrich_shared_store_refused_operations', 'Operations refused because the shared store was down (onUnavailable: refuse).', (stats) => stats.refusedOperations);
-  collectDefaultMetrics({ register: registry, prefix: 'x_enrich_process_' });
+  collectDefaultMetrics({ register: registry, prefix: DEFAULT_METRICS_PREFIX });
+  // prom-client's defaults include three gauges named `*_total`, which Prometheus reserves for
+  // counters (`promtool check metrics` refuses them). Each is the sum of its per-type sibling
+  // (`nodejs_active_handles{type}`...), so they are dropped: `sum(..._active_handles)` gives it.
+  for (const name of TOTAL_NAMED_GAUGES) registry.removeSingleMetric(`${DEFAULT_METRICS_PREFIX}${name}`);
   const lookups = new Counter({ name: 'x_enrich_lookups_total', help: 'Result records produced, by instance, observable type, status and cache hit.', labelNames: ['instance', 'type', 'status', 'cache'], registers: [registry] });
   const cacheHits = new Counter({ name: 'x_enrich_cache_hits_total', help: 'Lookups answered from the cache.', labelNames: ['instance'], registers: [registry] });
   const lookupSeconds = new Histogram({ name: 'x_enrich_lookup_duration_seconds', help: 'Time to produce one record (cache hits included).', labelNames: ['instance', 'cache'], buckets: LOOKUP_BUCKETS, registers: [registry] });
-  const upstreamCalls = new Counter({ name: 'x_enrich_upstream_calls_total', help: 'Calls into the provider (attempts; a batch counts once), by outcome and error code.', labelNames: ['instance', 'outcome', 'code'], registers: [registry] });
+  const upstreamCalls = new Counter({ name: 'x_enrich_upstream_calls_total', help: 'Calls into the provider (attempts; a batch counts once), by outcome and, for errors, error code.', labelNames: ['instance', 'outcome', 'code'], registers: [registry] });
   const upstreamSeconds = new Histogram({ name: 'x_enrich_upstream_duration_seconds', help: 'Duration of calls into the provider.', labelNames: ['instance'], buckets: LOOKUP_BUCKETS, registers: [registry] });
   const httpRequests = new Counter({ name: 'x_enrich_upstream_http_requests_total', help: 'HTTP requests sent upstream, by status (0: no response).', labelNames: ['instance', 'status'], registers: [registry] });
   const retries = new Counter({ name: 'x_enrich_retries_total', help: 'Retries of transient upstream failures.', labelNames: ['instance'], registers: [registry] });
@@ -80,7 +86,8 @@ export function createServiceMetrics(providers: () => Promise<readonly ProviderI
           lookupSeconds.observe({ instance: event.instance, cache: event.cacheHit ? 'hit' : 'miss' }, event.durationMs / 1000);
           break;
         case 'upstream':
-          upstreamCalls.inc({ instance: event.instance, outcome: event.ok ? 'ok' : 'error', code: event.errorCode ?? '' });
+          // A successful call has no error code: no `code` label at all rather than `code=""`.
+          upstreamCalls.inc(event.ok ? { instance: event.instance, outcome: 'ok' } : { instance: event.instance, outcome: 'error', code: event.errorCode ?? 'unknown' });
           upstreamSeconds.observe({ instance: event.instance }, event.durationMs / 1000);
           break;
         case 'http':

@@ -4,6 +4,9 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zObservableSummary, zResultRecord } from '@x/core';
 import { APP_DIR, assertBuilt, blocklistConfig, collect, runCli, startServe as startServeProcess, tempDir } from '../helpers/cli.js';
+import { promtoolAvailable, promtoolCheckMetrics } from '../helpers/promtool.js';
+
+const hasPromtool = promtoolAvailable();
 
 // `x-enrich serve` as a process on an ephemeral loopback port, called over HTTP.
 const TOKEN = 'serve-e2e-token-0123456789abcdef';
@@ -87,6 +90,9 @@ describe('x-enrich serve', () => {
     expect(metrics).toContain('x_enrich_lookup_duration_seconds_bucket');
     expect(metrics).toMatch(/x_enrich_circuit_state\{instance="blocklist",state="closed"\} 1/);
     expect(metrics).toMatch(/x_enrich_http_server_requests_total\{route="\/v1\/enrich",method="POST",status="401"\} \d+/);
+    expect(metrics).toMatch(/x_enrich_upstream_calls_total\{instance="blocklist",outcome="ok"\} \d+/);
+    // Prometheus's own linter on what a scrape gets (skipped only outside CI without promtool).
+    if (hasPromtool) expect(await promtoolCheckMetrics(metrics)).toEqual({ code: 0, output: '' });
     const openapi = (await (await fetch(`${base}/docs/json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(openapi.openapi).toMatch(/^3\./);
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/enrich', '/v1/providers', '/healthz', '/metrics']));
@@ -148,12 +154,19 @@ describe('x-enrich serve shutdown', () => {
       'slow-serve.yaml',
       `providers:\n  slow:\n    use: "${slow}"\n    options: { delayMs: 30000 }\n    rateLimit: false\nserver:\n  shutdownGrace: 300ms\n`,
     );
-    const serve = startServe(config);
+    const serve = startServe(config, { X_ENRICH_TEST_SLOW_ANNOUNCE: '1' });
     others.push(serve.child);
+    let stderr = '';
+    const inFlight = new Promise<void>((resolve) =>
+      serve.child.stderr!.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('slow-provider: lookup of 11.0.0.1 started')) resolve();
+      }),
+    );
     const url = await serve.base;
     const response = fetch(`${url}/v1/enrich`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ observables: ['11.0.0.1'] }) });
-    // Let the request reach the provider (it answers after 30 s), then stop the service.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Once the request reached the provider (which answers after 30 s), stop the service.
+    await inFlight;
     const stoppedAt = Date.now();
     serve.child.kill('SIGTERM');
     const answered = await response;

@@ -26,14 +26,12 @@ export function stixProblems(objects: ReadonlyArray<Record<string, unknown> & { 
     for (const property of ['created', 'modified', 'valid_from']) {
       if (object[property] !== undefined && !TIMESTAMP.test(String(object[property]))) problems.push(`${object.id}: ${property} is not a STIX timestamp`);
     }
-    for (const ref of ['source_ref', 'target_ref', 'created_by_ref']) {
-      if (object[ref] !== undefined && !ids.has(String(object[ref]))) problems.push(`${object.id}: ${ref} points outside the bundle`);
-    }
-    for (const refs of ['object_refs', 'sample_refs']) {
-      const list = object[refs];
-      if (list === undefined) continue;
-      if (!Array.isArray(list) || !list.length) problems.push(`${object.id}: ${refs} is not a non-empty list`);
-      else for (const ref of list) if (!ids.has(String(ref))) problems.push(`${object.id}: ${refs} has ${String(ref)}, outside the bundle`);
+    // Every reference property (`*_ref`, `*_refs`, whatever the type) must resolve inside the bundle.
+    for (const [property, value] of Object.entries(object)) {
+      if (property.endsWith('_ref') && !ids.has(String(value))) problems.push(`${object.id}: ${property} points outside the bundle`);
+      if (!property.endsWith('_refs')) continue;
+      if (!Array.isArray(value) || !value.length) problems.push(`${object.id}: ${property} is not a non-empty list`);
+      else for (const ref of value) if (!ids.has(String(ref))) problems.push(`${object.id}: ${property} has ${String(ref)}, outside the bundle`);
     }
     // The malware object's rules: a family must be named; sample_refs point only at files and artifacts.
     if (object.type === 'malware' && object.is_family === true && !object.name) problems.push(`${object.id}: a malware family without a name`);

@@ -121,7 +121,7 @@ describe('configJsonSchema', () => {
   it('describes the input side (durations as strings) for editors', () => {
     const schema = configJsonSchema() as { properties: Record<string, { additionalProperties?: { properties: Record<string, { type?: unknown; description?: string }> } }> };
     const instance = schema.properties.providers!.additionalProperties!;
-    expect(instance.properties.maxRateLimitWait!.type).toEqual(['string', 'number']);
+    expect(instance.properties.maxRateLimitWait).toMatchObject({ anyOf: [{ type: 'string' }, { type: 'number' }] });
     expect(instance.properties.use!.description).toContain('Plugin package name');
   });
 });

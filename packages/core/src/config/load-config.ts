@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ValidationError, XEnrichError, type ValidationIssue } from '../errors/x-enrich-error.js';
 import { zEnricherConfig, type EnricherConfig } from './config-schema.js';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
+import { configSectionJsonSchema, type JsonSchemaObject as JsonSchema } from './config-json-schema.js';
 import { interpolateEnv, type Env } from './interpolate.js';
 import { validationIssues } from './validation-issues.js';
 
@@ -167,10 +168,11 @@ async function readEnvFile(configPath: string, envFile: string | false | undefin
 /**
  * The JSON Schema of the config file (input side: durations are strings like `10s`), for
  * editor completion (`# yaml-language-server: $schema=...`). Secret fields are `writeOnly`.
+ * Valid under strict validators (ajv's strict mode): see configSectionJsonSchema.
  * Pass the loaded providers to include each instance's own `options` schema.
  */
 export function configJsonSchema(loadedProviders: readonly LoadedProvider[] = []): Record<string, unknown> {
-  const schema = z.toJSONSchema(zEnricherConfig, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const schema = configSectionJsonSchema(zEnricherConfig);
   const providers = schema.properties?.providers;
   const instance = providers?.additionalProperties;
   if (providers && instance && typeof instance === 'object' && loadedProviders.length > 0) {
@@ -178,7 +180,7 @@ export function configJsonSchema(loadedProviders: readonly LoadedProvider[] = []
       loadedProviders.map((provider) => {
         let options: JsonSchema = {};
         try {
-          options = z.toJSONSchema(provider.manifest.optionsSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+          options = configSectionJsonSchema(provider.manifest.optionsSchema);
           delete options.$schema;
         } catch {
           // A schema zod cannot express (rare) keeps the generic options object.
@@ -189,11 +191,4 @@ export function configJsonSchema(loadedProviders: readonly LoadedProvider[] = []
     );
   }
   return { ...schema, title: 'x-enrich configuration' };
-}
-
-interface JsonSchema {
-  $schema?: string;
-  properties?: Record<string, JsonSchema>;
-  additionalProperties?: JsonSchema | boolean;
-  [key: string]: unknown;
 }
