@@ -15,7 +15,7 @@ const gc = () => globalThis.gc?.();
 function captures() {
   const type = { ip_address: 'ipv4', domain: 'domain', file: 'sha256', url: 'url' };
   return readdirSync(FIXTURES)
-    .filter((name) => name.endsWith('.json') && !name.startsWith('error_'))
+    .filter((name) => name.endsWith('.json') && !name.startsWith('error_') && !name.startsWith('collection_'))
     .map((name) => {
       const body = JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8'));
       const object = body.data ?? body;
@@ -46,7 +46,7 @@ const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return 
 
 /** Baseline without the engine: the provider called directly over core's HTTP client, 64 at a time. */
 async function directProvider(sim) {
-  const provider = new VirusTotalV3Provider(zVirusTotalV3Options.parse({ apiKey: API_KEY, baseUrl: sim.v3Url }), createHttpClient({ maxSockets: 64 }));
+  const provider = new VirusTotalV3Provider(zVirusTotalV3Options.parse({ apiKey: API_KEY, baseUrl: sim.v3Url }), createHttpClient({ maxSockets: 64 }), { now: () => Date.now() });
   const inputs = benchInputs();
   const run = async () => {
     let next = 0;
