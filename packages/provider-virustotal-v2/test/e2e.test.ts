@@ -215,3 +215,32 @@ describe('batching', () => {
     expect(records.map((record) => record.extracted.positives)).toEqual([1, 2, 3]);
   });
 });
+
+describe('host verdict options through the simulator', () => {
+  it('hostMinUrlInfectionRate: a domain whose worst URL is 5/94 is benign, one at 60/94 stays malicious; one request each', async () => {
+    const low = observableFor({ type: 'domain', malicious: 5, total: 94 });
+    const high = observableFor({ type: 'domain', malicious: 60, total: 94 });
+    const lowIp = observableFor({ type: 'ipv4', malicious: 9, total: 60 });
+    const enricher = enricherWith({ instance: { options: { apiKey: API_KEY, apiUrl: sim.v2Url, hostMinUrlInfectionRate: 20 } } });
+    const records = await lookup(enricher, [low, high, lowIp]);
+    expect(records.map((record) => [record.verdict, record.confidence])).toEqual([
+      ['benign', null],
+      ['malicious', 'medium'],
+      ['benign', null],
+    ]);
+    expect(records[0]!.reasons.map((reason) => reason.rule)).toContain('host_urls_below_minimum');
+    expect(sim.stats().byEndpoint).toEqual({ 'v2 domain/report': 2, 'v2 ip-address/report': 1 });
+    // The default (no option) is the EclecticIQ rule: the same low-rate domain is malicious, low.
+    const [byDefault] = await lookup(enricherWith(), [low]);
+    expect(byDefault).toMatchObject({ verdict: 'malicious', confidence: 'low' });
+  });
+
+  it('hostVerdict unrated: domains and IPs are found without a verdict; files are still judged', async () => {
+    const enricher = enricherWith({ instance: { options: { apiKey: API_KEY, apiUrl: sim.v2Url, hostVerdict: 'unrated' } } });
+    const records = await lookup(enricher, [observableFor({ type: 'domain', malicious: 60, total: 94 }), observableFor({ type: 'md5', malicious: 60, total: 94 })]);
+    expect(records[0]).toMatchObject({ status: 'ok', verdict: 'unknown' });
+    expect(records[0]!.reasons[0]!.rule).toBe('host_not_rated');
+    expect(records[1]).toMatchObject({ status: 'ok', verdict: 'malicious' });
+    expect(sim.stats().total).toBe(2);
+  });
+});
