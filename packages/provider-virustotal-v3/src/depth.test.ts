@@ -185,3 +185,14 @@ describe('relationships', () => {
     expect(refs[0]).toEqual({ type: 'resolution', id: `${collection.data[0]!.attributes.ip_address}gist.github.com`, observable: { type: 'ipv4', value: collection.data[0]!.attributes.ip_address }, malicious_count: null });
   });
 });
+
+describe('the extra attributes are read only when needed', () => {
+  it('a wrong-typed extra field fails a lookup that reads it, not one that does not', () => {
+    const body = structuredClone(loadFixture('file_f36005f6_elf_clean'));
+    attributesOf(body).attributes.sandbox_verdicts = 'not an object';
+    const observable = fileObservable('file_f36005f6_elf_clean');
+    expect(found(mapV3Object(observable, body, DEFAULT_MALICE_RULES)).verdict).toBe('benign');
+    expect(() => mapV3Object(observable, body, DEFAULT_MALICE_RULES, { extract: ['sandboxes'] })).toThrow(/not a file object \(attributes\.sandbox_verdicts: /);
+    expect(() => mapV3Object(observable, body, GTI_PREFERRED_MALICE_RULES)).toThrow(/attributes\.sandbox_verdicts/);
+  });
+});

@@ -95,7 +95,38 @@ export const zDepthAttributes = {
   whois_date: z.number().nullish(),
 };
 
-type DepthAttributes = { [K in keyof typeof zDepthAttributes]?: z.output<(typeof zDepthAttributes)[K]> };
+const zDepthObject = z.looseObject(zDepthAttributes);
+export type DepthAttributes = z.output<typeof zDepthObject>;
+
+/**
+ * Reads the extra attributes, only when an `extract` group or a rule needs them: a user who
+ * asked for neither does not pay for parsing 90 IDS alerts. A present field of the wrong type
+ * fails like the default fields do (the body is not what we think it is).
+ * @returns the attributes, or the first problem as `path: message`.
+ */
+export function parseDepthAttributes(attributes: unknown): { ok: true; attributes: DepthAttributes } | { ok: false; problem: string } {
+  const parsed = zDepthObject.safeParse(attributes);
+  if (parsed.success) return { ok: true, attributes: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { ok: false, problem: `attributes.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'unexpected shape'}` };
+}
+
+/** The rule facts' names (see ruleFacts); a rule on one of them makes the mapping read the extra attributes. */
+export const RULE_FACTS = [
+  'gti_verdict',
+  'gti_threat_score',
+  'gti_severity',
+  'threat_severity_level',
+  'yara_match_count',
+  'ids_high_count',
+  'ids_medium_count',
+  'sigma_critical_count',
+  'sigma_high_count',
+  'sandbox_malicious_count',
+  'sandbox_categories',
+  'votes_malicious',
+  'votes_harmless',
+] as const;
 
 const iso = (seconds: number | null | undefined): string | null => (typeof seconds === 'number' && seconds > 0 ? new Date(seconds * 1000).toISOString() : null);
 
@@ -117,7 +148,7 @@ function tally(items: ReadonlyArray<Record<string, unknown>> | null | undefined,
  * `extract` asks for: a rule on the GTI verdict works without putting GTI in the output.
  * Absent data is null, which no condition matches.
  */
-export function ruleFacts(a: DepthAttributes): Record<string, unknown> {
+export function ruleFacts(a: DepthAttributes): Record<(typeof RULE_FACTS)[number], unknown> {
   const ids = a.crowdsourced_ids_stats ?? (a.crowdsourced_ids_results ? tally(a.crowdsourced_ids_results, 'alert_severity') : null);
   const sigma = a.sigma_analysis_stats ?? (a.sigma_analysis_results ? tally(a.sigma_analysis_results, 'rule_level') : null);
   const sandboxes = a.sandbox_verdicts ? Object.values(a.sandbox_verdicts) : null;

@@ -1,6 +1,6 @@
 import { UpstreamError, type Entity, type Observable, type ObservableType, type ProviderOutcome, type Reason } from '@x/core';
 import { z } from 'zod';
-import { groupFields, refsFromCollection, refsFromObject, relatedEntities, ruleFacts, zDepthAttributes, type ExtractGroup, type RelatedRef } from './depth.js';
+import { groupFields, parseDepthAttributes, refsFromCollection, refsFromObject, relatedEntities, RULE_FACTS, ruleFacts, type ExtractGroup, type RelatedRef } from './depth.js';
 import { evaluateMaliceRules, type MaliceRule, type RuleDecision } from './malice-rules.js';
 
 /** The v3 object collections this provider reads. */
@@ -87,7 +87,6 @@ const zAttributes = z.looseObject({
   url: z.string().nullish(),
   last_final_url: z.string().nullish(),
   title: z.string().nullish(),
-  ...zDepthAttributes,
 });
 
 const zV3Object = z.looseObject({
@@ -250,6 +249,19 @@ export function threatEntities(observable: Observable, object: V3Object): Entity
   return entities;
 }
 
+const FACTS = new Set<string>(RULE_FACTS);
+const readsFacts = new WeakMap<readonly MaliceRule[], boolean>();
+
+/** Whether any condition of `rules` reads a rule fact (cached per rules list: options are parsed once). */
+function rulesReadFacts(rules: readonly MaliceRule[]): boolean {
+  let answer = readsFacts.get(rules);
+  if (answer === undefined) {
+    answer = rules.some((rule) => [...(rule.all ?? []), ...(rule.any ?? [])].some((condition) => FACTS.has(condition.field)));
+    readsFacts.set(rules, answer);
+  }
+  return answer;
+}
+
 /** What to read beyond the default fields (options `extract`, `ruleText`, `relationships`, `relatedObjects`). */
 export interface DepthMapping {
   extract?: readonly ExtractGroup[];
@@ -295,11 +307,15 @@ export function mapV3Object(observable: Observable, body: unknown, rules: readon
   // a day. Report it as pending (never cached) so the next lookup asks again.
   if (isAwaitingAnalysis(lookup.objectType, object)) return { kind: 'pending', reasons: [NOT_ANALYSED_YET], raw: body };
   const extracted = extractFields(observable, object);
-  const attributes = object.attributes;
-  const stats = attributes.last_analysis_stats;
-  const decision: RuleDecision = stats ? evaluateMaliceRules(rules, { ...ruleFacts(attributes), ...extracted }) : { verdict: 'unknown', confidence: null, reasons: [NO_ANALYSIS] };
+  const stats = object.attributes.last_analysis_stats;
+  // The extra attributes are read only when a group or a rule needs them.
+  const needFacts = rulesReadFacts(rules);
+  const extra = needFacts || depth.extract?.length ? parseDepthAttributes(object.attributes) : undefined;
+  if (extra && !extra.ok) throw new UpstreamError('bad_response', `VirusTotal v3 answered with a body that is not a ${lookup.objectType} object (${extra.problem}).`);
+  const fields = needFacts && extra?.ok ? { ...ruleFacts(extra.attributes), ...extracted } : extracted;
+  const decision: RuleDecision = stats ? evaluateMaliceRules(rules, fields) : { verdict: 'unknown', confidence: null, reasons: [NO_ANALYSIS] };
   if (stats && decision.verdict === 'benign') decision.reasons.push(cleanNote(stats, extracted.last_analysis_date as string | null));
-  if (depth.extract?.length) Object.assign(extracted, groupFields(lookup.objectType, attributes, new Set(depth.extract), depth.ruleText ?? false));
+  if (depth.extract?.length && extra?.ok) Object.assign(extracted, groupFields(lookup.objectType, extra.attributes, new Set(depth.extract), depth.ruleText ?? false));
   let related: Entity[] = [];
   if (depth.relationships || depth.relatedBodies) {
     const refs: Record<string, RelatedRef[]> = refsFromObject(observable, object.relationships);
