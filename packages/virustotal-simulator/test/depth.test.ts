@@ -273,3 +273,39 @@ describe('v2 fidelity', () => {
     });
   });
 });
+
+describe('what VirusTotal\'s Python client (vt-py) expects', () => {
+  // vt-py is not installable here (PyPI is out of reach), so these follow its code instead:
+  // Iterator sends `limit` and `cursor` (from meta.cursor) and stops when meta.cursor is absent
+  // or empty; Object.from_dict needs `type` and `id` on every item; scan_url posts the form
+  // field `url` and wait_for_completion polls /analyses/{id} until status is "completed".
+  it('Iterator: limit/cursor parameters until meta.cursor is gone, every item an object with type and id', async () => {
+    const path = `/files/${MALICIOUS_FILE}/contacted_domains`;
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const params = new URLSearchParams({ limit: '7', ...(cursor ? { cursor } : {}) });
+      const { status, body } = await v3(sim, `${path}?${params}`);
+      expect(status).toBe(200);
+      expect(Array.isArray(body.data)).toBe(true);
+      for (const item of body.data) {
+        expect(typeof item.type).toBe('string');
+        expect(typeof item.id).toBe('string');
+        if (!item.error) expect(typeof item.attributes).toBe('object');
+      }
+      ids.push(...body.data.map((item: any) => item.id));
+      cursor = body.meta.cursor;
+    } while (cursor);
+    expect(ids).toHaveLength((await v3(sim, `${path}?limit=40`)).body.meta.count);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('scan_url + wait_for_completion: the analysis is completed when polled', async () => {
+    const form = new FormData();
+    form.append('url', 'http://m-2-of-90.example/vt-py');
+    const posted = (await (await fetch(`${sim.v3Url}/urls`, { method: 'POST', headers: { 'x-apikey': GOOD_KEY }, body: form })).json()) as any;
+    const analysis = await v3(sim, `/analyses/${posted.data.id}`);
+    expect(analysis.body.data).toMatchObject({ type: 'analysis', id: posted.data.id, attributes: { status: 'completed' } });
+    expect(Number.isInteger(analysis.body.data.attributes.date)).toBe(true);
+  });
+});
