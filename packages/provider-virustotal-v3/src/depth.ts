@@ -169,6 +169,23 @@ export function ruleFacts(a: DepthAttributes): Record<(typeof RULE_FACTS)[number
   };
 }
 
+/**
+ * `{ counts, rules }` of crowdsourced IDS alerts or Sigma matches: counts by severity (every
+ * level present, VirusTotal's own stats when sent, else counted from the results) and one entry
+ * per rule; null when VirusTotal sent neither.
+ */
+function severitySummary<T extends Record<string, unknown>>(
+  results: readonly T[] | null | undefined,
+  stats: Record<string, number> | null | undefined,
+  severityKey: keyof T & string,
+  levels: readonly string[],
+  rule: (result: T) => Record<string, unknown>,
+): { counts: Record<string, number>; rules: Array<Record<string, unknown>> } | null {
+  if (!results && !stats) return null;
+  const counts = Object.fromEntries(levels.map((level) => [level, 0]));
+  return { counts: { ...counts, ...(stats ?? tally(results, severityKey)) }, rules: (results ?? []).map(rule) };
+}
+
 /** The `extract` groups' fields for an object (each group's keys, null where VirusTotal sent nothing). */
 export function groupFields(objectType: V3ObjectType, a: DepthAttributes, groups: ReadonlySet<ExtractGroup>, ruleText: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -187,20 +204,20 @@ export function groupFields(objectType: V3ObjectType, a: DepthAttributes, groups
     const sigma = a.sigma_analysis_results;
     out.crowdsourced = {
       yara: yara ? { count: yara.length, rules: yara.map((r) => ({ rule_name: r.rule_name ?? null, ruleset_name: r.ruleset_name ?? null, ruleset_id: r.ruleset_id ?? null, source: r.source ?? null, author: r.author ?? null })) } : null,
-      ids:
-        ids || a.crowdsourced_ids_stats
-          ? {
-              counts: { high: 0, medium: 0, low: 0, info: 0, ...(a.crowdsourced_ids_stats ?? tally(ids, 'alert_severity')) },
-              rules: (ids ?? []).map((r) => ({ rule_msg: r.rule_msg ?? null, severity: r.alert_severity ?? null, source: r.rule_source ?? null, rule_id: r.rule_id ?? null, ...(ruleText ? { rule_raw: r.rule_raw ?? null } : {}) })),
-            }
-          : null,
-      sigma:
-        sigma || a.sigma_analysis_stats
-          ? {
-              counts: { critical: 0, high: 0, medium: 0, low: 0, ...(a.sigma_analysis_stats ?? tally(sigma, 'rule_level')) },
-              rules: (sigma ?? []).map((r) => ({ title: r.rule_title ?? null, level: r.rule_level ?? null, source: r.rule_source ?? null, rule_id: r.rule_id ?? null, ...(ruleText ? { description: r.rule_description ?? null } : {}) })),
-            }
-          : null,
+      ids: severitySummary(ids, a.crowdsourced_ids_stats, 'alert_severity', ['high', 'medium', 'low', 'info'], (r) => ({
+        rule_msg: r.rule_msg ?? null,
+        severity: r.alert_severity ?? null,
+        source: r.rule_source ?? null,
+        rule_id: r.rule_id ?? null,
+        ...(ruleText ? { rule_raw: r.rule_raw ?? null } : {}),
+      })),
+      sigma: severitySummary(sigma, a.sigma_analysis_stats, 'rule_level', ['critical', 'high', 'medium', 'low'], (r) => ({
+        title: r.rule_title ?? null,
+        level: r.rule_level ?? null,
+        source: r.rule_source ?? null,
+        rule_id: r.rule_id ?? null,
+        ...(ruleText ? { description: r.rule_description ?? null } : {}),
+      })),
     };
   }
   if (groups.has('sandboxes') && isFile) {

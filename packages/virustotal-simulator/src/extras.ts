@@ -115,10 +115,15 @@ function ssdeep(rng: SeededRandom, size: number): string {
   return `${block}:${b64(rng, rng.int(30, 64))}:${b64(rng, rng.int(15, 40))}`;
 }
 
-function countsFor(bad: boolean, rng: SeededRandom, keys: readonly string[], scale: number): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const key of keys) counts[key] = bad ? rng.int(0, scale) : rng.int(0, 1) * (key === keys[keys.length - 1] ? 1 : 0);
-  return counts;
+function randomCounts(rng: SeededRandom, keys: readonly string[], most: number): Record<string, number> {
+  return Object.fromEntries(keys.map((key) => [key, rng.int(0, most)]));
+}
+
+/** One result per count, level by level in `order` (most severe first, as the captures list them). */
+function perLevel<L extends string>(counts: Record<L, number>, order: readonly L[], make: (level: L, i: number) => Record<string, unknown>): Array<Record<string, unknown>> {
+  const results: Array<Record<string, unknown>> = [];
+  for (const level of order) for (let i = 0; i < counts[level]; i++) results.push(make(level, i));
+  return results;
 }
 
 function gtiFor(outcome: Outcome): NonNullable<DepthControl['gti']> {
@@ -210,30 +215,25 @@ export function depthAttributes(
           return { ruleset_id: rng.hex(10), rule_name: rule.ruleset_name, ruleset_name: rule.ruleset_name, description: rule.description, author: rule.author, match_date: analysisDate - rng.int(0, 30) * DAY, source: rule.source };
         });
       }
-      const ids = control?.ids ?? (bad && rng.next() < 0.6 ? countsFor(true, rng, ['high', 'medium', 'low', 'info'], 3) : undefined);
+      const ids = control?.ids ?? (bad && rng.next() < 0.6 ? randomCounts(rng, ['high', 'medium', 'low', 'info'], 3) : undefined);
       if (ids) {
+        // Key order as in the captures' crowdsourced_ids_stats.
         const stats = { high: ids.high ?? 0, info: ids.info ?? 0, medium: ids.medium ?? 0, low: ids.low ?? 0 };
-        const results: Array<Record<string, unknown>> = [];
-        for (const severityName of ['high', 'medium', 'low', 'info'] as const) {
-          for (let i = 0; i < stats[severityName]; i++) {
-            const rule = IDS_RULES[severityName][i % IDS_RULES[severityName].length]!;
-            results.push({ ...rule, alert_severity: severityName, rule_id: `1:${rng.int(2_000_000, 2_999_999)}`, rule_source: 'Proofpoint Emerging Threats Open', rule_url: 'https://rules.emergingthreats.net/', alert_context: [{ dest_ip: `${rng.int(1, 223)}.${rng.int(0, 255)}.${rng.int(0, 255)}.${rng.int(1, 254)}`, dest_port: rng.pick([80, 443, 8080]) }] });
-          }
-        }
-        extra.crowdsourced_ids_results = results;
+        extra.crowdsourced_ids_results = perLevel(stats, ['high', 'medium', 'low', 'info'], (level, i) => {
+          const rule = IDS_RULES[level][i % IDS_RULES[level].length]!;
+          return { ...rule, alert_severity: level, rule_id: `1:${rng.int(2_000_000, 2_999_999)}`, rule_source: 'Proofpoint Emerging Threats Open', rule_url: 'https://rules.emergingthreats.net/', alert_context: [{ dest_ip: `${rng.int(1, 223)}.${rng.int(0, 255)}.${rng.int(0, 255)}.${rng.int(1, 254)}`, dest_port: rng.pick([80, 443, 8080]) }] };
+        });
         extra.crowdsourced_ids_stats = stats;
       }
-      const sigma = control?.sigma ?? (bad && rng.next() < 0.5 ? countsFor(true, rng, ['critical', 'high', 'medium', 'low'], 4) : undefined);
+      const sigma = control?.sigma ?? (bad && rng.next() < 0.5 ? randomCounts(rng, ['critical', 'high', 'medium', 'low'], 4) : undefined);
       if (sigma) {
+        // Key order as in the captures' sigma_analysis_stats.
         const stats = { high: sigma.high ?? 0, medium: sigma.medium ?? 0, critical: sigma.critical ?? 0, low: sigma.low ?? 0 };
-        const results: Array<Record<string, unknown>> = [];
-        for (const level of ['critical', 'high', 'medium', 'low'] as const) {
-          for (let i = 0; i < stats[level]; i++) {
-            const rule = SIGMA_RULES[(i + results.length) % SIGMA_RULES.length]!;
-            results.push({ rule_level: level, rule_id: rng.hex(64), rule_source: SIGMA_SOURCE, rule_title: rule.rule_title, rule_description: `Detects ${rule.rule_title.toLowerCase()}`, rule_author: rule.rule_author, match_context: [] });
-          }
-        }
-        extra.sigma_analysis_results = results;
+        let n = 0;
+        extra.sigma_analysis_results = perLevel(stats, ['critical', 'high', 'medium', 'low'], (level) => {
+          const rule = SIGMA_RULES[n++ % SIGMA_RULES.length]!;
+          return { rule_level: level, rule_id: rng.hex(64), rule_source: SIGMA_SOURCE, rule_title: rule.rule_title, rule_description: `Detects ${rule.rule_title.toLowerCase()}`, rule_author: rule.rule_author, match_context: [] };
+        });
         extra.sigma_analysis_stats = stats;
         extra.sigma_analysis_summary = { [SIGMA_SOURCE]: stats };
       }
