@@ -29,7 +29,7 @@ export function confidenceForRate(rate: number, thresholds: InfectionRateThresho
 
 /** What the infection-rate rules concluded for one report. */
 export interface InfectionAssessment {
-  verdict: Extract<Verdict, 'malicious' | 'benign'>;
+  verdict: Extract<Verdict, 'malicious' | 'benign' | 'unknown'>;
   /** null when nothing detected the resource: a benign verdict carries no confidence. */
   confidence: Confidence | null;
   /** The infection rate in percent (0 to 100), unrounded. */

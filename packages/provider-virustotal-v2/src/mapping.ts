@@ -1,7 +1,7 @@
 import { UpstreamError, type Entity, type Observable, type ObservableType, type ProviderOutcome, type Reason } from '@x/core';
 import { z } from 'zod';
-import { assessInfection, type DetectionRatio, type InfectionAssessment } from './infection-rate.js';
-import type { InfectionRateThresholds } from './options.js';
+import { assessInfection, formatRate, type DetectionRatio, type InfectionAssessment } from './infection-rate.js';
+import type { InfectionRateThresholds, MappingOptions } from './options.js';
 
 /**
  * Pure mapping from VirusTotal v2 report bodies to provider outcomes. No I/O: the real captures
@@ -132,7 +132,7 @@ const envelopeReason = (code: number, message: string | undefined): Reason => ({
  * scan without results) -> pending; 1 -> found with verdict, confidence, fields and entities.
  * Throws `UpstreamError` (`bad_request` for -1, `bad_response` for anything unreadable).
  */
-export function mapV2Report(observable: Observable, body: unknown, thresholds: InfectionRateThresholds): ProviderOutcome {
+export function mapV2Report(observable: Observable, body: unknown, thresholds: MappingOptions): ProviderOutcome {
   const kind = reportKindFor(observable.type);
   if (!kind) throw new UpstreamError('bad_request', `VirusTotal v2 cannot look up ${observable.type} observables`);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badResponse(observable, 'expected a JSON object');
@@ -275,11 +275,9 @@ export function worstDetectedUrl(detectedUrls: unknown[] | undefined): DetectedU
  * host are counted but do not raise it, because malware contacts clean infrastructure
  * (8.8.8.8, python.org) all the time.
  */
-function assessHost(report: z.output<typeof zHostReport>, thresholds: InfectionRateThresholds): { assessment: InfectionAssessment; worst: DetectedUrl | undefined } {
+function assessHost(report: z.output<typeof zHostReport>, options: MappingOptions): { assessment: InfectionAssessment; worst: DetectedUrl | undefined } {
   const worst = worstDetectedUrl(report.detected_urls);
-  const ratio: DetectionRatio = worst ? { positives: worst.positives, total: worst.total } : { positives: 0, total: 0 };
-  const subject = worst ? `its worst detected URL ${worst.url}` : 'any URL seen on this host';
-  const assessment = assessInfection(ratio, thresholds, subject);
+  const assessment = options.hostVerdict === 'unrated' ? unrated(worst) : worstUrlAssessment(report, worst, options);
   const samples = {
     detectedCommunicatingSamples: count(report.detected_communicating_samples),
     detectedDownloadedSamples: count(report.detected_downloaded_samples),
@@ -294,6 +292,43 @@ function assessHost(report: z.output<typeof zHostReport>, thresholds: InfectionR
     });
   }
   return { assessment, worst };
+}
+
+/**
+ * The EclecticIQ rule: the host's rate is its worst detected URL's. With
+ * `hostMinUrlInfectionRate`, URLs below that rate are left out first (noise on popular hosts).
+ */
+function worstUrlAssessment(report: z.output<typeof zHostReport>, worst: DetectedUrl | undefined, options: MappingOptions): InfectionAssessment {
+  const minimum = options.hostMinUrlInfectionRate ?? 0;
+  const counted = minimum > 0 ? worstDetectedUrl((report.detected_urls ?? []).filter((item) => rateOf(item) >= minimum)) : worst;
+  const ratio: DetectionRatio = counted ? { positives: counted.positives, total: counted.total } : { positives: 0, total: 0 };
+  const subject = counted ? `its worst detected URL ${counted.url}` : minimum > 0 && worst ? `any URL seen on this host at ${minimum}% or more` : 'any URL seen on this host';
+  const assessment = assessInfection(ratio, options, subject);
+  if (worst && !counted) {
+    assessment.reasons.push({
+      rule: 'host_urls_below_minimum',
+      message: `Its worst detected URL ${worst.url} (${worst.positives}/${worst.total} engines, ${formatRate(rateOf(worst))}) is below hostMinUrlInfectionRate (${minimum}%), so no URL counted.`,
+      values: { worstUrlInfectionRate: rateOf(worst), hostMinUrlInfectionRate: minimum },
+    });
+  }
+  return assessment;
+}
+
+/** hostVerdict unrated: the report's fields without a verdict. */
+function unrated(worst: DetectedUrl | undefined): InfectionAssessment {
+  return {
+    verdict: 'unknown',
+    confidence: null,
+    rate: worst ? rateOf(worst) : 0,
+    positives: worst?.positives ?? 0,
+    total: worst?.total ?? 0,
+    reasons: [{ rule: 'host_not_rated', message: 'hostVerdict is unrated: VirusTotal v2 has no scan of a domain or IP of its own, so no verdict is given (the report\'s fields are kept).' }],
+  };
+}
+
+function rateOf(item: unknown): number {
+  const parsed = zDetectedUrl.safeParse(item);
+  return parsed.success && parsed.data.total > 0 ? (parsed.data.positives * 100) / parsed.data.total : 0;
 }
 
 function hostFields(report: z.output<typeof zHostReport>, assessment: InfectionAssessment, worst: DetectedUrl | undefined, permalink: string) {
@@ -326,7 +361,7 @@ function vendorCategories(report: Record<string, unknown>): Record<string, strin
   return categories;
 }
 
-function mapDomainReport(observable: Observable, report: z.output<typeof zDomainReport>, thresholds: InfectionRateThresholds, raw: unknown): ProviderOutcome {
+function mapDomainReport(observable: Observable, report: z.output<typeof zDomainReport>, thresholds: MappingOptions, raw: unknown): ProviderOutcome {
   const { assessment, worst } = assessHost(report, thresholds);
   const permalink = `https://www.virustotal.com/gui/domain/${encodeURIComponent(observable.value)}`;
   const extracted = {
@@ -340,7 +375,7 @@ function mapDomainReport(observable: Observable, report: z.output<typeof zDomain
   return foundWithIndicator(observable, assessment, extracted, raw);
 }
 
-function mapIpReport(observable: Observable, report: z.output<typeof zIpReport>, thresholds: InfectionRateThresholds, raw: unknown): ProviderOutcome {
+function mapIpReport(observable: Observable, report: z.output<typeof zIpReport>, thresholds: MappingOptions, raw: unknown): ProviderOutcome {
   const { assessment, worst } = assessHost(report, thresholds);
   const permalink = `https://www.virustotal.com/gui/ip-address/${encodeURIComponent(observable.value)}`;
   const extracted = {

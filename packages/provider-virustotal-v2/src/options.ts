@@ -70,6 +70,15 @@ export const zVirusTotalV2Options = z
       .default(PUBLIC_BATCH_SIZE)
       .describe('Hashes or URLs per batched file/report or url/report request: 4 on the public API, up to 25 with a private key.'),
     requestTimeout: zDuration.default(20_000).describe('Timeout of one HTTP request to VirusTotal (e.g. 20s).'),
+    hostVerdict: z
+      .enum(['worst-url', 'unrated'])
+      .default('worst-url')
+      .describe(
+        'How a domain or IP gets its verdict (v2 has no scan of its own for them). worst-url (default, as the EclecticIQ enricher): the infection rate of the worst URL VirusTotal saw on the host, so one odd URL makes popular infrastructure "malicious, low". unrated: no verdict (unknown, with the fields), leaving hosts to other providers.',
+      ),
+    hostMinUrlInfectionRate: zInfectionRate
+      .default(0)
+      .describe('With hostVerdict worst-url: detected URLs whose infection rate is below this (0 to 99) are ignored as noise; 0 (default) counts every detected URL. E.g. 20 leaves 8.8.8.8, 1.1.1.1, python.org and github.com benign on real captures.'),
   })
   .superRefine((options, ctx) => {
     const low = options.lowConfidenceInfectionRateMax;
@@ -86,3 +95,6 @@ export type VirusTotalV2OptionsInput = z.input<typeof zVirusTotalV2Options>;
 
 /** The two thresholds the infection-rate rules read. */
 export type InfectionRateThresholds = Pick<VirusTotalV2Options, 'lowConfidenceInfectionRateMax' | 'highConfidenceInfectionRateMin'>;
+
+/** What the mapping reads: the thresholds and (optional: the default is the EclecticIQ rule) how hosts are judged. */
+export type MappingOptions = InfectionRateThresholds & Partial<Pick<VirusTotalV2Options, 'hostVerdict' | 'hostMinUrlInfectionRate'>>;

@@ -1,8 +1,11 @@
-import { createEnricher, createMemoryCacheStore, isXEnrichError, loadProviders, parseConfig, prepareProvider, type Enricher, type Logger, type ProviderWarning, type ResultRecord } from '@x/core';
+import { createEnricher, createMemoryCacheStore, isXEnrichError, loadProviders, parseConfig, prepareProvider, type Enricher, type Logger, type Observable, type ProviderWarning, type ResultRecord } from '@x/core';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { observableFor, startSimulator, type Simulator } from '@x/virustotal-simulator';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import plugin from '../src/index.js';
+import { mapV2Report } from '../src/mapping.js';
 import { captureLogger } from '@x/core/testing';
 
 /**
@@ -213,5 +216,80 @@ describe('batching', () => {
     const records = await lookup(enricherWith(), urls);
     expect(sim.stats().byEndpoint['v2 url/report']).toBe(1);
     expect(records.map((record) => record.extracted.positives)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('host verdict options through the simulator', () => {
+  it('hostMinUrlInfectionRate: a domain whose worst URL is 5/94 is benign, one at 60/94 stays malicious; one request each', async () => {
+    const low = observableFor({ type: 'domain', malicious: 5, total: 94 });
+    const high = observableFor({ type: 'domain', malicious: 60, total: 94 });
+    const lowIp = observableFor({ type: 'ipv4', malicious: 9, total: 60 });
+    const enricher = enricherWith({ instance: { options: { apiKey: API_KEY, apiUrl: sim.v2Url, hostMinUrlInfectionRate: 20 } } });
+    const records = await lookup(enricher, [low, high, lowIp]);
+    expect(records.map((record) => [record.verdict, record.confidence])).toEqual([
+      ['benign', null],
+      ['malicious', 'medium'],
+      ['benign', null],
+    ]);
+    expect(records[0]!.reasons.map((reason) => reason.rule)).toContain('host_urls_below_minimum');
+    expect(sim.stats().byEndpoint).toEqual({ 'v2 domain/report': 2, 'v2 ip-address/report': 1 });
+    // The default (no option) is the EclecticIQ rule: the same low-rate domain is malicious, low.
+    const [byDefault] = await lookup(enricherWith(), [low]);
+    expect(byDefault).toMatchObject({ verdict: 'malicious', confidence: 'low' });
+  });
+
+  it('hostVerdict unrated: domains and IPs are found without a verdict; files are still judged', async () => {
+    const enricher = enricherWith({ instance: { options: { apiKey: API_KEY, apiUrl: sim.v2Url, hostVerdict: 'unrated' } } });
+    const records = await lookup(enricher, [observableFor({ type: 'domain', malicious: 60, total: 94 }), observableFor({ type: 'md5', malicious: 60, total: 94 })]);
+    expect(records[0]).toMatchObject({ status: 'ok', verdict: 'unknown' });
+    expect(records[0]!.reasons[0]!.rule).toBe('host_not_rated');
+    expect(records[1]).toMatchObject({ status: 'ok', verdict: 'malicious' });
+    expect(sim.stats().total).toBe(2);
+  });
+});
+
+describe('the real captures served by the simulator', () => {
+  // Every capture in test/fixtures that names its observable, looked up through the simulator,
+  // core's engine and this provider, must give what mapping the capture directly gives. Before
+  // the simulator echoed `resource` and stopped serving scan submissions as reports, several of
+  // them came back as errors (a batch answer whose resource was not the one asked for) or pending.
+  const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
+  const options = { lowConfidenceInfectionRateMax: 33, highConfidenceInfectionRateMin: 66 };
+  const cases: Array<[string, string, Observable]> = [
+    ['domain_report_benign_python.org.json', 'python.org', { type: 'domain', value: 'python.org' }],
+    ['domain_report_github.com_2019.json', 'github.com', { type: 'domain', value: 'github.com' }],
+    ['domain_report_virustotal.com_2014.json', 'virustotal.com', { type: 'domain', value: 'virustotal.com' }],
+    ['ip_address_report_1.1.1.1_2019.json', '1.1.1.1', { type: 'ipv4', value: '1.1.1.1' }],
+    ['ip_address_report_8.8.8.8_2014.json', '8.8.8.8', { type: 'ipv4', value: '8.8.8.8' }],
+    ['file_report_clean_2014.json', '68b329da9893e34099c7d8ad5cb9c940', { type: 'md5', value: '68b329da9893e34099c7d8ad5cb9c940' }],
+    ['file_report_clean_2014.json', '01ba4719c80b6fe911b091a7c05124b64eeece964e09c058ef8f9805daca546b', { type: 'sha256', value: '01ba4719c80b6fe911b091a7c05124b64eeece964e09c058ef8f9805daca546b' }],
+    ['file_report_detected_65of71.json', '7657fcb7d772448a6d8504e4b20168b8', { type: 'md5', value: '7657fcb7d772448a6d8504e4b20168b8' }],
+    ['url_report_clean_microsoft.json', 'http://www.microsoft.com', { type: 'url', value: 'http://www.microsoft.com/' }],
+    ['url_report_google.com_clean.json', 'http://www.google.com', { type: 'url', value: 'http://www.google.com/' }],
+    ['url_report_not_found_rc0.json', 'http://www.unscanned.com', { type: 'url', value: 'http://www.unscanned.com/' }],
+  ];
+
+  it('maps every one of them as the capture itself maps', async () => {
+    const batch = JSON.parse(readFileSync(join(FIXTURES, 'file_report_batch_3_resources.json'), 'utf8')) as Array<{ md5: string }>;
+    for (const report of batch) cases.push(['file_report_batch_3_resources.json', report.md5, { type: 'md5', value: report.md5 }]);
+    const served = await startSimulator({ port: 0, apiKeys: [API_KEY], fixturesDir: FIXTURES });
+    try {
+      const loaded = prepareProvider('vt2', plugin, { options: { apiKey: API_KEY, apiUrl: served.v2Url }, rateLimit: false }, { logger });
+      const enricher = createEnricher({ providers: [loaded], cacheStore: false, logger });
+      enrichers.push(enricher);
+      const { records } = await enricher.enrich(cases.map(([, input]) => input));
+      everything.push(...records);
+      cases.forEach(([file, input, observable], i) => {
+        const body = JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as unknown;
+        const capture = Array.isArray(body) ? body.find((report: { md5: string }) => report.md5 === input) : body;
+        const direct = mapV2Report(observable, capture, options);
+        const record = records[i]!;
+        expect([input, record.status], file).toEqual([input, direct.kind === 'found' ? 'ok' : direct.kind]);
+        if (direct.kind === 'found') expect([input, record.verdict, record.confidence, record.extracted]).toEqual([input, direct.verdict, direct.confidence, direct.extracted]);
+      });
+      expect(served.fixtureDuplicates()).toEqual([]);
+    } finally {
+      await served.close();
+    }
   });
 });

@@ -277,3 +277,46 @@ describe('helpers', () => {
     expect(worstDetectedUrl(undefined)).toBeUndefined();
   });
 });
+
+describe('host verdict options (hostVerdict, hostMinUrlInfectionRate) on real popular infrastructure', () => {
+  // One odd detected URL each: 8.8.8.8 (worst 9/60), 1.1.1.1 (9/66), python.org (1/39), github.com (6/66).
+  const hosts = [
+    ['ip_address_report_8.8.8.8_2014.json', { type: 'ipv4', value: '8.8.8.8' }],
+    ['ip_address_report_1.1.1.1_2019.json', { type: 'ipv4', value: '1.1.1.1' }],
+    ['domain_report_benign_python.org.json', { type: 'domain', value: 'python.org' }],
+    ['domain_report_github.com_2019.json', { type: 'domain', value: 'github.com' }],
+  ] as const;
+
+  it.each(hosts)('%s: the default worst-URL rule says malicious, low confidence (the documented trade-off)', (name, observable) => {
+    const report = loadFixture(name) as HostReport;
+    const outcome = found(mapV2Report(observable, report, thresholds));
+    expect(outcome).toMatchObject({ verdict: 'malicious', confidence: 'low' });
+    expect(outcome.extracted.infectionRate).toBeCloseTo(worstRate(report), 10);
+  });
+
+  it.each(hosts)('%s: hostMinUrlInfectionRate 20 ignores its low-rate URLs: benign, and says why', (name, observable) => {
+    const report = loadFixture(name) as HostReport;
+    const outcome = found(mapV2Report(observable, report, { ...thresholds, hostMinUrlInfectionRate: 20 }));
+    expect(outcome).toMatchObject({ verdict: 'benign', confidence: null });
+    expect(outcome.reasons.slice(0, 2)).toMatchObject([{ rule: 'positives=0' }, { rule: 'host_urls_below_minimum', values: { hostMinUrlInfectionRate: 20 } }]);
+    expect(outcome.reasons[1]!.values!.worstUrlInfectionRate).toBeCloseTo(worstRate(report), 10);
+    // The fields still show the worst URL VirusTotal saw.
+    expect((outcome.extracted.worstDetectedUrl as { positives: number }).positives).toBeGreaterThan(0);
+  });
+
+  it('hostMinUrlInfectionRate still counts URLs at or above it, with the usual confidence', () => {
+    const report = { response_code: 1, detected_urls: [{ url: 'http://h.example/a', positives: 5, total: 70, scan_date: '2019-01-01 00:00:00' }, { url: 'http://h.example/b', positives: 30, total: 60, scan_date: '2019-01-01 00:00:00' }] };
+    const outcome = found(mapV2Report({ type: 'domain', value: 'h.example' }, report, { ...thresholds, hostMinUrlInfectionRate: 20 }));
+    expect(outcome).toMatchObject({ verdict: 'malicious', confidence: 'medium', extracted: { infectionRate: 50 } });
+    expect(found(mapV2Report({ type: 'domain', value: 'h.example' }, report, { ...thresholds, hostMinUrlInfectionRate: 50 })).verdict).toBe('malicious');
+    expect(found(mapV2Report({ type: 'domain', value: 'h.example' }, report, { ...thresholds, hostMinUrlInfectionRate: 51 })).verdict).toBe('benign');
+  });
+
+  it.each(hosts)('%s: hostVerdict unrated gives no verdict but keeps the fields', (name, observable) => {
+    const outcome = found(mapV2Report(observable, loadFixture(name), { ...thresholds, hostVerdict: 'unrated' }));
+    expect(outcome).toMatchObject({ verdict: 'unknown', confidence: null });
+    expect(outcome.reasons[0]!.rule).toBe('host_not_rated');
+    expect(outcome.entities[0]).toMatchObject({ type: 'indicator', verdict: 'unknown' });
+    expect(outcome.extracted.detectedUrlsCount).toBeGreaterThan(0);
+  });
+});

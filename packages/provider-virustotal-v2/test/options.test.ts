@@ -18,7 +18,15 @@ describe('options', () => {
       highConfidenceInfectionRateMin: 66,
       batchSize: 4,
       requestTimeout: 20_000,
+      hostVerdict: 'worst-url',
+      hostMinUrlInfectionRate: 0,
     });
+  });
+
+  it('takes the host verdict options and refuses others', () => {
+    expect(zVirusTotalV2Options.parse({ apiKey: 'k', hostVerdict: 'unrated', hostMinUrlInfectionRate: 20 })).toMatchObject({ hostVerdict: 'unrated', hostMinUrlInfectionRate: 20 });
+    expect(issuesOf({ apiKey: 'k', hostVerdict: 'majority' }).map((issue) => issue.path)).toContain('hostVerdict');
+    expect(issuesOf({ apiKey: 'k', hostMinUrlInfectionRate: 100 }).map((issue) => issue.path)).toContain('hostMinUrlInfectionRate');
   });
 
   it('requires an API key and marks it secret', () => {
@@ -104,6 +112,6 @@ describe('options', () => {
   it('describes every option, so docs and JSON Schema come from the schema', () => {
     const schema = z.toJSONSchema(zVirusTotalV2Options, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, { description?: string }> };
     for (const [name, property] of Object.entries(schema.properties)) expect(property.description, name).toBeTruthy();
-    expect(Object.keys(schema.properties).sort()).toEqual(['apiKey', 'apiUrl', 'batchSize', 'highConfidenceInfectionRateMin', 'lowConfidenceInfectionRateMax', 'requestTimeout']);
+    expect(Object.keys(schema.properties).sort()).toEqual(['apiKey', 'apiUrl', 'batchSize', 'highConfidenceInfectionRateMin', 'hostMinUrlInfectionRate', 'hostVerdict', 'lowConfidenceInfectionRateMax', 'requestTimeout']);
   });
 });

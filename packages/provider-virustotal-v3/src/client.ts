@@ -1,4 +1,4 @@
-import type { HttpClient, UpstreamCallContext, UpstreamClient, UpstreamDefinition } from '@x/core';
+import type { HttpClient, UpstreamCallContext, UpstreamClient, UpstreamDefinition, UpstreamResponse } from '@x/core';
 import { parseV3Error, type V3Collection } from './mapping.js';
 import type { VirusTotalV3Options } from './options.js';
 
@@ -46,9 +46,28 @@ export class VirusTotalV3Client {
    * GETs one object (`/<collection>/<id>`). Resolves with the parsed JSON body, or
    * `{ found: false }` for VirusTotal's NotFoundError. Throws core's `UpstreamError`s.
    */
-  async getObject(collection: V3Collection, id: string, context: UpstreamCallContext): Promise<V3LookupAnswer> {
-    const answer = await this.api.get([collection, id], context);
-    if (answer.notFound) return { found: false, upstreamCode: answer.error?.code ?? 'NotFoundError', message: answer.error?.message };
-    return { found: true, body: answer.body };
+  async getObject(collection: V3Collection, id: string, context: UpstreamCallContext, relationships: readonly string[] = []): Promise<V3LookupAnswer> {
+    // `?relationships=a,b` adds their descriptors to the object: still one request, one unit of quota.
+    return found(await this.api.get([collection, id], context, relationships.length ? { query: { relationships: relationships.join(',') } } : undefined));
   }
+
+  /** `GET /<collection>/<id>/<relationship>?limit=N`: one page of the related objects in full (one request). */
+  async getRelated(collection: V3Collection, id: string, relationship: string, limit: number, context: UpstreamCallContext): Promise<V3LookupAnswer> {
+    return found(await this.api.get([collection, id, relationship], context, { query: { limit } }));
+  }
+
+  /** `POST /files/<id>/analyse`: asks VirusTotal to analyse a file again (one request). */
+  async analyseFile(id: string, context: UpstreamCallContext): Promise<V3LookupAnswer> {
+    return found(await this.api.post(['files', id, 'analyse'], context));
+  }
+
+  /** `POST /urls` with the form field `url`: submits a URL for (re)analysis (one request). */
+  async submitUrl(url: string, context: UpstreamCallContext): Promise<V3LookupAnswer> {
+    return found(await this.api.post(['urls'], context, { form: { url } }));
+  }
+}
+
+function found(answer: UpstreamResponse): V3LookupAnswer {
+  if (answer.notFound) return { found: false, upstreamCode: answer.error?.code ?? 'NotFoundError', message: answer.error?.message };
+  return { found: true, body: answer.body };
 }

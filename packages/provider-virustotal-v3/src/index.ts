@@ -10,7 +10,10 @@ export {
   zMaliceRule,
   zMaliceRules,
   zRuleCondition,
+  zMaliceRulesOption,
   DEFAULT_MALICE_RULES,
+  GTI_PREFERRED_MALICE_RULES,
+  MALICE_RULE_PRESETS,
   FIELD_KINDS,
   OPERATORS_BY_KIND,
   RULE_OPERATORS,
@@ -19,9 +22,12 @@ export {
   formatCondition,
   ruleId,
 } from './malice-rules.js';
-export type { MaliceRule, RuleCondition, RuleDecision, RuleField, RuleOperator, FieldKind, RuleFields } from './malice-rules.js';
-export { mapV3Object, extractFields, lookupFor, urlIdentifier, unixToIso, popularThreatName, parseV3Object, parseV3Error, threatEntities } from './mapping.js';
-export type { V3Collection, V3Lookup, V3Object } from './mapping.js';
+export type { MaliceRule, MaliceRulePreset, RuleCondition, RuleDecision, RuleField, RuleOperator, FieldKind, RuleFields } from './malice-rules.js';
+export { EXTRACT_GROUPS, V3_RELATIONSHIPS, ALL_RELATIONSHIPS, relationshipsFor, ruleFacts, groupFields, relatedEntities, relatedObservable } from './depth.js';
+export type { ExtractGroup, RelatedRef, V3ObjectType } from './depth.js';
+export { mapV3Object, cleanNote, extractFields, lookupFor, urlIdentifier, unixToIso, popularThreatName, parseV3Object, parseV3Error, threatEntities } from './mapping.js';
+export type { DepthMapping, V3Collection, V3Lookup, V3Object } from './mapping.js';
+export { fetchRelatedObjects, requestReanalysis } from './depth-requests.js';
 export { VirusTotalV3Client, virusTotalV3Upstream } from './client.js';
 export type { V3LookupAnswer } from './client.js';
 export { VirusTotalV3Provider } from './provider.js';

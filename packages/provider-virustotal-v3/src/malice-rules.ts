@@ -26,6 +26,20 @@ export const FIELD_KINDS = {
   first_submission_date: 'date',
   tags: 'list',
   categories: 'list',
+  // Facts from the rest of the object (depth.ts ruleFacts), readable whatever `extract` holds.
+  gti_verdict: 'string',
+  gti_threat_score: 'number',
+  gti_severity: 'string',
+  threat_severity_level: 'string',
+  yara_match_count: 'number',
+  ids_high_count: 'number',
+  ids_medium_count: 'number',
+  sigma_critical_count: 'number',
+  sigma_high_count: 'number',
+  sandbox_malicious_count: 'number',
+  sandbox_categories: 'list',
+  votes_malicious: 'number',
+  votes_harmless: 'number',
 } as const satisfies Record<string, FieldKind>;
 
 export type FieldKind = 'number' | 'string' | 'date' | 'list';
@@ -119,6 +133,35 @@ export const DEFAULT_MALICE_RULES: MaliceRule[] = [
   { name: 'no_detections', verdict: 'benign' },
 ];
 
+/**
+ * A ready-made rule set that prefers Google Threat Intelligence's verdict when the key gets one
+ * (`gti_assessment`, GTI-enabled keys only), as OpenCTI's connector scores by GTI: GTI's
+ * malicious, suspicious and benign verdicts decide first (an undetected or absent GTI verdict
+ * decides nothing). Then the default detection-count rules, and before the benign fallback,
+ * a malicious sandbox verdict or a high-severity crowdsourced IDS alert makes an object with
+ * no engine detections suspicious. Ask for it with `maliceRules: gti-preferred`.
+ */
+export const GTI_PREFERRED_MALICE_RULES: MaliceRule[] = [
+  { name: 'gti_malicious', verdict: 'malicious', confidence: 'high', all: [{ field: 'gti_verdict', op: '==', value: 'VERDICT_MALICIOUS' }] },
+  { name: 'gti_suspicious', verdict: 'suspicious', confidence: 'medium', all: [{ field: 'gti_verdict', op: '==', value: 'VERDICT_SUSPICIOUS' }] },
+  { name: 'gti_benign', verdict: 'benign', confidence: 'high', all: [{ field: 'gti_verdict', op: '==', value: 'VERDICT_BENIGN' }] },
+  ...DEFAULT_MALICE_RULES.slice(0, -1),
+  {
+    name: 'sandbox_or_ids',
+    verdict: 'suspicious',
+    confidence: 'low',
+    any: [
+      { field: 'sandbox_malicious_count', op: '>=', value: 1 },
+      { field: 'ids_high_count', op: '>=', value: 1 },
+    ],
+  },
+  { name: 'no_detections', verdict: 'benign' },
+];
+
+/** Rule sets a config may name instead of listing rules (`maliceRules: gti-preferred`). */
+export const MALICE_RULE_PRESETS = { default: DEFAULT_MALICE_RULES, 'gti-preferred': GTI_PREFERRED_MALICE_RULES } as const satisfies Record<string, MaliceRule[]>;
+export type MaliceRulePreset = keyof typeof MALICE_RULE_PRESETS;
+
 /** An ordered list of rules; the first that matches decides. */
 export const zMaliceRules = z
   .array(zMaliceRule)
@@ -138,6 +181,18 @@ export const zMaliceRules = z
       }
     });
   });
+
+/**
+ * The `maliceRules` option: a list, or the name of a ready-made set (`default`, `gti-preferred`),
+ * which becomes its list. (The config loader reports a bad list inside the list branch.)
+ */
+export const zMaliceRulesOption = z.union([
+  z
+    .enum(Object.keys(MALICE_RULE_PRESETS) as [MaliceRulePreset, ...MaliceRulePreset[]])
+    .describe('A ready-made rule set: default (the Calseta thresholds) or gti-preferred (Google Threat Intelligence verdict first).')
+    .transform((name) => structuredClone(MALICE_RULE_PRESETS[name])),
+  zMaliceRules,
+]);
 
 /** The extracted fields rules read (the mapping's output). */
 export type RuleFields = Readonly<Record<string, unknown>>;

@@ -328,7 +328,8 @@ describe('objects awaiting analysis', () => {
   ] as const)('judges %o with all-zero stats by the rules: found, benign', (observable, type) => {
     const body = { data: { type, id: observable.value, attributes: { last_analysis_stats: zeroStats } } };
     const outcome = mapV3Object(observable, body, DEFAULT_MALICE_RULES);
-    expect(outcome).toMatchObject({ kind: 'found', verdict: 'benign', confidence: null, reasons: [{ rule: 'no_detections' }] });
+    // A clean result carries the note saying how many engines saw it: here none did.
+    expect(outcome).toMatchObject({ kind: 'found', verdict: 'benign', confidence: null, reasons: [{ rule: 'no_detections' }, { rule: 'clean_note', values: { engines_analysed: 0 } }] });
     expect(outcome.kind === 'found' && outcome.extracted).toMatchObject({ malicious_count: 0, suspicious_count: 0, total_engines: 0 });
   });
 });

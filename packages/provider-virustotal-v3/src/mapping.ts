@@ -1,5 +1,6 @@
 import { UpstreamError, type Entity, type Observable, type ObservableType, type ProviderOutcome, type Reason } from '@x/core';
 import { z } from 'zod';
+import { groupFields, parseDepthAttributes, refsFromCollection, refsFromObject, relatedEntities, RULE_FACTS, ruleFacts, type ExtractGroup, type RelatedRef } from './depth.js';
 import { evaluateMaliceRules, type MaliceRule, type RuleDecision } from './malice-rules.js';
 
 /** The v3 object collections this provider reads. */
@@ -92,6 +93,7 @@ const zV3Object = z.looseObject({
   type: z.string(),
   id: z.string(),
   attributes: zAttributes,
+  relationships: z.record(z.string(), z.unknown()).optional(),
 });
 export type V3Object = z.output<typeof zV3Object>;
 
@@ -247,20 +249,80 @@ export function threatEntities(observable: Observable, object: V3Object): Entity
   return entities;
 }
 
+const FACTS = new Set<string>(RULE_FACTS);
+const readsFacts = new WeakMap<readonly MaliceRule[], boolean>();
+
+/** Whether any condition of `rules` reads a rule fact (cached per rules list: options are parsed once). */
+function rulesReadFacts(rules: readonly MaliceRule[]): boolean {
+  let answer = readsFacts.get(rules);
+  if (answer === undefined) {
+    answer = rules.some((rule) => [...(rule.all ?? []), ...(rule.any ?? [])].some((condition) => FACTS.has(condition.field)));
+    readsFacts.set(rules, answer);
+  }
+  return answer;
+}
+
+/** What to read beyond the default fields (options `extract`, `ruleText`, `relationships`, `relatedObjects`). */
+export interface DepthMapping {
+  extract?: readonly ExtractGroup[];
+  ruleText?: boolean;
+  /** True when relationships were asked for: `extracted.relationships` is then present (maybe empty). */
+  relationships?: boolean;
+  /** Relationship collection bodies fetched with their own requests, by relationship name. */
+  relatedBodies?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The note a clean result carries: how many engines analysed it and found nothing, and how
+ * many could not analyse it (unsupported type, timeout), so "benign" is never bare.
+ */
+export function cleanNote(stats: Record<string, number>, analysedOn: string | null): Reason {
+  const harmless = stats.harmless ?? 0;
+  const undetected = stats.undetected ?? 0;
+  const flagged = (stats.malicious ?? 0) + (stats.suspicious ?? 0);
+  const total = sumCounts(stats);
+  const skipped = total - harmless - undetected - flagged;
+  const saw = total - skipped;
+  const when = analysedOn ? ` on ${analysedOn.slice(0, 10)}` : '';
+  const skippedText = skipped > 0 ? `; ${skipped} more could not analyse it (unsupported type, timeout or failure)` : '';
+  return {
+    rule: 'clean_note',
+    message: `${harmless + undetected} of the ${saw} engines that analysed it${when} found nothing (${harmless} harmless, ${undetected} undetected)${flagged ? `, ${flagged} flagged it` : ''}${skippedText}.`,
+    values: { engines_analysed: saw, engines_found_nothing: harmless + undetected, harmless, undetected, flagged, not_analysed: skipped, last_analysis_date: analysedOn },
+  };
+}
+
 /**
  * Maps a v3 object response (with or without the `data` wrapper) to a `found` outcome (or
  * `pending` for a queued file or URL no engine has reported on yet): fields, the verdict from
- * `rules`, an `indicator` entity and, for files, `ttp` entities. Pure.
+ * `rules`, an `indicator` entity and, for files, `ttp` entities; with `depth`, the chosen
+ * `extract` groups and the related objects (`related` entities, `extracted.relationships`).
+ * Rules read the extracted fields and the rule facts (depth.ts). Pure.
  * @throws UpstreamError (bad_response) when the body is not the expected object.
  */
-export function mapV3Object(observable: Observable, body: unknown, rules: readonly MaliceRule[]): ProviderOutcome {
+export function mapV3Object(observable: Observable, body: unknown, rules: readonly MaliceRule[], depth: DepthMapping = {}): ProviderOutcome {
   const lookup = lookupFor(observable);
   const object = parseV3Object(body, lookup.objectType);
   // A queued file or URL has all-zero stats: calling it benign would cache a clean verdict for
   // a day. Report it as pending (never cached) so the next lookup asks again.
   if (isAwaitingAnalysis(lookup.objectType, object)) return { kind: 'pending', reasons: [NOT_ANALYSED_YET], raw: body };
   const extracted = extractFields(observable, object);
-  const decision: RuleDecision = object.attributes.last_analysis_stats ? evaluateMaliceRules(rules, extracted) : { verdict: 'unknown', confidence: null, reasons: [NO_ANALYSIS] };
+  const stats = object.attributes.last_analysis_stats;
+  // The extra attributes are read only when a group or a rule needs them.
+  const needFacts = rulesReadFacts(rules);
+  const extra = needFacts || depth.extract?.length ? parseDepthAttributes(object.attributes) : undefined;
+  if (extra && !extra.ok) throw new UpstreamError('bad_response', `VirusTotal v3 answered with a body that is not a ${lookup.objectType} object (${extra.problem}).`);
+  const fields = needFacts && extra?.ok ? { ...ruleFacts(extra.attributes), ...extracted } : extracted;
+  const decision: RuleDecision = stats ? evaluateMaliceRules(rules, fields) : { verdict: 'unknown', confidence: null, reasons: [NO_ANALYSIS] };
+  if (stats && decision.verdict === 'benign') decision.reasons.push(cleanNote(stats, extracted.last_analysis_date as string | null));
+  if (depth.extract?.length && extra?.ok) Object.assign(extracted, groupFields(lookup.objectType, extra.attributes, new Set(depth.extract), depth.ruleText ?? false));
+  let related: Entity[] = [];
+  if (depth.relationships || depth.relatedBodies) {
+    const refs: Record<string, RelatedRef[]> = refsFromObject(observable, object.relationships);
+    for (const [name, collection] of Object.entries(depth.relatedBodies ?? {})) refs[name] = refsFromCollection(observable, collection);
+    extracted.relationships = refs;
+    related = relatedEntities(observable, refs);
+  }
   const indicator: Entity = {
     type: 'indicator',
     name: `Indicator of ${observable.type}: ${observable.value}`,
@@ -269,6 +331,6 @@ export function mapV3Object(observable: Observable, body: unknown, rules: readon
     confidence: decision.confidence,
     fields: extracted,
   };
-  const entities = lookup.objectType === 'file' ? [indicator, ...threatEntities(observable, object)] : [indicator];
+  const entities = lookup.objectType === 'file' ? [indicator, ...threatEntities(observable, object), ...related] : [indicator, ...related];
   return { kind: 'found', verdict: decision.verdict, confidence: decision.confidence, reasons: decision.reasons, extracted, entities, raw: body };
 }

@@ -10,7 +10,27 @@ function problems(options: Record<string, unknown>): string[] {
 
 describe('options', () => {
   it('needs only the key and declares every default', () => {
-    expect(zVirusTotalV3Options.parse({ apiKey: 'k' })).toEqual({ apiKey: 'k', baseUrl: DEFAULT_BASE_URL, maliceRules: DEFAULT_MALICE_RULES, requestTimeout: 15_000 });
+    // The depth options default to the seed's behaviour: no extra groups, requests or reasons.
+    expect(zVirusTotalV3Options.parse({ apiKey: 'k' })).toEqual({
+      apiKey: 'k',
+      baseUrl: DEFAULT_BASE_URL,
+      maliceRules: DEFAULT_MALICE_RULES,
+      extract: [],
+      ruleText: false,
+      relationships: [],
+      relatedObjects: [],
+      reanalyseStale: false,
+      requestTimeout: 15_000,
+    });
+  });
+
+  it('takes a ready-made rule set by name, and refuses reanalysis without a maximum age', () => {
+    expect(zVirusTotalV3Options.parse({ apiKey: 'k', maliceRules: 'gti-preferred' }).maliceRules[0]).toMatchObject({ name: 'gti_malicious' });
+    expect(zVirusTotalV3Options.parse({ apiKey: 'k', maliceRules: 'default' }).maliceRules).toEqual(DEFAULT_MALICE_RULES);
+    expect(problems({ apiKey: 'k', reanalyseStale: true })).toEqual(['reanalyseStale: reanalyseStale needs maxAnalysisAge: it says when an analysis is stale']);
+    expect(problems({ apiKey: 'k', relationships: ['contacted_domain'] })[0]).toMatch(/^relationships\.0: unknown relationship; known: /);
+    expect(problems({ apiKey: 'k', relatedObjects: [{ name: 'resolutions', limit: 41 }] })[0]).toMatch(/^relatedObjects\.0\.limit:/);
+    expect(zVirusTotalV3Options.parse({ apiKey: 'k', maxAnalysisAge: '30d' }).maxAnalysisAge).toBe(30 * 86_400_000);
   });
 
   it('describes every field and marks the key secret', () => {

@@ -1,6 +1,7 @@
 import { secret, zDuration } from '@x/core';
 import { z } from 'zod';
-import { DEFAULT_MALICE_RULES, zMaliceRules } from './malice-rules.js';
+import { EXTRACT_GROUPS, zRelationshipName } from './depth.js';
+import { DEFAULT_MALICE_RULES, zMaliceRulesOption } from './malice-rules.js';
 
 /** VirusTotal's API v3 endpoint. */
 export const DEFAULT_BASE_URL = 'https://www.virustotal.com/api/v3';
@@ -46,10 +47,42 @@ export const zVirusTotalV3Options = z.strictObject({
   baseUrl: zBaseUrl
     .default(DEFAULT_BASE_URL)
     .describe('Base URL of the VirusTotal API v3. https only; plain http is accepted for loopback hosts (127.0.0.0/8, ::1, localhost), e.g. the simulator.'),
-  maliceRules: zMaliceRules
+  maliceRules: zMaliceRulesOption
     .default(() => structuredClone(DEFAULT_MALICE_RULES))
-    .describe('Ordered verdict rules over the extracted fields; the first match wins. Default: malicious_count >= 5 -> malicious; malicious_count >= 1 or suspicious_count >= 3 -> suspicious; otherwise benign.'),
+    .describe(
+      'Ordered verdict rules over the extracted fields and rule facts (gti_verdict, ids_high_count, sandbox_malicious_count, ...); the first match wins. Or a ready-made set by name: default, gti-preferred. Default: malicious_count >= 5 -> malicious; malicious_count >= 1 or suspicious_count >= 3 -> suspicious; otherwise benign.',
+    ),
+  extract: z
+    .array(z.enum(EXTRACT_GROUPS))
+    .default([])
+    .describe(`Extra field groups to put in \`extracted\` besides the default fields: ${EXTRACT_GROUPS.join(', ')}. Costs no request (they are read from the same object); whois is long.`),
+  ruleText: z.boolean().default(false).describe('With extract: [crowdsourced], also give each IDS rule\'s text (rule_raw) and each Sigma rule\'s description.'),
+  relationships: z
+    .array(zRelationshipName)
+    .default([])
+    .describe(
+      'Relationships to read with the object itself (`?relationships=a,b`): one request, no extra quota. Their related objects (type and id; up to 20 each) become `related` entities and `extracted.relationships`. Names that do not apply to an observable type are skipped for it.',
+    ),
+  relatedObjects: z
+    .array(z.strictObject({ name: zRelationshipName, limit: z.number().int().min(1).max(40).default(10).describe('related objects to fetch (VirusTotal allows 40 per page)') }))
+    .default([])
+    .describe(
+      'Relationships whose related objects are fetched in full (`GET /{collection}/{id}/{relationship}?limit=N`): each costs ONE MORE REQUEST of quota per observable it applies to (a lookup with two costs three). Gives each related object\'s malicious_count.',
+    ),
+  maxAnalysisAge: zDuration
+    .optional()
+    .describe('Oldest analysis accepted as current (e.g. 30d). An older last_analysis_date adds a `stale_analysis` reason; see reanalyseStale.'),
+  reanalyseStale: z
+    .boolean()
+    .default(false)
+    .describe(
+      'With maxAnalysisAge: ask VirusTotal to reanalyse a stale file (`POST /files/{id}/analyse`) or URL (`POST /urls`), one more request of quota, only when stale; the lookup then answers pending with the analysis id, and a later lookup reads the fresh analysis.',
+    ),
   requestTimeout: zDuration.default(15_000).describe('Timeout of one HTTP request to VirusTotal (e.g. 15s).'),
+}).superRefine((options, ctx) => {
+  if (options.reanalyseStale && options.maxAnalysisAge === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['reanalyseStale'], message: 'reanalyseStale needs maxAnalysisAge: it says when an analysis is stale' });
+  }
 });
 
 export type VirusTotalV3Options = z.output<typeof zVirusTotalV3Options>;

@@ -1,6 +1,8 @@
-import { inject, injectable, Tokens, type EnrichContext, type EnrichmentProvider, type HttpClient, type Observable, type ProviderOutcome } from '@x/core';
+import { inject, injectable, Tokens, type Clock, type EnrichContext, type EnrichmentProvider, type HttpClient, type Observable, type ProviderOutcome, type Reason } from '@x/core';
 import { VirusTotalV3Client } from './client.js';
-import { lookupFor, mapV3Object } from './mapping.js';
+import { relationshipsFor } from './depth.js';
+import { fetchRelatedObjects, requestReanalysis } from './depth-requests.js';
+import { lookupFor, mapV3Object, type V3Lookup } from './mapping.js';
 import type { VirusTotalV3Options } from './options.js';
 
 /** Google's resolver: an IP object VirusTotal always has, for health checks. */
@@ -18,6 +20,7 @@ export class VirusTotalV3Provider implements EnrichmentProvider {
   constructor(
     @inject(Tokens.ProviderOptions) private readonly options: VirusTotalV3Options,
     @inject(Tokens.HttpClient) http: HttpClient,
+    @inject(Tokens.Clock) private readonly clock: Pick<Clock, 'now'>,
   ) {
     this.client = new VirusTotalV3Client(http, options);
   }
@@ -28,14 +31,61 @@ export class VirusTotalV3Provider implements EnrichmentProvider {
    */
   async enrich(observable: Observable, context: EnrichContext): Promise<ProviderOutcome> {
     const lookup = lookupFor(observable);
-    const answer = await this.client.getObject(lookup.collection, lookup.id, context);
+    const { relationships, relatedObjects, extract, ruleText, maliceRules } = this.options;
+    // Relationship descriptors come with the object: still one request, one unit of quota.
+    const names = relationshipsFor(lookup.objectType, relationships);
+    const answer = await this.client.getObject(lookup.collection, lookup.id, context, names);
     if (!answer.found) {
       return {
         kind: 'not_found',
         reasons: [{ rule: answer.upstreamCode, message: `VirusTotal has no ${lookup.objectType.replace('_', ' ')} object for this ${observable.type}.` }],
       };
     }
-    return mapV3Object(observable, answer.body, this.options.maliceRules);
+    const depth = { extract, ruleText, relationships: names.length > 0 };
+    let outcome = mapV3Object(observable, answer.body, maliceRules, depth);
+    if (outcome.kind !== 'found') return outcome;
+    const stale = this.staleness(outcome.extracted.last_analysis_date);
+    if (stale && this.options.reanalyseStale && (lookup.objectType === 'file' || lookup.objectType === 'url')) return this.reanalyse(observable, lookup, stale, answer.body, context);
+    // Related objects in full: one more request each, only when asked for (relatedObjects).
+    const wanted = relatedObjects.filter(({ name }) => relationshipsFor(lookup.objectType, [name]).length > 0);
+    if (wanted.length > 0) {
+      const relatedBodies = await fetchRelatedObjects(this.client, lookup, wanted, context);
+      outcome = mapV3Object(observable, answer.body, maliceRules, { ...depth, relatedBodies });
+      if (outcome.kind !== 'found') return outcome;
+    }
+    if (stale) outcome.reasons.push(stale);
+    return outcome;
+  }
+
+  /** The `stale_analysis` reason when the analysis is older than maxAnalysisAge, else undefined. */
+  private staleness(lastAnalysisDate: unknown): Reason | undefined {
+    const maxAge = this.options.maxAnalysisAge;
+    if (maxAge === undefined || typeof lastAnalysisDate !== 'string') return undefined;
+    const ageMs = this.clock.now() - Date.parse(lastAnalysisDate);
+    if (!(ageMs > maxAge)) return undefined;
+    const days = (ms: number) => Math.round((ms / 86_400_000) * 10) / 10;
+    return {
+      rule: 'stale_analysis',
+      message: `The last analysis (${lastAnalysisDate}) is ${days(ageMs)} days old, older than maxAnalysisAge (${days(maxAge)} days): the verdict may be out of date.`,
+      values: { last_analysis_date: lastAnalysisDate, age_days: days(ageMs), max_age_days: days(maxAge) },
+    };
+  }
+
+  /** Asks for a fresh analysis (one request of quota) and answers pending with its id; the next lookup reads the result. */
+  private async reanalyse(observable: Observable, lookup: V3Lookup, stale: Reason, raw: unknown, context: EnrichContext): Promise<ProviderOutcome> {
+    const analysisId = await requestReanalysis(this.client, observable, lookup, context);
+    return {
+      kind: 'pending',
+      reasons: [
+        stale,
+        {
+          rule: 'reanalysis_requested',
+          message: `Asked VirusTotal to analyse it again (analysis ${analysisId ?? 'id not given'}); look it up again later for the fresh verdict.`,
+          values: { analysis_id: analysisId },
+        },
+      ],
+      raw,
+    };
   }
 
   /** One IP lookup: proves the key and the endpoint work (costs one request of quota). */

@@ -24,7 +24,7 @@ const CLIENTS: Array<[string, () => HttpClient]> = [
 ];
 
 function provider(http: HttpClient, options: Record<string, unknown> = {}) {
-  return new VirusTotalV3Provider(zVirusTotalV3Options.parse({ apiKey: API_KEY, baseUrl: server.baseUrl, ...options }), http);
+  return new VirusTotalV3Provider(zVirusTotalV3Options.parse({ apiKey: API_KEY, baseUrl: server.baseUrl, ...options }), http, { now: () => Date.now() });
 }
 
 // A fresh server (a fresh port) for every test: a request a test gave up on (a timeout, an

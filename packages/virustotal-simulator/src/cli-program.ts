@@ -54,6 +54,7 @@ export async function runCli(args: string[], io: CliIo): Promise<Simulator | und
     .addOption(new Option('--malformed-rate <rate>', 'share (0-1) of JSON bodies made unparseable').default(0).argParser(number('--malformed-rate', 0, 1)))
     .addOption(new Option('--truncate-rate <rate>', 'share (0-1) of JSON bodies cut in half').default(0).argParser(number('--truncate-rate', 0, 1)))
     .addOption(new Option('--slow-body <ms>', 'drip every response body over this many ms').default(0).argParser(number('--slow-body', 0)))
+    .addOption(new Option('--gti', 'serve gti_assessment on generated objects, as a Google Threat Intelligence key gets'))
     .addOption(new Option('--max-batch <n>', 'most resources in one v2 file/report or url/report request').default(25).argParser(number('--max-batch', 1)))
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.write(text), writeErr: (text) => io.error(text) })
@@ -67,6 +68,7 @@ export async function runCli(args: string[], io: CliIo): Promise<Simulator | und
         seed: opts.seed as string,
         ...(opts.fixtures ? { fixturesDir: opts.fixtures as string[] } : {}),
         maxBatch: opts.maxBatch as number,
+        gti: opts.gti === true,
         faults: {
           latencyMs: opts.latency as number,
           jitterMs: opts.jitter as number,
@@ -80,6 +82,10 @@ export async function runCli(args: string[], io: CliIo): Promise<Simulator | und
       // The first line is a contract: scripts and tests wait for it and read the port from it.
       io.write(`listening on ${simulator.url}\n`);
       io.write(`v3: ${simulator.v3Url}  v2: ${simulator.v2Url}  stats: ${simulator.url}/__sim/stats\n`);
+      // Two captures of one observable: the first is served; say which one lost, on stderr.
+      for (const duplicate of simulator.fixtureDuplicates()) {
+        io.error(`vt-sim: ${duplicate.api} capture ${duplicate.ignored} answers ${duplicate.key} like ${duplicate.kept}; serving the first\n`);
+      }
     });
   try {
     await program.parseAsync(args, { from: 'user' });

@@ -9,6 +9,29 @@ export interface FixtureIndex {
   v2: Map<string, unknown>;
   /** What was loaded, for the CLI banner and the stats endpoint. */
   loaded: string[];
+  /**
+   * Captures that answer an observable an earlier file already answers (`key` is `kind:value`):
+   * the first file keeps it, and the clash is reported here (and by the CLI) instead of one
+   * capture silently shadowing the other. Fixtures given in code win over files on purpose.
+   */
+  duplicates: Array<{ api: 'v3' | 'v2'; key: string; kept: string; ignored: string }>;
+}
+
+/** Where each indexed key came from, to report duplicates. */
+type Sources = Map<string, string>;
+const sourcesOf = new WeakMap<FixtureIndex, { v3: Sources; v2: Sources }>();
+
+function put(index: FixtureIndex, api: 'v3' | 'v2', key: string, value: unknown, source: string): void {
+  const sources = sourcesOf.get(index)!;
+  const existing = index[api].get(key);
+  const from = sources[api].get(key);
+  // Fixtures given in code replace files on purpose; a second file for the same key is a clash.
+  if (existing !== undefined && existing !== value && from !== undefined && !source.startsWith('fixtures[')) {
+    if (from !== source) index.duplicates.push({ api, key, kept: from, ignored: source });
+    return;
+  }
+  index[api].set(key, value);
+  sources[api].set(key, source);
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -18,7 +41,7 @@ export function fixtureKey(kind: ObjectKind, value: string): string {
   return `${kind}:${value.toLowerCase()}`;
 }
 
-function indexV3(index: FixtureIndex, body: Record<string, unknown>, hint: Pick<Fixture, 'type' | 'value'>): boolean {
+function indexV3(index: FixtureIndex, body: Record<string, unknown>, hint: Pick<Fixture, 'type' | 'value'>, source: string): boolean {
   const object = isObject(body.data) ? body.data : body;
   const kind = (hint.type ?? object.type) as ObjectKind;
   if (!['ip_address', 'domain', 'file', 'url'].includes(kind) || typeof object.id !== 'string') return false;
@@ -32,7 +55,7 @@ function indexV3(index: FixtureIndex, body: Record<string, unknown>, hint: Pick<
   // Some captures carry an analysis id (`u-<sha256>-<timestamp>`) where the object id belongs.
   const analysisId = /^u-([0-9a-f]{64})-\d+$/i.exec(object.id);
   if (kind === 'url' && analysisId) keys.add(analysisId[1] as string);
-  for (const key of keys) index.v3.set(fixtureKey(kind, key), document);
+  for (const key of keys) put(index, 'v3', fixtureKey(kind, key), document, source);
   return true;
 }
 
@@ -47,7 +70,7 @@ function v2Subject(body: Record<string, unknown>, file: string | undefined, kind
   return tokens.find((token) => (kind === 'domain' ? isValidDomain(token) && !ipVersion(token) : ipVersion(token) !== 0));
 }
 
-function indexV2(index: FixtureIndex, body: Record<string, unknown>, hint: Pick<Fixture, 'type' | 'value'>, file: string | undefined): boolean {
+function indexV2(index: FixtureIndex, body: Record<string, unknown>, hint: Pick<Fixture, 'type' | 'value'>, file: string | undefined, source: string): boolean {
   let kind = hint.type;
   if (!kind) {
     if (typeof body.md5 === 'string' || typeof body.sha256 === 'string') kind = 'file';
@@ -57,6 +80,10 @@ function indexV2(index: FixtureIndex, body: Record<string, unknown>, hint: Pick<
     else if (typeof body.resource === 'string') kind = hashKind(body.resource) ? 'file' : 'url';
   }
   if (!kind || typeof body.response_code !== 'number') return false;
+  // A scan or rescan submission (`file/scan`, `file/rescan`, `url/scan`, `url/report?scan=1`)
+  // answers response_code 1 with a scan_id but no scans: it is not a report, and indexed as one
+  // it would shadow the real report of the same resource.
+  if ((kind === 'file' || kind === 'url') && body.response_code === 1 && !('scans' in body) && !('positives' in body)) return false;
   const keys = new Set<string>();
   if (hint.value) keys.add(kind === 'url' ? urlSha256(hint.value) : hint.value);
   if (kind === 'file') {
@@ -67,17 +94,17 @@ function indexV2(index: FixtureIndex, body: Record<string, unknown>, hint: Pick<
     const subject = v2Subject(body, file, kind);
     if (subject) keys.add(subject);
   }
-  for (const key of keys) index.v2.set(fixtureKey(kind, key), body);
+  for (const key of keys) put(index, 'v2', fixtureKey(kind, key), body, source);
   return keys.size > 0;
 }
 
-function add(index: FixtureIndex, fixture: Fixture, file: string | undefined): boolean {
+function add(index: FixtureIndex, fixture: Fixture, file: string | undefined, source: string): boolean {
   const items = Array.isArray(fixture.body) ? fixture.body : [fixture.body];
   let used = false;
   for (const item of items) {
     if (!isObject(item)) continue;
     const api = fixture.api ?? ('response_code' in item ? 'v2' : 'v3');
-    used = (api === 'v3' ? indexV3(index, item, fixture) : indexV2(index, item, fixture, file)) || used;
+    used = (api === 'v3' ? indexV3(index, item, fixture, source) : indexV2(index, item, fixture, file, source)) || used;
   }
   return used;
 }
@@ -100,7 +127,8 @@ async function jsonFiles(dir: string): Promise<string[]> {
  * JSON fails with the file's name.
  */
 export async function loadFixtures(dirs: string[], fixtures: Fixture[]): Promise<FixtureIndex> {
-  const index: FixtureIndex = { v3: new Map(), v2: new Map(), loaded: [] };
+  const index: FixtureIndex = { v3: new Map(), v2: new Map(), loaded: [], duplicates: [] };
+  sourcesOf.set(index, { v3: new Map(), v2: new Map() });
   for (const dir of dirs) {
     for (const file of await jsonFiles(dir)) {
       let body: unknown;
@@ -109,11 +137,11 @@ export async function loadFixtures(dirs: string[], fixtures: Fixture[]): Promise
       } catch (error) {
         throw new Error(`Cannot load fixture ${file}: ${(error as Error).message}`, { cause: error });
       }
-      if (add(index, { body }, file)) index.loaded.push(file);
+      if (add(index, { body }, file, file)) index.loaded.push(file);
     }
   }
   fixtures.forEach((fixture, i) => {
-    if (!add(index, fixture, undefined)) throw new Error(`fixtures[${i}]: cannot tell which observable it answers; give api, type and value`);
+    if (!add(index, fixture, undefined, `fixtures[${i}]`)) throw new Error(`fixtures[${i}]: cannot tell which observable it answers; give api, type and value`);
     index.loaded.push(`fixtures[${i}]`);
   });
   return index;

@@ -1,4 +1,5 @@
 import { engineVersion, FILE_ENGINE_POOL, URL_ENGINE_POOL } from './engines.js';
+import { depthAttributes, type DepthControl } from './extras.js';
 import type { ObjectKind } from './observables.js';
 import type { Outcome } from './outcome.js';
 import { digest, hashHex, SeededRandom } from './rng.js';
@@ -216,6 +217,7 @@ export function simulate(
   identity: string,
   outcome: Outcome,
   fileHashes?: { md5: string; sha1: string; sha256: string },
+  depth: { gti: boolean; control?: DepthControl } = { gti: false },
 ): SimulatedObject {
   const rng = new SeededRandom(digest(seed, 'object', kind, identity));
   const family = rng.pick(FAMILIES);
@@ -323,6 +325,7 @@ export function simulate(
     }
   }
   if (outcome.malicious >= 5) (attributes.tags as string[]).push(kind === 'file' ? 'detect-debug-environment' : 'malicious-activity');
+  Object.assign(attributes, depthAttributes(seed, kind, identity, outcome, attributes, analysisDate, depth.gti, depth.control));
   // last_analysis_results is a placeholder filled in when serialised (see v3Json): the
   // per-engine objects are most of the work.
   return { kind, id, outcome, analysisDate, verdicts, attributes };

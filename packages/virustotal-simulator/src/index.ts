@@ -7,6 +7,8 @@ export {
   zQuotaWindow,
   zSimulatorOptions,
   zFixture,
+  zDepthControl,
+  type DepthControlInput,
   type Faults,
   type FaultsInput,
   type Fixture,
@@ -31,4 +33,6 @@ export {
 export { canonicalUrl, urlBase64Id, urlSha256, type ObjectKind } from './observables.js';
 export { keyFingerprint, type SimulatorStats } from './stats.js';
 export { V2_MESSAGES } from './generate.js';
+export { RELATIONSHIPS, DEFAULT_LIMIT as RELATIONSHIP_DEFAULT_LIMIT, MAX_LIMIT as RELATIONSHIP_MAX_LIMIT } from './relationships.js';
+export type { DepthControl, GtiVerdict, SandboxCategory, Severity } from './extras.js';
 export { MAX_TOTAL } from './engines.js';

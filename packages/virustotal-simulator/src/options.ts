@@ -57,6 +57,29 @@ export const zFixture = z.object({
 });
 export type Fixture = z.output<typeof zFixture>;
 
+const zSeverity = z.enum(['SEVERITY_NONE', 'SEVERITY_LOW', 'SEVERITY_MEDIUM', 'SEVERITY_HIGH']);
+const zCount = z.number().int().min(0).max(50);
+
+/**
+ * What a test forces on one generated object: GTI assessment, sandbox verdicts, crowdsourced
+ * IDS / Sigma / YARA counts. Unset parts follow the object's outcome (see the README).
+ */
+export const zDepthControl = z
+  .object({
+    value: z.string().min(1).describe('the observable: an IP, a domain, a hash (any of the three) or a URL'),
+    gti: z
+      .object({ verdict: z.enum(['VERDICT_MALICIOUS', 'VERDICT_SUSPICIOUS', 'VERDICT_BENIGN', 'VERDICT_UNDETECTED']), threatScore: z.number().int().min(0).max(100), severity: zSeverity })
+      .nullable()
+      .optional()
+      .describe('gti_assessment (served when the simulator option gti is true); null: none'),
+    sandboxes: z.record(z.string(), z.enum(['malicious', 'suspicious', 'harmless', 'undetected'])).optional().describe('sandbox name -> category'),
+    ids: z.object({ high: zCount, medium: zCount, low: zCount, info: zCount }).partial().optional().describe('crowdsourced IDS alerts per severity'),
+    sigma: z.object({ critical: zCount, high: zCount, medium: zCount, low: zCount }).partial().optional().describe('Sigma matches per level'),
+    yara: zCount.optional().describe('crowdsourced YARA matches'),
+  })
+  .strict();
+export type DepthControlInput = z.input<typeof zDepthControl>;
+
 /** The default API key: tests use it as the known good key (any other key is a bad one). */
 export const DEFAULT_API_KEY = 'test-key';
 
@@ -78,6 +101,12 @@ export const zSimulatorOptions = z
     fixturesDir: z.union([z.string(), z.array(z.string())]).optional().describe('folders of captured responses (*.json, searched recursively)'),
     fixtures: z.array(zFixture).default([]),
     maxBatch: z.number().int().min(1).default(25).describe('most resources in one v2 file/report or url/report request'),
+    gti: z.boolean().default(false).describe('serve gti_assessment on generated objects, as a Google Threat Intelligence key gets'),
+    depth: z.array(zDepthControl).default([]).describe('per-observable GTI, sandbox, IDS, Sigma and YARA results'),
+    now: z
+      .custom<() => number>((value) => typeof value === 'function', 'expected a function returning milliseconds')
+      .optional()
+      .describe('the time reanalyses are stamped with (default Date.now)'),
   })
   .strict();
 export type SimulatorOptions = z.output<typeof zSimulatorOptions>;

@@ -2,8 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { FaultInjector, type FaultPlan } from './faults.js';
 import { fixtureKey, loadFixtures, type FixtureIndex } from './fixtures.js';
-import { deriveFileHashes, simulate, v2DomainReport, v2FileReport, v2IpReport, v2UrlReport, v3Json, V2_MESSAGES, type SimulatedObject } from './generate.js';
+import { yaraRuleset, type DepthControl } from './extras.js';
+import { deriveFileHashes, simulate, v2DomainReport, v2FileReport, v2IpReport, v2UrlReport, v3Document, v3Json, V2_MESSAGES, type SimulatedObject } from './generate.js';
 import { canonicalUrl, decodeUrlId, hashKind, ipVersion, isValidDomain, urlSha256, type ObjectKind } from './observables.js';
+import { decodeCursor, DEFAULT_LIMIT, encodeCursor, MAX_LIMIT, RELATIONSHIPS, relatedItems, type RelatedItem } from './relationships.js';
 import { parseFaults, parseSimulatorOptions, type Faults, type FaultsInput, type SimulatorOptions, type SimulatorOptionsInput } from './options.js';
 import { outcomeFor, seededOutcome, reservedOutcome, type Outcome } from './outcome.js';
 import { QuotaTracker } from './quota.js';
@@ -27,6 +29,8 @@ export interface Simulator {
   setFaults(faults: FaultsInput): Faults;
   /** The faults in force. */
   faults(): Faults;
+  /** Captured responses that answer an observable an earlier capture already answers (the first is kept). */
+  fixtureDuplicates(): Array<{ api: 'v3' | 'v2'; key: string; kept: string; ignored: string }>;
   /** Stops listening and destroys open connections. */
   close(): Promise<void>;
 }
@@ -59,6 +63,10 @@ class BoundedMap<K, V> extends Map<K, V> {
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
+  return readBytes(req).then((bytes) => bytes.toString('utf8'));
+}
+
+function readBytes(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -71,12 +79,36 @@ function readBody(req: IncomingMessage): Promise<string> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
 
+/**
+ * A form body as parameters: `application/x-www-form-urlencoded`, or `multipart/form-data` (what
+ * v2 `file/scan` uploads and many clients send, with `apikey` as one of the parts; file parts
+ * are skipped). Multipart is parsed by Node's own fetch implementation (undici), no dependency.
+ */
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  const type = req.headers['content-type'] ?? '';
+  const bytes = await readBytes(req);
+  if (!/^multipart\/form-data/i.test(type)) return new URLSearchParams(bytes.toString('utf8'));
+  const form = await new Response(bytes, { headers: { 'content-type': type } }).formData();
+  const params = new URLSearchParams();
+  for (const [name, value] of form) if (typeof value === 'string') params.append(name, value);
+  return params;
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The `depth` option's key for an observable value: its kind (guessed from the value) and identity. */
+function controlKey(value: string): string {
+  const text = value.trim();
+  if (ipVersion(text)) return `ip_address|${text.toLowerCase()}`;
+  if (hashKind(text)) return `file|${text.toLowerCase()}`;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return `url|${urlSha256(text)}`;
+  return `domain|${text.toLowerCase().replace(/\.$/, '')}`;
+}
 
 /**
  * Starts a VirusTotal API v3 (`/api/v3`) and v2 (`/vtapi/v2`) simulator on `host:port`
@@ -119,6 +151,17 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
   const fileAliases = new BoundedMap<string, string>(100_000);
   const urlsBySha = new BoundedMap<string, string>(100_000);
 
+  // Per-observable GTI / sandbox / IDS / Sigma / YARA controls (option `depth`), by kind and value.
+  const depthControls = new Map<string, DepthControl>();
+  for (const { value, ...control } of options.depth) depthControls.set(controlKey(value), control);
+  const depthFor = (kind: ObjectKind, ...values: string[]) => ({ gti: options.gti, control: values.map((value) => depthControls.get(`${kind}|${value.toLowerCase()}`)).find(Boolean) });
+  const nowSeconds = () => Math.floor((options.now ?? Date.now)() / 1000);
+  // Reanalyses asked for (POST /urls, POST /files/{id}/analyse): object key -> when, in unix
+  // seconds. The object is then served with that last_analysis_date.
+  const reanalysed = new BoundedMap<string, number>(100_000);
+  // Analyses by id: what was analysed and whether it is done.
+  const analyses = new BoundedMap<string, { kind: ObjectKind; value: string; date: number; status: 'completed' | 'queued' }>(100_000);
+
   const isKnownKey = (key: string | undefined): boolean => !!key && (anyKey || keys.has(key));
   const fingerprints = new BoundedMap<string, string>(1_000);
   const fingerprint = (key: string | undefined): string => {
@@ -138,14 +181,14 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
       const outcome = outcomeFor(seed, 'file', identity, identity);
       const hashes = deriveFileHashes(seed, identity, outcome);
       for (const hash of [hashes.md5, hashes.sha1, hashes.sha256]) fileAliases.set(hash, identity);
-      object = simulate(seed, 'file', hashes.sha256, identity, identity, outcome, hashes);
+      object = simulate(seed, 'file', hashes.sha256, identity, identity, outcome, hashes, depthFor('file', identity, hashes.md5, hashes.sha1, hashes.sha256));
     } else if (kind === 'url') {
       // `value` is the URL's SHA-256; the URL itself is known when it was seen before.
       const url = urlsBySha.get(value);
       const outcome: Outcome = (url ? reservedOutcome('url', url) : undefined) ?? seededOutcome(seed, 'url', value);
-      object = simulate(seed, 'url', value, url, value, outcome);
+      object = simulate(seed, 'url', value, url, value, outcome, undefined, depthFor('url', value));
     } else {
-      object = simulate(seed, kind, value, value, value, outcomeFor(seed, kind, value, value));
+      object = simulate(seed, kind, value, value, value, outcomeFor(seed, kind, value, value), undefined, depthFor(kind, value));
     }
     objects.set(cacheKey, object);
     return object;
@@ -165,52 +208,253 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
   // ------------------------------------------------------------------ v3
 
   const V3_COLLECTIONS: Record<string, ObjectKind> = { ip_addresses: 'ip_address', domains: 'domain', files: 'file', urls: 'url' };
+  const V3_PATHS: Record<ObjectKind, string> = { ip_address: 'ip_addresses', domain: 'domains', file: 'files', url: 'urls' };
 
-  function v3Object(kind: ObjectKind, rawId: string): Reply {
-    let value: string;
-    let notFoundMessage: string;
+  /** The object value an id stands for, or the error reply the real API gives for the id. */
+  function resolveId(kind: ObjectKind, rawId: string): { value: string; notFound: Reply } | Reply {
+    const notFound = (message: string): Reply => v3Error(404, 'NotFoundError', message);
     switch (kind) {
       case 'ip_address':
         if (!ipVersion(rawId)) return v3Error(400, 'InvalidArgumentError', `IP address "${rawId}" is not a valid IP address`);
-        value = rawId.toLowerCase();
-        notFoundMessage = `IP address "${rawId}" not found`;
-        break;
+        return { value: rawId.toLowerCase(), notFound: notFound(`IP address "${rawId}" not found`) };
       case 'domain':
         if (!isValidDomain(rawId)) return v3Error(400, 'InvalidArgumentError', `Domain "${rawId}" is not a valid domain pattern`);
-        value = rawId.toLowerCase().replace(/\.$/, '');
-        notFoundMessage = `Domain "${rawId}" not found`;
-        break;
+        return { value: rawId.toLowerCase().replace(/\.$/, ''), notFound: notFound(`Domain "${rawId}" not found`) };
       case 'file':
         if (!hashKind(rawId)) return v3Error(400, 'InvalidArgumentError', `File "${rawId}" is not a valid md5, sha1 or sha256 hash`);
-        value = rawId.toLowerCase();
-        notFoundMessage = `File "${rawId}" not found`;
-        break;
+        return { value: rawId.toLowerCase(), notFound: notFound(`File "${rawId}" not found`) };
       case 'url': {
         const decoded = decodeUrlId(rawId);
-        notFoundMessage = `URL "${rawId}" not found`;
         // Unlike the other kinds, the real API has no 400 for URL ids: an id that is neither a
         // SHA-256 nor base64 of a URL is just an id it does not know (capture
         // docs_example_error_404_NotFoundError_url.json: `URL "thisurlidmakesnosenseatall" not found`).
-        if (!decoded) return v3Error(404, 'NotFoundError', notFoundMessage);
-        value = decoded.url ? rememberUrl(decoded.url) : decoded.sha256;
-        break;
+        if (!decoded) return notFound(`URL "${rawId}" not found`);
+        return { value: decoded.url ? rememberUrl(decoded.url) : decoded.sha256, notFound: notFound(`URL "${rawId}" not found`) };
       }
+    }
+  }
+
+  const isReply = (value: unknown): value is Reply => typeof (value as Reply).status === 'number';
+
+  /**
+   * The object's `data` as a value (the slow path: relationships, reanalyses and related
+   * objects need it), or null when not found. Captures are served for their observables.
+   */
+  function objectData(kind: ObjectKind, value: string): Record<string, unknown> | null {
+    const fixture = fixtures.v3.get(fixtureKey(kind, value)) as { data: Record<string, unknown> } | undefined;
+    let data: Record<string, unknown>;
+    if (fixture) data = structuredClone(fixture.data);
+    else {
+      const object = objectFor(kind, value);
+      if (object.outcome.status === 'not_found') return null;
+      data = v3Document(object).data as Record<string, unknown>;
+    }
+    const when = reanalysed.get(`${kind}|${value}`);
+    if (when !== undefined) {
+      const attributes: Record<string, unknown> = { ...(data.attributes as Record<string, unknown>), last_analysis_date: when };
+      if (kind === 'file' || kind === 'url') attributes.last_submission_date = when;
+      data = { ...data, attributes };
+    }
+    return data;
+  }
+
+  const selfLink = (kind: ObjectKind, id: string) => `https://www.virustotal.com/api/v3/${V3_PATHS[kind]}/${id}`;
+
+  /** `{type, id}` descriptors, and for `?relationships=` the first page of each (the real API's limit there is 20). */
+  function relationshipsBlock(kind: ObjectKind, value: string, data: Record<string, unknown>, names: string[]): Record<string, unknown> | Reply {
+    const block: Record<string, unknown> = {};
+    for (const name of names) {
+      const spec = RELATIONSHIPS[kind][name];
+      if (!spec) return v3Error(400, 'InvalidArgumentError', `Relationship "${name}" does not exist for ${kind} objects (simulated: ${Object.keys(RELATIONSHIPS[kind]).join(', ')})`);
+      const items = itemsOf(kind, value, data, name);
+      const id = String(data.id);
+      const links = { self: `${selfLink(kind, id)}/relationships/${name}?limit=20`, related: `${selfLink(kind, id)}/${name}` };
+      if (spec.one) block[name] = { data: items[0] ? descriptor(items[0]) : null, links };
+      else block[name] = { data: items.slice(0, 20).map(descriptor), links, ...(items.length > 20 ? { meta: { cursor: encodeCursor(20) } } : {}) };
+    }
+    return block;
+  }
+
+  function itemsOf(kind: ObjectKind, value: string, data: Record<string, unknown>, name: string): RelatedItem[] {
+    const attributes = (data.attributes ?? {}) as { last_analysis_stats?: Record<string, number>; url?: string };
+    const detected = (attributes.last_analysis_stats?.malicious ?? 0) >= 5;
+    const items = relatedItems(seed, kind, String(data.id ?? value), name, detected, attributes.url);
+    for (const item of items) if (item.url) rememberUrl(item.url);
+    return items;
+  }
+
+  const descriptor = (item: RelatedItem) => ({ type: item.type, id: item.id });
+
+  /** A related object in full; an item VirusTotal does not have becomes the documented error item. */
+  function relatedObject(item: RelatedItem): Record<string, unknown> {
+    if (item.type === 'resolution') {
+      const r = item.resolution!;
+      return {
+        type: 'resolution',
+        id: item.id,
+        links: { self: `https://www.virustotal.com/api/v3/resolutions/${item.id}` },
+        attributes: { date: r.date, host_name: r.host, resolver: 'VirusTotal', ip_address: r.ip },
+      };
+    }
+    const data = objectData(item.type, item.type === 'url' ? item.id : item.id.toLowerCase());
+    if (data) return data;
+    const label = { ip_address: 'IP address', domain: 'Domain', file: 'File', url: 'URL' }[item.type];
+    return { error: { code: 'NotFoundError', message: `${label} "${item.id}" not found` }, id: item.id, type: item.type };
+  }
+
+  /** GET /{collection}/{id}/{relationship} (objects) or /{collection}/{id}/relationships/{relationship} (descriptors). */
+  function v3Relationship(kind: ObjectKind, rawId: string, name: string, descriptorsOnly: boolean, params: URLSearchParams): Reply {
+    const resolved = resolveId(kind, rawId);
+    if (isReply(resolved)) return resolved;
+    const spec = RELATIONSHIPS[kind][name];
+    if (!spec) return notSimulated('GET', `${V3_PATHS[kind]}/${rawId}/${descriptorsOnly ? 'relationships/' : ''}${name}`);
+    const data = objectData(kind, resolved.value);
+    if (!data) return resolved.notFound;
+    const items = itemsOf(kind, resolved.value, data, name);
+    const base = `${selfLink(kind, String(data.id))}/${descriptorsOnly ? 'relationships/' : ''}${name}`;
+    const render = (item: RelatedItem) => (descriptorsOnly ? descriptor(item) : relatedObject(item));
+    if (spec.one) return json({ data: items[0] ? render(items[0]) : null, links: { self: base } });
+    const limitText = params.get('limit');
+    const limit = limitText === null ? DEFAULT_LIMIT : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1) return v3Error(400, 'InvalidArgumentError', `Invalid limit "${limitText}"`);
+    const pageSize = Math.min(limit, MAX_LIMIT);
+    const cursorText = params.get('cursor');
+    const offset = cursorText ? decodeCursor(cursorText) : 0;
+    if (offset === undefined) return v3Error(400, 'InvalidArgumentError', `Invalid cursor "${cursorText}"`);
+    const page = items.slice(offset, offset + pageSize);
+    const next = offset + pageSize < items.length ? encodeCursor(offset + pageSize) : undefined;
+    const query = (cursor?: string) => `?${cursor ? `cursor=${encodeURIComponent(cursor)}&` : ''}limit=${pageSize}`;
+    return json({
+      meta: { count: items.length, ...(next ? { cursor: next } : {}) },
+      data: page.map(render),
+      links: { self: `${base}${query(cursorText ?? undefined)}`, ...(next ? { next: `${base}${query(next)}` } : {}) },
+    });
+  }
+
+  function v3Object(kind: ObjectKind, rawId: string, params?: URLSearchParams): Reply {
+    const resolved = resolveId(kind, rawId);
+    if (isReply(resolved)) return resolved;
+    const { value, notFound } = resolved;
+    const cacheKey = `${kind}|${value}`;
+    const names = (params?.get('relationships') ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+    if (names.length > 0 || reanalysed.has(cacheKey)) {
+      // One request, one unit of quota, whatever relationships it asks for (as on VirusTotal).
+      const data = objectData(kind, value);
+      if (!data) return notFound;
+      if (names.length === 0) return json({ data });
+      const block = relationshipsBlock(kind, value, data, names);
+      return isReply(block) ? block : json({ data: { ...data, relationships: block } });
     }
     const fixture = fixtures.v3.get(fixtureKey(kind, value));
     if (fixture) return json(fixture);
-    const cacheKey = `${kind}|${value}`;
     const body = v3Bodies.get(cacheKey);
-    if (body !== undefined) return body === null ? v3Error(404, 'NotFoundError', notFoundMessage) : { status: 200, body, contentType: JSON_TYPE };
+    if (body !== undefined) return body === null ? notFound : { status: 200, body, contentType: JSON_TYPE };
     const object = objectFor(kind, value);
     if (object.outcome.status === 'not_found') {
       v3Bodies.set(cacheKey, null);
-      return v3Error(404, 'NotFoundError', notFoundMessage);
+      return notFound;
     }
     // A queued object is served as found with an empty analysis (no last_analysis_date, empty
     // results, zero stats), which is what v3 shows for a submitted, not yet analysed item.
     const serialised = Buffer.from(v3Json(object), 'utf8');
     v3Bodies.set(cacheKey, serialised);
     return { status: 200, body: serialised, contentType: JSON_TYPE };
+  }
+
+  /**
+   * Starts an analysis: a found object is reanalysed at once (the next GET shows the new
+   * last_analysis_date); a queued or unknown one stays queued. Answers the analysis descriptor,
+   * as POST /urls and POST /files/{id}/analyse do.
+   */
+  function startAnalysis(kind: 'file' | 'url', value: string, id: string): Reply {
+    const date = nowSeconds();
+    const object = fixtures.v3.has(fixtureKey(kind, value)) ? undefined : objectFor(kind, value);
+    const completed = object === undefined || object.outcome.status === 'found';
+    if (completed) {
+      reanalysed.set(`${kind}|${value}`, date);
+      v3Bodies.delete(`${kind}|${value}`);
+    }
+    const analysisId = kind === 'url' ? `u-${value}-${date}` : Buffer.from(`${id}:${date}`, 'utf8').toString('base64');
+    analyses.set(analysisId, { kind, value, date, status: completed ? 'completed' : 'queued' });
+    return json({ data: { type: 'analysis', id: analysisId, links: { self: `https://www.virustotal.com/api/v3/analyses/${analysisId}` } } });
+  }
+
+  function v3AnalyseFile(rawId: string): Reply {
+    const resolved = resolveId('file', rawId);
+    if (isReply(resolved)) return resolved;
+    const data = objectData('file', resolved.value);
+    if (!data) return resolved.notFound;
+    const md5 = (data.attributes as { md5?: string }).md5 ?? resolved.value;
+    return startAnalysis('file', resolved.value, md5);
+  }
+
+  function v3SubmitUrl(form: URLSearchParams): Reply {
+    const url = form.get('url')?.trim();
+    if (!url) return v3Error(400, 'BadRequestError', 'The "url" parameter is missing');
+    const decoded = decodeUrlId(Buffer.from(canonicalUrl(url), 'utf8').toString('base64url'));
+    if (!decoded?.url) return v3Error(400, 'InvalidArgumentError', `Unable to canonicalize url "${url}"`);
+    const sha = rememberUrl(decoded.url);
+    return startAnalysis('url', sha, sha);
+  }
+
+  /** GET /analyses/{id}: results and stats of the analysis, with meta.url_info / meta.file_info. */
+  function v3Analysis(id: string): Reply {
+    let analysis = analyses.get(id);
+    if (!analysis) {
+      // Ids that follow VirusTotal's forms (u-<sha256>-<ts>, base64 of <md5>:<ts>) name the
+      // object's analysis at that time even when this simulator did not start it.
+      const urlForm = /^u-([0-9a-f]{64})-(\d+)$/.exec(id);
+      const fileForm = /^([0-9a-f]{32}):(\d+)$/.exec(Buffer.from(id, 'base64').toString('utf8'));
+      if (urlForm) analysis = { kind: 'url', value: urlForm[1] as string, date: Number(urlForm[2]), status: 'completed' };
+      else if (fileForm) analysis = { kind: 'file', value: fileForm[1] as string, date: Number(fileForm[2]), status: 'completed' };
+    }
+    const data = analysis && objectData(analysis.kind, analysis.value);
+    if (!analysis || !data) return v3Error(404, 'NotFoundError', `Analysis "${id}" not found`);
+    const attributes = data.attributes as Record<string, unknown>;
+    const queued = analysis.status === 'queued' || attributes.last_analysis_date === undefined;
+    const stats = queued ? Object.fromEntries(Object.keys((attributes.last_analysis_stats as object) ?? {}).map((key) => [key, 0])) : attributes.last_analysis_stats;
+    const meta =
+      analysis.kind === 'url'
+        ? { url_info: { id: data.id, ...(typeof attributes.url === 'string' ? { url: attributes.url } : {}) } }
+        : { file_info: { sha256: attributes.sha256, sha1: attributes.sha1, md5: attributes.md5, size: attributes.size } };
+    return json({
+      meta,
+      data: {
+        type: 'analysis',
+        id,
+        links: { self: `https://www.virustotal.com/api/v3/analyses/${id}`, item: selfLink(analysis.kind, String(data.id)) },
+        attributes: { date: analysis.date, status: queued ? 'queued' : 'completed', stats, results: queued ? {} : (attributes.last_analysis_results ?? {}) },
+      },
+    });
+  }
+
+  function v3YaraRuleset(id: string): Reply {
+    const ruleset = yaraRuleset(seed, id);
+    return ruleset ? json(ruleset) : v3Error(404, 'NotFoundError', `YaraRuleset "${id}" not found`);
+  }
+
+  function notSimulated(method: string, path: string): Reply {
+    return v3Error(404, 'NotFoundError', `${method} /api/v3/${path} is not simulated by @x/virustotal-simulator (see its README for the simulated endpoints)`);
+  }
+
+  /** Routes one v3 request (after the key and quota checks). */
+  function v3Route(method: string, segments: string[], params: URLSearchParams, form: URLSearchParams | undefined): Reply {
+    const [collection = '', rawId, third, fourth, ...rest] = segments;
+    const kind = V3_COLLECTIONS[collection];
+    const path = segments.join('/');
+    if (method === 'POST') {
+      if (collection === 'urls' && rawId === undefined) return v3SubmitUrl(form ?? new URLSearchParams());
+      if (collection === 'files' && rawId && third === 'analyse' && fourth === undefined) return v3AnalyseFile(rawId);
+      return notSimulated(method, path);
+    }
+    if (method !== 'GET' || !rawId || rest.length > 0) return notSimulated(method, path);
+    if (collection === 'analyses' && third === undefined) return v3Analysis(rawId);
+    if (collection === 'yara_rulesets' && third === undefined) return v3YaraRuleset(rawId);
+    if (!kind) return notSimulated(method, path);
+    if (third === undefined) return v3Object(kind, rawId, params);
+    if (third === 'relationships' && fourth !== undefined) return v3Relationship(kind, rawId, fourth, true, params);
+    if (fourth === undefined) return v3Relationship(kind, rawId, third, false, params);
+    return notSimulated(method, path);
   }
 
   // ------------------------------------------------------------------ v2
@@ -224,12 +468,17 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
       .filter((item) => item.length > 0);
   }
 
+  /** A captured report answers with the resource as this request sent it, as VirusTotal echoes it (not the one stored in the capture). */
+  function echoResource(report: unknown, resource: string): unknown {
+    return typeof report === 'object' && report !== null ? { ...report, resource } : report;
+  }
+
   function v2File(resource: string): unknown {
     // A v2 scan_id (`<sha256>-<timestamp>`) is accepted as a resource too.
     const hash = /^([0-9a-f]{64})-\d+$/i.exec(resource)?.[1] ?? resource;
     if (!hashKind(hash)) return { response_code: 0, resource, verbose_msg: V2_MESSAGES.invalidResource };
     const fixture = fixtures.v2.get(fixtureKey('file', hash));
-    if (fixture) return fixture;
+    if (fixture) return echoResource(fixture, resource);
     return v2FileReport(objectFor('file', hash.toLowerCase()), resource);
   }
 
@@ -237,7 +486,7 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
     const scanId = /^([0-9a-f]{64})(?:-\d+)?$/i.exec(resource);
     const sha = scanId ? (scanId[1] as string).toLowerCase() : rememberUrl(resource);
     const fixture = fixtures.v2.get(fixtureKey('url', sha));
-    if (fixture) return fixture;
+    if (fixture) return echoResource(fixture, resource);
     return v2UrlReport(objectFor('url', sha), resource, scan);
   }
 
@@ -274,7 +523,7 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
         return json(fixtures.v2.get(fixtureKey('ip_address', ip)) ?? v2IpReport(objectFor('ip_address', ip)));
       }
       default:
-        return empty(404);
+        return { status: 404, body: JSON.stringify({ error: { code: 'NotFoundError', message: `/vtapi/v2/${endpoint} is not simulated by @x/virustotal-simulator (simulated: ${[...V2_ENDPOINTS].join(', ')})` } }), contentType: JSON_TYPE };
     }
   }
 
@@ -332,33 +581,54 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
     return v3Error(500, 'InternalError', 'An internal error occurred');
   }
 
+  /**
+   * The byEndpoint counter of a v3 request: `v3 <collection>` for an object (as before), then
+   * `v3 <collection> <relationship>`, `v3 <collection> relationships`, `v3 analyses`,
+   * `v3 yara_rulesets`, `v3 urls POST`, `v3 files analyse`; anything else `v3 other`.
+   */
+  function v3EndpointName(method: string, segments: string[]): string {
+    const [collection = '', id, third, fourth] = segments;
+    if (method === 'POST') {
+      if (collection === 'urls' && id === undefined) return 'v3 urls POST';
+      if (collection === 'files' && third === 'analyse') return 'v3 files analyse';
+      return 'v3 other';
+    }
+    if (!id) return 'v3 other';
+    if ((collection === 'analyses' || collection === 'yara_rulesets') && third === undefined) return `v3 ${collection}`;
+    const kind = V3_COLLECTIONS[collection];
+    if (!kind) return 'v3 other';
+    if (third === undefined) return `v3 ${collection}`;
+    const name = third === 'relationships' ? fourth : third;
+    return name && RELATIONSHIPS[kind][name] ? `v3 ${collection} ${name}` : 'v3 other';
+  }
+
   async function handleApi(req: IncomingMessage, res: ServerResponse, api: 'v3' | 'v2', path: string, query: string): Promise<void> {
     let endpoint: string;
     let key: string | undefined;
     let params: URLSearchParams | undefined;
-    let v3Kind: ObjectKind | undefined;
-    let v3Id = '';
+    let form: URLSearchParams | undefined;
+    const method = req.method ?? 'GET';
+    let segments: string[] = [];
     if (api === 'v3') {
-      const [collection, id, ...rest] = path.split('/');
-      v3Kind = V3_COLLECTIONS[collection ?? ''];
-      endpoint = v3Kind ? `v3 ${collection}` : 'v3 other';
-      if (!v3Kind || !id || rest.length > 0 || req.method !== 'GET') v3Kind = undefined;
       try {
-        v3Id = decodeURIComponent(id ?? '');
+        segments = path.split('/').map((segment) => decodeURIComponent(segment));
       } catch {
-        v3Kind = undefined;
+        segments = [path];
       }
+      endpoint = v3EndpointName(method, segments);
+      params = new URLSearchParams(query);
       const header = req.headers['x-apikey'];
       key = Array.isArray(header) ? header[0] : header;
-      req.resume();
+      if (method === 'POST') form = await readForm(req);
+      else req.resume();
     } else {
       // Unknown paths share one counter, as v3's do: a key per path would let any client grow
       // byEndpoint without bound.
       endpoint = V2_ENDPOINTS.has(path) ? `v2 ${path}` : 'v2 other';
       params = new URLSearchParams(query);
-      if (req.method === 'POST') {
-        const body = await readBody(req);
-        for (const [name, value] of new URLSearchParams(body)) params.append(name, value);
+      if (method === 'POST') {
+        // urlencoded or multipart (VirusTotal read `apikey` from either).
+        for (const [name, value] of await readForm(req)) params.append(name, value);
       } else req.resume();
       key = params.get('apikey') ?? undefined;
     }
@@ -389,8 +659,7 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
       // reports, so the simulator says "Wrong API key" only.
       else if (!isKnownKey(key)) reply = v3Error(401, 'WrongCredentialsError', 'Wrong API key');
       else if (refuseInjected() || !quotas.tryAcquire(key, Date.now())) reply = quotaRefusal(key);
-      else if (!v3Kind) reply = v3Error(404, 'NotFoundError', `Resource "${path}" not found`);
-      else reply = v3Object(v3Kind, v3Id);
+      else reply = v3Route(method, segments, params, form);
     } else {
       if (!isKnownKey(key)) reply = empty(403);
       else if (refuseInjected() || !quotas.tryAcquire(key as string, Date.now())) reply = empty(204);
@@ -481,6 +750,7 @@ export async function startSimulator(input: SimulatorOptionsInput = {}): Promise
       return parsed;
     },
     faults: () => faults.current(),
+    fixtureDuplicates: () => fixtures.duplicates.map((duplicate) => ({ ...duplicate })),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -139,3 +139,42 @@ describe('STIX for VirusTotal threat names, categories and detection labels', ()
     expect(buildStixBundle([malicious]).objects.map((o) => o.id)).toEqual(bundle.objects.map((o) => o.id));
   });
 });
+
+describe('STIX for related objects (VirusTotal v3 relationships)', () => {
+  // Shaped as provider-virustotal-v3 produces them (packages/provider-virustotal-v3/src/depth.ts relatedEntities).
+  const file = { type: 'sha256' as const, value: 'c'.repeat(64) };
+  const related = (relationship: string, objectType: string, id: string, observable?: { type: string; value: string }) => ({
+    type: 'related',
+    name: `${relationship}: ${observable?.value ?? id}`,
+    relationship,
+    objectType,
+    id,
+    source: 'virustotal',
+    from: file,
+    ...(observable ? { observable } : {}),
+  });
+  const entities = [
+    related('contacted_domains', 'domain', 'cdn.example.net', { type: 'domain', value: 'cdn.example.net' }),
+    related('contacted_ips', 'ip_address', '45.1.2.3', { type: 'ipv4', value: '45.1.2.3' }),
+    related('itw_domains', 'domain', 'cdn.example.net', { type: 'domain', value: 'cdn.example.net' }),
+    // A URL known only by its SHA-256 id has no observable: no SCO for it.
+    related('contacted_urls', 'url', 'd'.repeat(64)),
+  ];
+  const bundle = buildStixBundle([item([record({ observable: file, verdict: 'malicious', entities })])], { bundleId: 'bundle--3f1c6d55-8f41-4c3b-9f5e-2a4d1e0a5b7c' });
+  const fileId = observableToSco(file).id;
+
+  it('gives each related observable its SCO and a related-to relationship naming the VirusTotal relationship', () => {
+    expect(stixProblems(bundle.objects)).toEqual([]);
+    const domain = observableToSco({ type: 'domain', value: 'cdn.example.net' });
+    const ip = observableToSco({ type: 'ipv4', value: '45.1.2.3' });
+    expect(bundle.objects.filter((o) => o.id === domain.id)).toHaveLength(1);
+    expect(bundle.objects.filter((o) => o.id === ip.id)).toHaveLength(1);
+    const relatedTo = bundle.objects.filter((o) => o.type === 'relationship' && o.relationship_type === 'related-to');
+    expect(relatedTo.map((r) => [r.source_ref, r.target_ref, r.description])).toEqual([
+      [fileId, domain.id, 'vt3: contacted_domains (virustotal relationship)'],
+      [fileId, ip.id, 'vt3: contacted_ips (virustotal relationship)'],
+      [fileId, domain.id, 'vt3: itw_domains (virustotal relationship)'],
+    ]);
+    expect(bundle.objects.some((o) => o.type === 'url')).toBe(false);
+  });
+});

@@ -253,6 +253,51 @@ function relationship(type: string, source: string, target: string): StixObject 
   };
 }
 
+const OBSERVABLE_TYPES = new Set<string>(Object.keys(SCO_TYPE));
+
+/** The related observable of a `related` entity, when it is one STIX has an SCO for. */
+function relatedObservable(entity: Entity): Observable | undefined {
+  const candidate = entity.observable as { type?: unknown; value?: unknown } | undefined;
+  if (!candidate || typeof candidate.value !== 'string' || !candidate.value || typeof candidate.type !== 'string' || !OBSERVABLE_TYPES.has(candidate.type)) return undefined;
+  return { type: candidate.type as ObservableType, value: candidate.value };
+}
+
+/**
+ * Related objects a provider found (`related` entities: VirusTotal v3's relationships, e.g.
+ * contacted_domains, resolutions) as their SCOs, each with a `related-to` relationship from the
+ * looked-up observable whose description names the provider's relationship. STIX has no
+ * relationship types for most of VirusTotal's (contacted, itw, execution parent...), and
+ * `related-to` is the one the spec allows between any two objects, so the name travels in the
+ * description, and in the id, so two relationships to the same object stay two objects.
+ */
+export function relatedObjectsToStix(records: readonly ResultRecord[], sco: StixObject, now: string): StixObject[] {
+  const objects: StixObject[] = [];
+  for (const record of records) {
+    const created = timestamp(record.fetchedAt, now);
+    for (const entity of record.entities) {
+      if (entity.type !== 'related') continue;
+      const observable = relatedObservable(entity);
+      if (!observable) continue;
+      const target = observableToSco(observable);
+      if (target.id === sco.id) continue;
+      const name = typeof entity.relationship === 'string' ? entity.relationship : 'related';
+      objects.push(target, {
+        type: 'relationship',
+        spec_version: '2.1',
+        id: sdoId('relationship', `related-to|${name}|${sco.id}|${target.id}`),
+        created,
+        modified: created,
+        created_by_ref: X_ENRICH_IDENTITY.id,
+        relationship_type: 'related-to',
+        description: `${record.provider.name}: ${name} (${String(entity.source ?? record.provider.plugin)} relationship)`,
+        source_ref: sco.id,
+        target_ref: target.id,
+      });
+    }
+  }
+  return objects;
+}
+
 function describe(records: readonly ResultRecord[], decidedBy: readonly string[]): string {
   return records
     .filter((record) => decidedBy.includes(record.provider.name))
@@ -341,6 +386,7 @@ export function itemToStixObjects(item: EnrichedItem, now: string): StixObject[]
     objects.push(indicatorId ? relationship('indicates', indicatorId, sdo.id) : relationship('related-to', sdo.id, sco.id));
   }
   objects.push(...notes);
+  objects.push(...relatedObjectsToStix(records, sco, now));
   return objects;
 }
 
