@@ -10,7 +10,7 @@ import { commandLogger, openEnricher } from '../open-enricher.js';
 import { createFormatter, type EnrichedItem, type OutputFormat, type OutputFormatter } from '../output/formats.js';
 import type { ProgressBar } from '../progress-bar.js';
 import { humanDuration, upfrontEstimate, type InstanceBudget } from '../progress.js';
-import { writeOut } from '../run-command.js';
+import { createBatchedWriter } from '../output/batched-writer.js';
 import { UsageError } from '../usage-error.js';
 
 export interface EnrichOptions {
@@ -96,7 +96,8 @@ export async function runEnrichment(options: {
     interrupted: false,
     incomplete: false,
   };
-  await writeOut(options.formatter.start(), options.out);
+  const out = createBatchedWriter(options.out);
+  await out.write(options.formatter.start());
   const iterator = options.stream[Symbol.asyncIterator]();
   try {
     for (;;) {
@@ -121,7 +122,7 @@ export async function runEnrichment(options: {
         tally.invalidInputs += 1;
       }
       options.onItem?.(item, tally);
-      await writeOut(options.formatter.item(item), options.out);
+      await out.write(options.formatter.item(item));
     }
   } catch (error) {
     // A usage mistake found in the input (a CSV without the --field column) stays one.
@@ -132,7 +133,8 @@ export async function runEnrichment(options: {
   } finally {
     // Do not wait for the engine to wind down lookups in flight: it may sit in a quota wait.
     void Promise.resolve(iterator.return?.()).catch(() => undefined);
-    await writeOut(options.formatter.end({ interrupted: tally.interrupted, complete: !tally.interrupted && !tally.incomplete, invalidInputs: tally.invalidInputs }), options.out);
+    await out.write(options.formatter.end({ interrupted: tally.interrupted, complete: !tally.interrupted && !tally.incomplete, invalidInputs: tally.invalidInputs }));
+    await out.flush();
   }
   return tally;
 }
