@@ -1,7 +1,13 @@
-// `pnpm bench` for the app: cold start of a cached lookup, a 100,000-line batch through the CLI,
-// and `serve` throughput on cached lookups. Prints JSON (one object) and a table.
-// Run from apps/enricher after a build; needs no network (the simulator runs in-process).
+// `pnpm bench` for the app: each x-enrich figure next to its floor, measured on the same machine
+// in the same run, printed as one table (figure, x-enrich, floor, ratio, goal, pass/fail) after
+// one JSON object with every raw figure. Issue 16 set the goals; docs/performance.md has the
+// figures and the machine they ran on. Run from apps/enricher after a build; no network needed
+// (the simulator runs in this process, x-enrich and every floor in their own processes).
+// Environment: BENCH_LINES (100000), BENCH_DISTINCT (10000), BENCH_MISSES (10000),
+// BENCH_SERVE_S (10 seconds per autocannon run), BENCH_ONLY (comma list: misses,feed,cold,serve,mcp).
+import { Buffer } from 'node:buffer';
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,27 +18,164 @@ import { benchMcp } from './mcp.js';
 
 const APP = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(APP, 'dist', 'cli.js');
+const FLOORS = join(APP, 'bench', 'floors.mjs');
 const RSS_HOOK = join(APP, 'bench', 'max-rss.mjs');
 const LINES = Number(process.env.BENCH_LINES ?? 100_000);
 const DISTINCT = Number(process.env.BENCH_DISTINCT ?? 10_000);
+const MISSES = Number(process.env.BENCH_MISSES ?? 10_000);
+const SERVE_S = Number(process.env.BENCH_SERVE_S ?? 10);
+const CONCURRENCY = 64;
+const CONNECTIONS = 32;
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
+const wanted = (part) => !ONLY || ONLY.has(part);
 
-function run(args, { env = {}, cwd, stdout = 'ignore' } = {}) {
+/** Runs `node ...argv` to exit; resolves with its wall time. `stdout` may be 'ignore', 'pipe' or a file path. */
+function node(argv, { env = {}, cwd, stdout = 'ignore' } = {}) {
   return new Promise((resolve, reject) => {
+    const toFile = stdout !== 'ignore' && stdout !== 'pipe';
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, ['--import', RSS_HOOK, CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'pipe'] });
+    const child = spawn(process.execPath, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', toFile ? 'pipe' : stdout, 'pipe'] });
     let stderr = '';
     let out = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.stdout?.on('data', (chunk) => (out += chunk));
+    if (toFile) child.stdout.pipe(createWriteStream(stdout));
+    else child.stdout?.on('data', (chunk) => (out += chunk));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, ms: Number(process.hrtime.bigint() - started) / 1e6, stderr, stdout: out }));
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code !== 0 && code !== 3) reject(new Error(`node ${argv.join(' ')} exited ${code}: ${stderr.slice(0, 2000)}`));
+      else resolve({ code, ms, stderr, stdout: out });
+    });
   });
 }
 
+/** Starts a long-running child that prints `listening on <url>`; resolves with the url and the child. */
+function listening(argv, cwd) {
+  const child = spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`${argv.join(' ')} exited ${code} before listening`)));
+    child.stdout.on('data', (chunk) => {
+      seen += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(seen);
+      if (match) resolve({ url: match[1], child });
+    });
+  });
+}
+
+const stop = (child) => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill('SIGTERM'))));
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const round = (value, digits = 2) => Number(value.toFixed(digits));
 // Distinct observables: IPv4 addresses and domains (neither is batched by v2, so upstream
 // requests per provider must equal the distinct observables exactly).
 const observable = (i) => (i % 2 ? `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` : `host-${i}.bench.example`);
+
+async function stats(simulator) {
+  const body = await (await fetch(`${simulator.url}/__sim/stats`)).json();
+  const byEndpoint = body.byEndpoint ?? {};
+  const sum = (prefix) => Object.entries(byEndpoint).filter(([name]) => name.startsWith(prefix)).reduce((total, [, count]) => total + Number(count), 0);
+  return { v3: sum('v3 '), v2: sum('v2 '), total: body.total };
+}
+const reset = (simulator) => fetch(`${simulator.url}/__sim/reset`, { method: 'POST' });
+
+/** (a) misses: x-enrich --no-cache with one vt3 instance vs a bare keep-alive client, same simulator and concurrency. */
+async function misses(simulator, dir) {
+  const config = join(dir, 'vt3-only.yaml');
+  await writeFile(config, `providers:\n  vt3: { use: "@x/provider-virustotal-v3", options: { apiKey: bench, baseUrl: "${simulator.v3Url}" }, rateLimit: false }\nconcurrency: ${CONCURRENCY}\n`);
+  const input = join(dir, 'misses.txt');
+  // 12.x for x-enrich, 11.x for the floor: both ask the simulator for objects it has not generated yet.
+  await writeFile(input, Array.from({ length: MISSES }, (_, i) => `12.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`).join('\n') + '\n');
+  const floorRun = await node([FLOORS, 'http', simulator.v3Url, 'bench', String(MISSES), String(CONCURRENCY)], { stdout: 'pipe' });
+  const floor = JSON.parse(floorRun.stdout);
+  await reset(simulator);
+  const run = await node([CLI, '--config', config, 'enrich', '--no-cache', '--quiet', '--format', 'jsonl', '--concurrency', String(CONCURRENCY), '--input', input], { cwd: dir });
+  const calls = await stats(simulator);
+  if (calls.v3 !== MISSES) throw new Error(`bench misses: expected ${MISSES} upstream calls, saw ${calls.v3}`);
+  // x-enrich's figure is the whole process (start included); the floor's is its request loop.
+  return { lookups: MISSES, concurrency: CONCURRENCY, xEnrichPerSecond: Math.round(MISSES / (run.ms / 1000)), xEnrichSeconds: round(run.ms / 1000), floorPerSecond: Math.round(MISSES / (floor.ms / 1000)), floorSeconds: round(floor.ms / 1000) };
+}
+
+/** (b) a feed: the cold first run, the warm re-run (file cache) and the parse-and-serialise floor of its output. */
+async function feed(simulator, dir, config) {
+  const input = join(dir, 'feed.txt');
+  const lines = [];
+  for (let i = 0; i < LINES; i += 1) lines.push(observable((i * 7919) % DISTINCT));
+  await writeFile(input, lines.join('\n') + '\n');
+  const cacheDir = join(dir, 'cache-feed');
+  const args = [CLI, '--config', config, 'enrich', '--cache-dir', cacheDir, '--quiet', '--format', 'jsonl', '--input', input];
+  await reset(simulator);
+  const coldRss = join(dir, 'rss-cold');
+  const cold = await node(['--import', RSS_HOOK, ...args], { cwd: dir, env: { X_ENRICH_BENCH_RSS_FILE: coldRss } });
+  const calls = await stats(simulator);
+  await reset(simulator);
+  const warmRss = join(dir, 'rss-warm');
+  const output = join(dir, 'feed-out.jsonl');
+  const warm = await node(['--import', RSS_HOOK, ...args], { cwd: dir, env: { X_ENRICH_BENCH_RSS_FILE: warmRss }, stdout: output });
+  const warmCalls = await stats(simulator);
+  if (warmCalls.total !== 0) throw new Error(`bench feed: the warm re-run called upstream ${warmCalls.total} times`);
+  const floor = JSON.parse((await node([FLOORS, 'json', output], { stdout: 'pipe' })).stdout);
+  // One record per line and provider instance (vt3, vt2).
+  if (floor.records !== LINES * 2) throw new Error(`bench feed: expected ${LINES * 2} output records, got ${floor.records}`);
+  const mb = async (file) => Math.round(Number(await readFile(file, 'utf8')) / 1024 / 1024);
+  return {
+    lines: LINES,
+    distinct: DISTINCT,
+    coldSeconds: round(cold.ms / 1000),
+    coldUpstreamV3: calls.v3,
+    coldUpstreamV2: calls.v2,
+    coldPeakRssMb: await mb(coldRss),
+    warmSeconds: round(warm.ms / 1000),
+    warmLinesPerSecond: Math.round(LINES / (warm.ms / 1000)),
+    warmPeakRssMb: await mb(warmRss),
+    records: floor.records,
+    outputMb: round(floor.bytes / 1024 / 1024, 1),
+    floorSeconds: round(floor.ms / 1000),
+  };
+}
+
+/** (c) cold start of a cached lookup vs `node -e 0`, medians of 7 runs each, interleaved. */
+async function coldStart(dir, config) {
+  const args = [CLI, '--config', config, 'enrich', '--cache-dir', join(dir, 'cache-cold'), '--quiet', '--format', 'jsonl', '8.8.8.8'];
+  await node(args, { cwd: dir });
+  const xEnrich = [];
+  const bare = [];
+  for (let i = 0; i < 7; i += 1) {
+    xEnrich.push((await node(args, { cwd: dir })).ms);
+    bare.push((await node(['-e', '0'], { cwd: dir })).ms);
+  }
+  return { xEnrichMedianMs: Math.round(median(xEnrich)), xEnrichMinMs: Math.round(Math.min(...xEnrich)), nodeMedianMs: Math.round(median(bare)), nodeMinMs: Math.round(Math.min(...bare)), runs: 7 };
+}
+
+/** (d) serve, cached POST /v1/enrich of one observable, vs a bare fastify route answering the same body. */
+async function serve(dir, config) {
+  const body = JSON.stringify({ observables: ['8.8.8.8'] });
+  const load = async (url) => {
+    const result = await autocannon({ url: `${url}/v1/enrich`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: CONNECTIONS, duration: SERVE_S });
+    if (result.errors || result.non2xx) throw new Error(`bench serve: ${result.errors} errors, ${result.non2xx} non-2xx from ${url}`);
+    return { requestsPerSecond: Math.round(result.requests.average), p99Ms: result.latency.p99, p50Ms: result.latency.p50 };
+  };
+  const app = await listening([CLI, '--config', config, '--log-level', 'error', 'serve', '--port', '0'], dir);
+  let xEnrich;
+  let answer;
+  try {
+    const response = await fetch(`${app.url}/v1/enrich`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    answer = await response.text();
+    const again = await (await fetch(`${app.url}/v1/enrich`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json();
+    if (!again.records?.every((record) => record.cache?.hit)) throw new Error('bench serve: the second lookup was not cached');
+    xEnrich = await load(app.url);
+  } finally {
+    await stop(app.child);
+  }
+  const bodyFile = join(dir, 'serve-body.json');
+  await writeFile(bodyFile, answer);
+  const bare = await listening([FLOORS, 'fastify', bodyFile], dir);
+  try {
+    return { connections: CONNECTIONS, durationS: SERVE_S, responseBytes: Buffer.byteLength(answer), xEnrich, floor: await load(bare.url) };
+  } finally {
+    await stop(bare.child);
+  }
+}
 
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'x-enrich-bench-'));
@@ -43,80 +186,44 @@ async function main() {
     `providers:
   vt3: { use: "@x/provider-virustotal-v3", options: { apiKey: bench, baseUrl: "${simulator.v3Url}" }, rateLimit: false }
   vt2: { use: "@x/provider-virustotal-v2", options: { apiKey: bench, apiUrl: "${simulator.v2Url}" }, rateLimit: false }
-concurrency: 64
+concurrency: ${CONCURRENCY}
 `,
   );
   const results = {};
   try {
-    // 1. Cold start: one cached observable, process start to exit.
-    const cache = join(dir, 'cache-cold');
-    const args = ['--config', config, 'enrich', '--cache-dir', cache, '--quiet', '--format', 'jsonl', '8.8.8.8'];
-    await run(args, { cwd: dir });
-    const runs = [];
-    for (let i = 0; i < 7; i += 1) runs.push((await run(args, { cwd: dir })).ms);
-    results.coldStartCachedMs = { median: Math.round(median(runs)), min: Math.round(Math.min(...runs)), target: 400 };
-
-    // 2. Batch: LINES lines, DISTINCT distinct observables, to jsonl.
-    const input = join(dir, 'batch.txt');
-    const lines = [];
-    for (let i = 0; i < LINES; i += 1) lines.push(observable((i * 7919) % DISTINCT));
-    await writeFile(input, lines.join('\n') + '\n');
-    await fetch(`${simulator.url}/__sim/reset`, { method: 'POST' });
-    const rssFile = join(dir, 'rss');
-    const batch = await run(['--config', config, 'enrich', '--cache-dir', join(dir, 'cache-batch'), '--quiet', '--format', 'jsonl', '--input', input], {
-      cwd: dir,
-      env: { X_ENRICH_BENCH_RSS_FILE: rssFile },
-    });
-    const stats = await (await fetch(`${simulator.url}/__sim/stats`)).json();
-    const byEndpoint = stats.byEndpoint ?? {};
-    const sum = (prefix) => Object.entries(byEndpoint).filter(([name]) => name.includes(prefix)).reduce((total, [, count]) => total + Number(count), 0);
-    results.batch = {
-      lines: LINES,
-      distinct: DISTINCT,
-      exitCode: batch.code,
-      seconds: Number((batch.ms / 1000).toFixed(2)),
-      linesPerSecond: Math.round(LINES / (batch.ms / 1000)),
-      upstreamCallsV3: sum('v3 '),
-      upstreamCallsV2: sum('v2 '),
-      upstreamTotal: stats.total,
-      peakRssMb: Math.round(Number(await readFile(rssFile, 'utf8')) / 1024 / 1024),
-      targetPeakRssMb: 300,
-    };
-
-    // 3. serve: cached lookups under load on loopback.
-    const serve = spawn(process.execPath, [CLI, '--config', config, '--log-level', 'error', 'serve', '--port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
-    const base = await new Promise((resolve) => {
-      let seen = '';
-      serve.stdout.on('data', (chunk) => {
-        seen += chunk;
-        const match = /listening on (http:\/\/\S+)/.exec(seen);
-        if (match) resolve(match[1]);
-      });
-    });
-    const body = JSON.stringify({ observables: ['8.8.8.8'] });
-    await fetch(`${base}/v1/enrich`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    const load = await autocannon({ url: `${base}/v1/enrich`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 32, duration: 10 });
-    results.serveCached = { requestsPerSecond: Math.round(load.requests.average), p99Ms: load.latency.p99, p50Ms: load.latency.p50, errors: load.errors, non2xx: load.non2xx, connections: 32, durationS: 10 };
-    serve.kill('SIGTERM');
-
-    // 4. MCP: an enrich call of 100 cached observables over stdio and HTTP.
-    results.mcp = await benchMcp({ cli: CLI, config, dir });
+    if (wanted('misses')) results.misses = await misses(simulator, dir);
+    if (wanted('feed')) results.feed = await feed(simulator, dir, config);
+    if (wanted('cold')) results.coldStart = await coldStart(dir, config);
+    if (wanted('serve')) results.serveCached = await serve(dir, config);
+    // An enrich call of 100 cached observables over stdio and HTTP (no floor: an absolute goal).
+    if (wanted('mcp')) results.mcp = await benchMcp({ cli: CLI, config, dir });
   } finally {
     await simulator.close();
     await rm(dir, { recursive: true, force: true });
   }
 
   console.log(JSON.stringify(results, null, 2));
-  console.table({
-    'cold start, cached (median ms)': { value: results.coldStartCachedMs.median, target: '< 400' },
-    [`batch ${LINES} lines (s)`]: { value: results.batch.seconds, target: '' },
-    'batch upstream calls v3 / v2': { value: `${results.batch.upstreamCallsV3} / ${results.batch.upstreamCallsV2}`, target: `${DISTINCT} / ${DISTINCT}` },
-    'batch peak RSS (MB)': { value: results.batch.peakRssMb, target: '< 300' },
-    'serve cached req/s': { value: results.serveCached.requestsPerSecond, target: '' },
-    'serve cached p99 (ms)': { value: results.serveCached.p99Ms, target: '' },
-    'MCP enrich, 100 cached, stdio (median / p95 ms)': { value: `${results.mcp.stdio.medianMs} / ${results.mcp.stdio.p95Ms}`, target: '< 50' },
-    'MCP enrich, 100 cached, HTTP (median / p95 ms)': { value: `${results.mcp.http.medianMs} / ${results.mcp.http.p95Ms}`, target: '< 50' },
-  });
+  const rows = [];
+  // higher: x-enrich / floor must reach the goal; lower: x-enrich / floor must stay under it.
+  const row = (figure, xEnrich, floor, ratio, goal, pass) => rows.push({ figure, 'x-enrich': xEnrich, floor, ratio: ratio === undefined ? '' : round(ratio), goal, result: pass ? 'pass' : 'FAIL' });
+  const { misses: m, feed: f, coldStart: c, serveCached: s, mcp } = results;
+  if (m) row(`misses: ${m.lookups} IPv4, vt3, c=${m.concurrency} (lookups/s)`, m.xEnrichPerSecond, m.floorPerSecond, m.xEnrichPerSecond / m.floorPerSecond, '>= 0.8x', m.xEnrichPerSecond / m.floorPerSecond >= 0.8);
+  if (f) {
+    row(`feed warm re-run: ${f.lines} lines, file cache (s)`, f.warmSeconds, f.floorSeconds, f.warmSeconds / f.floorSeconds, '<= 3x', f.warmSeconds / f.floorSeconds <= 3);
+    row('feed warm re-run: peak RSS (MB)', f.warmPeakRssMb, '', undefined, '< 300', f.warmPeakRssMb < 300);
+    row(`feed cold first run (s; upstream v3/v2 ${f.coldUpstreamV3}/${f.coldUpstreamV2})`, f.coldSeconds, f.floorSeconds, f.coldSeconds / f.floorSeconds, 'reported', f.coldUpstreamV3 === f.distinct && f.coldUpstreamV2 === f.distinct);
+    row('feed cold first run: peak RSS (MB)', f.coldPeakRssMb, '', undefined, 'reported', true);
+  }
+  if (c) row('cold start, cached lookup (median ms)', c.xEnrichMedianMs, c.nodeMedianMs, c.xEnrichMedianMs / c.nodeMedianMs, '<= 2.5x', c.xEnrichMedianMs / c.nodeMedianMs <= 2.5);
+  if (s) {
+    row(`serve cached POST /v1/enrich, ${s.connections} conn (req/s)`, s.xEnrich.requestsPerSecond, s.floor.requestsPerSecond, s.xEnrich.requestsPerSecond / s.floor.requestsPerSecond, '>= 0.5x', s.xEnrich.requestsPerSecond / s.floor.requestsPerSecond >= 0.5);
+    row('serve cached p99 (ms)', s.xEnrich.p99Ms, s.floor.p99Ms, s.xEnrich.p99Ms / Math.max(1, s.floor.p99Ms), 'reported', true);
+  }
+  if (mcp) {
+    row('MCP enrich, 100 cached, stdio (median ms)', mcp.stdio.medianMs, '', undefined, '< 50', mcp.stdio.medianMs < 50);
+    row('MCP enrich, 100 cached, HTTP (median ms)', mcp.http.medianMs, '', undefined, '< 50', mcp.http.medianMs < 50);
+  }
+  console.table(rows);
 }
 
 await main();

@@ -125,9 +125,9 @@ export async function buildStores(config: { cache?: CacheConfig; rateLimitStore?
     description = 'cache: off';
   } else if (choice.cacheDir || (configured === undefined && choice.mode === 'cli') || configured?.store === 'file') {
     const dir = choice.cacheDir ?? (configured?.store === 'file' ? configured.dir : undefined) ?? defaultCacheDir();
-    // Without a file section, core's default (FILE_CACHE_MEMORY_ENTRIES) bounds a batch's memory.
-    const maxEntries = configured?.store === 'file' ? configured.maxEntries : undefined;
-    cache = fileCache = createFileCacheStore({ dir, maxEntries });
+    // Without a file section, core's default (FILE_CACHE_MEMORY_BYTES, 64 MiB) bounds a batch's memory.
+    const file = configured?.store === 'file' ? configured : undefined;
+    cache = fileCache = createFileCacheStore({ dir, maxEntries: file?.maxEntries, maxMemoryBytes: file?.maxMemoryBytes });
     cacheKind = 'file';
     description = `cache: file store in ${dir}`;
     if (!choice.noPrune) {

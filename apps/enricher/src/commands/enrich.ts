@@ -13,6 +13,7 @@ import { writeOut } from '../run-command.js';
 import { openOutputFile, type OutputFile } from '../output/output-file.js';
 import { plural } from '../output/plural.js';
 import { routeStderr, writeStderr } from '../terminal/stderr.js';
+import { createBatchedWriter } from '../output/batched-writer.js';
 import { UsageError } from '../usage-error.js';
 
 export interface EnrichOptions {
@@ -107,7 +108,8 @@ export async function runEnrichment(options: {
     interrupted: false,
     incomplete: false,
   };
-  await options.write(options.formatter.start());
+  const out = createBatchedWriter(options.write);
+  await out.write(options.formatter.start());
   const iterator = options.stream[Symbol.asyncIterator]();
   try {
     for (;;) {
@@ -132,7 +134,7 @@ export async function runEnrichment(options: {
         tally.invalidInputs += 1;
       }
       options.onItem?.(item, tally);
-      await options.write(options.formatter.item(item));
+      await out.write(options.formatter.item(item));
     }
   } catch (error) {
     // A usage mistake found in the input (a CSV without the --field column) stays one.
@@ -143,6 +145,7 @@ export async function runEnrichment(options: {
   } finally {
     // Do not wait for the engine to wind down lookups in flight: it may sit in a quota wait.
     void Promise.resolve(iterator.return?.()).catch(() => undefined);
+    await out.flush();
     options.beforeEnd?.();
     await options.write(options.formatter.end({ interrupted: tally.interrupted, complete: !tally.interrupted && !tally.incomplete, invalidInputs: tally.invalidInputs }));
   }

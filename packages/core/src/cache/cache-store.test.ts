@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cacheKey, canonicalJson, optionsFingerprint } from './cache-key.js';
-import { createFileCacheStore } from './file-cache-store.js';
+import { createFileCacheStore, FILE_CACHE_MEMORY_BYTES } from './file-cache-store.js';
 import { createMemoryCacheStore } from './memory-cache-store.js';
 import { systemClock } from '../di/tokens.js';
 
@@ -148,6 +148,39 @@ describe('file cache store', () => {
     } finally {
       alive.kill('SIGKILL');
     }
+  });
+
+  describe('memory layer, capped by bytes', () => {
+    // Each entry's file is ~1,055 bytes of JSON: a 5,000-byte cap holds 4 of them.
+    const entry = { value: 'x'.repeat(1_000), storedAt: 1_000, expiresAt: 9_000 };
+    async function readAllThenRemoveFiles(maxMemoryBytes: number, count: number) {
+      const dir = await tempDir();
+      const writer = createFileCacheStore({ dir, clock });
+      for (let i = 0; i < count; i += 1) await writer.set(`k${i}`, entry);
+      const reader = createFileCacheStore({ dir, clock, maxMemoryBytes });
+      for (let i = 0; i < count; i += 1) expect(await reader.get(`k${i}`)).toEqual(entry);
+      // Behind the store's back: what it still answers now comes from its memory layer.
+      await Promise.all((await readdir(dir)).map((name) => rm(join(dir, name))));
+      return reader;
+    }
+
+    it('holds the most recently read entries that fit in maxMemoryBytes, and no more', async () => {
+      const reader = await readAllThenRemoveFiles(5_000, 10);
+      for (let i = 6; i < 10; i += 1) expect(await reader.get(`k${i}`)).toEqual(entry);
+      for (let i = 0; i < 6; i += 1) expect(await reader.get(`k${i}`)).toBeUndefined();
+    });
+
+    it('holds a whole working set under the default cap (64 MiB)', async () => {
+      const reader = await readAllThenRemoveFiles(FILE_CACHE_MEMORY_BYTES, 50);
+      for (let i = 0; i < 50; i += 1) expect(await reader.get(`k${i}`)).toEqual(entry);
+    });
+
+    it('serves an entry larger than the cap from its file only; 0 turns the layer off', async () => {
+      for (const cap of [500, 0]) {
+        const reader = await readAllThenRemoveFiles(cap, 1);
+        expect(await reader.get('k0')).toBeUndefined();
+      }
+    });
   });
 
   it('prunes nothing in a directory that does not exist yet', async () => {

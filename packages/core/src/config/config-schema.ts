@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OBSERVABLE_TYPES } from '../observable/observable-type.js';
 import { zDuration } from './duration.js';
-import { FILE_CACHE_MEMORY_ENTRIES } from '../cache/file-cache-store.js';
+import { FILE_CACHE_MEMORY_BYTES } from '../cache/file-cache-store.js';
 
 /**
  * The configuration file, as zod schemas. Types are derived from these (never written twice);
@@ -105,7 +105,8 @@ export const zCacheStoreConfig = z.discriminatedUnion('store', [
   z.object({
     store: z.literal('file'),
     dir: z.string().optional().describe("Directory for the file store (default: the user's cache directory)."),
-    maxEntries: z.number().int().positive().default(FILE_CACHE_MEMORY_ENTRIES).describe('Parsed entries kept in memory in front of the files (a read-through layer; the files are the cache).'),
+    maxMemoryBytes: z.number().int().nonnegative().optional().describe(`Memory cap, in bytes of entry JSON (about their heap size), of the read-through layer in front of the files (the files are the cache); 0 turns it off. Default ${FILE_CACHE_MEMORY_BYTES} (64 MiB).`),
+    maxEntries: z.number().int().positive().optional().describe('An additional cap on the entries kept in memory in front of the files (default: none, bytes bound the layer).'),
   }).strict(),
   z.object({
     store: z.literal('redis'),
