@@ -20,6 +20,8 @@ export { assertUniqueProviderNames, loadProviders, prepareProvider, type LoadPro
 export { listInstalledPlugins, resolvePluginEntry, PROVIDER_KEYWORD, type InstalledPlugin } from './plugin/resolve-plugin.js';
 export { CORE_VERSION } from './version.js';
 export * from './di/tokens.js';
+export { construct, constructorParameters, type InjectableClass, type InjectionToken, type TokenResolver } from './di/construct.js';
+export { createContainer } from './plugin/register-provider.js';
 
 // --- Errors and logging ----------------------------------------------------
 export * from './errors/error-codes.js';
