@@ -39,8 +39,9 @@ export * from './config/secret.js';
 export * from './config/config-schema.js';
 export * from './config/load-config.js';
 export * from './config/validation-issues.js';
-export { collectSecrets, redactConfig, secretPaths, type SecretPath } from './config/redact.js';
 export { renderOptionsTable } from './config/config-reference.js';
+export { collectSecrets, redactConfig, secretPaths, type SecretPath } from './config/redact.js';
+export { renderProviderOptionsTable } from './config/config-reference.js';
 
 // --- Rate limits and caches (core-B) -------------------------------------------
 export * from './rate-limit/memory-rate-limit-store.js';
