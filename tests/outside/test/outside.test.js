@@ -18,6 +18,8 @@ import { PUBLIC_PACKAGES, REPO, run, userEnv } from './helpers.js';
 const KEY = 'outside-test-key-0123456789abcdef';
 
 let root = '';
+/** `pnpm publish -r --dry-run`, started with the install so the two overlap. */
+let publishDryRun;
 let tarballs = '';
 let host = '';
 /** Tarball file name by package name. */
@@ -40,6 +42,9 @@ beforeAll(async () => {
     const file = (await readdir(tarballs)).find((entry) => !before.has(entry));
     tarballOf.set(name, file);
   }
+  // Overlaps the install; started after the packing so the two never pack the same directory at once.
+  publishDryRun = run('pnpm', ['run', 'release:dry-run'], { cwd: REPO, env: process.env });
+  publishDryRun.catch(() => undefined);
   const fileDeps = Object.fromEntries([...tarballOf].map(([name, file]) => [name, `file:../tarballs/${file}`]));
   await writeFile(
     join(host, 'package.json'),
@@ -91,6 +96,14 @@ describe('the packed tarballs', () => {
     // npm installed exactly one copy of core for the app and every plugin.
     expect(existsSync(join(host, 'node_modules', '@x', 'enricher', 'node_modules', '@x', 'core'))).toBe(false);
     expect(existsSync(join(host, 'node_modules', '@x', 'provider-virustotal-v3', 'node_modules', '@x', 'core'))).toBe(false);
+  });
+});
+
+describe('the release', () => {
+  it('publishes exactly the public packages (pnpm publish -r --dry-run, as changeset publish runs it)', async () => {
+    const { stdout, stderr } = await publishDryRun;
+    const published = [...(stdout + stderr).matchAll(/^\+ (@x\/[a-z0-9-]+)@(\S+)$/gm)].map((match) => match[1]).sort();
+    expect(published).toEqual([...tarballOf.keys()].sort());
   });
 });
 
