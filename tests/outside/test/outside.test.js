@@ -16,6 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PUBLIC_PACKAGES, REPO, run, userEnv } from './helpers.js';
 
 const KEY = 'outside-test-key-0123456789abcdef';
+/** The scaffolded providers: id and the flags of `x-enrich create provider`. */
+const SCAFFOLDS = [
+  ['acme-js', []],
+  ['acme-ts', ['--typescript']],
+];
 
 let root = '';
 /** `pnpm publish -r --dry-run`, started with the install so the two overlap. */
@@ -24,6 +29,10 @@ let tarballs = '';
 let host = '';
 /** Tarball file name by package name. */
 const tarballOf = new Map();
+
+/** Each scaffold's `create` + `npm install`, started once the host is installed; both run beside the other cases. */
+const scaffolds = new Map();
+const NPM_INSTALL = ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
 
 const bin = () => join(host, 'node_modules', '.bin', 'x-enrich');
 const xEnrich = (args, options = {}) => run(bin(), args, { cwd: host, ...options });
@@ -56,7 +65,15 @@ beforeAll(async () => {
       dependencies: { ...fileDeps, pino: '^9.14.0', 'reflect-metadata': '^0.2.2', tsyringe: '4.8.0' },
     }),
   );
-  await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: host });
+  await run('npm', NPM_INSTALL, { cwd: host });
+  for (const [id, flags] of SCAFFOLDS) {
+    const installed = (async () => {
+      await run(bin(), ['create', 'provider', id, ...flags, '--core', `file:${join(tarballs, tarballOf.get('@x/core'))}`], { cwd: root });
+      await run('npm', NPM_INSTALL, { cwd: join(root, `x-enrich-provider-${id}`) });
+    })();
+    installed.catch(() => undefined);
+    scaffolds.set(id, installed);
+  }
 }, 600_000);
 
 afterAll(async () => {
@@ -153,16 +170,11 @@ console.log(JSON.stringify({ out, logLines: lines.length, leaked: lines.some((li
   });
 });
 
-describe.each([
-  ['JavaScript', []],
-  ['TypeScript', ['--typescript']],
-])('a scaffolded %s provider', (language, flags) => {
-  const id = language === 'JavaScript' ? 'acme-js' : 'acme-ts';
+describe.each(SCAFFOLDS)('the scaffolded provider %s', (id) => {
   const dir = () => join(root, `x-enrich-provider-${id}`);
 
   it('is written by x-enrich create provider, installs its own @x/core and passes its own tests', async () => {
-    await run(bin(), ['create', 'provider', id, ...flags, '--core', `file:${join(tarballs, tarballOf.get('@x/core'))}`], { cwd: root });
-    await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir() });
+    await scaffolds.get(id);
     // Its own copy of core (a dev dependency for its tests): the layout that used to break loading.
     expect(existsSync(join(dir(), 'node_modules', '@x', 'core', 'package.json'))).toBe(true);
     const test = await run('npm', ['test'], { cwd: dir() });
