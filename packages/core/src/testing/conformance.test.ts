@@ -8,7 +8,7 @@ import { UpstreamError } from '../errors/x-enrich-error.js';
 import type { HttpClient, UpstreamClient } from '../http/upstream.js';
 import type { Observable } from '../observable/observable-type.js';
 import { definePlugin, type EnrichContext, type EnrichmentProvider, type ProviderOutcome } from '../plugin/provider.js';
-import { runProviderConformance, type ConformanceFault, type HungRequest, type UpstreamResponse } from './index.js';
+import { runProviderConformance, type ConformanceFault, type HungRequest, type CannedResponse } from './index.js';
 
 const API_KEY = 'conformance-secret-key-31337';
 const zOptions = z.object({
@@ -66,7 +66,7 @@ const plugin = definePlugin({
 
 async function startFakeIntel() {
   let fault: ConformanceFault | null = null;
-  let canned: UpstreamResponse | null = null;
+  let canned: CannedResponse | null = null;
   const hangs = new EventEmitter();
   const server: Server = createServer((req, res) => {
     if (req.headers['x-apikey'] !== API_KEY) {
@@ -103,7 +103,7 @@ async function startFakeIntel() {
       fault = next;
     },
     hung: async () => ((await once(hangs, 'hung')) as [HungRequest])[0],
-    respond(response: UpstreamResponse | null) {
+    respond(response: CannedResponse | null) {
       canned = response;
     },
     async close() {

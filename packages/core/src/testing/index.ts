@@ -28,7 +28,7 @@ export interface HungRequest {
 }
 
 /** A canned upstream answer, for declarative cases. */
-export interface UpstreamResponse {
+export interface CannedResponse {
   status?: number;
   body?: unknown;
   headers?: Record<string, string>;
@@ -47,7 +47,7 @@ export interface ConformanceUpstream {
    */
   hung?(): Promise<HungRequest>;
   /** Answer every following request with `response` (`null`: normal answers again). Needed by `cases`. */
-  respond?(response: UpstreamResponse | null): void | Promise<void>;
+  respond?(response: CannedResponse | null): void | Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,7 +56,7 @@ export interface ConformanceCase {
   /** The test's name; default: the observable and the upstream status. */
   name?: string;
   observable: string | Observable;
-  upstream: UpstreamResponse;
+  upstream: CannedResponse;
   expected: ExpectedRecord;
 }
 
