@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CORE_VERSION, renderOptionsTable } from '@x/core';
+import { CORE_VERSION, renderProviderOptionsTable } from '@x/core';
 import type { z } from 'zod';
 import { ExitCode } from '../exit-codes.js';
 import { writeOut } from '../run-command.js';
@@ -86,7 +86,7 @@ const TSCONFIG = {
 /** The options table of the template's schema, rendered here so the README starts out true. */
 async function optionsSection(): Promise<string> {
   const { zOptions } = (await import(pathToFileURL(join(TEMPLATES, 'options.js')).href)) as { zOptions: z.ZodType };
-  return `## Options\n\n${renderOptionsTable(zOptions)}`;
+  return `## Options\n\n${renderProviderOptionsTable(zOptions)}`;
 }
 
 /**

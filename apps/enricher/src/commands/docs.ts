@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { renderOptionsTable, resolvePluginEntry, zProviderManifest, XEnrichError } from '@x/core';
+import { renderProviderOptionsTable, resolvePluginEntry, zProviderManifest, XEnrichError } from '@x/core';
 import { ExitCode } from '../exit-codes.js';
 import { writeOut } from '../run-command.js';
 
@@ -14,6 +14,6 @@ export async function docsProviderCommand(path: string): Promise<ExitCode> {
   const module = (await import(pathToFileURL(entry).href)) as { default?: { manifest?: unknown }; plugin?: { manifest?: unknown } };
   const parsed = zProviderManifest.safeParse((module.default ?? module.plugin)?.manifest);
   if (!parsed.success) throw new XEnrichError('X_PLUGIN_MANIFEST_INVALID', `${entry} does not export a plugin with a valid manifest (export default definePlugin({ manifest, register })).`);
-  await writeOut(`## Options\n\n${renderOptionsTable(parsed.data.optionsSchema)}`);
+  await writeOut(`## Options\n\n${renderProviderOptionsTable(parsed.data.optionsSchema)}`);
   return ExitCode.Ok;
 }
