@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Every package a user can install, by directory (the order npm needs nothing from). */
-export const PUBLIC_PACKAGES = ['packages/core', 'packages/provider-virustotal-v3', 'packages/provider-virustotal-v2', 'packages/store-redis', 'packages/virustotal-simulator', 'apps/enricher'];
+export const PUBLIC_PACKAGES = ['packages/core', 'packages/provider-virustotal-v3', 'packages/provider-virustotal-v2', 'packages/provider-http', 'packages/store-redis', 'packages/virustotal-simulator', 'apps/enricher'];
 
 /**
  * The environment of a user's shell: what pnpm and vitest set for this run (npm_config_*,

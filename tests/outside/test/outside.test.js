@@ -105,7 +105,7 @@ describe('the packed tarballs', () => {
   });
 
   it('declare @x/core and zod as peer dependencies of every plugin, so a process has one core', async () => {
-    for (const dir of ['provider-virustotal-v3', 'provider-virustotal-v2', 'store-redis']) {
+    for (const dir of ['provider-virustotal-v3', 'provider-virustotal-v2', 'provider-http', 'store-redis']) {
       const pkg = JSON.parse(await readFile(join(host, 'node_modules', '@x', dir, 'package.json'), 'utf8'));
       expect(Object.keys(pkg.peerDependencies ?? {}), dir).toEqual(expect.arrayContaining(['@x/core', 'zod']));
       expect(pkg.dependencies?.['@x/core'], dir).toBeUndefined();
