@@ -10,7 +10,7 @@
  * apart from "clean" (a blocklist cannot say that something is benign).
  */
 import { readFileSync } from 'node:fs';
-import { definePlugin, inject, injectable, Tokens } from '@x/core';
+import { definePlugin, Tokens } from '@x/core';
 import { z } from 'zod';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
@@ -57,6 +57,10 @@ function findEntry(host, entries) {
 
 /** @implements {import('@x/core').EnrichmentProvider} */
 export class DnsBlocklistProvider {
+  // The constructor's tokens, in parameter order. Core constructs the class from this list, so
+  // plain JavaScript needs no decorators, and it works whichever copy of @x/core is installed.
+  static inject = [Tokens.ProviderOptions, Tokens.Logger];
+
   /**
    * @param {BlocklistOptions} options already validated by `zBlocklistOptions` (defaults applied)
    * @param {import('@x/core').Logger} logger bound to this instance, with secrets redacted
@@ -101,12 +105,6 @@ export class DnsBlocklistProvider {
     return { kind: 'not_found', reasons: [{ rule: 'not_listed', message: `${host} is not on ${this.listName}` }] };
   }
 }
-
-// Plain JavaScript has no decorator syntax, so apply core's re-exported tsyringe decorators by
-// hand, parameter decorators first, exactly as TypeScript's `@inject(Tokens.X)` would.
-inject(Tokens.ProviderOptions)(DnsBlocklistProvider, undefined, 0);
-inject(Tokens.Logger)(DnsBlocklistProvider, undefined, 1);
-injectable()(DnsBlocklistProvider);
 
 /** The plugin definition core's loader imports (default export). */
 export default definePlugin({

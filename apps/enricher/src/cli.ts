@@ -152,4 +152,21 @@ program
   .addHelpText('after', examples('x-enrich demo', 'x-enrich demo -f jsonl | head -3'))
   .action((_options: unknown, command: Command) => runCommand(async () => (await import('./commands/demo.js')).demoCommand(command.optsWithGlobals())));
 
+const create = program.command('create').description('write a new package from a template');
+create
+  .command('provider <name>')
+  .description('write a provider plugin package: options schema with a secret, fake upstream, conformance test, README, example config')
+  .option('--typescript', 'TypeScript (compiled on npm install) instead of JavaScript with JSDoc types')
+  .option('--dir <dir>', 'where to write it (default: ./x-enrich-provider-<name>)')
+  .option('--core <spec>', 'dev dependency spec for @x/core, e.g. file:../x-core-0.1.0.tgz before it is published (default: ^<this core version>)')
+  .action((name: string, options: { typescript?: boolean; dir?: string; core?: string }) =>
+    runCommand(async () => (await import('./commands/create.js')).createProviderCommand(name, options)),
+  );
+
+const docs = program.command('docs').description('print documentation generated from a plugin');
+docs
+  .command('provider <path>')
+  .description("print a provider's options table (Markdown) from its options schema; <path> is a plugin directory, file or installed package")
+  .action((path: string) => runCommand(async () => (await import('./commands/docs.js')).docsProviderCommand(path)));
+
 await program.parseAsync(process.argv);

@@ -21,6 +21,8 @@ export { assertUniqueProviderNames, loadProviders, prepareProvider, type LoadPro
 export { listInstalledPlugins, resolvePluginEntry, PROVIDER_KEYWORD, type InstalledPlugin } from './plugin/resolve-plugin.js';
 export { CORE_VERSION } from './version.js';
 export * from './di/tokens.js';
+export { construct, constructorParameters, type InjectableClass, type InjectionToken, type TokenResolver } from './di/construct.js';
+export { createContainer } from './plugin/register-provider.js';
 
 // --- Errors and logging ----------------------------------------------------
 export * from './errors/error-codes.js';
@@ -39,8 +41,9 @@ export * from './config/config-schema.js';
 export { configSectionJsonSchema, type JsonSchemaObject } from './config/config-json-schema.js';
 export * from './config/load-config.js';
 export * from './config/validation-issues.js';
-export { collectSecrets, redactConfig, secretPaths, type SecretPath } from './config/redact.js';
 export { renderOptionsTable } from './config/config-reference.js';
+export { collectSecrets, redactConfig, secretPaths, type SecretPath } from './config/redact.js';
+export { renderProviderOptionsTable } from './config/config-reference.js';
 
 // --- Rate limits and caches (core-B) -------------------------------------------
 export * from './rate-limit/memory-rate-limit-store.js';

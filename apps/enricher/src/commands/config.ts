@@ -1,5 +1,6 @@
 import { stringify as toYaml } from 'yaml';
-import { configSectionJsonSchema, REDACTED, redactConfig, type LoadedProvider } from '@x/core';
+import { z } from 'zod';
+import { configSectionJsonSchema, REDACTED, createEnricher, redactConfig, type LoadedProvider } from '@x/core';
 import { loadAppConfig, zAppConfig, type AppConfig } from '../app-config.js';
 import { ExitCode } from '../exit-codes.js';
 import type { LogLevel } from '../logger.js';
@@ -18,13 +19,18 @@ export function redactAppConfig(config: AppConfig, providers: readonly LoadedPro
   return { ...redacted, server };
 }
 
-/** Validates the file, then imports every enabled plugin and validates its options (what `enrich` would do). */
+/**
+ * Validates the file, imports every enabled plugin, validates its options, then registers each
+ * instance exactly as `enrich` does (an engine over memory stores, closed at once), so a plugin
+ * that cannot be constructed fails here too.
+ */
 export async function configValidateCommand(options: ConfigOptions): Promise<ExitCode> {
   const { path, config, dir } = await loadAppConfig(options.config);
   // A config `enrich` and `serve` would refuse is not valid.
   assertSomeProviderEnabled(config, path);
   const logger = commandLogger(options.logLevel, 'warn');
   const providers = await loadAppProviders(config, dir, logger);
+  await createEnricher({ providers, cacheStore: false, logger }).close();
   const names = providers.map((provider) => `${provider.name} (${provider.manifest.packageName} ${provider.manifest.version})`);
   await writeOut(`${path}: valid; ${providers.length} provider instance${providers.length === 1 ? '' : 's'}${names.length ? `: ${names.join(', ')}` : ''}\n`);
   return ExitCode.Ok;

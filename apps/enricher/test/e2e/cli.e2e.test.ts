@@ -227,6 +227,19 @@ describe('bad config', () => {
     expect(providers).toMatchObject({ code: 0, stdout: 'No provider instances are configured (or all are disabled).\n' });
   });
 
+  it('fails `config validate` where `enrich` fails: a provider core cannot construct', async () => {
+    const unbuildable = relative(tmp.dir, join(APP_DIR, 'test', 'fixtures', 'provider-unbuildable'));
+    const file = await tmp.write('unbuildable.yaml', `providers:\n  u:\n    use: "${unbuildable}"\n    rateLimit: false\n`);
+    const validate = await runCli(['--config', file, 'config', 'validate'], { cwd: tmp.dir });
+    const enrich = await runCli(['--config', file, 'enrich', '--no-cache', 'example.org'], { cwd: tmp.dir });
+    for (const result of [validate, enrich]) {
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('X_PLUGIN_REGISTER_FAILED');
+      expect(result.stderr).toContain('UnbuildableProvider has constructor parameter 0 without a token');
+      expect(result.stderr).not.toMatch(NO_STACK);
+    }
+  });
+
   it('reports YAML syntax errors with line and column', async () => {
     const bad = await tmp.write('syntax.yaml', 'providers:\n  a: [1, 2\n');
     const result = await runCli(['--config', bad, 'config', 'validate'], { cwd: tmp.dir });

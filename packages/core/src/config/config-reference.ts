@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { zEnricherConfig } from './config-schema.js';
 import { formatDuration } from './duration.js';
+import { isSecretSchema } from './secret.js';
 import { defOf } from './zod-def.js';
 
 const descriptionOf = (schema: z.ZodType): string | undefined => (schema as unknown as { description?: string }).description;
@@ -67,6 +68,7 @@ interface Row {
   type: string;
   defaultText: string;
   description: string;
+  secret: boolean;
 }
 
 function walk(schema: z.ZodType, path: string, rows: Row[], note = ''): void {
@@ -74,7 +76,7 @@ function walk(schema: z.ZodType, path: string, rows: Row[], note = ''): void {
   const def = defOf(core);
   if (path !== '') {
     const defaultText = hasDefault ? formatDefault(defaultValue, core) : optional ? '(optional)' : '**required**';
-    rows.push({ path, type: typeName(core), defaultText, description: `${note}${description ?? ''}`.trim() });
+    rows.push({ path, type: typeName(core), defaultText, description: `${note}${description ?? ''}`.trim(), secret: isSecretSchema(schema) || isSecretSchema(core) });
   }
   const child = (key: string) => (path === '' ? key : `${path}.${key}`);
   if (def.type === 'object') {
@@ -100,7 +102,7 @@ function walk(schema: z.ZodType, path: string, rows: Row[], note = ''): void {
         const tag = tagOf(optionCore);
         if (!rows.some((row) => row.path === child(discriminator))) {
           const tags = (def.options ?? []).map((variant) => JSON.stringify(tagOf(variant))).join(' \\| ');
-          rows.push({ path: child(discriminator), type: tags, defaultText: '**required**', description: `${note}Which kind; the fields marked (${discriminator}: ...) apply to that kind only.` });
+          rows.push({ path: child(discriminator), type: tags, defaultText: '**required**', description: `${note}Which kind; the fields marked (${discriminator}: ...) apply to that kind only.`, secret: false });
         }
         for (const [key, value] of Object.entries(optionDef.shape ?? {})) {
           if (key !== discriminator) walk(value, child(key), rows, `${note}(${discriminator}: ${String(tag)}) `);
@@ -175,4 +177,22 @@ export function renderOptionsTable(schema: z.ZodType): string {
   const rows: Row[] = [];
   walk(schema, '', rows);
   return table(rows);
+}
+
+/**
+ * A provider README's options table in Markdown (Option | Type | Default | Description), from its
+ * zod options schema: the one source for a provider README's table (`x-enrich docs provider`
+ * prints it). Secret-marked options say so in the Default column.
+ */
+export function renderProviderOptionsTable(optionsSchema: z.ZodType): string {
+  const rows: Row[] = [];
+  walk(optionsSchema, '', rows);
+  // A list of plain values already reads "list of string" on its own row; its elements add nothing.
+  const shown = rows.filter((row) => !(row.path.endsWith('[]') && row.description === ''));
+  return [
+    '| Option | Type | Default | Description |',
+    '| --- | --- | --- | --- |',
+    ...shown.map((row) => `| \`${row.path}\` | ${cell(row.type)} | ${row.secret ? `${row.defaultText}, secret` : row.defaultText} | ${cell(row.description)} |`),
+    '',
+  ].join('\n');
 }

@@ -13,8 +13,15 @@ export function secret<T extends z.ZodType>(schema: T): T {
   return marked;
 }
 
+/**
+ * Whether `schema` was marked with `secret()`. A plugin with its own copy of @x/core marks its
+ * key in that copy's registry, so the `x-secret` meta (kept in zod's registry, which every copy
+ * of zod shares through globalThis) is the check that works across copies.
+ */
 export function isSecretSchema(schema: z.ZodType): boolean {
-  return secretFields.has(schema);
+  if (secretFields.has(schema)) return true;
+  const meta = typeof (schema as { meta?: unknown }).meta === 'function' ? (schema.meta() as Record<string, unknown> | undefined) : undefined;
+  return meta?.['x-secret'] === true;
 }
 
 export const REDACTED = '[REDACTED]';

@@ -16,4 +16,18 @@ export interface LoadedProvider {
   /** Options after the plugin's schema (defaults applied). Contains secrets: never log it raw. */
   readonly options: Record<string, unknown>;
   readonly config: ProviderInstanceConfig;
+  /** Where the loader imported the plugin from (absent when a host built it with `prepareProvider`). */
+  readonly source?: PluginSource;
+}
+
+/** Where a plugin came from, for errors that must name files. */
+export interface PluginSource {
+  /** The plugin's entry file. */
+  readonly entry: string;
+  /**
+   * The copy of @x/core the plugin's own imports resolve to, when it is not the host's: a
+   * plugin with its own node_modules. Core builds providers without either copy's decorator
+   * metadata, so this mostly works; errors name both copies when it does not.
+   */
+  readonly ownCore?: string;
 }

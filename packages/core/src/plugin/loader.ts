@@ -14,7 +14,7 @@ import { CORE_VERSION } from '../version.js';
 import type { LoadedProvider } from './loaded-provider.js';
 import { zProviderManifest, type Lifecycle, type ProviderManifest } from './manifest.js';
 import type { ProviderPlugin } from './provider.js';
-import { DEFAULT_CONDITIONS, PROVIDER_KEYWORD, isPathSpecifier, listInstalledPlugins, resolvePluginEntry } from './resolve-plugin.js';
+import { DEFAULT_CONDITIONS, PROVIDER_KEYWORD, isPathSpecifier, listInstalledPlugins, pluginSource, resolvePluginEntry } from './resolve-plugin.js';
 import type { z } from 'zod';
 
 /** A lifecycle warning: one per plugin (not per instance) and load. */
@@ -233,7 +233,7 @@ async function importPlugin(
   conditions: readonly string[],
   installed: () => string,
   importTimeoutMs = 10_000,
-): Promise<{ plugin?: unknown; problem?: Problem }> {
+): Promise<{ plugin?: unknown; entry?: string; problem?: Problem }> {
   let entry = resolvePluginEntry(use, importFrom, conditions);
   if (entry === undefined && !isPathSpecifier(use)) {
     for (const dir of fallbacks) if ((entry = resolvePluginEntry(use, dir, conditions)) !== undefined) break;
@@ -244,7 +244,7 @@ async function importPlugin(
     return { problem: { code: 'X_PLUGIN_NOT_FOUND', path, message: `${what}. Installed plugins: ${installed()}` } };
   }
   try {
-    return { plugin: pluginFromModule((await importWithTimeout(pathToFileURL(entry).href, importTimeoutMs)) as Record<string, unknown>) };
+    return { plugin: pluginFromModule((await importWithTimeout(pathToFileURL(entry).href, importTimeoutMs)) as Record<string, unknown>), entry };
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     // Found, but it threw while loading: not a naming problem, so not X_PLUGIN_NOT_FOUND.
@@ -325,7 +325,7 @@ export async function loadProviders(config: EnricherConfig, options: LoadProvide
     }
     const checked = checkProvider(name, imported.plugin, instance, { ...options, allowEndOfLife }, instance.use);
     problems.push(...checked.problems);
-    if (checked.loaded) loaded.push(checked.loaded);
+    if (checked.loaded) loaded.push(imported.entry ? { ...checked.loaded, source: pluginSource(imported.entry) } : checked.loaded);
   }
   emitWarnings(loaded, options);
   if (problems.length > 0) throw loadError(problems, 'providers');

@@ -1,4 +1,5 @@
 import type { DependencyContainer } from 'tsyringe';
+import type { InjectionToken } from '../di/construct.js';
 import type { Observable } from '../observable/observable-type.js';
 import type { Logger } from '../logging/logger.js';
 import type { Confidence, Entity, Reason, Verdict } from '../result/result-record.js';
@@ -96,7 +97,12 @@ export interface EnrichmentProvider {
   close?(): Promise<void>;
 }
 
-export type ProviderConstructor = new (...args: never[]) => EnrichmentProvider;
+/**
+ * A provider class. Its constructor's tokens come from a static `inject` list (one token per
+ * parameter, the plain-JavaScript way) or from `@inject(Tokens.X)` on every parameter; core
+ * constructs it itself, so it works whichever copy of tsyringe decorated it.
+ */
+export type ProviderConstructor = (new (...args: never[]) => EnrichmentProvider) & { readonly inject?: readonly InjectionToken[] };
 
 /** What `register` receives: the instance's child container, already holding core's tokens. */
 export interface ProviderRegistrar {

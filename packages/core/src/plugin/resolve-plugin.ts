@@ -1,5 +1,7 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PluginSource } from './loaded-provider.js';
 
 /** The keyword a provider package lists in its package.json so hosts can discover it. */
 export const PROVIDER_KEYWORD = 'x-enrich-provider';
@@ -152,4 +154,25 @@ export function listInstalledPlugins(importFrom: string): InstalledPlugin[] {
     }
   }
   return [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** This copy of @x/core's package directory (from src/plugin or dist/plugin). */
+export const CORE_PACKAGE_DIR = realpathSync(fileURLToPath(new URL('../..', import.meta.url)));
+
+/** The real directory of package `name` as Node would find it from `from`, or undefined. */
+function installedPackageDir(name: string, from: string): string | undefined {
+  for (const dir of ancestors(from)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (isDirectory(candidate)) return realpathSync(candidate);
+  }
+  return undefined;
+}
+
+/**
+ * Where a plugin entry came from, and the copy of @x/core its imports resolve to when that is
+ * not this one (a provider with its own node_modules, loaded by path).
+ */
+export function pluginSource(entry: string): PluginSource {
+  const ownCore = installedPackageDir('@x/core', dirname(entry));
+  return ownCore !== undefined && ownCore !== CORE_PACKAGE_DIR ? { entry, ownCore } : { entry };
 }

@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
@@ -7,7 +8,7 @@ import { UpstreamError } from '../errors/x-enrich-error.js';
 import type { HttpClient, UpstreamClient } from '../http/upstream.js';
 import type { Observable } from '../observable/observable-type.js';
 import { definePlugin, type EnrichContext, type EnrichmentProvider, type ProviderOutcome } from '../plugin/provider.js';
-import { runProviderConformance, type ConformanceFault } from './index.js';
+import { runProviderConformance, type ConformanceFault, type HungRequest, type CannedResponse } from './index.js';
 
 const API_KEY = 'conformance-secret-key-31337';
 const zOptions = z.object({
@@ -65,6 +66,8 @@ const plugin = definePlugin({
 
 async function startFakeIntel() {
   let fault: ConformanceFault | null = null;
+  let canned: CannedResponse | null = null;
+  const hangs = new EventEmitter();
   const server: Server = createServer((req, res) => {
     if (req.headers['x-apikey'] !== API_KEY) {
       res.statusCode = 401;
@@ -80,7 +83,11 @@ async function startFakeIntel() {
       res.setHeader('content-type', 'application/json');
       res.end('{"detections": 3,,,');
     } else if (fault === 'hang') {
-      // never answers
+      // never answers; the kit waits for the connection to close after its abort
+      hangs.emit('hung', { closed: new Promise((resolve) => res.on('close', resolve)) });
+    } else if (canned) {
+      res.writeHead(canned.status ?? 200, { 'content-type': 'application/json', ...canned.headers });
+      res.end(JSON.stringify(canned.body ?? null));
     } else if (req.url?.includes('unknown')) {
       res.statusCode = 404;
       res.end();
@@ -94,6 +101,10 @@ async function startFakeIntel() {
     options: { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
     setFault(next: ConformanceFault | null) {
       fault = next;
+    },
+    hung: async () => ((await once(hangs, 'hung')) as [HungRequest])[0],
+    respond(response: CannedResponse | null) {
+      canned = response;
     },
     async close() {
       server.closeAllConnections();
@@ -111,6 +122,12 @@ runProviderConformance({
   ],
   observables: { found: ['example.org', '8.8.8.8'], notFound: ['unknown.example.org'] },
   startUpstream: startFakeIntel,
+  cases: [
+    { observable: 'example.org', upstream: { body: { detections: 9 } }, expected: { status: 'ok', verdict: 'malicious', confidence: 'medium' } },
+    { name: 'two detections stay under the threshold', observable: '8.8.8.8', upstream: { body: { detections: 2 } }, expected: { status: 'ok', verdict: 'benign' } },
+    { observable: 'example.org', upstream: { status: 404 }, expected: { status: 'not_found', verdict: 'unknown', confidence: null } },
+    { observable: 'example.org', upstream: { body: { score: 1 } }, expected: { status: 'error', errorCode: 'X_UPSTREAM_BAD_RESPONSE' } },
+  ],
 });
 
 /** An in-process provider (no upstream): the fault tests are skipped, the rest still apply. */

@@ -13,23 +13,52 @@ import { zProviderManifest } from '../plugin/manifest.js';
 import type { ProviderPlugin } from '../plugin/provider.js';
 import { zResultRecord, type ResultRecord } from '../result/result-record.js';
 import { captureLogger } from './capture.js';
+import { abortReachesUpstream, actualFor, findSecretLeaks, type ConformanceFault, type ExpectedRecord } from './checks.js';
 import { loadTestProvider } from './prepare.js';
 
 export { loadTestProvider, type TestProviderOptions } from './prepare.js';
 export { captureLogger, errorText, type CapturedLog } from './capture.js';
 export { createFakeClock, type FakeClock } from './fake-clock.js';
 export { runCacheStoreConformance, runRateLimitStoreConformance, type StoreConformanceOptions, type StoreUnderTest } from './store-conformance.js';
+export { CONFORMANCE_FAULTS, abortReachesUpstream, actualFor, findSecretLeaks, type ConformanceFault, type ExpectedRecord, type SeenOutput } from './checks.js';
 
-/** Upstream faults the kit asks a test upstream to produce. */
-export type ConformanceFault = 'http_500' | 'reset' | 'garbage_json' | 'hang';
+/** A request the upstream received while its fault was `hang`. */
+export interface HungRequest {
+  /** Resolves when the client closes that request's connection (the abort reached the HTTP call). */
+  closed: Promise<unknown>;
+}
+
+/** A canned upstream answer, for declarative cases. */
+export interface CannedResponse {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
 
 /** A local upstream (a simulator, a node:http server) the kit can break on purpose. */
 export interface ConformanceUpstream {
   /** Options merged over `validOptions` so the provider talks to this upstream (e.g. `{ baseUrl }`). */
   options?: Record<string, unknown>;
-  /** Make every following request fail this way; `null` restores normal answers. */
+  /** Make every following request fail this way (see `CONFORMANCE_FAULTS`); `null` restores normal answers. */
   setFault(fault: ConformanceFault | null): void | Promise<void>;
+  /**
+   * Resolves with the next request that arrives while the fault is `hang`. With it, the kit
+   * checks that aborting a lookup closes the upstream connection (the provider passed
+   * `context.signal` to its HTTP call); without it that check is skipped.
+   */
+  hung?(): Promise<HungRequest>;
+  /** Answer every following request with `response` (`null`: normal answers again). Needed by `cases`. */
+  respond?(response: CannedResponse | null): void | Promise<void>;
   close(): Promise<void>;
+}
+
+/** One declarative case: the upstream answers `upstream`; the record for `observable` must match `expected`. */
+export interface ConformanceCase {
+  /** The test's name; default: the observable and the upstream status. */
+  name?: string;
+  observable: string | Observable;
+  upstream: CannedResponse;
+  expected: ExpectedRecord;
 }
 
 export interface ProviderConformanceOptions {
@@ -46,6 +75,14 @@ export interface ProviderConformanceOptions {
   secrets?: string[];
   /** Instance config overrides for the lookups (config-file form: `{ resilience: { timeout: '2s' } }`). */
   instanceConfig?: Record<string, unknown>;
+  /**
+   * Declarative cases, like ESLint's RuleTester: for each, the upstream answers the given
+   * response and the record must match; a failure shows expected against actual.
+   * Needs `startUpstream` whose upstream implements `respond`.
+   */
+  cases?: ConformanceCase[];
+  /** How long (real time) the upstream may take to see a hung connection close after an abort. Default 2000 ms. */
+  abortCloseWithinMs?: number;
 }
 
 /** Error codes a provider may end in on an upstream fault (anything but X_PROVIDER_FAILED, a bug). */
@@ -170,6 +207,21 @@ export function runProviderConformance(options: ProviderConformanceOptions): voi
         await upstream?.setFault(null);
         await enricher.close();
       });
+
+      it.skipIf(!options.startUpstream)('passes the abort to the upstream: the hung request\'s connection closes', async (context) => {
+        const enricher = await enricherFor({ resilience: { timeout: '30s', retry: false, circuitBreaker: false } });
+        if (!upstream?.hung) {
+          await enricher.close();
+          context.skip('the upstream does not implement hung()');
+          return;
+        }
+        try {
+          const problem = await abortReachesUpstream(enricher, { setFault: (fault) => upstream!.setFault(fault), hung: () => upstream!.hung!() }, options.observables.found[0] as string | Observable, options.abortCloseWithinMs);
+          expect(problem, 'whether the abort reached the upstream').toBeUndefined();
+        } finally {
+          await enricher.close();
+        }
+      });
     });
 
     describe.skipIf(!options.startUpstream)('upstream faults', () => {
@@ -193,12 +245,33 @@ export function runProviderConformance(options: ProviderConformanceOptions): voi
       }
     });
 
+    describe.skipIf(!options.cases?.length)('cases', () => {
+      for (const [index, testCase] of (options.cases ?? []).entries()) {
+        const observable = typeof testCase.observable === 'string' ? testCase.observable : `${testCase.observable.type} ${testCase.observable.value}`;
+        it(testCase.name ?? `case ${index + 1}: ${observable} when the upstream answers ${testCase.upstream.status ?? 200}`, async () => {
+          const enricher = await enricherFor({ resilience: { timeout: '5s', retry: false, circuitBreaker: false } });
+          if (!upstream?.respond) throw new Error('cases need startUpstream() whose upstream implements respond(response)');
+          await upstream.respond(testCase.upstream);
+          try {
+            const result = await enricher.enrich([testCase.observable]);
+            const record = result.records[0] as ResultRecord;
+            records.push(record);
+            zResultRecord.parse(record);
+            const expected: ExpectedRecord = testCase.expected;
+            expect(actualFor(expected, record), `record for ${observable}${record.error ? ` (error: ${record.error.message})` : ''}`).toEqual(expected);
+          } finally {
+            await upstream.respond(null);
+            await enricher.close();
+          }
+        });
+      }
+    });
+
     describe('secrets', () => {
       // A plugin whose options hold no secret (a local list) has nothing to leak; one that forgot
       // to mark its key with secret() shows here as skipped, not as a pass that checked nothing.
       it.skipIf(secrets().length === 0)('never appear in logs, errors or records', () => {
-        const text = JSON.stringify({ records, errors }) + logger.text();
-        for (const secret of secrets()) expect(text.includes(secret), 'a secret leaked').toBe(false);
+        expect(findSecretLeaks(secrets(), { records, errors, logs: logger.lines }), 'where a secret leaked').toEqual([]);
       });
     });
 
