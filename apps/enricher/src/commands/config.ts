@@ -1,5 +1,4 @@
 import { stringify as toYaml } from 'yaml';
-import { z } from 'zod';
 import { configSectionJsonSchema, REDACTED, createEnricher, redactConfig, type LoadedProvider } from '@x/core';
 import { loadAppConfig, zAppConfig, type AppConfig } from '../app-config.js';
 import { ExitCode } from '../exit-codes.js';

@@ -40,7 +40,7 @@ describe('batched writer', () => {
   it('reports a failed write on flush', async () => {
     const stream = new Writable({ write: (_chunk, _encoding, done) => done(new Error('disk full')) });
     stream.on('error', () => undefined);
-    const out = createBatchedWriter(stream);
+    const out = createBatchedWriter((text) => writeOut(text, stream));
     await out.write('x');
     await expect(out.flush()).rejects.toThrow('disk full');
   });
