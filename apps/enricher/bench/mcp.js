@@ -24,7 +24,7 @@ async function measure(client, observables, runs) {
 }
 
 export async function benchMcp({ cli, config, dir, runs = 30 }) {
-  const observables = Array.from({ length: 100 }, (_, i) => `10.77.${i >> 8}.${i & 255}`);
+  const observables = Array.from({ length: 100 }, (_, i) => `11.77.${i >> 8}.${i & 255}`);
   const results = {};
 
   const stdio = new Client({ name: 'bench', version: '1' });

@@ -39,7 +39,7 @@ const config = { cache: false, rateLimit: false, resilience: { retry: false, cir
 
 async function measure(loaded) {
   const enricher = createEnricher({ providers: [loaded], cacheStore: false, concurrency: CONCURRENCY });
-  const ips = (offset) => Array.from({ length: N }, (_, i) => `10.${(offset >> 8) & 255}.${(i >> 8) & 255}.${i & 255}`);
+  const ips = (offset) => Array.from({ length: N }, (_, i) => `11.${(offset >> 8) & 255}.${(i >> 8) & 255}.${i & 255}`);
   await enricher.enrich(ips(1).slice(0, 500));
   const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();

@@ -15,6 +15,8 @@ export const MALICIOUS_IP = '203.0.113.66';
 export const SUSPICIOUS_IP = '198.51.100.7';
 export const RESOLVER_IP = '8.8.8.8';
 export const UNKNOWN_IP = '192.0.2.200';
+/** An address AbuseIPDB answers 422 for (x-enrich itself never sends private ones: they are skipped). */
+export const REFUSED_IP = '192.0.2.99';
 
 type Json = Record<string, unknown>;
 interface Answer {
@@ -27,7 +29,7 @@ function abuseipdb(url: URL, req: IncomingMessage): Answer {
   if (req.headers.key !== KEYS.abuseipdb) return { status: 401, body: { errors: [{ detail: 'Authentication failed. Your API key is either missing, incorrect, or revoked.', status: 401 }] } };
   if (url.pathname !== '/check') return { status: 404, body: { errors: [{ detail: 'Not found', status: 404 }] } };
   const ip = url.searchParams.get('ipAddress') ?? '';
-  if (!/^[\d.]+$|:/.test(ip) || ip.startsWith('10.')) return { status: 422, body: { errors: [{ detail: 'The ip address must be a valid public IPv4 or IPv6 address (e.g. 8.8.8.8).', source: { parameter: 'ipAddress' }, status: 422 }] } };
+  if (!/^[\d.]+$|:/.test(ip) || ip === REFUSED_IP) return { status: 422, body: { errors: [{ detail: 'The ip address must be a valid public IPv4 or IPv6 address (e.g. 8.8.8.8).', source: { parameter: 'ipAddress' }, status: 422 }] } };
   const score = ip === MALICIOUS_IP ? 100 : ip === SUSPICIOUS_IP ? 30 : 0;
   return ok({
     data: {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnricher, zResultRecord, type ResultRecord } from '@x/core';
 import { captureLogger, loadTestProvider } from '@x/core/testing';
 import plugin from '../src/plugin.js';
-import { KEYS, MALICIOUS_IP, RESOLVER_IP, SUSPICIOUS_IP, UNKNOWN_IP, startFakeSources, type FakeSources } from './fake-sources.js';
+import { KEYS, MALICIOUS_IP, REFUSED_IP, RESOLVER_IP, SUSPICIOUS_IP, UNKNOWN_IP, startFakeSources, type FakeSources } from './fake-sources.js';
 
 // Each shipped recipe, as `recipe: <name>` plus the key, against a fake that answers with the
 // shapes the source documents: verdicts, extracted fields, not-found and error answers.
@@ -57,7 +57,7 @@ describe('recipe abuseipdb', () => {
 
   it('a wrong key is X_UPSTREAM_AUTH; a refused address (422) an error record, never a crash', async () => {
     expect((await lookup('abuseipdb', [MALICIOUS_IP], { apiKey: 'wrong-key-0123456789' })).map(summary)).toEqual([['error', 'unknown', null, 'X_UPSTREAM_AUTH']]);
-    const [refused] = await lookup('abuseipdb', ['10.0.0.1']);
+    const [refused] = await lookup('abuseipdb', [REFUSED_IP]);
     expect(refused!.status).toBe('error');
     expect(refused!.error!.code).toBe('X_UPSTREAM_HTTP');
     expect(refused!.error!.message).toContain('422');
