@@ -16,7 +16,7 @@ const APP = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(APP, 'dist', 'cli.js');
 const COUNT = Number(process.env.COUNT ?? 500);
 const SLOW_MS = Number(process.env.SLOW_MS ?? 3_000);
-const ip = (i) => `10.77.${(i >> 8) & 255}.${i & 255}`;
+const ip = (i) => `11.77.${(i >> 8) & 255}.${i & 255}`;
 // 1 %: every hundredth IP, from the 38th on.
 const slowIps = new Set(Array.from({ length: COUNT }, (_, i) => i).filter((i) => i % 100 === 37).map(ip));
 

@@ -32,7 +32,7 @@ try {
     child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
   });
   const started = Date.now();
-  const result = await parallelEnrich({ url: base, requests: REQUESTS, perRequest: PER_REQUEST, observable: (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` });
+  const result = await parallelEnrich({ url: base, requests: REQUESTS, perRequest: PER_REQUEST, observable: (i) => `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` });
   console.log(JSON.stringify({ requests: REQUESTS, perRequest: PER_REQUEST, ...result, elapsedMs: Date.now() - started }, null, 2));
   if (result.errorRecords) process.exitCode = 1;
 } finally {

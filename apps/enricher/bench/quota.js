@@ -51,7 +51,7 @@ function cli(args) {
 let next = 0;
 const ips = (count) => Array.from({ length: count }, () => {
   const i = next++;
-  return `10.77.${(i >> 8) & 255}.${i & 255}`;
+  return `11.77.${(i >> 8) & 255}.${i & 255}`;
 });
 const ideal = (n) => (Math.ceil(n / QUOTA.requests) - 1) * QUOTA.perMs;
 

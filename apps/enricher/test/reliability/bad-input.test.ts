@@ -22,7 +22,7 @@ describe('bad input through the CLI', () => {
   });
 
   it('a CSV with a stray quote, an unclosed quote, binary bytes and an over-long cell: every other row enriched, complete, exit 2', async () => {
-    const rows = Array.from({ length: 200 }, (_, i) => `${i},10.44.0.${i}`);
+    const rows = Array.from({ length: 200 }, (_, i) => `${i},11.44.0.${i}`);
     rows[20] = '20,a"b';
     rows[50] = '50,"bad';
     rows[90] = `90,${'x'.repeat(20_000)}`;
@@ -35,7 +35,7 @@ describe('bad input through the CLI', () => {
     // 200 rows + the binary line: 197 good rows and a"b, the binary row as an invalid record; "bad and the long cell as lines.
     expect(doc.records).toHaveLength(199);
     expect(doc.records.filter((record) => record.status === 'ok' || record.status === 'not_found')).toHaveLength(197);
-    expect(doc.records.at(-1)?.input).toBe('10.44.0.199');
+    expect(doc.records.at(-1)?.input).toBe('11.44.0.199');
     expect(result.stderr).toMatch(/line 52: not a valid CSV row \(a quote that is never closed\); skipped/);
     expect(result.stderr).toMatch(/line 92: longer than 8192 characters/);
     expect(result.code).toBe(2);

@@ -8,7 +8,7 @@ import { assertBuilt, collect, startCli, tempDir } from '../helpers/cli.js';
 // other 98 could never all arrive and the run would stall; here they all do, at the default
 // concurrency, and the output still comes out in input order. Event-driven: no timing margins.
 const COUNT = 100;
-const ip = (i: number) => `10.66.0.${i}`;
+const ip = (i: number) => `11.66.0.${i}`;
 const slow = new Set([ip(3), ip(40)]);
 
 let simulator: Awaited<ReturnType<typeof startSimulator>>;

@@ -39,7 +39,7 @@ providers:
     const started = startServe(config, { cwd: tmp.dir });
     serve = started.child;
     const base = await started.base;
-    const result = await parallelEnrich({ url: base, requests: 16, perRequest: 10, observable: (i) => `10.55.${i >> 8}.${i & 255}` });
+    const result = await parallelEnrich({ url: base, requests: 16, perRequest: 10, observable: (i) => `11.55.${i >> 8}.${i & 255}` });
     expect(result.records).toBe(160);
     expect(result.errorRecords).toBe(0);
     expect(result.overloaded).toBeGreaterThan(0); // the bound was reached: some requests were told to come back
@@ -47,7 +47,7 @@ providers:
   });
 
   it('the CLI waits: --concurrency beyond the bulkhead is lowered to it, no X_BULKHEAD_FULL', async () => {
-    const input = await tmp.write('ips.txt', Array.from({ length: 300 }, (_, i) => `10.56.${i >> 8}.${i & 255}`).join('\n'));
+    const input = await tmp.write('ips.txt', Array.from({ length: 300 }, (_, i) => `11.56.${i >> 8}.${i & 255}`).join('\n'));
     const result = await runCli(['--config', config, 'enrich', '--no-cache', '--quiet', '--format', 'jsonl', '--concurrency', '500', '--input', input], { cwd: tmp.dir });
     expect(result.code).toBe(0);
     const records = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { status: string });

@@ -23,7 +23,7 @@ describe('instances of a run', () => {
       'wrong-key.yaml',
       `concurrency: 4\nproviders:\n  vt3: { use: "@x/provider-virustotal-v3", options: { apiKey: wrong-key, baseUrl: "${simulator.v3Url}" }, rateLimit: false }\n`,
     );
-    const input = await tmp.write('ips.txt', Array.from({ length: 200 }, (_, i) => `10.33.0.${i}`).join('\n'));
+    const input = await tmp.write('ips.txt', Array.from({ length: 200 }, (_, i) => `11.33.0.${i}`).join('\n'));
     simulator.reset();
     const result = await runCli(['--config', config, 'enrich', '--no-cache', '--quiet', '--format', 'jsonl', '--input', input], { cwd: tmp.dir });
     const records = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { status: string; error: { code: string } | null });
