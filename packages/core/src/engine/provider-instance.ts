@@ -1,14 +1,14 @@
-import { container as rootContainer, Lifecycle as DiLifecycle, type DependencyContainer } from 'tsyringe';
+import type { DependencyContainer } from 'tsyringe';
 import { cacheKey, optionsFingerprint } from '../cache/cache-key.js';
 import { GET_SYNC, SET_SYNC, type SyncReadable, type SyncWritable } from '../cache/memory-cache-store.js';
-import { Tokens, type Clock } from '../di/tokens.js';
+import type { Clock } from '../di/tokens.js';
 import { XEnrichError, isXEnrichError } from '../errors/x-enrich-error.js';
 import { createSecretScrubber, type SecretScrubber } from '../config/secret.js';
 import { createHttpClient } from '../http/http-client.js';
 import type { Logger } from '../logging/logger.js';
 import type { Observable, ObservableType } from '../observable/observable-type.js';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
-import type { EnrichContext, EnrichmentProvider, ProviderConstructor, ProviderOutcome, TraceStep } from '../plugin/provider.js';
+import type { EnrichContext, EnrichmentProvider, ProviderOutcome, TraceStep } from '../plugin/provider.js';
 import { createRateLimiter } from '../rate-limit/rate-limiter.js';
 import { abortError } from '../rate-limit/sleep.js';
 import { NEVER_ABORTED, type AttemptContext } from '../resilience/attempt-timeout.js';
@@ -21,6 +21,7 @@ import type { EnricherEvent, InstanceStats, ProviderInfo } from './events.js';
 import { emptyRecord, outcomeRecord } from './records.js';
 import { SharedSignal, raceSignal } from './shared-signal.js';
 import { outcomeProblem } from './check-outcome.js';
+import { registerProvider } from './registration.js';
 
 const DEFAULT_TTL_MS = 3_600_000;
 const DEFAULT_NOT_FOUND_TTL_MS = 600_000;
@@ -210,7 +211,7 @@ export class ProviderInstance {
       onCall: (info) => emit({ type: 'http', instance: name, ...info }),
     });
 
-    this.provider = this.build(deps.container ?? rootContainer, this.http);
+    this.provider = registerProvider(loaded, { parent: deps.container, logger: this.logger, clock: deps.clock, http: this.http, limiter: this.limiter, scrub: this.scrub });
     if (this.provider.enrichMany && manifest.batch) {
       const enrichMany = this.provider.enrichMany.bind(this.provider);
       const { maxSize: manifestMax, maxWaitMs, groups = [manifest.observableTypes] } = manifest.batch;
@@ -231,45 +232,6 @@ export class ProviderInstance {
         );
         for (const type of group) this.batchers.set(type, batcher);
       }
-    }
-  }
-
-  /** Child container with core's tokens, then the plugin's register step, then the provider. */
-  private build(parent: DependencyContainer, http: unknown): EnrichmentProvider {
-    const { plugin, manifest, options, name } = this.loaded;
-    const child = parent.createChildContainer();
-    child.register(Tokens.ProviderOptions, { useValue: options });
-    child.register(Tokens.InstanceName, { useValue: name });
-    child.register(Tokens.Manifest, { useValue: manifest });
-    child.register(Tokens.Logger, { useValue: this.logger });
-    child.register(Tokens.Clock, { useValue: this.deps.clock });
-    child.register(Tokens.HttpClient, { useValue: http });
-    child.register(Tokens.RateLimiter, { useValue: this.limiter });
-    let registered: ProviderConstructor | undefined;
-    try {
-      plugin.register({
-        container: child,
-        provider(implementation) {
-          if (registered) throw new XEnrichError('X_PLUGIN_REGISTER_FAILED', `Plugin "${manifest.id}" registered a provider twice for instance "${name}".`);
-          registered = implementation;
-          child.register(Tokens.Provider, { useClass: implementation as never }, { lifecycle: DiLifecycle.ContainerScoped });
-        },
-      });
-      if (!registered && !child.isRegistered(Tokens.Provider)) {
-        throw new XEnrichError('X_PLUGIN_REGISTER_FAILED', `Plugin "${manifest.id}" did not register a provider (call registrar.provider(Class) in register).`);
-      }
-      const provider = child.resolve<EnrichmentProvider>(Tokens.Provider);
-      if (typeof provider?.enrich !== 'function') {
-        throw new XEnrichError('X_PLUGIN_REGISTER_FAILED', `Plugin "${manifest.id}" registered a provider without an enrich() method.`);
-      }
-      return provider;
-    } catch (error) {
-      if (isXEnrichError(error)) throw error;
-      throw new XEnrichError(
-        'X_PLUGIN_REGISTER_FAILED',
-        `Registering plugin "${manifest.id}" for instance "${name}" failed: ${this.scrub(error instanceof Error ? error.message : String(error))}. Every constructor parameter needs @inject(Tokens.X).`,
-        { cause: error },
-      );
     }
   }
 
