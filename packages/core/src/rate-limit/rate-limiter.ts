@@ -59,11 +59,11 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
             { retryable: true, details: { key, window, retryAfterMs: attempt.retryAfterMs, maxWaitMs } },
           );
         }
-        const started = Date.now();
+        const started = clock.now();
         try {
           await clock.sleep(attempt.retryAfterMs, signal);
         } finally {
-          const slept = Date.now() - started;
+          const slept = clock.now() - started;
           waitedHere += slept;
           waitedMs += slept;
         }
