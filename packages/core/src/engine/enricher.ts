@@ -212,7 +212,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
   function lookupOne(parsed: ParsedInput, selected: readonly ProviderInstance[], lookupOptions: LookupOptions): StreamItem | Promise<StreamItem> {
     if (!parsed.ok) {
       const records = selected.map((instance) => {
-        instance.stats.errors[parsed.error.code] = (instance.stats.errors[parsed.error.code] ?? 0) + 1;
+        instance.countError(parsed.error.code);
         return emptyRecord(null, parsed.input, refs.get(instance.name) as ResultRecord['provider'], 'error', parsed.error);
       });
       return { records, summary: summarize(null, parsed.input, records) };

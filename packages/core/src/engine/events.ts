@@ -23,8 +23,9 @@ export type EnricherEvent =
 
 /** Counters per provider instance, from `enricher.stats()`. */
 export interface InstanceStats {
-  /** Lookups of supported observables (cache hits included). */
+  /** Records for supported observables (cache hits and skipped lookups included). */
   lookups: number;
+  /** Records served from the cache (another process's entry, read after a coalesced wait, included). */
   cacheHits: number;
   /** Lookups that joined an identical lookup already in flight instead of calling upstream. */
   coalesced: number;

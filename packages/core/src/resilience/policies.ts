@@ -60,9 +60,10 @@ function isBreakerFailure(error: unknown): boolean {
 
 /**
  * Exponential backoff with jitter that honours an upstream's Retry-After: the delay is the
- * larger of the two, capped by `maxDelay`.
+ * larger of the two, capped by `maxDelay`. Also used by the engine's guard stage, which waits
+ * out retry delays on the injected clock.
  */
-function retryAfterBackoff(inner: IBackoffFactory<IRetryBackoffContext<unknown>>, maxDelay: number): IBackoffFactory<IRetryBackoffContext<unknown>> {
+export function retryAfterBackoff(inner: IBackoffFactory<IRetryBackoffContext<unknown>>, maxDelay: number): IBackoffFactory<IRetryBackoffContext<unknown>> {
   const wrapBackoff = (backoff: IBackoff<IRetryBackoffContext<unknown>>, context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> => {
     const error = 'error' in context.result ? context.result.error : undefined;
     const asked = isUpstreamError(error) ? error.retryAfterMs : undefined;

@@ -10,11 +10,12 @@ import {
   type CoalescingStore,
   type EnricherEvent,
   type ProviderPlugin,
-} from '../src/index.js';
-import { systemClock } from '../src/di/tokens.js';
-import { NEVER_ABORTED } from '../src/resilience/attempt-timeout.js';
-import { loadTestProvider } from '../src/testing/prepare.js';
-import { fakePlugin, found, tick } from './fake-plugins.js';
+} from '../index.js';
+import { systemClock } from '../di/tokens.js';
+import { NEVER_ABORTED } from '../resilience/attempt-timeout.js';
+import { createFakeClock } from '../testing/fake-clock.js';
+import { loadTestProvider } from '../testing/prepare.js';
+import { fakePlugin, found, tick } from '../../test/fake-plugins.js';
 
 const FAST = { retry: { maxAttempts: 2, initialDelay: 1, maxDelay: 20 }, circuitBreaker: false };
 
@@ -411,6 +412,26 @@ describe('resilience', () => {
     expect(enricher.stats().fake).toMatchObject({ retries: 2, upstreamCalls: 3 });
     expect(events.filter((e) => e.type === 'retry')).toHaveLength(2);
     expect(events.filter((e) => e.type === 'upstream').map((e) => e.type === 'upstream' && e.httpStatus)).toEqual([503, 503, undefined]);
+  });
+
+  it('waits its retry backoff on the injected clock: a 10 s backoff passes when the clock says so', async () => {
+    let failures = 1;
+    const fake = fakePlugin(async () => {
+      if (failures-- > 0) throw new UpstreamError('http', 'HTTP 503', { status: 503 });
+      return found();
+    });
+    const clock = createFakeClock();
+    const enricher = createEnricher({
+      providers: [load(fake.plugin, 'fake', { resilience: { retry: { maxAttempts: 1, initialDelay: '10s', maxDelay: '10s' }, circuitBreaker: false } })],
+      clock,
+    });
+    let done = false;
+    const running = enricher.enrich(['example.org']).then((result) => ((done = true), result));
+    await clock.advance(0);
+    expect([fake.calls.length, done, clock.sleepers]).toEqual([1, false, 1]);
+    while (await clock.next());
+    expect((await running).records[0]).toMatchObject({ status: 'ok', fetchedAt: new Date(clock.now()).toISOString() });
+    expect(fake.calls).toHaveLength(2);
   });
 
   it.each([

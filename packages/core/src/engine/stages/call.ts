@@ -1,0 +1,122 @@
+import type { SecretScrubber } from '../../config/secret.js';
+import { XEnrichError, isXEnrichError } from '../../errors/x-enrich-error.js';
+import type { Logger } from '../../logging/logger.js';
+import type { EnrichContext, EnrichmentProvider, ProviderOutcome, TraceStep } from '../../plugin/provider.js';
+import type { AttemptContext } from '../../resilience/attempt-timeout.js';
+import { outcomeProblem } from '../check-outcome.js';
+import type { CallContext, CallResult, Emit, Stage } from './stage.js';
+
+export interface CallStageOptions {
+  instance: string;
+  provider: EnrichmentProvider;
+  logger: Logger;
+  /** Removes the secrets from every error message. */
+  scrub: SecretScrubber;
+  emit: Emit;
+}
+
+/**
+ * Any failure as an XEnrichError with secrets removed; a non-x-enrich error is a provider bug
+ * (X_PROVIDER_FAILED). The instance uses it too, for whatever else ends a lookup.
+ */
+export function normalizeError(error: unknown, instance: string, scrub: SecretScrubber): XEnrichError {
+  if (isXEnrichError(error)) {
+    const message = scrub(error.message);
+    return message === error.message ? error : new XEnrichError(error.code, message, { retryable: error.retryable, details: error.details });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new XEnrichError('X_PROVIDER_FAILED', `Provider "${instance}" failed unexpectedly: ${scrub(message)}`);
+}
+
+/**
+ * The provider's context for one attempt; `signal` is read through, so the attempt creates its
+ * AbortController only if the provider uses it. The attempt is the context's timeout handle: the
+ * upstream client pauses it while a request waits for budget. (The upstream client may change
+ * what it holds.)
+ */
+export function contextFor(attempt: AttemptContext | undefined, logger: Logger, fallback: AbortSignal, trace?: (step: TraceStep) => void): EnrichContext {
+  const context: { -readonly [K in keyof EnrichContext]: EnrichContext[K] } = {
+    logger,
+    get signal() {
+      return attempt ? attempt.signal : fallback;
+    },
+  };
+  // Assigned rather than spread: this is the miss path, and a spread of `{}` is an object per call.
+  if (attempt) context.attemptTimeout = attempt;
+  if (trace) context.trace = trace;
+  return context;
+}
+
+/**
+ * The call stage, the end of the chain: one call into the provider (`enrich`, or `enrichMany`
+ * for a batch), its outcomes checked against the result format, and every failure normalized
+ * (so retry sees x-enrich errors, and secrets never leave). Emits one `upstream` event per call.
+ */
+export class CallStage implements Stage<CallContext, CallResult> {
+  private readonly enrichMany: EnrichmentProvider['enrichMany'];
+
+  constructor(private readonly options: CallStageOptions) {
+    this.enrichMany = options.provider.enrichMany?.bind(options.provider);
+  }
+
+  execute(context: CallContext): Promise<CallResult> {
+    return context.batch ? this.callMany(context) : this.callOne(context);
+  }
+
+  /** One observable through `enrich` (the common miss path, so no closures). */
+  private async callOne(context: CallContext): Promise<CallResult> {
+    const started = performance.now();
+    let outcome: ProviderOutcome;
+    try {
+      const observable = context.observables[0] as CallContext['observables'][number];
+      outcome = this.checked(await this.options.provider.enrich(observable, contextFor(context.attempt, this.options.logger, context.signal, context.trace)));
+    } catch (error) {
+      throw this.failed(error, 1, started);
+    }
+    this.options.emit({ type: 'upstream', instance: this.options.instance, durationMs: performance.now() - started, ok: true, batchSize: 1 });
+    return [outcome];
+  }
+
+  private async callMany(context: CallContext): Promise<CallResult> {
+    const { observables } = context;
+    const started = performance.now();
+    let results: CallResult;
+    try {
+      const answered = await (this.enrichMany as NonNullable<EnrichmentProvider['enrichMany']>)(observables, contextFor(context.attempt, this.options.logger, context.signal));
+      if (!Array.isArray(answered) || answered.length !== observables.length) {
+        throw new XEnrichError('X_PROVIDER_FAILED', `Provider "${this.options.instance}" returned ${Array.isArray(answered) ? answered.length : 'no'} results for a batch of ${observables.length}.`);
+      }
+      results = answered.map((result) => (result instanceof Error ? this.normalize(result) : this.checked(result)));
+    } catch (error) {
+      throw this.failed(error, observables.length, started);
+    }
+    this.options.emit({ type: 'upstream', instance: this.options.instance, durationMs: performance.now() - started, ok: true, batchSize: observables.length });
+    return results;
+  }
+
+  private checked(outcome: ProviderOutcome): ProviderOutcome {
+    const problem = outcomeProblem(outcome);
+    if (problem) throw new XEnrichError('X_PROVIDER_FAILED', `Provider "${this.options.instance}" returned an invalid outcome: ${problem}.`);
+    return outcome;
+  }
+
+  private normalize(error: unknown): XEnrichError {
+    return normalizeError(error, this.options.instance, this.options.scrub);
+  }
+
+  /** The failure of a call, normalized and reported. */
+  private failed(error: unknown, batchSize: number, started: number): XEnrichError {
+    const normalized = this.normalize(error);
+    const httpStatus = normalized.details.status;
+    this.options.emit({
+      type: 'upstream',
+      instance: this.options.instance,
+      durationMs: performance.now() - started,
+      ok: false,
+      batchSize,
+      errorCode: normalized.code,
+      ...(typeof httpStatus === 'number' ? { httpStatus } : {}),
+    });
+    return normalized;
+  }
+}

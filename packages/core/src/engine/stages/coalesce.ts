@@ -1,0 +1,86 @@
+import { abortError } from '../../rate-limit/sleep.js';
+import { NEVER_ABORTED } from '../../resilience/attempt-timeout.js';
+import type { CoalescingStore } from '../../stores/rate-limit-store.js';
+import { SharedSignal, raceSignal } from '../shared-signal.js';
+import type { Emit, FetchResult, LookupContext, LookupStage, Next } from './stage.js';
+
+export interface CoalesceStageOptions {
+  instance: string;
+  emit: Emit;
+  /** Cross-process coalescing; undefined: in-process only. */
+  store: CoalescingStore | undefined;
+  /** How long a cross-process claim holds, and how long we wait for another process's fetch (ms). */
+  claimTtlMs: number;
+}
+
+interface Flight {
+  promise: Promise<FetchResult>;
+  shared: SharedSignal;
+}
+
+/**
+ * Coalescing: concurrent lookups of one key share one trip down the rest of the chain (a
+ * flight), in this process through a map, and with a `CoalescingStore` across processes: the
+ * process holding the claim fetches, the others wait for it and then go on marked
+ * `fetchedElsewhere` (the cache stage below reads the entry it wrote, and fetches only when it
+ * never came). A flight is cancelled only when every lookup that joined it gave up; a caller
+ * that gives up gets X_ABORTED at once.
+ */
+export class CoalesceStage implements LookupStage {
+  private readonly inflight = new Map<string, Flight>();
+
+  constructor(private readonly options: CoalesceStageOptions) {}
+
+  execute(context: LookupContext, next: Next<LookupContext, FetchResult>): Promise<FetchResult> {
+    let flight = this.inflight.get(context.key);
+    if (flight) {
+      this.options.emit({ type: 'coalesced', instance: this.options.instance });
+      flight.shared.join(context.signal);
+    } else {
+      flight = this.start(context, next);
+    }
+    const signal = context.signal;
+    return raceSignal(flight.promise, signal, () => abortError(signal));
+  }
+
+  private start(context: LookupContext, next: Next<LookupContext, FetchResult>): Flight {
+    const { key } = context;
+    const shared = new SharedSignal();
+    shared.join(context.signal);
+    const signal = shared.signal;
+    const flightContext: LookupContext = { observable: context.observable, key, signal, refresh: context.refresh };
+    const store = this.options.store;
+    const promise = store ? this.acrossProcesses(flightContext, next, store, signal) : next(flightContext);
+    const flight: Flight = { promise, shared };
+    this.inflight.set(key, flight);
+    // Once every caller gave up, later callers must start afresh instead of joining a cancelled fetch.
+    if (signal !== NEVER_ABORTED) {
+      signal.addEventListener('abort', () => {
+        if (this.inflight.get(key) === flight) this.inflight.delete(key);
+      }, { once: true });
+    }
+    const done = (): void => {
+      if (this.inflight.get(key) === flight) this.inflight.delete(key);
+      shared.dispose();
+    };
+    promise.then(done, done);
+    return flight;
+  }
+
+  /** `next` under a cross-process claim, so that one process fetches and the others read its result. */
+  private async acrossProcesses(context: LookupContext, next: Next<LookupContext, FetchResult>, store: CoalescingStore, signal: AbortSignal): Promise<FetchResult> {
+    const { key } = context;
+    const ttl = this.options.claimTtlMs;
+    // A store that fails to answer must not stop lookups: we fetch ourselves.
+    const claimed = await store.claim(key, ttl).catch(() => true);
+    if (!claimed) {
+      await store.waitFor(key, ttl, signal).catch(() => false);
+      return next({ ...context, fetchedElsewhere: true });
+    }
+    try {
+      return await next(context);
+    } finally {
+      await store.release(key).catch(() => undefined);
+    }
+  }
+}

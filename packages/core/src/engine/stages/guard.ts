@@ -1,0 +1,119 @@
+import { createRequire } from 'node:module';
+import type * as Cockatiel from 'cockatiel';
+import type { IBackoff, IBackoffFactory, IRetryBackoffContext } from 'cockatiel';
+import type { ResilienceConfig } from '../../config/config-schema.js';
+import type { Clock } from '../../di/tokens.js';
+import { isXEnrichError } from '../../errors/x-enrich-error.js';
+import type { Logger } from '../../logging/logger.js';
+import type { AttemptContext } from '../../resilience/attempt-timeout.js';
+import { createResiliencePolicies, isTransient, retryAfterBackoff, type CircuitStateName, type ResiliencePolicies } from '../../resilience/policies.js';
+import type { RateLimiter } from '../../stores/rate-limit-store.js';
+import type { CallContext, CallResult, Emit, Next, Stage } from './stage.js';
+
+// CommonJS, required rather than imported for the reason given in resilience/policies.ts.
+const { ExponentialBackoff } = createRequire(import.meta.url)('cockatiel') as typeof Cockatiel;
+
+type Backoff = IBackoff<IRetryBackoffContext<unknown>>;
+
+export interface GuardStageOptions {
+  instance: string;
+  resilience: ResilienceConfig;
+  clock: Clock;
+  logger: Logger;
+  emit: Emit;
+  /** False when the instance has no rate limit, so nothing will pause an attempt's timeout. */
+  pausableTimeout: boolean;
+}
+
+/**
+ * The guard stage: every call runs under the instance's resilience policies
+ * (`createResiliencePolicies(...).execute`: auth latch, circuit breaker, bulkhead, per-attempt timeout), and
+ * transient failures are retried here with exponential backoff that honours Retry-After, the
+ * delay waited on the injected clock (so a test moves it with a fake clock instead of sleeping).
+ * What it reports: retry, circuit, timeout and bulkhead_rejected events.
+ */
+export class GuardStage implements Stage<CallContext, CallResult> {
+  private readonly policies: ResiliencePolicies;
+  private readonly maxAttempts: number;
+  private readonly backoff: IBackoffFactory<IRetryBackoffContext<unknown>> | undefined;
+
+  constructor(private readonly options: GuardStageOptions) {
+    const { instance, resilience, logger, emit } = options;
+    const retry = resilience.retry;
+    this.maxAttempts = retry === false ? 0 : retry.maxAttempts;
+    this.backoff = retry === false ? undefined : retryAfterBackoff(new ExponentialBackoff({ initialDelay: retry.initialDelay, maxDelay: retry.maxDelay }), retry.maxDelay);
+    // Retry is ours (on the clock); the policies keep the circuit breaker, bulkhead and timeout.
+    this.policies = createResiliencePolicies({ ...resilience, retry: false }, {
+      onCircuitStateChange: (state) => {
+        (state === 'open' ? logger.warn : logger.info).call(logger, { circuitState: state }, `circuit ${state}`);
+        emit({ type: 'circuit', instance, state });
+      },
+      onTimeout: () => {
+        logger.debug({ timeoutMs: resilience.timeout }, 'attempt timed out');
+        emit({ type: 'timeout', instance });
+      },
+      onBulkheadRejected: () => {
+        logger.warn({}, 'bulkhead full');
+        emit({ type: 'bulkhead_rejected', instance });
+      },
+      onAuthLatch: (state) =>
+        state === 'latched'
+          ? logger.error({ code: 'X_UPSTREAM_AUTH' }, 'the upstream refused the credentials (401/403): no more calls for this instance until a probe succeeds (CLI: for this run)')
+          : logger.info({}, 'the upstream accepted the credentials again: calls resume'),
+    }, { pausableTimeout: options.pausableTimeout, clock: options.clock });
+  }
+
+  get circuitState(): CircuitStateName {
+    return this.policies.circuitState;
+  }
+
+  execute(context: CallContext, next: Next<CallContext, CallResult>): Promise<CallResult> {
+    const { observables, batch, signal, trace } = context;
+    const run = (attempt: AttemptContext): Promise<CallResult> => next({ observables, batch, signal, attempt, trace });
+    return this.attempt(run, signal, 0, undefined);
+  }
+
+  /** One attempt under the policies; a transient failure waits its backoff on the clock and tries again. */
+  private attempt(run: (attempt: AttemptContext) => Promise<CallResult>, signal: AbortSignal, retries: number, previous: Backoff | undefined): Promise<CallResult> {
+    // A `.catch` rather than try/await: no extra promise on the path that succeeds first time.
+    return this.policies.execute(run, signal).catch((error: unknown) => {
+      if (signal.aborted || retries >= this.maxAttempts || !isTransient(error) || !this.backoff) throw error;
+      const attempt = retries + 1;
+      const backoffContext: IRetryBackoffContext<unknown> = { attempt, signal, result: { error: error as Error } };
+      const backoff = previous ? previous.next(backoffContext) : this.backoff.next(backoffContext);
+      const delayMs = backoff.duration;
+      const errorCode = isXEnrichError(error) ? error.code : undefined;
+      this.options.logger.warn({ attempt, delayMs, code: errorCode }, 'retrying upstream call');
+      this.options.emit({ type: 'retry', instance: this.options.instance, attempt, delayMs, errorCode });
+      return this.options.clock.sleep(delayMs, signal).then(() => this.attempt(run, signal, attempt, backoff));
+    });
+  }
+}
+
+/**
+ * The instance's rate limiter as providers receive it: every wait for budget is reported,
+ * `quota_wait` start and end for the stats, `rate_limit_wait` with its length on the clock.
+ * (The upstream client pauses the attempt's timeout meanwhile, through the provider's context.)
+ */
+export function guardLimiter(base: RateLimiter, options: { instance: string; clock: Clock; emit: Emit }): RateLimiter {
+  const { instance, clock, emit } = options;
+  return {
+    get waitedMs() {
+      return base.waitedMs;
+    },
+    remaining: () => base.remaining(),
+    acquire: async (cost, signal) => {
+      const waitedBefore = base.waitedMs;
+      const before = clock.now();
+      emit({ type: 'quota_wait', instance, phase: 'start', at: before });
+      try {
+        return await base.acquire(cost, signal);
+      } finally {
+        const after = clock.now();
+        emit({ type: 'quota_wait', instance, phase: 'end', at: after });
+        const waitedMs = after - before;
+        if (waitedMs > 0 && base.waitedMs > waitedBefore) emit({ type: 'rate_limit_wait', instance, waitedMs });
+      }
+    },
+  };
+}
