@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { parseObservable } from './parse-observable.js';
 import { specialAddress } from './special-address.js';
@@ -34,5 +36,18 @@ describe('specialAddress', () => {
 
   it('describes the range for people', () => {
     expect(specialAddress({ type: 'ipv4', value: '10.0.0.1' })?.description).toBe('a private address (RFC 1918)');
+  });
+});
+
+describe('the first-octet pre-filter', () => {
+  it('agrees with ipaddr.js on every IPv4 address it lets through (property)', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), (value) => {
+        const range = ipaddr.parse(value).range();
+        const special = specialAddress({ type: 'ipv4', value });
+        expect(special?.range).toBe(['private', 'loopback', 'linkLocal', 'unspecified', 'multicast', 'broadcast', 'carrierGradeNat'].includes(range) ? range : undefined);
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });
