@@ -41,7 +41,6 @@ export * from './config/config-schema.js';
 export { configSectionJsonSchema, type JsonSchemaObject } from './config/config-json-schema.js';
 export * from './config/load-config.js';
 export * from './config/validation-issues.js';
-export { renderOptionsTable } from './config/config-reference.js';
 export { collectSecrets, redactConfig, secretPaths, type SecretPath } from './config/redact.js';
 export { renderProviderOptionsTable } from './config/config-reference.js';
 

@@ -3,7 +3,7 @@
  * and each recipe (from its definition), so the page can never drift from the code. Written by
  * `pnpm --filter @x/provider-http gen:docs`; test/docs.test.ts fails on drift.
  */
-import { renderOptionsTable } from '@x/core';
+import { renderProviderOptionsTable } from '@x/core';
 import { stringify } from 'yaml';
 import { zHttpDefinition } from './options.js';
 import { RECIPES } from './recipes/index.js';
@@ -14,7 +14,7 @@ export const RECIPES_START = '<!-- generated: recipes -->';
 export const RECIPES_END = '<!-- end: recipes -->';
 
 export function renderReference(): string {
-  return renderOptionsTable(zHttpDefinition);
+  return renderProviderOptionsTable(zHttpDefinition).trimEnd();
 }
 
 export function renderRecipes(): string {

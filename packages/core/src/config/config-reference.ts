@@ -168,16 +168,6 @@ function table(rows: readonly Row[]): string {
   return ['| Field | Type | Default | Description |', '| --- | --- | --- | --- |', ...rows.map((row) => `| \`${row.path}\` | ${cell(row.type)} | ${row.defaultText} | ${cell(row.description)} |`)].join('\n');
 }
 
-/**
- * The Markdown table of any options schema (a plugin's `optionsSchema`): every field with its
- * type, default and description, the way the configuration reference is written. Provider
- * READMEs and pages generate their options table with it, so docs and validation share one source.
- */
-export function renderOptionsTable(schema: z.ZodType): string {
-  const rows: Row[] = [];
-  walk(schema, '', rows);
-  return table(rows);
-}
 
 /**
  * A provider README's options table in Markdown (Option | Type | Default | Description), from its
