@@ -128,3 +128,21 @@ describe('estimateBatchMs', () => {
     expect(estimateBatchMs({ lookups: 400_001, windows: [{ requests: 4, perMs: 1, remaining: 4 }] })).toBe(100_000);
   });
 });
+
+describe('abort while the store is being asked', () => {
+  it('gives up at once when the signal aborted during a store call, instead of sleeping out the wait', async () => {
+    const clock = createFakeClock();
+    const memory = createMemoryRateLimitStore();
+    const controller = new AbortController();
+    // The store answers "spent, retry in a minute" only after the caller gave up meanwhile.
+    const slow = { ...memory, tryAcquire: async (...args: Parameters<typeof memory.tryAcquire>) => {
+      const attempt = await memory.tryAcquire(...args);
+      if (!attempt.granted) controller.abort();
+      return attempt;
+    } };
+    const limiter = createRateLimiter({ key: 'k', windows: [{ requests: 1, perMs: 60_000 }], store: slow, clock });
+    await (await limiter.acquire(1)).settle();
+    await expect(limiter.acquire(1, controller.signal)).rejects.toMatchObject({ code: 'X_ABORTED' });
+    expect(clock.sleepers).toBe(0);
+  });
+});

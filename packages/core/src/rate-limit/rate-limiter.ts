@@ -198,6 +198,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
           if (inFlight > 0) sleepMs = LOCAL_FLIGHT_POLL_MS;
         }
         const onAbort = (): void => wake.abort();
+        // The signal may have aborted while the store was asked: a listener added now would never
+        // fire, and the lookup would sleep out the whole wait (seen with the file store's slower calls).
+        if (signal?.aborted) {
+          waitingOnFlight.delete(wake);
+          throw abortError(signal);
+        }
         signal?.addEventListener('abort', onAbort, { once: true });
         try {
           await clock.sleep(sleepMs, wake.signal);
