@@ -56,6 +56,11 @@ export class VirusTotalV3Client {
     return found(await this.api.get([collection, id, relationship], context, { query: { limit } }));
   }
 
+  /** `GET /yara_rulesets/<id>`: one crowdsourced YARA ruleset with its rule text (one request). */
+  async getYaraRuleset(id: string, context: UpstreamCallContext): Promise<V3LookupAnswer> {
+    return found(await this.api.get(['yara_rulesets', id], context));
+  }
+
   /** `POST /files/<id>/analyse`: asks VirusTotal to analyse a file again (one request). */
   async analyseFile(id: string, context: UpstreamCallContext): Promise<V3LookupAnswer> {
     return found(await this.api.post(['files', id, 'analyse'], context));

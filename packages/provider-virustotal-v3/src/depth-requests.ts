@@ -4,8 +4,8 @@ import type { V3Lookup } from './mapping.js';
 
 /**
  * The requests beyond `GET /{collection}/{id}`, each spending one unit of quota, each made
- * only when an option asks for it: relationship collections (`relatedObjects`) and reanalysis
- * (`reanalyseStale`). The client has one method per endpoint; the choices live here.
+ * only when an option asks for it: relationship collections (`relatedObjects`), YARA ruleset
+ * text (`yaraRulesets`) and reanalysis (`reanalyseStale`). The client has one method per endpoint; the choices live here.
  */
 
 type Context = UpstreamCallContext;
@@ -33,4 +33,17 @@ export async function requestReanalysis(client: VirusTotalV3Client, observable: 
   if (!answer.found) return null;
   const id = (answer.body as { data?: { id?: unknown } } | null)?.data?.id;
   return typeof id === 'string' ? id : null;
+}
+
+/**
+ * `GET /yara_rulesets/{id}` for each id: the ruleset bodies by id, `null` for one VirusTotal
+ * answers with NotFoundError (a ruleset withdrawn since it matched).
+ */
+export async function fetchYaraRulesets(client: VirusTotalV3Client, ids: readonly string[], context: Context): Promise<Record<string, unknown>> {
+  const bodies: Record<string, unknown> = {};
+  for (const id of ids) {
+    const answer = await client.getYaraRuleset(id, context);
+    bodies[id] = answer.found ? answer.body : null;
+  }
+  return bodies;
 }

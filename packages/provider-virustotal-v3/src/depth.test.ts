@@ -3,7 +3,7 @@
 import type { Observable, ProviderOutcome } from '@x/core';
 import { describe, expect, it } from 'vitest';
 import { attributesOf, fixtureNames, loadFixture } from '../test/load-fixture.js';
-import { EXTRACT_GROUPS } from './depth.js';
+import { EXTRACT_GROUPS, yaraRulesetIds } from './depth.js';
 import { DEFAULT_MALICE_RULES, GTI_PREFERRED_MALICE_RULES } from './malice-rules.js';
 import { extractFields, mapV3Object, parseV3Object, type DepthMapping } from './mapping.js';
 
@@ -50,6 +50,18 @@ describe('extract groups on real captures', () => {
     expect(JSON.stringify(plain)).not.toContain('rule_raw');
     const withText = map('file_2520524c_network_capture_clean', { extract: ['crowdsourced'], ruleText: true }).extracted.crowdsourced as Record<string, any>;
     expect(withText.ids.rules[0].rule_raw).toBe(capture.crowdsourced_ids_results[0].rule_raw);
+  });
+
+  it('yaraRulesets: each matched ruleset once, in match order, up to the limit; fetched text lands in yara.rulesets', () => {
+    const capture = loadFixture('file_2520524c_network_capture_clean');
+    expect(yaraRulesetIds(attributesOf(capture).attributes, 5)).toEqual(['0122a7f913', '0121ae37cc', '0122bae1e9']);
+    expect(yaraRulesetIds(attributesOf(capture).attributes, 2)).toEqual(['0122a7f913', '0121ae37cc']);
+    expect(yaraRulesetIds(attributesOf(capture).attributes, 0)).toEqual([]);
+    expect(yaraRulesetIds({ crowdsourced_yara_results: [{ ruleset_id: 'a' }, { ruleset_id: 'a' }, { rule_name: 'no id' }, { ruleset_id: 'b' }] }, 5)).toEqual(['a', 'b']);
+    const ruleset = { data: { type: 'yara_ruleset', id: '0122a7f913', attributes: { name: 'Windows_API_Function', rules: 'rule Windows_API_Function { condition: true }' } } };
+    const yara = (map('file_2520524c_network_capture_clean', { extract: ['crowdsourced'], yaraRulesetBodies: { '0122a7f913': ruleset, '0121ae37cc': null } }).extracted.crowdsourced as Record<string, any>).yara;
+    expect(yara.rulesets).toEqual({ '0122a7f913': { name: 'Windows_API_Function', text: 'rule Windows_API_Function { condition: true }' }, '0121ae37cc': null });
+    expect(yara.rules).toHaveLength(3);
   });
 
   it('crowdsourced Sigma, sandboxes, names and fuzzy hashes from a PowerShell capture', () => {

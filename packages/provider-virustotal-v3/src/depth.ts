@@ -187,7 +187,13 @@ function severitySummary<T extends Record<string, unknown>>(
 }
 
 /** The `extract` groups' fields for an object (each group's keys, null where VirusTotal sent nothing). */
-export function groupFields(objectType: V3ObjectType, a: DepthAttributes, groups: ReadonlySet<ExtractGroup>, ruleText: boolean): Record<string, unknown> {
+export function groupFields(
+  objectType: V3ObjectType,
+  a: DepthAttributes,
+  groups: ReadonlySet<ExtractGroup>,
+  ruleText: boolean,
+  yaraRulesetBodies?: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const isFile = objectType === 'file';
   if (groups.has('gti')) {
@@ -203,7 +209,13 @@ export function groupFields(objectType: V3ObjectType, a: DepthAttributes, groups
     const ids = a.crowdsourced_ids_results;
     const sigma = a.sigma_analysis_results;
     out.crowdsourced = {
-      yara: yara ? { count: yara.length, rules: yara.map((r) => ({ rule_name: r.rule_name ?? null, ruleset_name: r.ruleset_name ?? null, ruleset_id: r.ruleset_id ?? null, source: r.source ?? null, author: r.author ?? null })) } : null,
+      yara: yara
+        ? {
+            count: yara.length,
+            rules: yara.map((r) => ({ rule_name: r.rule_name ?? null, ruleset_name: r.ruleset_name ?? null, ruleset_id: r.ruleset_id ?? null, source: r.source ?? null, author: r.author ?? null })),
+            ...(yaraRulesetBodies ? { rulesets: rulesetTexts(yaraRulesetBodies) } : {}),
+          }
+        : null,
       ids: severitySummary(ids, a.crowdsourced_ids_stats, 'alert_severity', ['high', 'medium', 'low', 'info'], (r) => ({
         rule_msg: r.rule_msg ?? null,
         severity: r.alert_severity ?? null,
@@ -242,6 +254,38 @@ export function groupFields(objectType: V3ObjectType, a: DepthAttributes, groups
   if (groups.has('whois') && objectType !== 'file' && objectType !== 'url') {
     out.whois = a.whois ?? null;
     out.whois_date = iso(a.whois_date);
+  }
+  return out;
+}
+
+/**
+ * The ruleset ids of a file's YARA matches, each once, in match order, up to `limit`: the
+ * rulesets `yaraRulesets` fetches (`GET /yara_rulesets/{id}`, one request each).
+ */
+export function yaraRulesetIds(attributes: unknown, limit: number): string[] {
+  const results = (attributes as { crowdsourced_yara_results?: unknown } | null)?.crowdsourced_yara_results;
+  if (!Array.isArray(results) || limit <= 0) return [];
+  const ids = new Set<string>();
+  for (const result of results) {
+    const id = (result as { ruleset_id?: unknown } | null)?.ruleset_id;
+    if (typeof id === 'string' && id !== '') ids.add(id);
+    if (ids.size >= limit) break;
+  }
+  return [...ids];
+}
+
+const zRuleset = z.looseObject({ data: z.looseObject({ id: z.string(), attributes: z.looseObject({ name: z.string().nullish(), rules: z.string().nullish() }) }) });
+
+/**
+ * `{ <ruleset_id>: { name, text } }` from fetched `/yara_rulesets/{id}` bodies; a ruleset
+ * VirusTotal did not serve (NotFoundError, or a body of another shape) is `null`, so a reader
+ * can tell "fetched, absent" from "not asked for".
+ */
+function rulesetTexts(bodies: Readonly<Record<string, unknown>>): Record<string, { name: string | null; text: string | null } | null> {
+  const out: Record<string, { name: string | null; text: string | null } | null> = {};
+  for (const [id, body] of Object.entries(bodies)) {
+    const parsed = body === null ? undefined : zRuleset.safeParse(body);
+    out[id] = parsed?.success ? { name: parsed.data.data.attributes.name ?? null, text: parsed.data.data.attributes.rules ?? null } : null;
   }
   return out;
 }

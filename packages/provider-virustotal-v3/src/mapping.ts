@@ -262,7 +262,7 @@ function rulesReadFacts(rules: readonly MaliceRule[]): boolean {
   return answer;
 }
 
-/** What to read beyond the default fields (options `extract`, `ruleText`, `relationships`, `relatedObjects`). */
+/** What to read beyond the default fields (options `extract`, `ruleText`, `yaraRulesets`, `relationships`, `relatedObjects`). */
 export interface DepthMapping {
   extract?: readonly ExtractGroup[];
   ruleText?: boolean;
@@ -270,6 +270,8 @@ export interface DepthMapping {
   relationships?: boolean;
   /** Relationship collection bodies fetched with their own requests, by relationship name. */
   relatedBodies?: Readonly<Record<string, unknown>>;
+  /** `/yara_rulesets/{id}` bodies fetched with their own requests (option `yaraRulesets`), by ruleset id; null when not found. */
+  yaraRulesetBodies?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -315,7 +317,7 @@ export function mapV3Object(observable: Observable, body: unknown, rules: readon
   const fields = needFacts && extra?.ok ? { ...ruleFacts(extra.attributes), ...extracted } : extracted;
   const decision: RuleDecision = stats ? evaluateMaliceRules(rules, fields) : { verdict: 'unknown', confidence: null, reasons: [NO_ANALYSIS] };
   if (stats && decision.verdict === 'benign') decision.reasons.push(cleanNote(stats, extracted.last_analysis_date as string | null));
-  if (depth.extract?.length && extra?.ok) Object.assign(extracted, groupFields(lookup.objectType, extra.attributes, new Set(depth.extract), depth.ruleText ?? false));
+  if (depth.extract?.length && extra?.ok) Object.assign(extracted, groupFields(lookup.objectType, extra.attributes, new Set(depth.extract), depth.ruleText ?? false, depth.yaraRulesetBodies));
   let related: Entity[] = [];
   if (depth.relationships || depth.relatedBodies) {
     const refs: Record<string, RelatedRef[]> = refsFromObject(observable, object.relationships);

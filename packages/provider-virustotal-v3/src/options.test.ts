@@ -17,6 +17,7 @@ describe('options', () => {
       maliceRules: DEFAULT_MALICE_RULES,
       extract: [],
       ruleText: false,
+      yaraRulesets: 0,
       relationships: [],
       relatedObjects: [],
       reanalyseStale: false,

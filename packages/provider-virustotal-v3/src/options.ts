@@ -57,6 +57,15 @@ export const zVirusTotalV3Options = z.strictObject({
     .default([])
     .describe(`Extra field groups to put in \`extracted\` besides the default fields: ${EXTRACT_GROUPS.join(', ')}. Costs no request (they are read from the same object); whois is long.`),
   ruleText: z.boolean().default(false).describe('With extract: [crowdsourced], also give each IDS rule\'s text (rule_raw) and each Sigma rule\'s description.'),
+  yaraRulesets: z
+    .number()
+    .int()
+    .min(0)
+    .max(20)
+    .default(0)
+    .describe(
+      'With extract: [crowdsourced], the text of up to N matched YARA rulesets (`GET /yara_rulesets/{id}`, in match order, each ruleset once): each costs ONE MORE REQUEST of quota per file that matched it. The object itself names the rules but carries no rule text. 0 fetches none.',
+    ),
   relationships: z
     .array(zRelationshipName)
     .default([])
@@ -80,6 +89,9 @@ export const zVirusTotalV3Options = z.strictObject({
     ),
   requestTimeout: zDuration.default(15_000).describe('Timeout of one HTTP request to VirusTotal (e.g. 15s).'),
 }).superRefine((options, ctx) => {
+  if (options.yaraRulesets > 0 && !options.extract.includes('crowdsourced')) {
+    ctx.addIssue({ code: 'custom', path: ['yaraRulesets'], message: "yaraRulesets needs extract: [crowdsourced]: the rule text lands beside the crowdsourced YARA matches" });
+  }
   if (options.reanalyseStale && options.maxAnalysisAge === undefined) {
     ctx.addIssue({ code: 'custom', path: ['reanalyseStale'], message: 'reanalyseStale needs maxAnalysisAge: it says when an analysis is stale' });
   }

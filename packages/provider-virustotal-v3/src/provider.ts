@@ -1,9 +1,15 @@
 import { inject, injectable, Tokens, type Clock, type EnrichContext, type EnrichmentProvider, type HttpClient, type Observable, type ProviderOutcome, type Reason } from '@x/core';
 import { VirusTotalV3Client } from './client.js';
-import { relationshipsFor } from './depth.js';
-import { fetchRelatedObjects, requestReanalysis } from './depth-requests.js';
+import { relationshipsFor, yaraRulesetIds } from './depth.js';
+import { fetchRelatedObjects, fetchYaraRulesets, requestReanalysis } from './depth-requests.js';
 import { lookupFor, mapV3Object, type V3Lookup } from './mapping.js';
 import type { VirusTotalV3Options } from './options.js';
+
+/** The object's attributes (`data.attributes`), already checked by the mapping. */
+function attributesOf(body: unknown): unknown {
+  const object = (body as { data?: unknown } | null)?.data ?? body;
+  return (object as { attributes?: unknown } | null)?.attributes;
+}
 
 /** Google's resolver: an IP object VirusTotal always has, for health checks. */
 const HEALTH_CHECK_IP = '8.8.8.8';
@@ -46,11 +52,14 @@ export class VirusTotalV3Provider implements EnrichmentProvider {
     if (outcome.kind !== 'found') return outcome;
     const stale = this.staleness(outcome.extracted.last_analysis_date);
     if (stale && this.options.reanalyseStale && (lookup.objectType === 'file' || lookup.objectType === 'url')) return this.reanalyse(observable, lookup, stale, answer.body, context);
-    // Related objects in full: one more request each, only when asked for (relatedObjects).
+    // Related objects in full and YARA rule text: one more request each, only when asked for
+    // (relatedObjects, yaraRulesets); the object is then mapped again with what they brought.
     const wanted = relatedObjects.filter(({ name }) => relationshipsFor(lookup.objectType, [name]).length > 0);
-    if (wanted.length > 0) {
-      const relatedBodies = await fetchRelatedObjects(this.client, lookup, wanted, context);
-      outcome = mapV3Object(observable, answer.body, maliceRules, { ...depth, relatedBodies });
+    const rulesetIds = lookup.objectType === 'file' ? yaraRulesetIds(attributesOf(answer.body), this.options.yaraRulesets) : [];
+    if (wanted.length > 0 || rulesetIds.length > 0) {
+      const relatedBodies = wanted.length > 0 ? await fetchRelatedObjects(this.client, lookup, wanted, context) : undefined;
+      const yaraRulesetBodies = rulesetIds.length > 0 ? await fetchYaraRulesets(this.client, rulesetIds, context) : undefined;
+      outcome = mapV3Object(observable, answer.body, maliceRules, { ...depth, relatedBodies, yaraRulesetBodies });
       if (outcome.kind !== 'found') return outcome;
     }
     if (stale) outcome.reasons.push(stale);

@@ -17,6 +17,8 @@ const MALICIOUS_FILE = observableFor({ type: 'sha256', malicious: 40, total: 70 
 const CLEAN_FILE = observableFor({ type: 'sha256', malicious: 0, total: 70 });
 const GTI_BENIGN_FILE = observableFor({ type: 'sha256', malicious: 30, total: 70, variant: 3 });
 const SANDBOX_FILE = observableFor({ type: 'sha256', malicious: 0, total: 70, variant: 4 });
+const YARA_FILE = observableFor({ type: 'sha256', malicious: 20, total: 70, variant: 5 });
+const NO_YARA_FILE = observableFor({ type: 'sha256', malicious: 20, total: 70, variant: 6 });
 
 let sim: Simulator;
 let enricher: Enricher | undefined;
@@ -44,6 +46,8 @@ beforeAll(async () => {
     depth: [
       { value: GTI_BENIGN_FILE, gti: { verdict: 'VERDICT_BENIGN', threatScore: 0, severity: 'SEVERITY_NONE' } },
       { value: SANDBOX_FILE, gti: null, sandboxes: { Zenbox: 'malicious' }, ids: { high: 2 } },
+      { value: YARA_FILE, yara: 3 },
+      { value: NO_YARA_FILE, yara: 0 },
     ],
   });
 });
@@ -86,6 +90,33 @@ describe('related objects in full (one more request each)', () => {
       expect(typeof ref.malicious_count === 'number' || ref.malicious_count === null).toBe(true);
     }
     expect(records[1]!.extracted).not.toHaveProperty('relationships');
+  });
+});
+
+describe('YARA rule text (one more request per ruleset)', () => {
+  it('fetches up to yaraRulesets rulesets, each once, and counts one request each', async () => {
+    const [record] = await run([file(YARA_FILE)], { extract: ['crowdsourced'], yaraRulesets: 2 });
+    expect(sim.stats().byEndpoint).toEqual({ 'v3 files': 1, 'v3 yara_rulesets': 2 });
+    const yara = (record!.extracted.crowdsourced as { yara: { count: number; rules: Array<{ ruleset_id: string; ruleset_name: string }>; rulesets: Record<string, { name: string; text: string }> } }).yara;
+    expect(yara.count).toBe(3);
+    const fetched = Object.keys(yara.rulesets);
+    expect(fetched).toEqual([...new Set(yara.rules.map((rule) => rule.ruleset_id))].slice(0, 2));
+    for (const id of fetched) {
+      const rule = yara.rules.find((r) => r.ruleset_id === id)!;
+      expect(yara.rulesets[id]!.name).toBe(rule.ruleset_name);
+      expect(yara.rulesets[id]!.text).toMatch(new RegExp(`^rule ${rule.ruleset_name}\\n\\{`));
+    }
+  });
+
+  it('costs nothing extra when the option is 0 (the default) or the file matched no rule', async () => {
+    const [plain] = await run([file(YARA_FILE)], { extract: ['crowdsourced'] });
+    expect(sim.stats().byEndpoint).toEqual({ 'v3 files': 1 });
+    expect((plain!.extracted.crowdsourced as { yara: Record<string, unknown> }).yara).not.toHaveProperty('rulesets');
+    await enricher?.close();
+    sim.reset();
+    const [none] = await run([file(NO_YARA_FILE)], { extract: ['crowdsourced'], yaraRulesets: 5 });
+    expect(sim.stats().byEndpoint).toEqual({ 'v3 files': 1 });
+    expect((none!.extracted.crowdsourced as { yara: unknown }).yara).toBeNull();
   });
 });
 

@@ -148,12 +148,18 @@ function gtiAssessment(gti: NonNullable<DepthControl['gti']>): Record<string, un
   };
 }
 
+/** A ruleset id (10 hex, as in the captures) whose first byte is the rule's index in YARA_RULES. */
+function yaraRulesetId(index: number, rng: SeededRandom): string {
+  return index.toString(16).padStart(2, '0') + rng.hex(8);
+}
+
 /** The generated ruleset ids (10 hex, as in the captures) and the rule text `/yara_rulesets/{id}` serves. */
 export function yaraRuleset(seed: string, id: string): Record<string, unknown> | undefined {
   const match = /^[0-9a-f]{10}$/.exec(id);
   if (!match) return undefined;
   const rng = new SeededRandom(digest(seed, 'yara_ruleset', id));
-  const rule = rng.pick(YARA_RULES);
+  // The id's first byte names the rule (see yaraRulesetId), so the ruleset served agrees with the match that named it.
+  const rule = YARA_RULES[parseInt(id.slice(0, 2), 16) % YARA_RULES.length]!;
   const name = rule.ruleset_name;
   const text = `rule ${name}\n{\n  meta:\n    author = "${rule.author}"\n    description = "${rule.description}"\n  strings:\n    $a = "${rng.hex(8)}" ascii wide\n    $b = { ${rng.hex(8).match(/../g)!.join(' ')} }\n  condition:\n    any of them\n}\n`;
   return {
@@ -211,8 +217,9 @@ export function depthAttributes(
       const yaraCount = control?.yara ?? (bad ? rng.int(1, 4) : rng.next() < 0.15 ? 1 : 0);
       if (yaraCount > 0) {
         extra.crowdsourced_yara_results = Array.from({ length: yaraCount }, (_, i) => {
-          const rule = YARA_RULES[(rng.int(0, YARA_RULES.length - 1) + i) % YARA_RULES.length]!;
-          return { ruleset_id: rng.hex(10), rule_name: rule.ruleset_name, ruleset_name: rule.ruleset_name, description: rule.description, author: rule.author, match_date: analysisDate - rng.int(0, 30) * DAY, source: rule.source };
+          const index = (rng.int(0, YARA_RULES.length - 1) + i) % YARA_RULES.length;
+          const rule = YARA_RULES[index]!;
+          return { ruleset_id: yaraRulesetId(index, rng), rule_name: rule.ruleset_name, ruleset_name: rule.ruleset_name, description: rule.description, author: rule.author, match_date: analysisDate - rng.int(0, 30) * DAY, source: rule.source };
         });
       }
       const ids = control?.ids ?? (bad && rng.next() < 0.6 ? randomCounts(rng, ['high', 'medium', 'low', 'info'], 3) : undefined);

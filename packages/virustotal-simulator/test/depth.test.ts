@@ -114,7 +114,8 @@ describe('generated fields the captures carry', () => {
     const [match] = (await v3(sim, `/files/${CONTROLLED_FILE}`)).body.data.attributes.crowdsourced_yara_results;
     const { status, body } = await v3(sim, `/yara_rulesets/${match.ruleset_id}`);
     expect(status).toBe(200);
-    expect(body.data).toMatchObject({ type: 'yara_ruleset', id: match.ruleset_id, attributes: { rules: expect.stringMatching(/^rule \w+/), name: expect.any(String) } });
+    // The ruleset served is the one the match names.
+    expect(body.data).toMatchObject({ type: 'yara_ruleset', id: match.ruleset_id, attributes: { rules: expect.stringMatching(new RegExp(`^rule ${match.ruleset_name}\\n`)), name: match.ruleset_name, author: match.author } });
     const missing = await v3(sim, '/yara_rulesets/not-a-ruleset');
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('NotFoundError');
