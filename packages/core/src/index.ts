@@ -33,6 +33,8 @@ export { createRedactingLogger } from './logging/redacting-logger.js';
 // --- Stores ------------------------------------------------------------------
 export * from './stores/cache-store.js';
 export * from './stores/rate-limit-store.js';
+export type { SharedStores, SharedStoresStats, SharedStoresStatus } from './stores/shared-stores.js';
+export { defaultCacheDir, defaultRateLimitDir, openStores, type OpenedStores, type OpenStoresOptions, type SharedStoreHealth, type SharedStoreSettings } from './stores/open-stores.js';
 
 // --- Config --------------------------------------------------------------------
 export * from './config/duration.js';

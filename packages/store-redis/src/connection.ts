@@ -1,15 +1,12 @@
+import { redactUrlCredentials } from '@x/core';
 import { Redis, type RedisOptions } from 'ioredis';
 
-/** The URL as it may appear in logs and errors: the password (if any) replaced by `***`. */
+/**
+ * The URL as it may appear in logs and errors: core's one URL redaction (the password, or a lone
+ * user name, becomes `[REDACTED]`); a URL that does not parse is not shown at all.
+ */
 export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    if (parsed.username && parsed.password === '') parsed.username = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable Redis URL)';
-  }
+  return URL.canParse(url) ? redactUrlCredentials(url) : '(unparseable Redis URL)';
 }
 
 export interface ConnectionSettings {

@@ -155,7 +155,7 @@ describe.skipIf(!installed)('when Redis fails mid-run', () => {
       expect(logger.lines.length).toBeGreaterThan(0);
       expect(logger.text()).not.toContain('hunter2-secret');
       expect(JSON.stringify({ message: (error as Error).message, details: (error as { details?: unknown }).details })).not.toContain('hunter2-secret');
-      expect((error as Error).message).toContain('***');
+      expect((error as Error).message).toContain('[REDACTED]');
     } finally {
       await stores.close();
       await server.start();

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
-import { REDACTED, isSecretSchema } from './secret.js';
+import { REDACTED, isSecretSchema, redactUrlCredentials } from './secret.js';
 import { defOf } from './zod-def.js';
 
 /** A path into an options object; `*` stands for any array index or record key. */
@@ -84,21 +84,6 @@ function redactByKeyName(value: unknown): unknown {
   );
 }
 
-function redactUrlPassword(url: unknown): unknown {
-  if (typeof url !== 'string') return url;
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === '' && parsed.username === '') return url;
-    // Placeholders, swapped for REDACTED after serialising: URL would percent-encode its brackets
-    // (`%5BREDACTED%5D`), which reads as noise in `config show`.
-    if (parsed.password !== '') parsed.password = 'x-enrich-redacted';
-    else parsed.username = 'x-enrich-redacted'; // `redis://token@host`: a lone user name is often the secret
-    return parsed.toString().replace('x-enrich-redacted', REDACTED);
-  } catch {
-    return url;
-  }
-}
-
 interface RedactableConfig {
   providers?: Record<string, { options?: unknown } & Record<string, unknown>>;
   cache?: unknown;
@@ -128,7 +113,7 @@ export function redactConfig<T>(config: T, loadedProviders: readonly LoadedProvi
     }),
   );
   const withUrl = (store: unknown) =>
-    store !== null && typeof store === 'object' && 'url' in store ? { ...store, url: redactUrlPassword((store as { url: unknown }).url) } : store;
+    store !== null && typeof store === 'object' && 'url' in store ? { ...store, url: redactUrlCredentials((store as { url: unknown }).url) } : store;
   return {
     ...source,
     ...(source.providers && { providers }),

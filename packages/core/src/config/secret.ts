@@ -53,3 +53,23 @@ export function createSecretScrubber(secrets: readonly string[]): SecretScrubber
     return result;
   };
 }
+
+/**
+ * A URL safe to print or log: its password (or a lone user name, `redis://token@host`, which is
+ * often the secret) becomes `[REDACTED]`. Anything that is not a URL comes back unchanged. The
+ * one credential-in-URL redaction: `config show`, the store descriptions and store-redis use it.
+ */
+export function redactUrlCredentials<T>(url: T): T {
+  if (typeof url !== 'string') return url;
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '' && parsed.username === '') return url;
+    // Placeholders, swapped for REDACTED after serialising: URL would percent-encode its brackets
+    // (`%5BREDACTED%5D`), which reads as noise.
+    if (parsed.password !== '') parsed.password = 'x-enrich-redacted';
+    else parsed.username = 'x-enrich-redacted';
+    return parsed.toString().replace('x-enrich-redacted', REDACTED) as T;
+  } catch {
+    return url;
+  }
+}

@@ -9,6 +9,7 @@ import { collectSecrets } from '../config/redact.js';
 import type { Observable } from '../observable/observable-type.js';
 import { specialAddress } from '../observable/special-address.js';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
+import { assertUniqueProviderNames } from '../plugin/loader.js';
 import type { TraceStep } from '../plugin/provider.js';
 import { createMemoryRateLimitStore } from '../rate-limit/memory-rate-limit-store.js';
 import type { ObservableSummary, ResultRecord } from '../result/result-record.js';
@@ -23,7 +24,7 @@ import { defaultWindow, orderedPool } from '../stream/ordered-pool.js';
 export interface EnricherOptions {
   /** Loaded provider instances (`loadProviders` or `prepareProvider`), in the order records are produced. */
   providers: readonly LoadedProvider[];
-  /** Where outcomes are cached; default an in-memory LRU of 100,000 entries; `false` disables caching. */
+  /** Where outcomes are cached; default an in-memory LRU of 100,000 entries; `false` disables caching. A store passed in is not closed by `close()`. */
   cacheStore?: CacheStore | false;
   /** Where rate-limit budgets are kept; default in memory. Pass a shared store to share budgets between processes. */
   rateLimitStore?: RateLimitStore;
@@ -106,7 +107,7 @@ export interface Enricher {
   providers(): Promise<ProviderInfo[]>;
   /** Counters per instance name. */
   stats(): EnricherStats;
-  /** Calls every provider's `close`, then the stores' `close`. */
+  /** Calls every provider's `close`; closes the stores it made itself (stores passed in stay their opener's to close). */
   close(): Promise<void>;
 }
 
@@ -128,18 +129,21 @@ export function createEnricher(options: EnricherOptions): Enricher {
       }
     : undefined;
   const clock = options.clock ?? systemClock;
-  const cacheStore = options.cacheStore === false ? undefined : (options.cacheStore ?? createMemoryCacheStore({ maxEntries: 100_000, clock }));
-  const rateLimitStore = options.rateLimitStore ?? createMemoryRateLimitStore();
+  // Stores passed in belong to whoever opened them (`openStores`), who closes them once; the
+  // engine closes only the defaults it made itself.
+  const ownStores: Array<{ close?(): Promise<void> }> = [];
+  const cacheStore = options.cacheStore === false ? undefined : (options.cacheStore ?? own(createMemoryCacheStore({ maxEntries: 100_000, clock })));
+  const rateLimitStore = options.rateLimitStore ?? own(createMemoryRateLimitStore());
+  function own<S extends { close?(): Promise<void> }>(store: S): S {
+    ownStores.push(store);
+    return store;
+  }
   const secrets = options.secrets ?? collectSecrets(options.providers);
   // Secrets are scrubbed from everything the engine and providers log, whatever the host logger is.
   const logger = options.logger && secrets.length > 0 ? createRedactingLogger(options.logger, secrets) : (options.logger ?? silentLogger);
   const defaultConcurrency = Math.max(1, options.concurrency ?? 16);
 
-  const names = new Set<string>();
-  for (const loaded of options.providers) {
-    if (names.has(loaded.name)) throw new XEnrichError('X_PLUGIN_DUPLICATE_NAME', `Two provider instances are named "${loaded.name}".`);
-    names.add(loaded.name);
-  }
+  assertUniqueProviderNames(options.providers);
   const instances = options.providers.map(
     (loaded) =>
       new ProviderInstance(loaded, {
@@ -320,8 +324,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
       closed = true;
       const results = await Promise.allSettled([
         ...instances.map((instance) => instance.close()),
-        ...(cacheStore?.close ? [cacheStore.close()] : []),
-        ...(rateLimitStore.close ? [rateLimitStore.close()] : []),
+        ...ownStores.map(async (store) => store.close?.()),
       ]);
       for (const result of results) {
         if (result.status === 'rejected') logger.warn({ err: String((result.reason as Error)?.message ?? result.reason) }, 'closing failed');

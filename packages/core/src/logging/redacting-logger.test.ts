@@ -13,6 +13,19 @@ function captureLogger(lines: string[], bindings: Record<string, unknown> = {}):
 }
 
 describe('createRedactingLogger', () => {
+  it('wraps once: a logger that already hides the secrets comes back as it is, a new secret adds a layer', () => {
+    const lines: string[] = [];
+    const once = createRedactingLogger(captureLogger(lines), [KEY]);
+    expect(createRedactingLogger(once, [KEY])).toBe(once);
+    expect(createRedactingLogger(once, [])).toBe(once);
+    const other = 'second-secret-value-0123456789';
+    const twice = createRedactingLogger(once, [other, KEY]);
+    expect(twice).not.toBe(once);
+    expect(createRedactingLogger(twice, [KEY, other])).toBe(twice);
+    twice.info({ a: KEY, b: other }, `${KEY} ${other}`);
+    expect(lines.join('\n')).not.toMatch(new RegExp(`${KEY}|${other}`));
+  });
+
   it('keeps the key out of messages, objects, errors, causes and child bindings', () => {
     const lines: string[] = [];
     const logger = createRedactingLogger(captureLogger(lines), [KEY]);

@@ -31,13 +31,22 @@ export function scrubDeep(value: unknown, scrub: SecretScrubber, seen = new Weak
   }
 }
 
+/** The secrets each logger made here hides (its own and those of the logger it wraps). */
+const redacted = new WeakMap<Logger, ReadonlySet<string>>();
+
 /**
  * Wraps a logger so the given secrets never reach it: each message, each logged object
  * (deeply, including errors and their causes) and each child binding is scrubbed first.
- * Wrap the host's logger once, with `collectSecrets(loadedProviders)`, before anything logs.
+ * Wrap the host's logger once, with `collectSecrets(loadedProviders)`, before anything logs; a
+ * logger that already hides every one of `secrets` comes back as it is, so wrapping is done once.
  */
 export function createRedactingLogger(logger: Logger, secrets: readonly string[]): Logger {
+  // A host that wrapped its logger already (the app does, before the engine exists) hands the
+  // engine a redacting logger: wrapping it again would scrub every line twice for nothing.
+  const covered = redacted.get(logger);
+  if (covered && secrets.every((secret) => covered.has(secret))) return logger;
   const scrub = createSecretScrubber(secrets);
+  const all = new Set([...(covered ?? []), ...secrets]);
   const wrap = (inner: Logger): Logger => {
     const forward =
       (level: 'debug' | 'info' | 'warn' | 'error') =>
@@ -46,13 +55,15 @@ export function createRedactingLogger(logger: Logger, secrets: readonly string[]
         if (msg === undefined) inner[level](cleanObj);
         else inner[level](cleanObj, scrub(msg));
       };
-    return {
+    const wrapped: Logger = {
       debug: forward('debug'),
       info: forward('info'),
       warn: forward('warn'),
       error: forward('error'),
       child: (bindings) => wrap(inner.child(scrubDeep(bindings, scrub) as Record<string, unknown>)),
     };
+    redacted.set(wrapped, all);
+    return wrapped;
   };
   return wrap(logger);
 }

@@ -246,8 +246,10 @@ describe('prepareProvider', () => {
     expect(() => prepareProvider('foo', future, { options: { apiKey: KEY } }, { coreVersion: '1.4.0' })).toThrow("@x/provider-foo: expected @x/core '^2.0.0', '1.4.0' is installed");
   });
 
-  it('rejects duplicate names in a host-assembled list', () => {
+  it('rejects duplicate names in a host-assembled list, by the rule the config loader uses (case-folded)', () => {
     expect(() => assertUniqueProviderNames([{ name: 'a' }, { name: 'b' }, { name: 'a' }])).toThrow(expect.objectContaining({ code: 'X_PLUGIN_DUPLICATE_NAME' }));
+    expect(() => assertUniqueProviderNames([{ name: 'vt' }, { name: 'VT' }])).toThrow(/"VT" clashes with "vt"/);
+    expect(() => assertUniqueProviderNames([{ name: 'vt' }, { name: 'vt2' }])).not.toThrow();
   });
 });
 

@@ -301,17 +301,14 @@ export async function loadProviders(config: EnricherConfig, options: LoadProvide
 
   const problems: Problem[] = [];
   const loaded: LoadedProvider[] = [];
-  const seenNames = new Map<string, string>();
-  for (const [name, configured] of Object.entries(config.providers)) {
-    if (!configured.enabled) continue;
-    // Names key caches, metrics and records; two that differ only in case would be confused downstream.
-    const folded = name.toLowerCase();
-    const clash = seenNames.get(folded);
-    if (clash !== undefined) {
-      problems.push({ code: 'X_PLUGIN_DUPLICATE_NAME', path: `providers.${name}`, message: `instance name "${name}" clashes with "${clash}" (names must differ by more than case)` });
+  const enabled = Object.entries(config.providers).filter(([, configured]) => configured.enabled);
+  const clashes = providerNameClashes(enabled.map(([name]) => name));
+  for (const [name, configured] of enabled) {
+    const clash = clashes.get(name);
+    if (clash) {
+      problems.push(clash);
       continue;
     }
-    seenNames.set(folded, name);
     const limits = resolveQuota(name, configured, config.quotas ?? {});
     if (limits.problem) {
       problems.push(limits.problem);
@@ -361,14 +358,32 @@ function resolveQuota(name: string, instance: ProviderInstanceConfig, quotas: En
   return { instance: resolved };
 }
 
-/** Throws X_PLUGIN_DUPLICATE_NAME if two loaded providers share a name (for hosts that assemble the list themselves). */
-export function assertUniqueProviderNames(providers: readonly Pick<LoadedProvider, 'name'>[]): void {
-  const seen = new Set<string>();
-  const problems: Problem[] = [];
-  for (const { name } of providers) {
-    if (seen.has(name)) problems.push({ code: 'X_PLUGIN_DUPLICATE_NAME', path: `providers.${name}`, message: `two provider instances are named "${name}"` });
-    seen.add(name);
+/**
+ * The one provider-name check: names key caches, metrics and records, so two instances whose
+ * names differ only in case would be confused downstream. Returns a problem for each name that
+ * clashes with an earlier one (case-folded). The loader, `assertUniqueProviderNames` and
+ * `createEnricher` all use it.
+ */
+function providerNameClashes(names: readonly string[]): Map<string, Problem> {
+  const seen = new Map<string, string>();
+  const clashes = new Map<string, Problem>();
+  for (const name of names) {
+    const folded = name.toLowerCase();
+    const clash = seen.get(folded);
+    if (clash === undefined) seen.set(folded, name);
+    else
+      clashes.set(name, {
+        code: 'X_PLUGIN_DUPLICATE_NAME',
+        path: `providers.${name}`,
+        message: clash === name ? `two provider instances are named "${name}"` : `instance name "${name}" clashes with "${clash}" (names must differ by more than case)`,
+      });
   }
-  if (problems.length > 0) throw loadError(problems, 'providers');
+  return clashes;
+}
+
+/** Throws X_PLUGIN_DUPLICATE_NAME if two providers' names are equal, or differ only in case (for hosts that assemble the list themselves). */
+export function assertUniqueProviderNames(providers: readonly Pick<LoadedProvider, 'name'>[]): void {
+  const clashes = providerNameClashes(providers.map(({ name }) => name));
+  if (clashes.size > 0) throw loadError([...clashes.values()], 'providers');
 }
 
