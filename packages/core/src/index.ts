@@ -2,43 +2,43 @@
  * @x/core public surface. Everything not exported here is private.
  * Sections are grouped by role; keep additions inside their section.
  */
-import './di/reflect-metadata.js';
+import './contract/reflect-metadata.js';
 
 // --- Observables -----------------------------------------------------------
-export * from './observable/observable-type.js';
+export * from './contract/observable-type.js';
 export * from './observable/parse-observable.js';
 export { defang, refang } from './observable/refang.js';
 export { specialAddress, type SpecialAddress } from './observable/special-address.js';
 
 // --- Result model ----------------------------------------------------------
-export * from './result/result-record.js';
+export * from './contract/result-record.js';
 
 // --- Plugin contract and DI -----------------------------------------------
-export * from './plugin/manifest.js';
-export * from './plugin/provider.js';
+export * from './contract/manifest.js';
+export * from './contract/provider.js';
 export * from './plugin/loaded-provider.js';
 export { assertUniqueProviderNames, loadProviders, prepareProvider, type LoadProvidersOptions, type PrepareProviderOptions, type ProviderWarning } from './plugin/loader.js';
 export { listInstalledPlugins, resolvePluginEntry, PROVIDER_KEYWORD, type InstalledPlugin } from './plugin/resolve-plugin.js';
 export { CORE_VERSION } from './version.js';
-export * from './di/tokens.js';
+export * from './contract/tokens.js';
 export { construct, constructorParameters, type InjectableClass, type InjectionToken, type TokenResolver } from './di/construct.js';
 export { createContainer } from './plugin/register-provider.js';
 
 // --- Errors and logging ----------------------------------------------------
-export * from './errors/error-codes.js';
-export * from './errors/x-enrich-error.js';
-export * from './logging/logger.js';
+export * from './contract/error-codes.js';
+export * from './contract/x-enrich-error.js';
+export * from './contract/logger.js';
 export { createRedactingLogger } from './logging/redacting-logger.js';
 
 // --- Stores ------------------------------------------------------------------
-export * from './stores/cache-store.js';
-export * from './stores/rate-limit-store.js';
-export type { SharedStores, SharedStoresStats, SharedStoresStatus } from './stores/shared-stores.js';
+export * from './contract/cache-store.js';
+export * from './contract/rate-limit-store.js';
+export type { SharedStores, SharedStoresStats, SharedStoresStatus } from './contract/shared-stores.js';
 export { defaultCacheDir, defaultRateLimitDir, openStores, type OpenedStores, type OpenStoresOptions, type SharedStoreHealth, type SharedStoreSettings } from './stores/open-stores.js';
 
 // --- Config --------------------------------------------------------------------
-export * from './config/duration.js';
-export * from './config/secret.js';
+export * from './contract/duration.js';
+export * from './contract/secret.js';
 export * from './config/config-schema.js';
 export { configSectionJsonSchema, type JsonSchemaObject } from './config/config-json-schema.js';
 export * from './config/load-config.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { renderConfigReference } from '../src/config/config-reference.js';
-import { ERROR_CODES } from '../src/errors/error-codes.js';
+import { ERROR_CODES } from '../src/contract/error-codes.js';
 import { renderErrorsDoc } from '../src/errors/errors-doc.js';
 
 const docs = new URL('../../../docs/reference/', import.meta.url);

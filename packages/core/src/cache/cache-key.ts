@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Observable } from '../observable/observable-type.js';
+import type { Observable } from '../contract/observable-type.js';
 
 /** JSON with object keys sorted at every level, so equal options always serialize the same way. */
 export function canonicalJson(value: unknown): string {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cacheKey, canonicalJson, optionsFingerprint } from './cache-key.js';
 import { createFileCacheStore, FILE_CACHE_MEMORY_BYTES } from './file-cache-store.js';
 import { createMemoryCacheStore } from './memory-cache-store.js';
-import { systemClock } from '../di/tokens.js';
+import { systemClock } from '../contract/tokens.js';
 
 let now = 1_000;
 const clock = { now: () => now, sleep: systemClock.sleep };

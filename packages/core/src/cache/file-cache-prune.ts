@@ -1,6 +1,6 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../logging/logger.js';
+import type { Logger } from '../contract/logger.js';
 import type { FileCacheStore } from './file-cache-store.js';
 
 /**

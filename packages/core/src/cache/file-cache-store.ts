@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
-import { systemClock, type Clock } from '../di/tokens.js';
-import type { CacheEntry, CacheStore } from '../stores/cache-store.js';
+import { systemClock, type Clock } from '../contract/tokens.js';
+import type { CacheEntry, CacheStore } from '../contract/cache-store.js';
 
 /**
  * The memory cap of a file store's in-memory layer by default: 64 MiB of entries, counted as the

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import { systemClock, type Clock } from '../di/tokens.js';
-import type { CacheEntry, CacheStore } from '../stores/cache-store.js';
+import { systemClock, type Clock } from '../contract/tokens.js';
+import type { CacheEntry, CacheStore } from '../contract/cache-store.js';
 
 /**
  * Private fast path between core's stores and the engine: an entry already in memory, read

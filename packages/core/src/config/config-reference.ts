@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { zEnricherConfig } from './config-schema.js';
-import { formatDuration } from './duration.js';
-import { isSecretSchema } from './secret.js';
+import { formatDuration } from '../contract/duration.js';
+import { isSecretSchema } from '../contract/secret.js';
 import { defOf } from './zod-def.js';
 
 const descriptionOf = (schema: z.ZodType): string | undefined => (schema as unknown as { description?: string }).description;

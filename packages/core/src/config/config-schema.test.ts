@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { zEnricherConfig } from './config-schema.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../contract/duration.js';
 import { validationIssues } from './validation-issues.js';
 
 describe('durations', () => {

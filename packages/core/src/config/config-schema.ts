@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { OBSERVABLE_TYPES } from '../observable/observable-type.js';
-import { zDuration } from './duration.js';
+import { OBSERVABLE_TYPES } from '../contract/observable-type.js';
+import { zDuration } from '../contract/duration.js';
 import { FILE_CACHE_MEMORY_BYTES } from '../cache/file-cache-store.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { ValidationIssue } from '../errors/x-enrich-error.js';
+import type { ValidationIssue } from '../contract/x-enrich-error.js';
 
 /** Environment variables as a plain record (`process.env` fits). */
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isValidationError, isXEnrichError, type ValidationError } from '../errors/x-enrich-error.js';
+import { isValidationError, isXEnrichError, type ValidationError } from '../contract/x-enrich-error.js';
 import { configJsonSchema, loadConfigFile, MAX_CONFIG_BYTES, parseConfig, parseConfigText } from './load-config.js';
 import { interpolateEnv } from './interpolate.js';
 

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
-import { ValidationError, XEnrichError, type ValidationIssue } from '../errors/x-enrich-error.js';
+import { ValidationError, XEnrichError, type ValidationIssue } from '../contract/x-enrich-error.js';
 import { zEnricherConfig, type EnricherConfig } from './config-schema.js';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
 import { configSectionJsonSchema, type JsonSchemaObject as JsonSchema } from './config-json-schema.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { renderProviderOptionsTable } from './config-reference.js';
-import { zDuration } from './duration.js';
-import { secret } from './secret.js';
+import { zDuration } from '../contract/duration.js';
+import { secret } from '../contract/secret.js';
 
 describe('renderProviderOptionsTable', () => {
   it('renders every option with its type, default (secrets marked) and description', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { zProviderManifest } from '../plugin/manifest.js';
+import { zProviderManifest } from '../contract/manifest.js';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
 import { collectSecrets, redactConfig, secretPaths } from './redact.js';
 import { parseConfig } from './load-config.js';
-import { secret } from './secret.js';
+import { secret } from '../contract/secret.js';
 
 const optionsSchema = z.object({
   apiKey: secret(z.string().min(1)).describe('API key.'),

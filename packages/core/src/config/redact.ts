@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
-import { REDACTED, isSecretSchema, redactUrlCredentials } from './secret.js';
+import { REDACTED, isSecretSchema, redactUrlCredentials } from '../contract/secret.js';
 import { defOf } from './zod-def.js';
 
 /** A path into an options object; `*` stands for any array index or record key. */

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ValidationIssue } from '../errors/x-enrich-error.js';
+import type { ValidationIssue } from '../contract/x-enrich-error.js';
 
 type Issue = z.core.$ZodIssue;
 type PathKey = PropertyKey;

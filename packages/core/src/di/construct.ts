@@ -1,5 +1,6 @@
-import './reflect-metadata.js';
-import { XEnrichError } from '../errors/x-enrich-error.js';
+import '../contract/reflect-metadata.js';
+import type { InjectionToken } from '../contract/tokens.js';
+import { XEnrichError } from '../contract/x-enrich-error.js';
 
 /**
  * Building a provider without depending on one copy of tsyringe.
@@ -20,8 +21,7 @@ import { XEnrichError } from '../errors/x-enrich-error.js';
  * Core's tokens are `Symbol.for(...)`, equal in every copy of core.
  */
 
-/** A token as a container understands it: a symbol, a string or a class. */
-export type InjectionToken = symbol | string | (abstract new (...args: never[]) => unknown);
+export type { InjectionToken };
 
 /** A class that declares its constructor's tokens in order (no decorators needed). */
 export interface InjectableClass<T = unknown> {

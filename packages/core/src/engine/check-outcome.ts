@@ -1,4 +1,4 @@
-import { zConfidence, zVerdict } from '../result/result-record.js';
+import { zConfidence, zVerdict } from '../contract/result-record.js';
 
 const KINDS = new Set(['found', 'not_found', 'pending']);
 const VERDICTS = new Set<unknown>(zVerdict.options);

@@ -11,7 +11,7 @@ import {
   type EnricherEvent,
   type ProviderPlugin,
 } from '../index.js';
-import { systemClock } from '../di/tokens.js';
+import { systemClock } from '../contract/tokens.js';
 import { NEVER_ABORTED } from '../resilience/attempt-timeout.js';
 import { createFakeClock } from '../testing/fake-clock.js';
 import { loadTestProvider } from '../testing/prepare.js';

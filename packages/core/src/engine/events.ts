@@ -1,6 +1,6 @@
-import type { ObservableType } from '../observable/observable-type.js';
-import type { Status } from '../result/result-record.js';
-import type { Lifecycle } from '../plugin/manifest.js';
+import type { ObservableType } from '../contract/observable-type.js';
+import type { Status } from '../contract/result-record.js';
+import type { Lifecycle } from '../contract/manifest.js';
 import type { CircuitStateName } from '../resilience/policies.js';
 
 /**

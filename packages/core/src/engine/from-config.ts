@@ -1,7 +1,7 @@
 import type { DependencyContainer } from 'tsyringe';
 import type { EnricherConfig } from '../config/config-schema.js';
-import type { Clock } from '../di/tokens.js';
-import type { Logger } from '../logging/logger.js';
+import type { Clock } from '../contract/tokens.js';
+import type { Logger } from '../contract/logger.js';
 import { loadProviders, type ProviderWarning } from '../plugin/loader.js';
 import { openStores, type OpenStoresOptions } from '../stores/open-stores.js';
 import { createEnricher, type Enricher } from './enricher.js';

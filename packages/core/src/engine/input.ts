@@ -1,5 +1,5 @@
-import type { XEnrichError } from '../errors/x-enrich-error.js';
-import type { Observable } from '../observable/observable-type.js';
+import type { XEnrichError } from '../contract/x-enrich-error.js';
+import type { Observable } from '../contract/observable-type.js';
 import { tryParseObservable } from '../observable/parse-observable.js';
 
 /** One engine input after parsing. */

@@ -1,8 +1,8 @@
-import type { Observable } from '../observable/observable-type.js';
-import type { ProviderOutcome } from '../plugin/provider.js';
-import type { ObservableSummary, ResultRecord } from '../result/result-record.js';
-import { VERDICT_SEVERITY } from '../result/result-record.js';
-import type { XEnrichError } from '../errors/x-enrich-error.js';
+import type { Observable } from '../contract/observable-type.js';
+import type { ProviderOutcome } from '../contract/provider.js';
+import type { ObservableSummary, ResultRecord } from '../contract/result-record.js';
+import { VERDICT_SEVERITY } from '../contract/result-record.js';
+import type { XEnrichError } from '../contract/x-enrich-error.js';
 
 type ProviderRef = ResultRecord['provider'];
 

@@ -1,4 +1,4 @@
-import type { Clock } from '../di/tokens.js';
+import type { Clock } from '../contract/tokens.js';
 import type { CircuitStateName } from '../resilience/policies.js';
 import type { InstanceStats } from './events.js';
 import type { StageEvent } from './stages/stage.js';

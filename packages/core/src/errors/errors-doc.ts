@@ -1,4 +1,4 @@
-import { ERROR_CODES } from './error-codes.js';
+import { ERROR_CODES } from '../contract/error-codes.js';
 
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 

@@ -1,5 +1,5 @@
-import type { SecretScrubber } from '../config/secret.js';
-import { UpstreamError, XEnrichError, isXEnrichError } from '../errors/x-enrich-error.js';
+import type { SecretScrubber } from '../contract/secret.js';
+import { UpstreamError, XEnrichError, isXEnrichError } from '../contract/x-enrich-error.js';
 import type { StatusRule, UpstreamDefinition, UpstreamErrorBody } from './upstream.js';
 
 /**

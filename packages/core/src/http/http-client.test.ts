@@ -3,11 +3,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { zResilienceConfig } from '../config/config-schema.js';
-import { isUpstreamError, isXEnrichError, type UpstreamError } from '../errors/x-enrich-error.js';
-import type { AttemptTimeout } from '../plugin/provider.js';
+import { isUpstreamError, isXEnrichError, type UpstreamError } from '../contract/x-enrich-error.js';
+import type { AttemptTimeout } from '../contract/provider.js';
 import { DeadlineWheel, runAttempt } from '../resilience/attempt-timeout.js';
 import { createResiliencePolicies } from '../resilience/policies.js';
-import type { RateLimitGrant, RateLimiter } from '../stores/rate-limit-store.js';
+import type { RateLimitGrant, RateLimiter } from '../contract/rate-limit-store.js';
 import { captureLogger, errorText } from '../testing/capture.js';
 import { createFakeClock, type FakeClock } from '../testing/fake-clock.js';
 import { parseRetryAfter } from './classify.js';

@@ -3,12 +3,12 @@ import { createRequire } from 'node:module';
 // Types only: axios is loaded on the first request (see `CoreHttpClient.transport`), and none of
 // its types appears in an exported declaration.
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse, AxiosStatic } from 'axios';
-import { createSecretScrubber, type SecretScrubber } from '../config/secret.js';
-import { systemClock, type Clock } from '../di/tokens.js';
-import { UpstreamError, XEnrichError } from '../errors/x-enrich-error.js';
-import type { Logger } from '../logging/logger.js';
-import { silentLogger } from '../logging/logger.js';
-import type { RateLimitGrant, RateLimiter } from '../stores/rate-limit-store.js';
+import { createSecretScrubber, type SecretScrubber } from '../contract/secret.js';
+import { systemClock, type Clock } from '../contract/tokens.js';
+import { UpstreamError, XEnrichError } from '../contract/x-enrich-error.js';
+import type { Logger } from '../contract/logger.js';
+import { silentLogger } from '../contract/logger.js';
+import type { RateLimitGrant, RateLimiter } from '../contract/rate-limit-store.js';
 import { CORE_VERSION } from '../version.js';
 import { badBodyError, parseCommonError, parseRetryAfter, ruleFor, safeErrorBody, statusError, transportError, type RequestLabel } from './classify.js';
 import { baseUrlPrefix, encodePath, encodeQuery } from './request-url.js';

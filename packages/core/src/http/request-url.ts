@@ -1,4 +1,4 @@
-import { XEnrichError } from '../errors/x-enrich-error.js';
+import { XEnrichError } from '../contract/x-enrich-error.js';
 import type { UpstreamQuery } from './upstream.js';
 
 /**

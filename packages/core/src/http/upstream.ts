@@ -1,5 +1,5 @@
-import type { UpstreamFailureKind } from '../errors/x-enrich-error.js';
-import type { EnrichContext } from '../plugin/provider.js';
+import type { UpstreamFailureKind } from '../contract/x-enrich-error.js';
+import type { EnrichContext } from '../contract/provider.js';
 
 /**
  * How a provider authenticates: a header or a query parameter carrying a secret. The secret is

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UpstreamError, XEnrichError } from '../errors/x-enrich-error.js';
-import type { Logger } from './logger.js';
+import { UpstreamError, XEnrichError } from '../contract/x-enrich-error.js';
+import type { Logger } from '../contract/logger.js';
 import { createRedactingLogger } from './redacting-logger.js';
 
 const KEY = 'vt-4f1c2d9e8b7a6c5d4e3f2a1b0c9d8e7f';

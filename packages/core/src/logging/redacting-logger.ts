@@ -1,5 +1,5 @@
-import { createSecretScrubber, type SecretScrubber } from '../config/secret.js';
-import type { Logger } from './logger.js';
+import { createSecretScrubber, type SecretScrubber } from '../contract/secret.js';
+import type { Logger } from '../contract/logger.js';
 
 /**
  * A deep copy of `value` with secrets scrubbed from every string (keys included). Errors become

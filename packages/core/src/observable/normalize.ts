@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { domainToASCII } from 'node:url';
-import type { ObservableType } from './observable-type.js';
+import type { ObservableType } from '../contract/observable-type.js';
 
 /** A value checked against one observable type: its canonical form, or why it is not one. */
 export type TypeCheck = { ok: true; value: string } | { ok: false; reason: string };

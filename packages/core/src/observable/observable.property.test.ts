@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { XEnrichError } from '../errors/x-enrich-error.js';
+import { XEnrichError } from '../contract/x-enrich-error.js';
 import { normalizeObservable, parseObservable, tryParseObservable } from './parse-observable.js';
 import { defang, refang } from './refang.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isXEnrichError } from '../errors/x-enrich-error.js';
+import { isXEnrichError } from '../contract/x-enrich-error.js';
 import { normalizeObservable, parseObservable, tryParseObservable } from './parse-observable.js';
 
 const parsed = (raw: string) => parseObservable(raw).observable;

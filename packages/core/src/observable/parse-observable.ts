@@ -1,7 +1,7 @@
 import { isIPv6 } from 'node:net';
-import { XEnrichError } from '../errors/x-enrich-error.js';
+import { XEnrichError } from '../contract/x-enrich-error.js';
 import { checkObservable, type TypeCheck } from './normalize.js';
-import { OBSERVABLE_TYPES, isObservableType, type Observable, type ObservableType } from './observable-type.js';
+import { OBSERVABLE_TYPES, isObservableType, type Observable, type ObservableType } from '../contract/observable-type.js';
 import { refang } from './refang.js';
 
 /** A parsed input: the canonical observable and what the user gave. */

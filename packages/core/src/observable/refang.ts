@@ -1,4 +1,4 @@
-import type { Observable } from './observable-type.js';
+import type { Observable } from '../contract/observable-type.js';
 
 // Schemes as analysts write them defanged: hxxp, hXXp, hxxps, h**p, fxp (ftp). Only replaced
 // when a (possibly defanged) colon follows, so a word like "hxxpfoo" is left alone.

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import type { Observable } from './observable-type.js';
+import type { Observable } from '../contract/observable-type.js';
 
 /**
  * Address ranges that never mean anything to an intel provider: a lookup would spend quota (and

@@ -1,6 +1,6 @@
 import type { ProviderInstanceConfig } from '../config/config-schema.js';
-import type { ProviderManifest } from './manifest.js';
-import type { ProviderPlugin } from './provider.js';
+import type { ProviderManifest } from '../contract/manifest.js';
+import type { ProviderPlugin } from '../contract/provider.js';
 
 /**
  * A provider instance after loading: the plugin was imported, its manifest validated, the core

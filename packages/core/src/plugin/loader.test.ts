@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectSecrets, redactConfig } from '../config/redact.js';
 import { configJsonSchema, parseConfig } from '../config/load-config.js';
 import type { EnricherConfigInput } from '../config/config-schema.js';
-import { isValidationError, type ValidationError } from '../errors/x-enrich-error.js';
-import type { Logger } from '../logging/logger.js';
+import { isValidationError, type ValidationError } from '../contract/x-enrich-error.js';
+import type { Logger } from '../contract/logger.js';
 import { CORE_VERSION } from '../version.js';
 import { assertUniqueProviderNames, loadProviders, prepareProvider, type ProviderWarning } from './loader.js';
-import type { ProviderPlugin } from './provider.js';
+import type { ProviderPlugin } from '../contract/provider.js';
 import { listInstalledPlugins } from './resolve-plugin.js';
-import { zProviderManifest } from './manifest.js';
+import { zProviderManifest } from '../contract/manifest.js';
 import { validationIssues } from '../config/validation-issues.js';
 import { manifest as fakeManifest } from '../../test/fake-plugins.js';
 

@@ -6,14 +6,14 @@ import { zProviderInstanceConfig, type EnricherConfig, type ProviderInstanceConf
 import { collectSecrets } from '../config/redact.js';
 import { validationIssues } from '../config/validation-issues.js';
 import { checkWindows } from '../rate-limit/rate-limiter.js';
-import type { ErrorCode } from '../errors/error-codes.js';
-import { ValidationError, type ValidationIssue } from '../errors/x-enrich-error.js';
-import { silentLogger, type Logger } from '../logging/logger.js';
-import { createSecretScrubber } from '../config/secret.js';
+import type { ErrorCode } from '../contract/error-codes.js';
+import { ValidationError, type ValidationIssue } from '../contract/x-enrich-error.js';
+import { silentLogger, type Logger } from '../contract/logger.js';
+import { createSecretScrubber } from '../contract/secret.js';
 import { CORE_VERSION } from '../version.js';
 import type { LoadedProvider } from './loaded-provider.js';
-import { zProviderManifest, type Lifecycle, type ProviderManifest } from './manifest.js';
-import type { ProviderPlugin } from './provider.js';
+import { zProviderManifest, type Lifecycle, type ProviderManifest } from '../contract/manifest.js';
+import type { ProviderPlugin } from '../contract/provider.js';
 import { DEFAULT_CONDITIONS, PROVIDER_KEYWORD, isPathSpecifier, listInstalledPlugins, pluginSource, resolvePluginEntry } from './resolve-plugin.js';
 import type { z } from 'zod';
 

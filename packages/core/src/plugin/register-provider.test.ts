@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import '../di/reflect-metadata.js';
+import '../contract/reflect-metadata.js';
 // A second, older copy of tsyringe (4.8.0, installed under an alias): what a plugin with its own
 // node_modules, or a host pinning another 4.x, brings into the process.
 import * as tsyringe48 from 'tsyringe-4.8';
 import { createEnricher } from '../engine/enricher.js';
-import { Tokens, inject, injectable } from '../di/tokens.js';
+import { Tokens, inject, injectable } from '../contract/tokens.js';
 import { constructorParameters } from '../di/construct.js';
 import { loadTestProvider } from '../testing/prepare.js';
-import type { EnrichContext, EnrichmentProvider, ProviderConstructor, ProviderOutcome } from './provider.js';
+import type { EnrichContext, EnrichmentProvider, ProviderConstructor, ProviderOutcome } from '../contract/provider.js';
 import { createContainer, registerProvider } from './register-provider.js';
 import { manifest } from '../../test/fake-plugins.js';
-import type { Observable } from '../observable/observable-type.js';
+import type { Observable } from '../contract/observable-type.js';
 
 const KEY = 'register-test-key-0123456789';
 

@@ -1,10 +1,10 @@
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { construct, type InjectableClass } from '../di/construct.js';
-import { Tokens } from '../di/tokens.js';
-import { XEnrichError, isXEnrichError } from '../errors/x-enrich-error.js';
-import { createSecretScrubber } from '../config/secret.js';
+import { Tokens } from '../contract/tokens.js';
+import { XEnrichError, isXEnrichError } from '../contract/x-enrich-error.js';
+import { createSecretScrubber } from '../contract/secret.js';
 import type { LoadedProvider } from './loaded-provider.js';
-import type { EnrichmentProvider } from './provider.js';
+import type { EnrichmentProvider } from '../contract/provider.js';
 import { CORE_PACKAGE_DIR } from './resolve-plugin.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { RateLimitWindow } from '../plugin/manifest.js';
-import { PENDING_CHARGE_LEASE_MS, PENDING_CHARGE_POLL_MS, type RateLimitAttempt, type RateLimitRefusal } from '../stores/rate-limit-store.js';
+import type { RateLimitWindow } from '../contract/manifest.js';
+import { PENDING_CHARGE_LEASE_MS, PENDING_CHARGE_POLL_MS, type RateLimitAttempt, type RateLimitRefusal } from '../contract/rate-limit-store.js';
 
 /**
  * One key's sliding-window log, shared by core's memory and file stores (the Redis store runs

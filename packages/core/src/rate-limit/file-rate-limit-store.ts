@@ -3,10 +3,10 @@ import { hostname } from 'node:os';
 import { link, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { XEnrichError } from '../errors/x-enrich-error.js';
-import { silentLogger, type Logger } from '../logging/logger.js';
-import type { RateLimitWindow } from '../plugin/manifest.js';
-import type { RateLimitStore } from '../stores/rate-limit-store.js';
+import { XEnrichError } from '../contract/x-enrich-error.js';
+import { silentLogger, type Logger } from '../contract/logger.js';
+import type { RateLimitWindow } from '../contract/manifest.js';
+import type { RateLimitStore } from '../contract/rate-limit-store.js';
 import { emptyChargeLog, freesInIn, isChargeLog, peekIn, refuseIn, settleIn, shortestWindow, tryAcquireIn, type ChargeLog } from './charge-log.js';
 import { checkCost } from './memory-rate-limit-store.js';
 

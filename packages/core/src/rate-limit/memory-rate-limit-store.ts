@@ -1,4 +1,4 @@
-import type { RateLimitStore } from '../stores/rate-limit-store.js';
+import type { RateLimitStore } from '../contract/rate-limit-store.js';
 import { emptyChargeLog, freesInIn, peekIn, refuseIn, settleIn, tryAcquireIn, type ChargeLog } from './charge-log.js';
 
 /**

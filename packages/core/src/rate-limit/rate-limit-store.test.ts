@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFileCacheStore } from '../cache/file-cache-store.js';
 import { createMemoryCacheStore } from '../cache/memory-cache-store.js';
-import { isXEnrichError } from '../errors/x-enrich-error.js';
+import { isXEnrichError } from '../contract/x-enrich-error.js';
 import { captureLogger } from '../testing/capture.js';
 import { runCacheStoreConformance, runRateLimitStoreConformance } from '../testing/store-conformance.js';
 import { createFileRateLimitStore } from './file-rate-limit-store.js';

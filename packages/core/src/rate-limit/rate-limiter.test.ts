@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isXEnrichError } from '../errors/x-enrich-error.js';
+import { isXEnrichError } from '../contract/x-enrich-error.js';
 import { captureLogger } from '../testing/capture.js';
 import { createFakeClock } from '../testing/fake-clock.js';
 import { estimateBatchMs } from './estimate.js';

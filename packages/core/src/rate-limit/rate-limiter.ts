@@ -1,11 +1,11 @@
-import { systemClock, type Clock } from '../di/tokens.js';
-import { formatDuration } from '../config/duration.js';
-import { XEnrichError } from '../errors/x-enrich-error.js';
-import { silentLogger, type Logger } from '../logging/logger.js';
-import type { RateLimitWindow } from '../plugin/manifest.js';
-import { PENDING_CHARGE_POLL_MS, type RateLimitGrant, type RateLimiter, type RateLimitStore } from '../stores/rate-limit-store.js';
+import { systemClock, type Clock } from '../contract/tokens.js';
+import { formatDuration } from '../contract/duration.js';
+import { XEnrichError } from '../contract/x-enrich-error.js';
+import { silentLogger, type Logger } from '../contract/logger.js';
+import type { RateLimitWindow } from '../contract/manifest.js';
+import { PENDING_CHARGE_POLL_MS, type RateLimitGrant, type RateLimiter, type RateLimitStore } from '../contract/rate-limit-store.js';
 import { shortestWindow } from './charge-log.js';
-import { abortError } from './sleep.js';
+import { abortError } from '../contract/sleep.js';
 
 export interface RateLimiterOptions {
   /**

@@ -1,9 +1,9 @@
 import { setMaxListeners } from 'node:events';
-import { formatDuration } from '../config/duration.js';
-import { systemClock, type Clock } from '../di/tokens.js';
-import { UpstreamError } from '../errors/x-enrich-error.js';
-import type { AttemptTimeout } from '../plugin/provider.js';
-import { abortError } from '../rate-limit/sleep.js';
+import { formatDuration } from '../contract/duration.js';
+import { systemClock, type Clock } from '../contract/tokens.js';
+import { UpstreamError } from '../contract/x-enrich-error.js';
+import type { AttemptTimeout } from '../contract/provider.js';
+import { abortError } from '../contract/sleep.js';
 
 /**
  * A signal that never aborts, shared by work nobody can cancel. Stores and providers receive it

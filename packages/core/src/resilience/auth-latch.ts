@@ -1,5 +1,5 @@
-import type { Clock } from '../di/tokens.js';
-import { XEnrichError, isUpstreamError } from '../errors/x-enrich-error.js';
+import type { Clock } from '../contract/tokens.js';
+import { XEnrichError, isUpstreamError } from '../contract/x-enrich-error.js';
 
 /**
  * Stops an instance's upstream calls after a definitive authentication failure (401/403): a

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { zResilienceConfig } from '../config/config-schema.js';
-import { UpstreamError } from '../errors/x-enrich-error.js';
+import { UpstreamError } from '../contract/x-enrich-error.js';
 import { createFakeClock } from '../testing/fake-clock.js';
 import { createResiliencePolicies } from './policies.js';
 

@@ -10,9 +10,9 @@ import type {
   IRetryBackoffContext,
 } from 'cockatiel';
 import type { ResilienceConfig } from '../config/config-schema.js';
-import { XEnrichError, isUpstreamError, isXEnrichError } from '../errors/x-enrich-error.js';
-import { abortError } from '../rate-limit/sleep.js';
-import { systemClock, type Clock } from '../di/tokens.js';
+import { XEnrichError, isUpstreamError, isXEnrichError } from '../contract/x-enrich-error.js';
+import { abortError } from '../contract/sleep.js';
+import { systemClock, type Clock } from '../contract/tokens.js';
 import { DeadlineWheel, runAttempt, type AttemptContext } from './attempt-timeout.js';
 import { createAuthLatch } from './auth-latch.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { zObservableSummary, zResultRecord } from './result-record.js';
+import { zObservableSummary, zResultRecord } from '../contract/result-record.js';
 
 /**
  * The JSON Schema (draft 2020-12) of one result record, generated from `zResultRecord` so the

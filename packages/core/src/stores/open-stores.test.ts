@@ -5,10 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FILE_CACHE_PRUNE_INTERVAL_MS, FILE_CACHE_PRUNE_STAMP, pruneFileCacheIfDue } from '../cache/file-cache-prune.js';
 import { createFileCacheStore } from '../cache/file-cache-store.js';
 import { createMemoryCacheStore } from '../cache/memory-cache-store.js';
-import { silentLogger } from '../logging/logger.js';
+import { silentLogger } from '../contract/logger.js';
 import { createMemoryRateLimitStore } from '../rate-limit/memory-rate-limit-store.js';
 import { defaultCacheDir, openStores, type SharedStoreSettings } from './open-stores.js';
-import type { SharedStores } from './shared-stores.js';
+import type { SharedStores } from '../contract/shared-stores.js';
 
 let dir: string;
 beforeEach(async () => {

@@ -4,13 +4,13 @@ import { FILE_CACHE_PRUNE_INTERVAL_MS, pruneFileCacheIfDue } from '../cache/file
 import { createFileCacheStore, type FileCacheStore } from '../cache/file-cache-store.js';
 import { createMemoryCacheStore } from '../cache/memory-cache-store.js';
 import type { EnricherConfig } from '../config/config-schema.js';
-import { redactUrlCredentials } from '../config/secret.js';
-import { systemClock, type Clock } from '../di/tokens.js';
-import type { CacheStore } from './cache-store.js';
-import type { CoalescingStore, RateLimitStore } from './rate-limit-store.js';
-import type { SharedStores, SharedStoresStats } from './shared-stores.js';
-import { XEnrichError } from '../errors/x-enrich-error.js';
-import { silentLogger, type Logger } from '../logging/logger.js';
+import { redactUrlCredentials } from '../contract/secret.js';
+import { systemClock, type Clock } from '../contract/tokens.js';
+import type { CacheStore } from '../contract/cache-store.js';
+import type { CoalescingStore, RateLimitStore } from '../contract/rate-limit-store.js';
+import type { SharedStores, SharedStoresStats } from '../contract/shared-stores.js';
+import { XEnrichError } from '../contract/x-enrich-error.js';
+import { silentLogger, type Logger } from '../contract/logger.js';
 import { createFileRateLimitStore } from '../rate-limit/file-rate-limit-store.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Logger } from '../logging/logger.js';
+import type { Logger } from '../contract/logger.js';
 
 /** One logged line: its level, its object (bindings included) and its message. */
 export interface CapturedLog {

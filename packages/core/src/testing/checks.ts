@@ -1,6 +1,6 @@
 import type { Enricher } from '../engine/enricher.js';
-import type { Observable } from '../observable/observable-type.js';
-import type { ResultRecord } from '../result/result-record.js';
+import type { Observable } from '../contract/observable-type.js';
+import type { ResultRecord } from '../contract/result-record.js';
 import type { CapturedLog } from './capture.js';
 
 /**

@@ -2,12 +2,12 @@ import { EventEmitter, once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { secret } from '../config/secret.js';
-import { Tokens, inject, injectable } from '../di/tokens.js';
-import { UpstreamError } from '../errors/x-enrich-error.js';
+import { secret } from '../contract/secret.js';
+import { Tokens, inject, injectable } from '../contract/tokens.js';
+import { UpstreamError } from '../contract/x-enrich-error.js';
 import type { HttpClient, UpstreamClient } from '../http/upstream.js';
-import type { Observable } from '../observable/observable-type.js';
-import { definePlugin, type EnrichContext, type EnrichmentProvider, type ProviderOutcome } from '../plugin/provider.js';
+import type { Observable } from '../contract/observable-type.js';
+import { definePlugin, type EnrichContext, type EnrichmentProvider, type ProviderOutcome } from '../contract/provider.js';
 import { runProviderConformance, type ConformanceFault, type HungRequest, type CannedResponse } from './index.js';
 
 const API_KEY = 'conformance-secret-key-31337';

@@ -1,5 +1,5 @@
-import type { Clock } from '../di/tokens.js';
-import { abortError } from '../rate-limit/sleep.js';
+import type { Clock } from '../contract/tokens.js';
+import { abortError } from '../contract/sleep.js';
 
 /**
  * A `Clock` whose time moves only when a test says so. `sleep` resolves when `advance` (or

@@ -2,16 +2,16 @@
  * @x/core/testing: the provider conformance kit. Import it from a provider's tests only:
  * it registers vitest `describe`/`it` blocks (vitest is an optional peer dependency).
  */
-import '../di/reflect-metadata.js';
+import '../contract/reflect-metadata.js';
 import semver from 'semver';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { collectSecrets } from '../config/redact.js';
 import { createEnricher } from '../engine/enricher.js';
-import type { Observable } from '../observable/observable-type.js';
-import { zProviderManifest } from '../plugin/manifest.js';
-import type { ProviderPlugin } from '../plugin/provider.js';
-import { zResultRecord, type ResultRecord } from '../result/result-record.js';
+import type { Observable } from '../contract/observable-type.js';
+import { zProviderManifest } from '../contract/manifest.js';
+import type { ProviderPlugin } from '../contract/provider.js';
+import { zResultRecord, type ResultRecord } from '../contract/result-record.js';
 import { captureLogger } from './capture.js';
 import { abortReachesUpstream, actualFor, findSecretLeaks, type ConformanceFault, type ExpectedRecord } from './checks.js';
 import { loadTestProvider } from './prepare.js';

@@ -1,8 +1,8 @@
 import { zProviderInstanceConfig, type ProviderInstanceConfig } from '../config/config-schema.js';
-import { ValidationError } from '../errors/x-enrich-error.js';
+import { ValidationError } from '../contract/x-enrich-error.js';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
-import { zProviderManifest } from '../plugin/manifest.js';
-import type { ProviderPlugin } from '../plugin/provider.js';
+import { zProviderManifest } from '../contract/manifest.js';
+import type { ProviderPlugin } from '../contract/provider.js';
 import { instanceManifest } from '../plugin/loader.js';
 
 export interface TestProviderOptions {

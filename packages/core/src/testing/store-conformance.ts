@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CacheStore } from '../stores/cache-store.js';
-import { PENDING_CHARGE_LEASE_MS, PENDING_CHARGE_POLL_MS, type RateLimitAttempt, type RateLimitStore } from '../stores/rate-limit-store.js';
+import type { CacheStore } from '../contract/cache-store.js';
+import { PENDING_CHARGE_LEASE_MS, PENDING_CHARGE_POLL_MS, type RateLimitAttempt, type RateLimitStore } from '../contract/rate-limit-store.js';
 
 /** A store under test and how to dispose of it. */
 export interface StoreUnderTest<S> {

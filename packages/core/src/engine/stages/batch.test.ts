@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { UpstreamError } from '../../errors/x-enrich-error.js';
-import type { ProviderManifest } from '../../plugin/manifest.js';
-import type { EnrichmentProvider, ProviderOutcome } from '../../plugin/provider.js';
+import { UpstreamError } from '../../contract/x-enrich-error.js';
+import type { ProviderManifest } from '../../contract/manifest.js';
+import type { EnrichmentProvider, ProviderOutcome } from '../../contract/provider.js';
 import { createFakeClock } from '../../testing/fake-clock.js';
 import { BatchStage, batchSettings } from './batch.js';
 import type { CallContext, CallResult, LookupContext } from './stage.js';

@@ -1,8 +1,8 @@
-import type { Clock } from '../../di/tokens.js';
-import { XEnrichError } from '../../errors/x-enrich-error.js';
-import type { ProviderManifest } from '../../plugin/manifest.js';
-import type { Observable, ObservableType } from '../../observable/observable-type.js';
-import type { EnrichmentProvider, ProviderOutcome } from '../../plugin/provider.js';
+import type { Clock } from '../../contract/tokens.js';
+import { XEnrichError } from '../../contract/x-enrich-error.js';
+import type { ProviderManifest } from '../../contract/manifest.js';
+import type { Observable, ObservableType } from '../../contract/observable-type.js';
+import type { EnrichmentProvider, ProviderOutcome } from '../../contract/provider.js';
 import { NEVER_ABORTED } from '../../resilience/attempt-timeout.js';
 import { SharedSignal } from '../shared-signal.js';
 import type { CallContext, CallResult, FetchResult, LookupContext, Next, Stage } from './stage.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createMemoryCacheStore } from '../../cache/memory-cache-store.js';
-import { XEnrichError } from '../../errors/x-enrich-error.js';
-import type { ProviderOutcome } from '../../plugin/provider.js';
-import type { CacheStore } from '../../stores/cache-store.js';
+import { XEnrichError } from '../../contract/x-enrich-error.js';
+import type { ProviderOutcome } from '../../contract/provider.js';
+import type { CacheStore } from '../../contract/cache-store.js';
 import { captureLogger } from '../../testing/capture.js';
 import { createFakeClock, type FakeClock } from '../../testing/fake-clock.js';
 import { CacheStage } from './cache.js';

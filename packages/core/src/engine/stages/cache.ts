@@ -1,10 +1,10 @@
 import { GET_SYNC, SET_SYNC, type SyncReadable, type SyncWritable } from '../../cache/memory-cache-store.js';
-import type { Clock } from '../../di/tokens.js';
-import { XEnrichError, isXEnrichError } from '../../errors/x-enrich-error.js';
-import type { Logger } from '../../logging/logger.js';
-import type { Observable, ObservableType } from '../../observable/observable-type.js';
-import type { ProviderOutcome } from '../../plugin/provider.js';
-import type { CacheEntry, CacheStore } from '../../stores/cache-store.js';
+import type { Clock } from '../../contract/tokens.js';
+import { XEnrichError, isXEnrichError } from '../../contract/x-enrich-error.js';
+import type { Logger } from '../../contract/logger.js';
+import type { Observable, ObservableType } from '../../contract/observable-type.js';
+import type { ProviderOutcome } from '../../contract/provider.js';
+import type { CacheEntry, CacheStore } from '../../contract/cache-store.js';
 import type { FetchResult, LookupContext, LookupStage, Next } from './stage.js';
 
 const DEFAULT_TTL_MS = 3_600_000;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createSecretScrubber } from '../../config/secret.js';
-import { UpstreamError, XEnrichError } from '../../errors/x-enrich-error.js';
-import type { Observable } from '../../observable/observable-type.js';
-import type { EnrichContext, EnrichmentProvider, ProviderOutcome } from '../../plugin/provider.js';
+import { createSecretScrubber } from '../../contract/secret.js';
+import { UpstreamError, XEnrichError } from '../../contract/x-enrich-error.js';
+import type { Observable } from '../../contract/observable-type.js';
+import type { EnrichContext, EnrichmentProvider, ProviderOutcome } from '../../contract/provider.js';
 import { NEVER_ABORTED } from '../../resilience/attempt-timeout.js';
 import { captureLogger } from '../../testing/capture.js';
 import { CallStage, normalizeError } from './call.js';

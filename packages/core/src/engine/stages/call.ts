@@ -1,7 +1,7 @@
-import type { SecretScrubber } from '../../config/secret.js';
-import { XEnrichError, isXEnrichError } from '../../errors/x-enrich-error.js';
-import type { Logger } from '../../logging/logger.js';
-import type { EnrichContext, EnrichmentProvider, ProviderOutcome, TraceStep } from '../../plugin/provider.js';
+import type { SecretScrubber } from '../../contract/secret.js';
+import { XEnrichError, isXEnrichError } from '../../contract/x-enrich-error.js';
+import type { Logger } from '../../contract/logger.js';
+import type { EnrichContext, EnrichmentProvider, ProviderOutcome, TraceStep } from '../../contract/provider.js';
 import type { AttemptContext } from '../../resilience/attempt-timeout.js';
 import { outcomeProblem } from '../check-outcome.js';
 import type { CallContext, CallResult, Emit, Stage } from './stage.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ProviderOutcome } from '../../plugin/provider.js';
-import type { CoalescingStore } from '../../stores/rate-limit-store.js';
+import type { ProviderOutcome } from '../../contract/provider.js';
+import type { CoalescingStore } from '../../contract/rate-limit-store.js';
 import { CoalesceStage } from './coalesce.js';
 import type { FetchResult, LookupContext, StageEvent } from './stage.js';
 

@@ -1,6 +1,6 @@
-import { abortError } from '../../rate-limit/sleep.js';
+import { abortError } from '../../contract/sleep.js';
 import { NEVER_ABORTED } from '../../resilience/attempt-timeout.js';
-import type { CoalescingStore } from '../../stores/rate-limit-store.js';
+import type { CoalescingStore } from '../../contract/rate-limit-store.js';
 import { SharedSignal, raceSignal } from '../shared-signal.js';
 import type { Emit, FetchResult, LookupContext, LookupStage, Next } from './stage.js';
 

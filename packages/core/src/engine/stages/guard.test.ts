@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { zResilienceConfig } from '../../config/config-schema.js';
-import { UpstreamError } from '../../errors/x-enrich-error.js';
-import type { ProviderOutcome } from '../../plugin/provider.js';
+import { UpstreamError } from '../../contract/x-enrich-error.js';
+import type { ProviderOutcome } from '../../contract/provider.js';
 import { createMemoryRateLimitStore } from '../../rate-limit/memory-rate-limit-store.js';
 import { createRateLimiter } from '../../rate-limit/rate-limiter.js';
 import { NEVER_ABORTED } from '../../resilience/attempt-timeout.js';

@@ -2,12 +2,12 @@ import { createRequire } from 'node:module';
 import type * as Cockatiel from 'cockatiel';
 import type { IBackoff, IBackoffFactory, IRetryBackoffContext } from 'cockatiel';
 import type { ResilienceConfig } from '../../config/config-schema.js';
-import type { Clock } from '../../di/tokens.js';
-import { isXEnrichError } from '../../errors/x-enrich-error.js';
-import type { Logger } from '../../logging/logger.js';
+import type { Clock } from '../../contract/tokens.js';
+import { isXEnrichError } from '../../contract/x-enrich-error.js';
+import type { Logger } from '../../contract/logger.js';
 import type { AttemptContext } from '../../resilience/attempt-timeout.js';
 import { createResiliencePolicies, isTransient, retryAfterBackoff, type CircuitStateName, type ResiliencePolicies } from '../../resilience/policies.js';
-import type { RateLimiter } from '../../stores/rate-limit-store.js';
+import type { RateLimiter } from '../../contract/rate-limit-store.js';
 import type { CallContext, CallResult, Emit, Next, Stage } from './stage.js';
 
 // CommonJS, required rather than imported for the reason given in resilience/policies.ts.

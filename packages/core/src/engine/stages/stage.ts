@@ -1,5 +1,5 @@
-import type { Observable } from '../../observable/observable-type.js';
-import type { ProviderOutcome, TraceStep } from '../../plugin/provider.js';
+import type { Observable } from '../../contract/observable-type.js';
+import type { ProviderOutcome, TraceStep } from '../../contract/provider.js';
 import type { AttemptContext } from '../../resilience/attempt-timeout.js';
 import type { EnricherEvent } from '../events.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { OBSERVABLE_TYPES } from '../observable/observable-type.js';
-import { zLifecycle } from '../plugin/manifest.js';
+import { OBSERVABLE_TYPES } from './observable-type.js';
+import { zLifecycle } from './manifest.js';
 
 /**
  * The result record: one per observable x provider instance. Field names are a public contract

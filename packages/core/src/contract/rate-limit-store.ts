@@ -1,4 +1,4 @@
-import type { RateLimitWindow } from '../plugin/manifest.js';
+import type { RateLimitWindow } from './manifest.js';
 
 /**
  * The outcome of one attempt to take budget from every window of a limit at once. A grant

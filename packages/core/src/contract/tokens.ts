@@ -1,4 +1,4 @@
-import { sleep } from '../rate-limit/sleep.js';
+import { sleep } from './sleep.js';
 import './reflect-metadata.js';
 
 /**
@@ -33,6 +33,9 @@ export const Tokens = {
 } as const;
 
 export type Token = (typeof Tokens)[keyof typeof Tokens];
+
+/** A token as a container understands it: a symbol, a string or a class. */
+export type InjectionToken = symbol | string | (abstract new (...args: never[]) => unknown);
 
 /** Core re-exports these so provider packages never import tsyringe directly. */
 export { inject, injectable, singleton } from 'tsyringe';

@@ -1,8 +1,8 @@
 import type { DependencyContainer } from 'tsyringe';
-import type { InjectionToken } from '../di/construct.js';
-import type { Observable } from '../observable/observable-type.js';
-import type { Logger } from '../logging/logger.js';
-import type { Confidence, Entity, Reason, Verdict } from '../result/result-record.js';
+import type { InjectionToken } from './tokens.js';
+import type { Observable } from './observable-type.js';
+import type { Logger } from './logger.js';
+import type { Confidence, Entity, Reason, Verdict } from './result-record.js';
 import type { ProviderManifestInput } from './manifest.js';
 
 /**

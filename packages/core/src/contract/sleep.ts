@@ -1,4 +1,4 @@
-import { XEnrichError } from '../errors/x-enrich-error.js';
+import { XEnrichError } from './x-enrich-error.js';
 
 /** The error every x-enrich wait rejects with when its signal aborts. */
 export function abortError(signal?: AbortSignal): XEnrichError {
