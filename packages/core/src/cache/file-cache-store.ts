@@ -4,16 +4,10 @@ import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { systemClock, type Clock } from '../contract/tokens.js';
 import type { CacheEntry, CacheStore } from '../contract/cache-store.js';
+import { FILE_CACHE_MEMORY_BYTES } from '../config/config-schema.js';
 
-/**
- * The memory cap of a file store's in-memory layer by default: 64 MiB of entries, counted as the
- * length of each entry's JSON (a parsed entry takes about as many bytes of heap: 1.07x, measured on
- * 6,000 VirusTotal v3/v2 outcomes). The files are the cache; this layer holds a run's working set
- * so a feed that repeats its observables reads each file once. A VirusTotal outcome is about
- * 1.8 KB of JSON, so 64 MiB hold ~35,000 of them: a 100,000-line feed over 10,000 distinct
- * observables and two providers (20,000 entries) stays in memory, and peak RSS under 300 MB.
- */
-export const FILE_CACHE_MEMORY_BYTES = 64 * 1024 * 1024;
+// The default lives with the config schema, which documents it; re-exported for hosts.
+export { FILE_CACHE_MEMORY_BYTES };
 
 export interface FileCacheStoreOptions {
   /** Directory holding one JSON file per key; created on first write. */

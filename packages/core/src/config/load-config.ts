@@ -5,7 +5,7 @@ import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml
 import { z } from 'zod';
 import { ValidationError, XEnrichError, type ValidationIssue } from '../contract/x-enrich-error.js';
 import { zEnricherConfig, type EnricherConfig } from './config-schema.js';
-import type { LoadedProvider } from '../plugin/loaded-provider.js';
+import type { ProviderManifest } from '../contract/manifest.js';
 import { configSectionJsonSchema, type JsonSchemaObject as JsonSchema } from './config-json-schema.js';
 import { interpolateEnv, type Env } from './interpolate.js';
 import { validationIssues } from './validation-issues.js';
@@ -171,7 +171,7 @@ async function readEnvFile(configPath: string, envFile: string | false | undefin
  * Valid under strict validators (ajv's strict mode): see configSectionJsonSchema.
  * Pass the loaded providers to include each instance's own `options` schema.
  */
-export function configJsonSchema(loadedProviders: readonly LoadedProvider[] = []): Record<string, unknown> {
+export function configJsonSchema(loadedProviders: readonly { readonly name: string; readonly manifest: Pick<ProviderManifest, 'optionsSchema' | 'displayName' | 'packageName'> }[] = []): Record<string, unknown> {
   const schema = configSectionJsonSchema(zEnricherConfig);
   const providers = schema.properties?.providers;
   const instance = providers?.additionalProperties;

@@ -1,9 +1,17 @@
 import type { z } from 'zod';
-import type { LoadedProvider } from '../plugin/loaded-provider.js';
+import type { ProviderManifest } from '../contract/manifest.js';
 import { REDACTED, isSecretSchema, redactUrlCredentials } from '../contract/secret.js';
 import { defOf } from './zod-def.js';
 
 /** A path into an options object; `*` stands for any array index or record key. */
+
+/** What redaction needs of a loaded provider instance (a `LoadedProvider` fits). */
+export interface ProviderSecrets {
+  readonly name: string;
+  readonly manifest: Pick<ProviderManifest, 'optionsSchema'>;
+  /** Options after the plugin's schema: secrets are found at the paths its `secret()` marks. */
+  readonly options: Record<string, unknown>;
+}
 export type SecretPath = readonly string[];
 
 function isMarkedSecret(schema: z.ZodType): boolean {
@@ -96,7 +104,7 @@ interface RedactableConfig {
  * Instances without a loaded plugin fall back to redacting option keys that look secret
  * (`apiKey`, `token`, `password`...), and store URLs lose their password.
  */
-export function redactConfig<T>(config: T, loadedProviders: readonly LoadedProvider[] = []): T {
+export function redactConfig<T>(config: T, loadedProviders: readonly ProviderSecrets[] = []): T {
   const source = config as RedactableConfig;
   if (source === null || typeof source !== 'object') return config;
   const byName = new Map(loadedProviders.map((provider) => [provider.name, provider]));
@@ -126,7 +134,7 @@ export function redactConfig<T>(config: T, loadedProviders: readonly LoadedProvi
  * Every secret value in the loaded providers' options (as marked by their schemas), for
  * `createRedactingLogger` and error scrubbing. Empty strings are left out.
  */
-export function collectSecrets(loadedProviders: readonly LoadedProvider[]): string[] {
+export function collectSecrets(loadedProviders: readonly ProviderSecrets[]): string[] {
   const secrets = new Set<string>();
   for (const provider of loadedProviders) {
     for (const path of secretPaths(provider.manifest.optionsSchema)) {

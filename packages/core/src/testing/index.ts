@@ -122,7 +122,7 @@ export function runProviderConformance(options: ProviderConformanceOptions): voi
     const secrets = (): string[] => {
       if (options.secrets) return options.secrets;
       const manifest = zProviderManifest.parse(plugin.manifest);
-      return collectSecrets([{ name: id, plugin, manifest, options: options.validOptions, config: {} as never }]);
+      return collectSecrets([{ name: id, manifest, options: options.validOptions }]);
     };
 
     describe('manifest', () => {
