@@ -8,20 +8,19 @@ import './contract/reflect-metadata.js';
 export * from './contract/observable-type.js';
 export * from './observable/parse-observable.js';
 export { defang, refang } from './observable/refang.js';
-export { specialAddress, type SpecialAddress } from './observable/special-address.js';
 
 // --- Result model ----------------------------------------------------------
 export * from './contract/result-record.js';
 
 // --- Plugin contract and DI -----------------------------------------------
-export * from './contract/manifest.js';
+export { zLifecycle, zProviderManifest, zRateLimitWindow, type Lifecycle, type ProviderManifest, type ProviderManifestInput, type RateLimitWindow } from './contract/manifest.js';
 export * from './contract/provider.js';
 export * from './plugin/loaded-provider.js';
 export { assertUniqueProviderNames, loadProviders, prepareProvider, type LoadProvidersOptions, type PrepareProviderOptions, type ProviderWarning } from './plugin/loader.js';
-export { listInstalledPlugins, resolvePluginEntry, PROVIDER_KEYWORD, type InstalledPlugin } from './plugin/resolve-plugin.js';
+export { resolvePluginEntry, PROVIDER_KEYWORD } from './plugin/resolve-plugin.js';
 export { CORE_VERSION } from './version.js';
 export * from './contract/tokens.js';
-export { construct, constructorParameters, type InjectableClass, type InjectionToken, type TokenResolver } from './di/construct.js';
+export { construct, type InjectableClass, type TokenResolver } from './di/construct.js';
 export { createContainer } from './plugin/register-provider.js';
 
 // --- Errors and logging ----------------------------------------------------
@@ -38,22 +37,21 @@ export { defaultCacheDir, defaultRateLimitDir, openStores, type OpenedStores, ty
 
 // --- Config --------------------------------------------------------------------
 export * from './contract/duration.js';
-export * from './contract/secret.js';
+export { createSecretScrubber, isSecretSchema, redactUrlCredentials, REDACTED, secret, type SecretScrubber } from './contract/secret.js';
 export * from './config/config-schema.js';
 export { configSectionJsonSchema, type JsonSchemaObject } from './config/config-json-schema.js';
-export * from './config/load-config.js';
-export * from './config/validation-issues.js';
-export { collectSecrets, redactConfig, secretPaths, type SecretPath } from './config/redact.js';
+export { configJsonSchema, loadConfigFile, parseConfig, type LoadConfigFileOptions, type ParseConfigOptions } from './config/load-config.js';
+export { collectSecrets, redactConfig, type ProviderSecrets } from './config/redact.js';
 export { renderProviderOptionsTable } from './config/config-reference.js';
 
 // --- Rate limits and caches (core-B) -------------------------------------------
-export * from './rate-limit/memory-rate-limit-store.js';
-export * from './rate-limit/rate-limiter.js';
-export * from './rate-limit/file-rate-limit-store.js';
+export { createMemoryRateLimitStore } from './rate-limit/memory-rate-limit-store.js';
+export { createRateLimiter, type RateLimiterOptions } from './rate-limit/rate-limiter.js';
+export { createFileRateLimitStore, type FileRateLimitStoreOptions } from './rate-limit/file-rate-limit-store.js';
 export * from './rate-limit/estimate.js';
-export * from './cache/memory-cache-store.js';
+export { createMemoryCacheStore, type MemoryCacheStoreOptions } from './cache/memory-cache-store.js';
 export * from './cache/file-cache-store.js';
-export { cacheKey, optionsFingerprint, canonicalJson } from './cache/cache-key.js';
+export { cacheKey } from './cache/cache-key.js';
 
 // --- HTTP (core-B) -----------------------------------------------------------------
 export { createHttpClient, type HttpClientOptions } from './http/http-client.js';
@@ -71,12 +69,11 @@ export type {
   UpstreamRequestOptions,
   UpstreamResponse,
 } from './http/upstream.js';
-export { parseRetryAfter } from './http/classify.js';
 
 // --- Engine (core-B) ----------------------------------------------------------------
 export * from './engine/enricher.js';
 export type { EnricherEvent, EnricherStats, InstanceStats, ProviderInfo } from './engine/events.js';
-export { createResiliencePolicies, isTransient, type CircuitStateName, type ResiliencePolicies, type PolicyHooks } from './resilience/policies.js';
+export { createResiliencePolicies, type CircuitStateName, type ResiliencePolicies, type PolicyHooks } from './resilience/policies.js';
 export * from './engine/from-config.js';
 
 // --- Result JSON Schema (core-B) ----------------------------------------------------

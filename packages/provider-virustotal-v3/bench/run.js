@@ -5,7 +5,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createEnricher, createHttpClient, zProviderInstanceConfig, zProviderManifest } from '@x/core';
 import { outcomeObservables, startSimulator } from '@x/virustotal-simulator';
-import plugin, { DEFAULT_MALICE_RULES, EXTRACT_GROUPS, GTI_PREFERRED_MALICE_RULES, VirusTotalV3Provider, mapV3Object, zVirusTotalV3Options } from '../dist/index.js';
+import plugin, { DEFAULT_MALICE_RULES, EXTRACT_GROUPS, GTI_PREFERRED_MALICE_RULES, zVirusTotalV3Options } from '../dist/index.js';
+// Private pieces, measured directly (the package's index exports only what hosts need).
+import { mapV3Object } from '../dist/mapping.js';
+import { VirusTotalV3Provider } from '../dist/provider.js';
 
 const FIXTURES = new URL('../test/fixtures/', import.meta.url);
 const API_KEY = 'bench-key';

@@ -5,5 +5,3 @@
 export { createRedisStores, type RedisStores } from './create-redis-stores.js';
 export { zRedisStoresOptions, zUnavailableBehaviour, type RedisStoresOptions } from './options.js';
 export type { RedisStoresStats, RedisStoresStatus } from './availability.js';
-export { redactRedisUrl } from './connection.js';
-export { SLIDING_WINDOW_SCRIPT } from './sliding-window-script.js';

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Enricher, ProviderInfo } from '@x/core';
+import type { Enricher, ErrorCode, ProviderInfo } from '@x/core';
 import type { Admission } from '../admission.js';
 import type { McpConfig } from '../app-config.js';
 
@@ -19,7 +19,7 @@ export interface McpRouteOptions {
   config: McpConfig;
   /** The bearer-token check of the REST API (a fastify onRequest hook). */
   requireToken: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
-  errorBody: (code: string, message: string) => unknown;
+  errorBody: (code: ErrorCode, message: string) => unknown;
   /** The service's admission control, shared with POST /v1/enrich. */
   admission?: Admission;
   /** Milliseconds since the epoch (the engine's clock), for idle expiry. */

@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { z } from 'zod';
-import { OBSERVABLE_TYPES, zLifecycle, zObservableSummary, zResultRecord, type Enricher } from '@x/core';
+import { OBSERVABLE_TYPES, zLifecycle, zObservableSummary, zResultRecord, type Enricher, type ErrorCode } from '@x/core';
 import type { McpConfig, ServerConfig } from '../app-config.js';
 import type { Admission } from '../admission.js';
 import type { SharedStoreStats } from '../stores.js';
@@ -40,7 +40,8 @@ export interface ErrorBody {
 /** Retry-After of a 503 X_OVERLOADED: lookups from cache or a fast upstream free slots within a second. */
 const OVERLOAD_RETRY_AFTER_S = 1;
 
-function errorBody(code: string, message: string, details?: unknown): ErrorBody {
+// Typed by core's one error table, so a new code cannot bypass docs/reference/errors.md.
+function errorBody(code: ErrorCode, message: string, details?: unknown): ErrorBody {
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
 }
 

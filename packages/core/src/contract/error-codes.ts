@@ -154,6 +154,67 @@ export const ERROR_CODES = {
     meaning: 'The provider failed with an unexpected error (a bug in the provider, not an upstream fault).',
     fix: 'See the cause and report it to the plugin author.',
   },
-} as const satisfies Record<string, { meaning: string; fix: string }>;
+  // The HTTP service (`x-enrich serve`) and its MCP endpoint: the `error.code` of a refused request.
+  X_REQUEST_INVALID: {
+    meaning: 'HTTP 400 or 415: the body is not JSON, has the wrong Content-Type, or does not match the schema (`details` lists each problem with its path).',
+    fix: 'Send `Content-Type: application/json` and a body as `/docs` describes it.',
+    surface: 'service',
+  },
+  X_UNKNOWN_PROVIDER: {
+    meaning: 'HTTP 400: `providers` names an instance that is not configured.',
+    fix: 'Use a name `GET /v1/providers` lists, or leave `providers` out to use every instance.',
+    surface: 'service',
+  },
+  X_UNAUTHORIZED: {
+    meaning: 'HTTP 401: the bearer token is missing or wrong (the connection is closed after the answer).',
+    fix: 'Send `Authorization: Bearer <token>` with `server.token` (or X_ENRICH_TOKEN).',
+    surface: 'service',
+  },
+  X_ORIGIN_FORBIDDEN: {
+    meaning: 'HTTP 403: a browser Origin not allowed to call /mcp (a guard against DNS rebinding).',
+    fix: 'Add the origin to `mcp.allowedOrigins` if it is yours.',
+    surface: 'service',
+  },
+  X_NOT_FOUND: {
+    meaning: 'HTTP 404: no such route.',
+    fix: 'See `/docs` for the routes.',
+    surface: 'service',
+  },
+  X_MCP_SESSION: {
+    meaning: 'HTTP 400, 404 or 503 on /mcp: the Mcp-Session-Id is missing, unknown or expired, or `mcp.maxSessions` sessions are open.',
+    fix: 'Initialize a new session (MCP clients do this themselves); on 503 wait for Retry-After or raise `mcp.maxSessions`.',
+    surface: 'service',
+  },
+  X_REQUEST_TOO_LARGE: {
+    meaning: 'HTTP 413: the body exceeds `server.bodyLimit`.',
+    fix: 'Send fewer observables per request, or raise `server.bodyLimit`.',
+    surface: 'service',
+  },
+  X_TOO_MANY_OBSERVABLES: {
+    meaning: 'HTTP 413: more observables in one request than `server.maxObservables`.',
+    fix: 'Split the batch, or raise the limit.',
+    surface: 'service',
+  },
+  X_HOST_NOT_ALLOWED: {
+    meaning: 'HTTP 421: the service has no token and the Host header is not one of `server.allowedHosts` (a guard against DNS rebinding).',
+    fix: 'Call the service by one of its names, add the name to `server.allowedHosts`, or configure a token.',
+    surface: 'service',
+  },
+  X_OVERLOADED: {
+    meaning: "HTTP 503: every slot of a selected instance's bulkhead is taken by requests in flight; nothing was started.",
+    fix: 'Send the request again after Retry-After, or raise `resilience.bulkhead`.',
+    surface: 'service',
+  },
+  X_SHUTTING_DOWN: {
+    meaning: 'HTTP 503: the service is shutting down (the request arrived during shutdown, or was still running when `server.shutdownGrace` ran out).',
+    fix: 'Send the request again, to another replica.',
+    surface: 'service',
+  },
+  X_INTERNAL: {
+    meaning: 'HTTP 500: a bug in the service; its log has the details, the response never does.',
+    fix: 'Report it with the log lines.',
+    surface: 'service',
+  },
+} as const satisfies Record<string, { meaning: string; fix: string; surface?: 'service' }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
