@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   UpstreamError,
@@ -467,11 +467,9 @@ describe('resilience', () => {
   });
 
   it('opens the circuit after consecutive failures, fails fast, then closes after a half-open probe', async () => {
-    // cockatiel's breaker reads Date.now() for halfOpenAfter: only Date is faked, so a loaded
-    // machine cannot let 40 ms pass between "open" and the fail-fast check (it did), and the
-    // half-open probe comes when the test moves the time.
-    vi.useFakeTimers({ toFake: ['Date'] });
-    onTestFinished(() => void vi.useRealTimers());
+    // The half-open delay runs on the enricher's clock: a loaded machine cannot let it pass
+    // between "open" and the fail-fast check, and the probe comes when the test moves the clock.
+    const clock = createFakeClock();
     let healthy = false;
     const states: string[] = [];
     const fake = fakePlugin(async () => {
@@ -480,6 +478,7 @@ describe('resilience', () => {
     });
     const enricher = createEnricher({
       providers: [load(fake.plugin, 'fake', { cache: false, resilience: { retry: false, circuitBreaker: { consecutiveFailures: 2, halfOpenAfter: 40 } } })],
+      clock,
       onEvent: (e) => e.type === 'circuit' && states.push(e.state),
     });
     await enricher.enrich(['1.1.1.1', '1.1.1.2'], { concurrency: 1 });
@@ -487,7 +486,9 @@ describe('resilience', () => {
     const { records } = await enricher.enrich(['1.1.1.3']);
     expect(records[0]?.error).toMatchObject({ code: 'X_CIRCUIT_OPEN', retryable: true });
     expect(fake.calls).toHaveLength(2);
-    vi.setSystemTime(Date.now() + 60);
+    await clock.advance(39);
+    expect((await enricher.enrich(['1.1.1.5'])).records[0]?.error).toMatchObject({ code: 'X_CIRCUIT_OPEN' });
+    await clock.advance(1);
     healthy = true;
     expect((await enricher.enrich(['1.1.1.4'])).records[0]?.status).toBe('ok');
     expect(enricher.stats().fake?.circuitState).toBe('closed');

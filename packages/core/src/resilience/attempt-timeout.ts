@@ -32,6 +32,8 @@ export class DeadlineWheel {
   private readonly attempts = new Set<RunningAttempt>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
+  /** Ends the pending tick of a non-system clock when the wheel goes idle, so no sleeper outlives the attempts. */
+  private tickStop: AbortController | undefined;
   private readonly tickMs: number;
 
   constructor(
@@ -53,11 +55,17 @@ export class DeadlineWheel {
     this.ticking = true;
     try {
       while (this.attempts.size > 0) {
-        await this.clock.sleep(this.tickMs);
+        const stop = (this.tickStop = new AbortController());
+        try {
+          await this.clock.sleep(this.tickMs, stop.signal);
+        } catch {
+          continue; // stopped: the wheel went idle (the loop goes on if an attempt came back meanwhile)
+        }
         this.check();
       }
     } finally {
       this.ticking = false;
+      this.tickStop = undefined;
     }
   }
 
@@ -66,7 +74,10 @@ export class DeadlineWheel {
     // Back-to-back attempts often leave the set empty for a moment: rather than a clearInterval and
     // setInterval each time, the idle timer is unref'd (it never keeps the process alive) and
     // stopped by its next tick if still idle.
-    if (this.attempts.size === 0) this.timer?.unref();
+    if (this.attempts.size === 0) {
+      this.timer?.unref();
+      this.tickStop?.abort();
+    }
   }
 
   private check(): void {

@@ -28,6 +28,8 @@ async function drive(policies: ReturnType<typeof createResiliencePolicies>, cloc
 
 describe('circuit breaker defaults (count-based)', () => {
   const config = zResilienceConfig.parse({ retry: false, timeout: 0 });
+  // The half-open delay runs on the fake clock too: an hour keeps these drives (minutes long) from probing.
+  const staysOpen = zResilienceConfig.parse({ retry: false, timeout: 0, circuitBreaker: { halfOpenAfter: '1h' } });
 
   it('documents its defaults: ratio 0.5 over the last 20 calls, from 5 calls on, half-open after 30 s', () => {
     expect(config.circuitBreaker).toEqual({ threshold: 0.5, window: 20, minimumCalls: 5, samplingDuration: 30_000, halfOpenAfter: 30_000 });
@@ -40,7 +42,7 @@ describe('circuit breaker defaults (count-based)', () => {
     it(`opens on sustained failure at ${rate}, after minimumCalls failed calls`, async () => {
       const clock = createFakeClock();
       const states: string[] = [];
-      const policies = createResiliencePolicies(config, { onCircuitStateChange: (state) => states.push(state) }, { clock });
+      const policies = createResiliencePolicies(staysOpen, { onCircuitStateChange: (state) => states.push(state) }, { clock });
       const { codes, upstreamCalls } = await drive(policies, clock, 12, gapMs, () => true);
       expect(codes.slice(0, 5)).toEqual(Array(5).fill('X_UPSTREAM_HTTP'));
       expect(codes.slice(5)).toEqual(Array(7).fill('X_CIRCUIT_OPEN'));
@@ -61,11 +63,66 @@ describe('circuit breaker defaults (count-based)', () => {
 
   it('keeps the opt-in rate-based breaker (minimumRps) and the consecutive one', async () => {
     const clock = createFakeClock();
-    const consecutive = createResiliencePolicies(zResilienceConfig.parse({ retry: false, circuitBreaker: { consecutiveFailures: 3 } }), {}, { clock });
+    const consecutive = createResiliencePolicies(zResilienceConfig.parse({ retry: false, circuitBreaker: { consecutiveFailures: 3, halfOpenAfter: '1h' } }), {}, { clock });
     expect((await drive(consecutive, clock, 4, 60_000, () => true)).codes.at(-1)).toBe('X_CIRCUIT_OPEN');
     // A rate-based breaker never opens at 4 a minute: why it is not the default.
     const sampling = createResiliencePolicies(zResilienceConfig.parse({ retry: false, circuitBreaker: { minimumRps: 1 } }), {}, { clock });
     expect((await drive(sampling, clock, 10, 15_000, () => true)).codes).not.toContain('X_CIRCUIT_OPEN');
+  });
+});
+
+describe('on the injected clock', () => {
+  it('half-opens exactly halfOpenAfter of clock time after opening; a failed probe opens it for another halfOpenAfter', async () => {
+    const clock = createFakeClock();
+    const states: string[] = [];
+    const policies = createResiliencePolicies(zResilienceConfig.parse({ retry: false, timeout: 0, circuitBreaker: { consecutiveFailures: 1, halfOpenAfter: '30s' } }), { onCircuitStateChange: (state) => states.push(state) }, { clock });
+    let healthy = false;
+    let calls = 0;
+    const call = () =>
+      policies
+        .execute(async () => {
+          calls++;
+          if (!healthy) throw serverError();
+          return 'ok';
+        }, never)
+        .catch((error: { code: string }) => error.code);
+    expect(await call()).toBe('X_UPSTREAM_HTTP');
+    await clock.advance(29_999);
+    expect(await call()).toBe('X_CIRCUIT_OPEN');
+    expect(calls).toBe(1);
+    await clock.advance(1);
+    expect(await call()).toBe('X_UPSTREAM_HTTP'); // the probe, which fails
+    await clock.advance(29_999);
+    expect(await call()).toBe('X_CIRCUIT_OPEN');
+    await clock.advance(1);
+    healthy = true;
+    expect(await call()).toBe('ok');
+    expect(calls).toBe(3);
+    expect(states).toEqual(['open', 'half-open', 'open', 'half-open', 'closed']);
+  });
+
+  it('times an attempt out after exactly `timeout` of clock time, not counting the time it was paused', async () => {
+    const clock = createFakeClock();
+    const timeouts: number[] = [];
+    const policies = createResiliencePolicies(zResilienceConfig.parse({ retry: false, circuitBreaker: false, timeout: '8s' }), { onTimeout: () => timeouts.push(clock.now()) }, { clock });
+    let seen: AbortSignal | undefined;
+    const started = clock.now();
+    const outcome = policies
+      .execute((attempt) => {
+        seen = attempt.signal;
+        attempt.pause(); // as the upstream client does while it waits for rate-limit budget
+        void clock.sleep(5_000).then(() => attempt.resume());
+        return new Promise<string>(() => undefined);
+      }, never)
+      .catch((error: { code: string }) => error.code);
+    await clock.advance(12_999);
+    expect(seen?.aborted).toBe(false);
+    await clock.advance(1);
+    expect(seen?.aborted).toBe(true);
+    expect(await outcome).toBe('X_TIMEOUT');
+    expect(timeouts).toEqual([started + 13_000]);
+    // Nothing keeps sleeping on the clock once the attempt is over.
+    expect(clock.sleepers).toBe(0);
   });
 });
 

@@ -5,6 +5,7 @@ import type {
   CircuitState,
   IBackoff,
   IBackoffFactory,
+  IHalfOpenAfterBackoffContext,
   BulkheadPolicy,
   RetryPolicy,
   IRetryBackoffContext,
@@ -73,6 +74,28 @@ export function retryAfterBackoff(inner: IBackoffFactory<IRetryBackoffContext<un
   return { next: (context) => wrapBackoff(inner.next(context), context) };
 }
 
+/**
+ * The breaker's half-open delay on the injected clock. cockatiel's breaker takes no clock: while
+ * open it checks `Date.now() - openedAt < backoff.duration`. But it takes the delay as a backoff
+ * whose `duration` it reads at every call, so this backoff answers from the clock instead: +Infinity
+ * (stay open) until `halfOpenAfter` of the clock's time has passed since the breaker opened, then
+ * -Infinity (let one probe through). cockatiel keeps the breaking decision and the probe; a fake
+ * clock moves the wait like every other wait in core.
+ */
+export function halfOpenAfterOnClock(halfOpenAfter: number, clock: Clock): IBackoffFactory<IHalfOpenAfterBackoffContext> {
+  // cockatiel asks for a backoff each time the breaker opens (`next`), just before it notes `openedAt`.
+  const opened = (): IBackoff<IHalfOpenAfterBackoffContext> => {
+    const openedAt = clock.now();
+    return {
+      get duration() {
+        return clock.now() - openedAt < halfOpenAfter ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+      },
+      next: opened,
+    };
+  };
+  return { next: opened };
+}
+
 export interface PolicyHooks {
   onRetry?(info: { attempt: number; delayMs: number; error: unknown }): void;
   onCircuitStateChange?(state: CircuitStateName): void;
@@ -84,7 +107,11 @@ export interface PolicyHooks {
 
 export interface PolicyOptions {
   pausableTimeout?: boolean;
-  /** The clock of the auth latch's probe delay (`resilience.authProbeAfter`). */
+  /**
+   * The clock of the attempt timeout, the breaker's half-open delay and the auth latch's probe
+   * delay (`resilience.authProbeAfter`); default the system clock. A test passes
+   * `createFakeClock()` and moves them all with `advance`.
+   */
   clock?: Clock;
 }
 
@@ -109,10 +136,16 @@ export interface ResiliencePolicies {
  * The breaker is count-based by default (the last `window` calls, at least `minimumCalls`), so
  * it opens on sustained failure whatever the request rate; `consecutiveFailures` or
  * `minimumRps` (rate-based) select the others.
+ *
+ * The attempt timeout, the half-open delay and the auth probe run on `options.clock`. Two waits
+ * stay on cockatiel's own real time, which it gives no clock for: the retry delays of `config.retry`
+ * here (the engine passes `retry: false` and waits its retries on the clock, in the guard stage)
+ * and the sampling window of the opt-in rate-based breaker.
  */
 export function createResiliencePolicies(config: ResilienceConfig, hooks: PolicyHooks = {}, options: PolicyOptions = {}): ResiliencePolicies {
   const pausable = options.pausableTimeout ?? true;
-  const latch = createAuthLatch(config.authProbeAfter ?? false, options.clock ?? systemClock, hooks.onAuthLatch);
+  const clock = options.clock ?? systemClock;
+  const latch = createAuthLatch(config.authProbeAfter ?? false, clock, hooks.onAuthLatch);
   let retryPolicy: RetryPolicy | undefined;
   let breaker: CircuitBreakerPolicy | undefined;
   let bulkheadPolicy: BulkheadPolicy | undefined;
@@ -129,7 +162,7 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
   if (config.circuitBreaker !== false) {
     const c = config.circuitBreaker;
     breaker = circuitBreaker(handleWhen(isBreakerFailure), {
-      halfOpenAfter: c.halfOpenAfter,
+      halfOpenAfter: halfOpenAfterOnClock(c.halfOpenAfter, clock),
       breaker: c.consecutiveFailures
         ? new ConsecutiveBreaker(c.consecutiveFailures)
         : c.minimumRps
@@ -143,7 +176,7 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
     policy.onReject(() => hooks.onBulkheadRejected?.());
     bulkheadPolicy = policy;
   }
-  const wheel = config.timeout > 0 ? new DeadlineWheel(config.timeout) : undefined;
+  const wheel = config.timeout > 0 ? new DeadlineWheel(config.timeout, clock) : undefined;
   const onTimeout = hooks.onTimeout;
 
   // retry( breaker( bulkhead( attempt ))) nested by hand rather than with cockatiel's `wrap`,

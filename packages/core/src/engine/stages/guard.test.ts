@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { zResilienceConfig } from '../../config/config-schema.js';
 import { UpstreamError } from '../../contract/x-enrich-error.js';
 import type { ProviderOutcome } from '../../contract/provider.js';
@@ -111,32 +111,25 @@ describe('guard stage: retry on the clock', () => {
   });
 });
 
-// The circuit breaker's half-open wait and the attempt timeout are cockatiel's and
-// resilience/attempt-timeout.ts's own timers (Date.now, setInterval): vitest's fake timers move them.
+// The circuit breaker's half-open wait and the attempt timeout run on the injected clock too.
 describe('guard stage: circuit breaker, timeout and bulkhead', () => {
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   it('opens after consecutive failures, fails fast without calling the provider, and closes after a half-open probe', async () => {
-    vi.useFakeTimers();
-    const { stage, events } = guard({ retry: false, circuitBreaker: { consecutiveFailures: 2, halfOpenAfter: 30_000 } });
+    const { stage, events, clock } = guard({ retry: false, circuitBreaker: { consecutiveFailures: 2, halfOpenAfter: 30_000 } });
     const { attempts, next } = flaky(new UpstreamError('network', 'ECONNRESET'), new UpstreamError('network', 'ECONNRESET'));
     await expect(stage.execute(call(), next)).rejects.toMatchObject({ code: 'X_UPSTREAM_NETWORK' });
     await expect(stage.execute(call(), next)).rejects.toMatchObject({ code: 'X_UPSTREAM_NETWORK' });
     expect(stage.circuitState).toBe('open');
     await expect(stage.execute(call(), next)).rejects.toMatchObject({ code: 'X_CIRCUIT_OPEN', retryable: true });
     expect(attempts).toHaveLength(2);
-    vi.advanceTimersByTime(29_999);
+    await clock.advance(29_999);
     await expect(stage.execute(call(), next)).rejects.toMatchObject({ code: 'X_CIRCUIT_OPEN' });
-    vi.advanceTimersByTime(1);
+    await clock.advance(1);
     await expect(stage.execute(call(), next)).resolves.toEqual([FOUND]);
     expect(stage.circuitState).toBe('closed');
     expect(events.filter((e) => e.type === 'circuit').map((e) => e.type === 'circuit' && e.state)).toEqual(['open', 'half-open', 'closed']);
   });
 
   it('retries a transient failure, but not the open circuit that failure caused', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
     const { stage, clock, events } = guard({ retry: { maxAttempts: 3, initialDelay: 1, maxDelay: 1 }, circuitBreaker: { consecutiveFailures: 1, halfOpenAfter: 30_000 } });
     const { attempts, next } = flaky(http503(), http503(), http503(), http503());
     const result = expect(stage.execute(call(), next)).rejects.toMatchObject({ code: 'X_CIRCUIT_OPEN' });
@@ -147,20 +140,20 @@ describe('guard stage: circuit breaker, timeout and bulkhead', () => {
   });
 
   it('times an attempt out: the provider sees its attempt signal abort, and the call fails with X_TIMEOUT', async () => {
-    vi.useFakeTimers();
-    const { stage, events } = guard({ retry: false, timeout: 1_000 });
+    const { stage, events, clock } = guard({ retry: false, timeout: 1_000 });
     let attemptSignal: AbortSignal | undefined;
     const hanging = (c: CallContext): Promise<CallResult> => {
       attemptSignal = c.attempt?.signal;
       return new Promise(() => undefined);
     };
     const result = expect(stage.execute(call(), hanging)).rejects.toMatchObject({ code: 'X_TIMEOUT', retryable: true });
-    await vi.advanceTimersByTimeAsync(999);
+    await clock.advance(999);
     expect(attemptSignal?.aborted).toBe(false);
-    // The attempt's deadline is checked every timeout/8: it fires within one tick after it passed.
-    await vi.advanceTimersByTimeAsync(125);
-    await result;
+    expect(events.filter((e) => e.type === 'timeout')).toHaveLength(0);
+    // The deadline is checked every timeout/8 of the clock's time; 1,000 ms is a tick, so it fires exactly then.
+    await clock.advance(1);
     expect(attemptSignal?.aborted).toBe(true);
+    await result;
     expect(events.filter((e) => e.type === 'timeout')).toHaveLength(1);
   });
 
