@@ -1,10 +1,10 @@
 import { createHttpClient, createMemoryRateLimitStore, createRateLimiter, isUpstreamError, isXEnrichError, systemClock, type EnrichContext, type Observable, type ProviderOutcome, type RateLimiter } from '@x/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { zVirusTotalV2Options } from '../src/options.js';
-import { VirusTotalV2Provider } from '../src/provider.js';
+import { zVirusTotalV2Options } from './options.js';
+import { VirusTotalV2Provider } from './provider.js';
 import { captureLogger, errorText } from '@x/core/testing';
-import { sendJson, startFakeV2 } from './fake-v2-server.js';
-import { loadFixture } from './load-fixture.js';
+import { sendJson, startFakeV2 } from '../test/fake-v2-server.js';
+import { loadFixture } from '../test/load-fixture.js';
 
 const API_KEY = 'v2-secret-key-0123456789abcdef';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assessInfection, confidenceForRate, infectionRate } from '../src/infection-rate.js';
+import { assessInfection, confidenceForRate, infectionRate } from './infection-rate.js';
 
 const defaults = { lowConfidenceInfectionRateMax: 33, highConfidenceInfectionRateMin: 66 };
 

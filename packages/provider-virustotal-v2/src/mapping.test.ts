@@ -1,7 +1,7 @@
 import { isUpstreamError, type Observable, type ProviderOutcome } from '@x/core';
 import { describe, expect, it } from 'vitest';
-import { detectionNames, mapV2Report, splitBatchAnswer, toIsoDate, worstDetectedUrl } from '../src/mapping.js';
-import { loadFixture } from './load-fixture.js';
+import { detectionNames, mapV2Report, splitBatchAnswer, toIsoDate, worstDetectedUrl } from './mapping.js';
+import { loadFixture } from '../test/load-fixture.js';
 
 const thresholds = { lowConfidenceInfectionRateMax: 33, highConfidenceInfectionRateMin: 66 };
 

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { resultRecordJsonSchema } from '../src/result/result-json-schema.js';
+import { resultRecordJsonSchema } from './result-json-schema.js';
 
 describe('docs/reference/result-record.schema.json', () => {
   it('matches zResultRecord', async () => {
-    const file = await readFile(new URL('../../../docs/reference/result-record.schema.json', import.meta.url), 'utf8');
+    const file = await readFile(new URL('../../../../docs/reference/result-record.schema.json', import.meta.url), 'utf8');
     expect(JSON.parse(file), 'out of date: run `pnpm --filter @x/core build && node scripts/gen-result-schema.js` and commit it').toEqual(resultRecordJsonSchema());
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_TOTAL, observableFor, OUTCOME_TABLE, outcomeObservables, reservedOutcome, seededOutcome, type ObjectKind, type SimObservableType } from '../src/index.js';
+import { MAX_TOTAL, observableFor, OUTCOME_TABLE, outcomeObservables, reservedOutcome, seededOutcome, type ObjectKind, type SimObservableType } from './index.js';
 
 const KIND: Record<SimObservableType, ObjectKind> = { ipv4: 'ip_address', ipv6: 'ip_address', domain: 'domain', url: 'url', md5: 'file', sha1: 'file', sha256: 'file' };
 

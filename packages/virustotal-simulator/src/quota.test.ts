@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { observableFor, parseQuota } from '../src/index.js';
-import { QuotaTracker } from '../src/quota.js';
-import { v2, v3, withSimulator } from './helpers.js';
+import { observableFor, parseQuota } from './index.js';
+import { QuotaTracker } from './quota.js';
+import { v2, v3, withSimulator } from '../test/helpers.js';
 
 const ip = observableFor({ type: 'ipv4' });
 

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
 import { silentLogger } from '@x/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Availability } from '../src/availability.js';
-import { KeyLayout } from '../src/keys.js';
-import { createRedisCoalescingStore } from '../src/redis-coalescing-store.js';
-import { deleteKeys, randomPrefix, SHARED_REDIS_URL, sharedRedisAvailable } from './helpers/redis.js';
+import { Availability } from './availability.js';
+import { KeyLayout } from './keys.js';
+import { createRedisCoalescingStore } from './redis-coalescing-store.js';
+import { deleteKeys, randomPrefix, SHARED_REDIS_URL, sharedRedisAvailable } from '../test/helpers/redis.js';
 
 const available = await sharedRedisAvailable();
 

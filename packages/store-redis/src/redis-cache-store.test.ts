@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { createRedisStores, type RedisStores } from '../src/index.js';
-import { deleteKeys, inspector, randomPrefix, SHARED_REDIS_URL, sharedRedisAvailable } from './helpers/redis.js';
+import { createRedisStores, type RedisStores } from './index.js';
+import { deleteKeys, inspector, randomPrefix, SHARED_REDIS_URL, sharedRedisAvailable } from '../test/helpers/redis.js';
 
 const available = await sharedRedisAvailable();
 

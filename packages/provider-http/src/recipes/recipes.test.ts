@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnricher, zResultRecord, type ResultRecord } from '@x/core';
 import { captureLogger, loadTestProvider } from '@x/core/testing';
-import plugin from '../src/plugin.js';
-import { KEYS, MALICIOUS_IP, REFUSED_IP, RESOLVER_IP, SUSPICIOUS_IP, UNKNOWN_IP, startFakeSources, type FakeSources } from './fake-sources.js';
+import plugin from '../plugin.js';
+import { KEYS, MALICIOUS_IP, REFUSED_IP, RESOLVER_IP, SUSPICIOUS_IP, UNKNOWN_IP, startFakeSources, type FakeSources } from '../../test/fake-sources.js';
 
 // Each shipped recipe, as `recipe: <name>` plus the key, against a fake that answers with the
 // shapes the source documents: verdicts, extracted fields, not-found and error answers.

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnricher, type ResultRecord, type TraceStep } from '@x/core';
 import { captureLogger, createFakeClock, loadTestProvider } from '@x/core/testing';
-import plugin from '../src/plugin.js';
-import { zHttpProviderOptions } from '../src/options.js';
+import plugin from './plugin.js';
+import { zHttpProviderOptions } from './options.js';
 
 // A small internal API on loopback, and instances described against it in config form.
 interface Seen {

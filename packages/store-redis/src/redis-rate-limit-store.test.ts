@@ -1,8 +1,8 @@
 import { createMemoryRateLimitStore, createRateLimiter, PENDING_CHARGE_LEASE_MS, PENDING_CHARGE_POLL_MS, type RateLimitAttempt } from '@x/core';
 import { runCacheStoreConformance, runRateLimitStoreConformance } from '@x/core/testing';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createRedisStores, type RedisStores } from '../src/index.js';
-import { deleteKeys, inspector, randomPrefix, SHARED_REDIS_URL, sharedRedisAvailable } from './helpers/redis.js';
+import { createRedisStores, type RedisStores } from './index.js';
+import { deleteKeys, inspector, randomPrefix, SHARED_REDIS_URL, sharedRedisAvailable } from '../test/helpers/redis.js';
 
 const available = await sharedRedisAvailable();
 

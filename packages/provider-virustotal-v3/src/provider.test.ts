@@ -1,11 +1,11 @@
 import { createHttpClient, isUpstreamError, isXEnrichError, type EnrichContext, type HttpClient, type Observable } from '@x/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { zVirusTotalV3Options } from '../src/options.js';
-import { VirusTotalV3Provider } from '../src/provider.js';
-import { urlIdentifier } from '../src/mapping.js';
+import { zVirusTotalV3Options } from './options.js';
+import { VirusTotalV3Provider } from './provider.js';
+import { urlIdentifier } from './mapping.js';
 import { captureLogger, errorText } from '@x/core/testing';
-import { failure, sendJson, startFakeV3 } from './fake-v3-server.js';
-import { loadFixture } from './load-fixture.js';
+import { failure, sendJson, startFakeV3 } from '../test/fake-v3-server.js';
+import { loadFixture } from '../test/load-fixture.js';
 
 const API_KEY = 'v3-secret-key-0123456789abcdef';
 
@@ -185,7 +185,7 @@ describe('observables cannot escape the base path', () => {
 describe('through the engine, with its own secret redaction switched off', () => {
   it('an upstream that echoes the wrong key (as real VirusTotal does) leaks it nowhere', async () => {
     const { createEnricher, zProviderInstanceConfig, zProviderManifest } = await import('@x/core');
-    const { default: plugin } = await import('../src/plugin.js');
+    const { default: plugin } = await import('./plugin.js');
     const wrongKey = 'echoed-wrong-key-987654321';
     const manifest = zProviderManifest.parse(plugin.manifest);
     const options = { apiKey: wrongKey, baseUrl: server.baseUrl };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stixPatternProblem } from './helpers/stix-pattern.js';
+import { stixPatternProblem } from './stix-pattern.js';
 
 // The recognizer the STIX output tests rely on, on patterns from the STIX 2.1 spec's examples
 // (section 9) and on the mistakes it must catch.

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createRedisStores, type RedisStores } from '../src/index.js';
-import { deleteKeys, inspector, randomPrefix, SHARED_REDIS_URL, sharedRedisAvailable } from './helpers/redis.js';
+import { createRedisStores, type RedisStores } from './index.js';
+import { deleteKeys, inspector, randomPrefix, SHARED_REDIS_URL, sharedRedisAvailable } from '../test/helpers/redis.js';
 
 const available = await sharedRedisAvailable();
 

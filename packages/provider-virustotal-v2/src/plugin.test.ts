@@ -1,7 +1,7 @@
 import { zProviderManifest } from '@x/core';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import plugin from '../src/index.js';
+import plugin from './index.js';
 
 describe('plugin manifest', () => {
   const manifest = zProviderManifest.parse(plugin.manifest);

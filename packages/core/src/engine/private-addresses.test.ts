@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createEnricher, zResultRecord, type ProviderPlugin } from '../src/index.js';
-import { loadTestProvider } from '../src/testing/prepare.js';
-import { fakePlugin, found } from './fake-plugins.js';
+import { createEnricher, zResultRecord, type ProviderPlugin } from '../index.js';
+import { loadTestProvider } from '../testing/prepare.js';
+import { fakePlugin, found } from '../../test/fake-plugins.js';
 
 const load = (plugin: ProviderPlugin, name = 'fake') =>
   loadTestProvider(plugin, { name, config: { rateLimit: [{ requests: 4, per: '1m' }], resilience: { retry: false, circuitBreaker: false } } });

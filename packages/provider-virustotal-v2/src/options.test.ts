@@ -1,7 +1,7 @@
 import { isSecretSchema } from '@x/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { zVirusTotalV2Options } from '../src/options.js';
+import { zVirusTotalV2Options } from './options.js';
 
 const issuesOf = (input: unknown) => {
   const parsed = zVirusTotalV2Options.safeParse(input);
