@@ -4,11 +4,9 @@
  * `x-enrich enrich` never loads fastify or prom-client and starts fast.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { appVersion } from './app-dir.js';
 import { runCommand } from './run-command.js';
 import { INPUT_FORMATS, LOG_LEVELS, OUTPUT_FORMATS } from './choices.js';
-
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 function positiveInt(value: string): number {
   const number = Number(value);
@@ -29,7 +27,7 @@ function examples(...lines: string[]): string {
 
 const program = new Command('x-enrich')
   .description('Threat-intelligence enrichment: observables in, verdicts out, from provider plugins named in a config file.')
-  .version(version, '-V, --version')
+  .version(appVersion(), '-V, --version')
   .option('-c, --config <file>', 'config file (YAML or JSON); default: ./x-enrich.yaml')
   .addOption(new Option('--log-level <level>', 'log level on stderr').choices(LOG_LEVELS).env('X_ENRICH_LOG_LEVEL'))
   .showHelpAfterError('(run with --help for usage)')

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import {
   collectSecrets,
   createEnricher,
@@ -11,11 +10,10 @@ import {
   XEnrichError,
 } from '@x/core';
 import type { AppConfig } from './app-config.js';
+import { APP_DIR } from './app-dir.js';
+import { BUNDLED, bundledPluginFile, shareCoreWithPlugins } from './bundled-plugins.js';
 import { buildStores, type AppStores, type StoreChoice } from './stores.js';
 import { createAppLogger, type LogLevel } from './logger.js';
-
-/** The app's own directory: the plugins it ships with (both VirusTotal providers) resolve from here. */
-const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 export interface OpenedEnricher {
   enricher: Enricher;
@@ -53,7 +51,26 @@ export async function loadAppProviders(config: AppConfig, configDir: string, log
   // Package names resolve from the config file's directory first (a user's own plugins), then
   // from the app's (the plugins x-enrich ships with), so `use: "@x/provider-virustotal-v3"`
   // works from any directory. Paths stay relative to the config file.
-  return loadProviders(forLoader, { importFrom: configDir, fallbackImportFrom: [APP_DIR], logger, allowEndOfLife: config.allowEndOfLife });
+  // The bundled CLI loads the plugins it ships from the bundle, and gives any other plugin the
+  // bundle's core (see bundled-plugins.ts); the loader sees the bundled file as a path.
+  const shipped = new Map<string, string>();
+  let outside = false;
+  const providers: AppConfig['providers'] = {};
+  for (const [name, instance] of Object.entries(config.providers)) {
+    const file = instance.enabled ? bundledPluginFile(instance.use, configDir) : undefined;
+    if (file !== undefined) shipped.set(name, instance.use);
+    else if (instance.enabled) outside = true;
+    providers[name] = file === undefined ? instance : { ...instance, use: file };
+  }
+  if (outside) shareCoreWithPlugins();
+  const loaded = await loadProviders({ ...forLoader, providers }, { importFrom: configDir, fallbackImportFrom: [APP_DIR], logger, allowEndOfLife: config.allowEndOfLife });
+  return loaded.map((provider) => {
+    const use = shipped.get(provider.name);
+    if (use !== undefined) return { ...provider, config: { ...provider.config, use } };
+    // Its own node_modules may hold another @x/core, but its imports get the bundle's.
+    if (BUNDLED && provider.source?.ownCore !== undefined) return { ...provider, source: { entry: provider.source.entry } };
+    return provider;
+  });
 }
 
 /**

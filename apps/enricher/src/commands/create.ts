@@ -2,14 +2,16 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { CORE_VERSION, renderProviderOptionsTable } from '@x/core';
 import type { z } from 'zod';
+import { APP_DIR } from '../app-dir.js';
+import { shareCoreWithPlugins } from '../bundled-plugins.js';
 import { ExitCode } from '../exit-codes.js';
 import { writeOut } from '../run-command.js';
 import { UsageError } from '../usage-error.js';
 
-const TEMPLATES = fileURLToPath(new URL('../../templates/provider/', import.meta.url));
+const TEMPLATES = join(APP_DIR, 'templates', 'provider');
 
 export interface CreateProviderOptions {
   /** Write TypeScript (src/ compiled to dist/ by `npm run build`, also run on `npm install`). Default: JavaScript with JSDoc types. */
@@ -85,6 +87,7 @@ const TSCONFIG = {
 
 /** The options table of the template's schema, rendered here so the README starts out true. */
 async function optionsSection(): Promise<string> {
+  shareCoreWithPlugins();
   const { zOptions } = (await import(pathToFileURL(join(TEMPLATES, 'options.js')).href)) as { zOptions: z.ZodType };
   return `## Options\n\n${renderProviderOptionsTable(zOptions)}`;
 }

@@ -1,8 +1,8 @@
 import { setMaxListeners } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { parseConfig } from '@x/core';
 import { startSimulator } from '@x/virustotal-simulator';
 import { zAppConfig } from '../app-config.js';
+import { APP_DIR } from '../app-dir.js';
 import { ExitCode, STOP_SIGNALS } from '../exit-codes.js';
 import type { LogLevel } from '../logger.js';
 import { commandLogger, openEnricher } from '../open-enricher.js';
@@ -30,7 +30,6 @@ export const DEMO_OBSERVABLES: ReadonlyArray<{ value: string; shows: string }> =
 // A key the demo's own simulator accepts; it is not a VirusTotal key.
 const DEMO_KEY = 'x-enrich-demo';
 
-const APP_DIR = fileURLToPath(new URL('../..', import.meta.url));
 
 const NEXT_STEPS = `
 Where to go next:

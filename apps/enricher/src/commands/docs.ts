@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { renderProviderOptionsTable, resolvePluginEntry, zProviderManifest, XEnrichError } from '@x/core';
+import { shareCoreWithPlugins } from '../bundled-plugins.js';
 import { ExitCode } from '../exit-codes.js';
 import { writeOut } from '../run-command.js';
 
@@ -11,6 +12,7 @@ import { writeOut } from '../run-command.js';
 export async function docsProviderCommand(path: string): Promise<ExitCode> {
   const entry = resolvePluginEntry(path, process.cwd());
   if (entry === undefined) throw new XEnrichError('X_PLUGIN_NOT_FOUND', `No plugin at ${JSON.stringify(path)} (a directory with a package.json, a file, or an installed package name).`);
+  shareCoreWithPlugins();
   const module = (await import(pathToFileURL(entry).href)) as { default?: { manifest?: unknown }; plugin?: { manifest?: unknown } };
   const parsed = zProviderManifest.safeParse((module.default ?? module.plugin)?.manifest);
   if (!parsed.success) throw new XEnrichError('X_PLUGIN_MANIFEST_INVALID', `${entry} does not export a plugin with a valid manifest (export default definePlugin({ manifest, register })).`);

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { createAdmission, lookupCapacity } from '../admission.js';
+import { appVersion } from '../app-dir.js';
 import { loadAppConfig } from '../app-config.js';
 import { ExitCode, STOP_SIGNALS } from '../exit-codes.js';
 import type { LogLevel } from '../logger.js';
 import { commandLogger, openEnricher } from '../open-enricher.js';
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export interface McpOptions {
   config?: string;
@@ -27,7 +26,7 @@ export async function mcpCommand(options: McpOptions): Promise<ExitCode> {
     const [{ StdioServerTransport }, { createMcpServer }] = await Promise.all([import('@modelcontextprotocol/sdk/server/stdio.js'), import('../mcp/server.js')]);
     // Calls running at once share the bulkheads: each waits for room instead of failing lookups.
     const admission = createAdmission(lookupCapacity(config), config.concurrency);
-    const server = createMcpServer({ enricher: opened.enricher, version, maxObservables: config.mcp.maxObservables, providers: await opened.enricher.providers(), admission });
+    const server = createMcpServer({ enricher: opened.enricher, version: appVersion(), maxObservables: config.mcp.maxObservables, providers: await opened.enricher.providers(), admission });
     const transport = new StdioServerTransport();
     const stopped = new Promise<void>((resolve) => {
       // The client closing our stdin is how an agent says goodbye; closing the server aborts
@@ -38,7 +37,7 @@ export async function mcpCommand(options: McpOptions): Promise<ExitCode> {
       server.server.onclose = () => resolve();
     });
     await server.connect(transport);
-    logger.info({ tools: ['enrich', 'list_providers', 'explain'] }, `x-enrich ${version} MCP server on stdio`);
+    logger.info({ tools: ['enrich', 'list_providers', 'explain'] }, `x-enrich ${appVersion()} MCP server on stdio`);
     await stopped;
     await server.close().catch(() => undefined);
   } finally {

@@ -1,8 +1,8 @@
 import { setMaxListeners } from 'node:events';
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { admissibleConcurrency, createAdmission, lookupCapacity } from '../admission.js';
+import { appVersion } from '../app-dir.js';
 import { loadAppConfig, serverToken } from '../app-config.js';
 import { ExitCode, STOP_SIGNALS } from '../exit-codes.js';
 import type { LogLevel } from '../logger.js';
@@ -11,7 +11,6 @@ import { buildServer } from '../server/app.js';
 import { addressUrl, describeListening, isLoopback, listenError } from '../server/listen.js';
 import { createServiceMetrics } from '../server/metrics.js';
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export interface ServeOptions {
   config?: string;
@@ -64,7 +63,7 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
       server: config.server,
       token,
       metrics,
-      version,
+      version: appVersion(),
       logger: logger as unknown as FastifyBaseLogger,
       sharedStores,
       shutdownSignal: shutdown.signal,
@@ -86,7 +85,7 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
   logger.info(
     // Nested, so a terminal's line (which shows only flat fields) does not say it twice.
     { service: { addresses: bound.map(addressUrl), auth: token ? 'bearer' : 'none', stores: opened.stores.description } },
-    `x-enrich ${version} started: auth ${token ? 'bearer token' : 'none'}; ${opened.stores.description}; API page ${addressUrl(main)}/docs`,
+    `x-enrich ${appVersion()} started: auth ${token ? 'bearer token' : 'none'}; ${opened.stores.description}; API page ${addressUrl(main)}/docs`,
   );
   if (!token && bound.some((address) => !isLoopback(address.address))) {
     logger.warn({ host }, 'listening beyond loopback without a token: set server.token or X_ENRICH_TOKEN');

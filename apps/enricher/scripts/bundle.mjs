@@ -1,0 +1,117 @@
+// `pnpm build` of the app: the CLI as one bundle in dist/ (esbuild), so a cold start compiles a
+// few files instead of resolving and compiling ~400 modules (issue 16, docs/performance.md).
+//
+// - dist/cli.js is the entry; each command stays a lazily imported chunk, so `enrich` never
+//   parses fastify, the MCP SDK, ajv or the scaffolder.
+// - @x/core and every third-party module are bundled (tsc output of the packages, exactly what
+//   library users run). dist/core.js re-exports the bundle's core, and dist/core-hooks.js points
+//   `@x/core` of plugins from outside at it: one core per process (src/bundled-plugins.ts).
+// - The plugins the app ships are entries too (dist/provider-*.js), loaded from the bundle.
+// - Every file lands directly in dist/, so `new URL('..', import.meta.url)` (src/app-dir.ts) is
+//   the app's directory from any chunk.
+import { readFile, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const APP = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The plugins the bundle carries: dist file name by package (src/bundled-plugins.ts lists the same). */
+export const BUNDLED_PLUGINS = {
+  '@x/provider-virustotal-v3': 'provider-virustotal-v3.js',
+  '@x/provider-virustotal-v2': 'provider-virustotal-v2.js',
+  '@x/provider-http': 'provider-http.js',
+};
+
+/**
+ * Module-relative code in the workspace packages that a bundle must see differently. Each rewrite
+ * must match (the build fails otherwise), so a change in a package cannot silently break the CLI.
+ * - `createRequire(import.meta.url)('x')` (CommonJS loaded with require for start-up speed, and
+ *   package.json versions) becomes a plain `require('x')`, which esbuild bundles.
+ * - `const r = createRequire(import.meta.url)` with later `r('x')` calls, likewise.
+ * - core's own package directory (to tell a plugin's other copy of core) is where the app
+ *   resolves @x/core, not a path relative to the chunk.
+ */
+const REWRITES = [
+  { file: /packages\/core\/dist\/plugin\/resolve-plugin\.js$/, from: "new URL('../..', import.meta.url)", to: "new URL('.', import.meta.resolve('@x/core/package.json'))" },
+];
+
+const workspacePackages = {
+  name: 'x-enrich-workspace-packages',
+  setup(build) {
+    const matched = new Set();
+    build.onLoad({ filter: /[\\/]packages[\\/][^\\/]+[\\/]dist[\\/].*\.js$/ }, async (args) => {
+      const path = args.path.replaceAll('\\', '/');
+      let text = await readFile(args.path, 'utf8');
+      for (const rewrite of REWRITES) {
+        if (!rewrite.file.test(path)) continue;
+        if (!text.includes(rewrite.from)) throw new Error(`bundle: ${path} no longer contains ${rewrite.from}; update scripts/bundle.mjs`);
+        text = text.replace(rewrite.from, rewrite.to);
+        matched.add(rewrite);
+      }
+      text = text.replace(/createRequire\(import\.meta\.url\)\(/g, 'require(');
+      for (const [, name] of text.matchAll(/const (\w+) = createRequire\(import\.meta\.url\);\n/g)) {
+        text = text.replace(`const ${name} = createRequire(import.meta.url);\n`, '');
+        if (name !== 'require') text = text.replace(new RegExp(`\\b${name}\\(`, 'g'), 'require(');
+      }
+      if (/createRequire\(import\.meta\.url\)/.test(text)) throw new Error(`bundle: ${path} uses createRequire in a way scripts/bundle.mjs does not rewrite`);
+      return { contents: text, loader: 'js' };
+    });
+    // core's package.json lists only its index as having side effects; this module installs the
+    // Reflect polyfill tsyringe needs, and its bare imports must stay.
+    build.onResolve({ filter: /[\\/]reflect-metadata\.js$/ }, (args) => ({ path: resolve(args.resolveDir, args.path), sideEffects: true }));
+    build.onEnd((result) => {
+      if (result.errors.length > 0) return;
+      for (const rewrite of REWRITES) if (!matched.has(rewrite)) throw new Error(`bundle: no file matched ${rewrite.file}; update scripts/bundle.mjs`);
+    });
+  },
+};
+
+export async function bundle({ outdir = join(APP, 'dist'), metafile = false } = {}) {
+  await rm(outdir, { recursive: true, force: true });
+  const entryPoints = {
+    cli: join(APP, 'src', 'cli.ts'),
+    core: join(APP, 'src', 'core-entry.ts'),
+    'core-hooks': join(APP, 'src', 'core-hooks.ts'),
+  };
+  for (const [name, file] of Object.entries(BUNDLED_PLUGINS)) entryPoints[file.replace(/\.js$/, '')] = name;
+  return esbuild.build({
+    absWorkingDir: APP,
+    entryPoints,
+    outdir,
+    entryNames: '[name]',
+    chunkNames: 'chunk-[hash]',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20.19',
+    // The packages' `exports` without the `@x/source` condition: their built dist, as users get it.
+    conditions: ['import', 'node', 'default'],
+    // Whitespace and syntax only: stack traces (X_ENRICH_DEBUG) keep their function names.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    sourcemap: 'linked',
+    sourcesContent: false,
+    legalComments: 'linked',
+    define: { X_ENRICH_BUNDLE: 'true' },
+    // esbuild's CommonJS interop calls `require` for Node built-ins and bundled CommonJS, and
+    // bundled CommonJS may name __dirname and __filename (ioredis's error stacks, for one).
+    banner: {
+      js: [
+        "import { createRequire as __xEnrichCreateRequire } from 'node:module';",
+        'const require = __xEnrichCreateRequire(import.meta.url);',
+        // Not from the global URL: a chunk's own hoisted `var URL` (uuid has one) would shadow it here.
+        'const __filename = import.meta.filename;',
+        'const __dirname = import.meta.dirname;',
+      ].join(' '),
+    },
+    // Served from its own package directory (static/): it must stay where npm installs it.
+    external: ['@fastify/swagger-ui'],
+    plugins: [workspacePackages],
+    metafile,
+    logLevel: 'warning',
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await bundle();
