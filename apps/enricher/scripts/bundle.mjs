@@ -29,11 +29,11 @@ export const BUNDLED_PLUGINS = {
  * - `createRequire(import.meta.url)('x')` (CommonJS loaded with require for start-up speed, and
  *   package.json versions) becomes a plain `require('x')`, which esbuild bundles.
  * - `const r = createRequire(import.meta.url)` with later `r('x')` calls, likewise.
- * - core's own package directory (to tell a plugin's other copy of core) is where the app
- *   resolves @x/core, not a path relative to the chunk.
+ * - core's own package directory (to tell a plugin with another copy of core) is the app's: the
+ *   bundle's core lives there. Plugins from outside get that copy anyway (src/core-hooks.ts).
  */
 const REWRITES = [
-  { file: /packages\/core\/dist\/plugin\/resolve-plugin\.js$/, from: "new URL('../..', import.meta.url)", to: "new URL('.', import.meta.resolve('@x/core/package.json'))" },
+  { file: /packages\/core\/dist\/plugin\/resolve-plugin\.js$/, from: "new URL('../..', import.meta.url)", to: "new URL('..', import.meta.url)" },
 ];
 
 const workspacePackages = {
@@ -60,6 +60,11 @@ const workspacePackages = {
     // core's package.json lists only its index as having side effects; this module installs the
     // Reflect polyfill tsyringe needs, and its bare imports must stay.
     build.onResolve({ filter: /[\\/]reflect-metadata\.js$/ }, (args) => ({ path: resolve(args.resolveDir, args.path), sideEffects: true }));
+    // zod re-exports its ~40 translations (z.locales.*) from its index, and a namespace object
+    // cannot be tree-shaken: ~250 KB that every start would parse. Nothing in the bundle changes
+    // zod's locale (its English default is registered by the schemas module), so the bundle's zod
+    // carries English only. Plugins loaded from outside import their own zod, untouched.
+    build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({ contents: "export { default as en } from './en.js';", loader: 'js' }));
     build.onEnd((result) => {
       if (result.errors.length > 0) return;
       for (const rewrite of REWRITES) if (!matched.has(rewrite)) throw new Error(`bundle: no file matched ${rewrite.file}; update scripts/bundle.mjs`);
@@ -107,7 +112,10 @@ export async function bundle({ outdir = join(APP, 'dist'), metafile = false } = 
       ].join(' '),
     },
     // Served from its own package directory (static/): it must stay where npm installs it.
-    external: ['@fastify/swagger-ui'],
+    // axios (and its ~300 KB of mime-db, form-data, follow-redirects) is required by core only
+    // on the first upstream request; a cached run should not even parse it. A dependency of the
+    // app too, so `require('axios')` from dist/ finds it in any install layout.
+    external: ['@fastify/swagger-ui', 'axios'],
     plugins: [workspacePackages],
     metafile,
     logLevel: 'warning',

@@ -66,8 +66,8 @@ export async function loadAppProviders(config: AppConfig, configDir: string, log
   const loaded = await loadProviders({ ...forLoader, providers }, { importFrom: configDir, fallbackImportFrom: [APP_DIR], logger, allowEndOfLife: config.allowEndOfLife });
   return loaded.map((provider) => {
     const use = shipped.get(provider.name);
-    if (use !== undefined) return { ...provider, config: { ...provider.config, use } };
-    // Its own node_modules may hold another @x/core, but its imports get the bundle's.
+    if (use !== undefined) return { ...provider, config: { ...provider.config, use }, source: provider.source && { entry: provider.source.entry } };
+    // Its own node_modules may hold another @x/core, but its imports get the bundle's (core-hooks.ts).
     if (BUNDLED && provider.source?.ownCore !== undefined) return { ...provider, source: { entry: provider.source.entry } };
     return provider;
   });
