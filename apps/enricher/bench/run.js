@@ -4,7 +4,8 @@
 // figures and the machine they ran on. Run from apps/enricher after a build; no network needed
 // (the simulator runs in this process, x-enrich and every floor in their own processes).
 // Environment: BENCH_LINES (100000), BENCH_DISTINCT (10000), BENCH_MISSES (10000),
-// BENCH_SERVE_S (10 seconds per autocannon run), BENCH_ONLY (comma list: misses,feed,cold,serve,mcp).
+// BENCH_SERVE_S (10 seconds per autocannon run), BENCH_ONLY (comma list: misses,feed,cold,serve,mcp),
+// BENCH_COLD_BASELINE (another build's dist/cli.js, timed beside this one in the cold-start rounds).
 import { Buffer } from 'node:buffer';
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -134,17 +135,26 @@ async function feed(simulator, dir, config) {
   };
 }
 
-/** (c) cold start of a cached lookup vs `node -e 0`, medians of 7 runs each, interleaved. */
+/**
+ * (c) cold start of a cached lookup vs `node -e 0`, medians of 7 runs each, interleaved.
+ * BENCH_COLD_BASELINE=<another build's dist/cli.js> times that CLI too, in the same rounds, for
+ * before/after figures from one run (its own cache directory: builds may key entries differently).
+ */
 async function coldStart(dir, config) {
-  const args = [CLI, '--config', config, 'enrich', '--cache-dir', join(dir, 'cache-cold'), '--quiet', '--format', 'jsonl', '8.8.8.8'];
-  await node(args, { cwd: dir });
+  const args = (cli, cache) => [cli, '--config', config, 'enrich', '--cache-dir', join(dir, cache), '--quiet', '--format', 'jsonl', '8.8.8.8'];
+  const baseline = process.env.BENCH_COLD_BASELINE;
+  await node(args(CLI, 'cache-cold'), { cwd: dir });
+  if (baseline) await node(args(baseline, 'cache-cold-baseline'), { cwd: dir });
   const xEnrich = [];
   const bare = [];
+  const before = [];
   for (let i = 0; i < 7; i += 1) {
-    xEnrich.push((await node(args, { cwd: dir })).ms);
+    xEnrich.push((await node(args(CLI, 'cache-cold'), { cwd: dir })).ms);
     bare.push((await node(['-e', '0'], { cwd: dir })).ms);
+    if (baseline) before.push((await node(args(baseline, 'cache-cold-baseline'), { cwd: dir })).ms);
   }
-  return { xEnrichMedianMs: Math.round(median(xEnrich)), xEnrichMinMs: Math.round(Math.min(...xEnrich)), nodeMedianMs: Math.round(median(bare)), nodeMinMs: Math.round(Math.min(...bare)), runs: 7 };
+  const result = { xEnrichMedianMs: Math.round(median(xEnrich)), xEnrichMinMs: Math.round(Math.min(...xEnrich)), nodeMedianMs: Math.round(median(bare)), nodeMinMs: Math.round(Math.min(...bare)), runs: 7 };
+  return baseline ? { ...result, baseline, baselineMedianMs: Math.round(median(before)), baselineMinMs: Math.round(Math.min(...before)) } : result;
 }
 
 /** (d) serve, cached POST /v1/enrich of one observable, vs a bare fastify route answering the same body. */
@@ -215,6 +225,7 @@ concurrency: ${CONCURRENCY}
     row('feed cold first run: peak RSS (MB)', f.coldPeakRssMb, '', undefined, 'reported', true);
   }
   if (c) row('cold start, cached lookup (median ms)', c.xEnrichMedianMs, c.nodeMedianMs, c.xEnrichMedianMs / c.nodeMedianMs, '<= 2.5x', c.xEnrichMedianMs / c.nodeMedianMs <= 2.5);
+  if (c?.baseline) row('cold start, BENCH_COLD_BASELINE (median ms)', c.baselineMedianMs, c.nodeMedianMs, c.baselineMedianMs / c.nodeMedianMs, 'reported', true);
   if (s) {
     row(`serve cached POST /v1/enrich, ${s.connections} conn (req/s)`, s.xEnrich.requestsPerSecond, s.floor.requestsPerSecond, s.xEnrich.requestsPerSecond / s.floor.requestsPerSecond, '>= 0.5x', s.xEnrich.requestsPerSecond / s.floor.requestsPerSecond >= 0.5);
     row('serve cached p99 (ms)', s.xEnrich.p99Ms, s.floor.p99Ms, s.xEnrich.p99Ms / Math.max(1, s.floor.p99Ms), 'reported', true);
