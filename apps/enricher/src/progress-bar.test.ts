@@ -40,7 +40,7 @@ describe('progress bar', () => {
   it('redraws while nothing finishes, so a growing quota wait shows as it happens', async () => {
     const stream = fakeTerminal();
     let wait = { blockedMs: 0, waiting: 0 };
-    const bar = createProgressBar({ stream, total: 100, instances: 1, budgets: [], quotaWait: () => wait });
+    const bar = createProgressBar({ stream, total: 100, instances: 1, budgets: () => [], quotaWait: () => wait });
     bar.update({ lookups: 4, cacheHits: 0, errors: 0 });
     wait = { blockedMs: 15_000, waiting: 16 };
     // No update() call from here on: only the bar's own redraw (every second) can show the wait.

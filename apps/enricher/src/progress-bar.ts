@@ -1,4 +1,4 @@
-import { estimateRemainingMs, formatEta, humanDuration, type InstanceBudget } from './progress.js';
+import { formatEta, humanDuration, runEta, type InstanceBudget } from './progress.js';
 import type { QuotaWait } from './commands/enrich.js';
 import { fitCells } from './terminal/cells.js';
 
@@ -42,7 +42,8 @@ export function createProgressBar(options: {
   total: number | undefined;
   /** Provider instances each observable is looked up with. */
   instances: number;
-  budgets: readonly InstanceBudget[];
+  /** The instances' budgets as last known (read at every redraw: they change as the run spends them). */
+  budgets: () => readonly InstanceBudget[];
   quotaWait: () => QuotaWait;
   now?: () => number;
 }): ProgressBar {
@@ -63,7 +64,7 @@ export function createProgressBar(options: {
     const eta =
       total === undefined
         ? '?'
-        : formatEta(estimateRemainingMs({ total, done, elapsedMs: elapsed, misses: counts.lookups - counts.cacheHits, lookupsDone: counts.lookups, budgets: options.budgets }));
+        : formatEta(runEta(counts, { total, instances: perObservable, elapsedMs: elapsed, budgets: options.budgets() }).etaMs);
     const head = total === undefined ? `${done} done` : `${bar(total ? done / total : 1)} ${done}/${total}`;
     return `${head} | ${rate}/s | cache ${counts.cacheHits} | errors ${counts.errors} | quota wait ${quotaText(options.quotaWait())} | ETA ${eta}`;
   };

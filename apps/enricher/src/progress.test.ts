@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { estimateRemainingMs, humanDuration, minimumTimeMs, upfrontEstimate } from './progress.js';
+import type { EnricherStats, InstanceStats } from '@x/core';
+import { budgetsFromStats, estimateRemainingMs, humanDuration, minimumTimeMs, runEta, upfrontEstimate } from './progress.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -34,6 +35,24 @@ describe('rate-limit-aware estimates', () => {
     // No rate limit: the observed pace.
     expect(estimateRemainingMs({ total: 100, done: 50, elapsedMs: 5000, misses: 50, lookupsDone: 50, budgets: [] })).toBe(5000);
     expect(estimateRemainingMs({ total: 10, done: 10, elapsedMs: 5000, misses: 0, lookupsDone: 10, budgets })).toBe(0);
+  });
+
+  it("reads the budget from the engine's synchronous stats, aged to now, and counts the others sharing it", () => {
+    const base = { lookups: 0, cacheHits: 0, coalesced: 0, upstreamCalls: 0, errors: {}, retries: 0, timeouts: 0, bulkheadRejections: 0, circuitState: 'closed', quotaWaitMs: 0, quotaBlockedMs: 0, waitingForQuota: 0 } satisfies InstanceStats;
+    const stats: EnricherStats = {
+      vt3: { ...base, quota: { windows: [{ requests: 8, perMs: 10_000, remaining: 0, freesInMs: 6_000 }], at: 1_000, demand: 14, othersDemand: [14, 20], inFlight: 0 } },
+      local: base,
+    };
+    const budgets = budgetsFromStats(stats, 3_000);
+    expect(budgets).toEqual([
+      { name: 'vt3', windows: [{ requests: 8, perMs: 10_000, remaining: 0, freesInMs: 4_000 }], sharedWith: [14, 20] },
+      { name: 'local', windows: [] },
+    ]);
+    expect(budgetsFromStats(stats, 3_000, ['local'])).toHaveLength(1);
+    // 14 observables x 2 instances done of 28: 14 misses left here, 14 + 14 of the others': 42 requests, 8 per 10 s, the first 8 in 4 s.
+    expect(runEta({ lookups: 28, cacheHits: 0 }, { total: 28, instances: 2, elapsedMs: 20_000, budgets }).etaMs).toBe(4_000 + 5 * 10_000);
+    // Alone, the same 14 would take two waves.
+    expect(runEta({ lookups: 28, cacheHits: 0 }, { total: 28, instances: 2, elapsedMs: 20_000, budgets: [{ name: 'vt3', windows: budgets[0]!.windows }] }).etaMs).toBe(14_000);
   });
 
   it('prints durations for people', () => {

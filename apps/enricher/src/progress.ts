@@ -1,9 +1,13 @@
-import { estimateBatchMs, formatDuration } from '@x/core';
+import { estimateBatchMs, formatDuration, windowsAt, type EnricherStats, type EstimateWindow } from '@x/core';
 
-/** A provider instance's rate-limit windows with the budget left in each. */
+/** A provider instance's rate-limit windows with the budget left in each, and who else spends it. */
 export interface InstanceBudget {
   name: string;
-  windows: ReadonlyArray<{ requests: number; perMs: number; remaining: number }>;
+  windows: readonly EstimateWindow[];
+  /** The outstanding demands of the others sharing this budget (other processes, a quota group). */
+  sharedWith?: readonly number[];
+  /** This process's fair share of the budget while others publish a demand (`QuotaSnapshot.share`). */
+  share?: EstimateWindow;
 }
 
 /**
@@ -11,8 +15,23 @@ export interface InstanceBudget {
  * that is left: core's `estimateBatchMs`, shared with hosts. With 4 per minute and a full
  * budget, 100 lookups need 24 minutes.
  */
-export function minimumTimeMs(lookups: number, windows: InstanceBudget['windows']): number {
-  return estimateBatchMs({ lookups, windows });
+export function minimumTimeMs(lookups: number, windows: InstanceBudget['windows'], sharedWith?: readonly number[], share?: EstimateWindow): number {
+  return estimateBatchMs({ lookups, windows, ...(sharedWith ? { sharedWith } : {}), ...(share ? { share } : {}) });
+}
+
+/**
+ * The selected instances' budgets from the engine's synchronous stats (the quota as last known:
+ * remaining, when the spent part frees, as of `now`, and the others' demand), so the up-front
+ * estimate and the ETA read the same numbers.
+ */
+export function budgetsFromStats(stats: EnricherStats, now: number, only?: readonly string[]): InstanceBudget[] {
+  const budgets: InstanceBudget[] = [];
+  for (const [name, instance] of Object.entries(stats)) {
+    if (only && !only.includes(name)) continue;
+    const quota = instance.quota;
+    budgets.push(quota ? { name, windows: windowsAt(quota, now), sharedWith: quota.othersDemand, ...(quota.share ? { share: quota.share } : {}) } : { name, windows: [] });
+  }
+  return budgets;
 }
 
 /** The slowest instance for `lookups` new lookups and the window that holds it back, or undefined when no limit matters. */
@@ -20,7 +39,7 @@ export function slowestInstance(lookups: number, budgets: readonly InstanceBudge
   let slowest: { name: string; ms: number; window: { requests: number; perMs: number } } | undefined;
   for (const budget of budgets) {
     for (const window of budget.windows) {
-      const ms = minimumTimeMs(lookups, [window]);
+      const ms = minimumTimeMs(lookups, [window], budget.sharedWith, budget.share);
       if (ms > 0 && (!slowest || ms > slowest.ms)) slowest = { name: budget.name, ms, window: { requests: window.requests, perMs: window.perMs } };
     }
   }
@@ -48,19 +67,40 @@ export interface EtaInput {
   budgets: readonly InstanceBudget[];
 }
 
+/** The lookups still expected to go upstream: the remaining inputs at the miss ratio seen so far (all of them before the first answer). */
+export function expectedMisses(input: Pick<EtaInput, 'total' | 'done' | 'misses' | 'lookupsDone'>): number {
+  const remaining = Math.max(0, input.total - input.done);
+  const missRatio = input.lookupsDone > 0 ? input.misses / input.lookupsDone : 1;
+  return Math.ceil(remaining * missRatio);
+}
+
 /**
- * Remaining time: the larger of the observed pace and what the rate limits allow for the
- * lookups still expected to miss the cache (at the miss ratio seen so far).
+ * Remaining time: what the rate limits allow for the lookups still expected to miss the cache
+ * (core's `estimateBatchMs` over the budget as last known, the same estimate as the up-front
+ * one, counting the demand of the others sharing the budget); when no limit binds, the
+ * observed pace.
  */
 export function estimateRemainingMs(input: EtaInput): number | undefined {
   const remaining = input.total - input.done;
   if (remaining <= 0) return 0;
-  if (input.done === 0) return Math.max(0, ...input.budgets.map((budget) => minimumTimeMs(remaining, budget.windows))) || undefined;
-  const pace = (input.elapsedMs / input.done) * remaining;
-  const missRatio = input.lookupsDone > 0 ? input.misses / input.lookupsDone : 1;
-  const expectedMisses = Math.ceil(remaining * missRatio);
-  const limited = Math.max(0, ...input.budgets.map((budget) => minimumTimeMs(expectedMisses, budget.windows)));
-  return Math.max(pace, limited);
+  const misses = expectedMisses(input);
+  const limited = Math.max(0, ...input.budgets.map((budget) => minimumTimeMs(misses, budget.windows, budget.sharedWith, budget.share)));
+  // While a limit binds, it is the estimate: the pace so far includes waits for budget that
+  // other processes spent, and the first wave answered at once, so it says little of what is left.
+  if (limited > 0) return limited;
+  if (input.done === 0) return undefined;
+  return (input.elapsedMs / input.done) * remaining;
+}
+
+/**
+ * The run's ETA from the live lookup counts (one per observable x instance, in any order), as
+ * the progress bar shows it and the `progress` debug line logs it: one function, so what the
+ * benchmark measures is what the user sees.
+ */
+export function runEta(counts: { lookups: number; cacheHits: number }, run: { total: number; instances: number; elapsedMs: number; budgets: readonly InstanceBudget[] }): { done: number; etaMs: number | undefined } {
+  const done = Math.floor(counts.lookups / Math.max(1, run.instances));
+  const etaMs = estimateRemainingMs({ total: run.total, done, elapsedMs: run.elapsedMs, misses: counts.lookups - counts.cacheHits, lookupsDone: counts.lookups, budgets: run.budgets });
+  return { done, etaMs };
 }
 
 /** `0.4s`, `45s`, `24m`, `1h05m`, `2d03h`: coarse, for people. */

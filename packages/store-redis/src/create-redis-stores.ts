@@ -112,6 +112,18 @@ export async function createRedisStores(input: RedisStoresOptions = {}): Promise
         () => redisRateLimit.refuse(key, windows, chargeId, now, retryAfterMs),
         () => fallbackRateLimit.refuse(key, windows, chargeId, now, retryAfterMs),
       ),
+    demand: (key, windows, participant, units, now) =>
+      availability.run(
+        'rateLimit.demand',
+        () => redisRateLimit.demand!(key, windows, participant, units, now),
+        () => fallbackRateLimit.demand?.(key, windows, participant, units, now) ?? Promise.resolve([]),
+      ),
+    lower: (key, windows, window, requests, now) =>
+      availability.run(
+        'rateLimit.lower',
+        () => redisRateLimit.lower!(key, windows, window, requests, now),
+        () => fallbackRateLimit.lower?.(key, windows, window, requests, now) ?? Promise.resolve(),
+      ),
     reset: async (key) => {
       await fallbackRateLimit.reset?.(key);
       await availability.run('rateLimit.reset', async () => redisRateLimit.reset?.(key), async () => undefined);

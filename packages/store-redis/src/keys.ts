@@ -4,6 +4,8 @@
  * - `rl:{<limit key>}:log`                    the charge log, one sorted set for every window;
  * - `rl:{<limit key>}:seq`                    a counter that makes log members unique;
  * - `rl:{<limit key>}:blocked`                after a refusal, until when nothing is granted (PX);
+ * - `rl:{<limit key>}:lowered`                budgets lowered after refusals, shared by the fleet (hash, PX);
+ * - `rl:{<limit key>}:demand`                 outstanding demand per participant, for estimates (hash, PX);
  * - `claim:{<engine key>}`                    the cross-process fetch claim (SET NX PX);
  * - `fetched:{<engine key>}`                  "just fetched" marker, refusing new claims briefly;
  * - channel `claim-released`                  a message (the engine key) per release.
@@ -27,6 +29,14 @@ export class KeyLayout {
 
   rateBlocked(key: string): string {
     return `${this.prefix}rl:{${key}}:blocked`;
+  }
+
+  rateLowered(key: string): string {
+    return `${this.prefix}rl:{${key}}:lowered`;
+  }
+
+  rateDemand(key: string): string {
+    return `${this.prefix}rl:{${key}}:demand`;
   }
 
   rateSequence(key: string): string {

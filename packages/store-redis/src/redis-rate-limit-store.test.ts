@@ -116,6 +116,27 @@ describe.skipIf(!available)('Redis rate-limit store', () => {
       await expect(limiterA.acquire()).rejects.toMatchObject({ code: 'X_RATE_LIMIT_EXHAUSTED' });
     });
 
+    it("keeps each limiter's synchronous snapshot up to date from Redis's answers (grant, settle, refusal), and shares a lowered budget and demand", async () => {
+      const [a, b] = [await open(), await open()];
+      const windows = [{ requests: 4, perMs: 60_000 }];
+      const limiterA = createRateLimiter({ key: 'vt3', windows, store: a.rateLimit, maxWaitMs: 0 });
+      const limiterB = createRateLimiter({ key: 'vt3', windows, store: b.rateLimit, maxWaitMs: 0 });
+      await (await limiterA.acquire()).settle();
+      expect(limiterA.snapshot().windows[0]).toMatchObject({ requests: 4, remaining: 3 });
+      const grant = await limiterB.acquire();
+      expect(limiterB.snapshot()).toMatchObject({ inFlight: 1, windows: [{ remaining: 2 }] });
+      await grant.settle();
+      expect(limiterB.snapshot()).toMatchObject({ inFlight: 0, windows: [{ remaining: 2 }] });
+      await (await limiterA.acquire()).refused(1_000);
+      expect(limiterA.snapshot().windows[0]?.remaining).toBe(0);
+      // A lowered budget written by one process is in force for the other's next grant.
+      await b.rateLimit.lower!('vt3', windows, 0, 3, Date.now());
+      await expect(limiterB.acquire()).rejects.toMatchObject({ code: 'X_RATE_LIMIT_EXHAUSTED' });
+      expect(limiterB.snapshot()).toMatchObject({ windows: [{ requests: 3 }], loweredFrom: { window: 0, configured: 4 } });
+      await limiterA.refresh(10);
+      expect((await limiterB.refresh(5)).othersDemand).toEqual([10]);
+    });
+
     it('waits for budget instead of failing when the window frees up soon', async () => {
       const stores = await open();
       const limiter = createRateLimiter({ key: 'vt3', windows: [{ requests: 2, perMs: 300 }], store: stores.rateLimit, maxWaitMs: 5_000 });

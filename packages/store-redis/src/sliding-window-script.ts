@@ -10,19 +10,29 @@
  * answer came back; `refuse` removes it and blocks the key. A window counts the members scored
  * after `now - perMs`. Memory is bounded by the largest window's `requests`.
  *
- * KEYS: the log (sorted set), the sequence counter, the "blocked until" marker.
- * ARGV: mode ('acquire' | 'peek' | 'settle' | 'refuse' | 'frees'), cost, now ('' = Redis TIME),
- *       charge id ('<first>:<cost>', settle/refuse), Retry-After ms ('' = none, refuse),
+ * Beside the log: a hash of lowered budgets (field `<perMs>:<configured requests>`, value
+ * `<requests>:<until>`; the hash also expires LOWERED_BUDGET_TTL_MS after the last `lower`), applied by
+ * acquire, peek and refuse for every process; and a hash of demands (field: participant, value
+ * `<until>:<units>`), pruned of expired entries on every `demand`.
+ *
+ * KEYS: the log (sorted set), the sequence counter, the "blocked until" marker, the lowered
+ *       budgets (hash), the demands (hash).
+ * ARGV: mode ('acquire' | 'peek' | 'settle' | 'refuse' | 'frees' | 'demand' | 'lower'), cost
+ *       (demand: units; lower: the window, 0-based), now ('' = Redis TIME), charge id
+ *       ('<first>:<cost>', settle/refuse; demand: the participant; lower: the lowered
+ *       requests), Retry-After ms ('' = none, refuse; demand/lower: the entry's lifetime),
  *       lease ms, poll ms, then per window `requests`, `perMs`.
  * Returns:
- * - acquire/peek: { granted (1|0), retryAfterMs (-1 = never fits), blocking window (0-based,
- *   -1 none), charge id ('' unless granted), remaining per window... }
- * - settle: { 1 }
- * - refuse: { blockedUntil, used per window... }
+ * - acquire/peek/settle: { granted (1|0), retryAfterMs (-1 = never fits), blocking window
+ *   (0-based, -1 none), charge id ('' unless granted), remaining per window..., then the
+ *   requests in force per window... only when a lowered budget applies }
+ * - refuse: { blockedUntil, used per window..., then the requests in force as above }
  * - frees: per window, ms until its oldest settled charge leaves (a whole window if none)
+ * - demand: the other participants' live demands
+ * - lower: { 1 }
  */
 export const SLIDING_WINDOW_SCRIPT = `
-local log, seqKey, blockedKey = KEYS[1], KEYS[2], KEYS[3]
+local log, seqKey, blockedKey, loweredKey, demandKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local mode = ARGV[1]
 local cost = tonumber(ARGV[2])
 local now
@@ -53,11 +63,79 @@ local function members(id)
   return list
 end
 
+if mode == 'demand' then
+  local others = {}
+  local entries = redis.call('HGETALL', demandKey)
+  for e = 1, #entries, 2 do
+    local value = entries[e + 1]
+    local sep = string.find(value, ':', 1, true)
+    local untilMs, units = tonumber(string.sub(value, 1, sep - 1)), tonumber(string.sub(value, sep + 1))
+    if untilMs <= now then
+      redis.call('HDEL', demandKey, entries[e])
+    elseif entries[e] ~= chargeId then
+      others[#others + 1] = units
+    end
+  end
+  local ttl = tonumber(ARGV[5])
+  if cost > 0 then
+    redis.call('HSET', demandKey, chargeId, (now + ttl) .. ':' .. cost)
+    redis.call('PEXPIRE', demandKey, ttl)
+  else
+    redis.call('HDEL', demandKey, chargeId)
+  end
+  return others
+end
+
+if mode == 'lower' then
+  local i = cost + 1
+  local requests = tonumber(chargeId)
+  if limits[i] and requests >= 1 and requests < limits[i] then
+    local field = pers[i] .. ':' .. limits[i]
+    local previous = redis.call('HGET', loweredKey, field)
+    if previous then
+      local sep = string.find(previous, ':', 1, true)
+      local was, untilMs = tonumber(string.sub(previous, 1, sep - 1)), tonumber(string.sub(previous, sep + 1))
+      if untilMs > now and was < requests then requests = was end
+    end
+    local ttl = tonumber(ARGV[5])
+    redis.call('HSET', loweredKey, field, requests .. ':' .. (now + ttl))
+    redis.call('PEXPIRE', loweredKey, ttl)
+  end
+  return { 1 }
+end
+
+-- A budget lowered after refusals (here or in another process) applies to the same window
+-- configured at the same requests; never below one request's cost.
+local lowered = false
+if redis.call('EXISTS', loweredKey) == 1 then
+  for i = 1, windows do
+    local value = redis.call('HGET', loweredKey, pers[i] .. ':' .. limits[i])
+    if value then
+      local sep = string.find(value, ':', 1, true)
+      local requests, untilMs = tonumber(string.sub(value, 1, sep - 1)), tonumber(string.sub(value, sep + 1))
+      if untilMs > now and requests < limits[i] then
+        local floor = 1
+        if mode == 'acquire' then floor = math.min(cost, limits[i]) end
+        limits[i] = math.max(requests, floor)
+        lowered = true
+      end
+    end
+  end
+end
+local function withLimits(result)
+  if lowered then
+    local n = #result
+    for i = 1, windows do result[n + i] = limits[i] end
+  end
+  return result
+end
+
 if mode == 'settle' then
   for _, member in ipairs(members(chargeId)) do
     redis.call('ZADD', log, 'XX', now, member)
   end
-  return { 1 }
+  -- Answer with the remaining budget, as a peek does.
+  mode = 'peek'
 end
 
 redis.call('ZREMRANGEBYSCORE', log, '-inf', now - longest)
@@ -85,7 +163,7 @@ if mode == 'refuse' then
   if untilMs > now then redis.call('SET', blockedKey, untilMs, 'PX', untilMs - now) end
   local result = { untilMs }
   for i = 1, windows do result[1 + i] = used[i] end
-  return result
+  return withLimits(result)
 end
 
 count()
@@ -146,5 +224,5 @@ for i = 1, windows do
   if remaining < 0 then remaining = 0 end
   result[4 + i] = remaining
 end
-return result
+return withLimits(result)
 `;

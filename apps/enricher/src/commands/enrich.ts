@@ -8,7 +8,7 @@ import type { LogLevel } from '../logger.js';
 import { commandLogger, openEnricher } from '../open-enricher.js';
 import { createFormatter, type EnrichedItem, type OutputFormat, type OutputFormatter } from '../output/formats.js';
 import type { LookupCounts, ProgressBar } from '../progress-bar.js';
-import { humanDuration, minimumTimeMs, upfrontEstimate, type InstanceBudget } from '../progress.js';
+import { budgetsFromStats, expectedMisses, humanDuration, minimumTimeMs, runEta, upfrontEstimate } from '../progress.js';
 import { writeOut } from '../run-command.js';
 import { openOutputFile, type OutputFile } from '../output/output-file.js';
 import { plural } from '../output/plural.js';
@@ -245,6 +245,7 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
   });
   const controller = new AbortController();
   let output: OutputFile | undefined;
+  let ticker: NodeJS.Timeout | undefined;
   const onSignal = () => {
     // A second Ctrl-C means "now": skip the tidy shutdown (the exit handler still removes a temporary -o file).
     if (controller.signal.aborted) process.exit(ExitCode.Interrupted);
@@ -253,19 +254,22 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   try {
     const { enricher } = opened;
-    const instances = await enricher.providers();
-    const budgets: InstanceBudget[] = instances.filter((instance) => !selected || selected.includes(instance.name)).map((instance) => ({ name: instance.name, windows: instance.rateLimit }));
-
-    // A total makes the bar and the up-front estimate possible; counting a file is cheap next to the run.
+    // A total makes the bar, the ETA and the up-front estimate possible; counting a file is cheap next to the run.
     const wantsTotal = !options.quiet;
     const fileCount = wantsTotal && file ? await countLines(file).then((n) => (n !== undefined && resolveInputFormat(file, options.inputFormat) === 'csv' ? n - 1 : n)) : undefined;
     const total = file ? (fileCount === undefined ? undefined : args.length + fileCount) : args.length;
+    // Publish this run's demand in the rate-limit store and read the budget (remaining, when it
+    // frees, what the other processes sharing it still need): the up-front estimate, the bar's
+    // ETA and the `progress` debug lines all read it from the engine's synchronous stats.
+    if (total !== undefined) await enricher.expectLookups(total, { providers: selected });
+    const budgets = () => budgetsFromStats(enricher.stats(), Date.now(), selected);
+    const instanceCount = budgets().length;
     if (total !== undefined) {
       // For benchmarks and logs: the estimate in ms, whether or not it is long enough to print.
-      logger.debug({ lookups: total, estimateMs: Math.max(0, ...budgets.map((budget) => minimumTimeMs(total, budget.windows))) }, 'up-front estimate');
+      logger.debug({ lookups: total, estimateMs: Math.max(0, ...budgets().map((budget) => minimumTimeMs(total, budget.windows, budget.sharedWith, budget.share))) }, 'up-front estimate');
     }
     if (!options.quiet && total !== undefined) {
-      const estimate = upfrontEstimate(total, budgets);
+      const estimate = upfrontEstimate(total, budgets());
       if (estimate) writeStderr(`x-enrich: ${estimate}\n`);
     }
     const formatter = await createFormatter(format, {
@@ -278,7 +282,7 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
 
     if (options.progress && !options.quiet && stderr.isTTY) {
       const { createProgressBar } = await import('../progress-bar.js');
-      progress = createProgressBar({ stream: stderr, total, instances: budgets.length, budgets, quotaWait: () => quotaWait(enricher.stats(), selected) });
+      progress = createProgressBar({ stream: stderr, total, instances: instanceCount, budgets, quotaWait: () => quotaWait(enricher.stats(), selected) });
       routeStderr((text) => progress?.log(text));
     }
     const bar = () => progress;
@@ -307,6 +311,23 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
       }
     }
     const started = Date.now();
+    // Every second: publish the demand still expected (so a fleet's estimates count it; a crashed
+    // run's lapses after DEMAND_TTL_MS), refresh the budget, and log the ETA the bar shows as a
+    // `progress` debug line ({ done, total, etaMs }): a machine-readable ETA when stderr is no terminal.
+    let refreshing: Promise<void> | undefined;
+    const refresh = (): void => {
+      if (total === undefined || refreshing) return;
+      const misses = expectedMisses({ total, done: Math.floor(live.lookups / Math.max(1, instanceCount)), misses: live.lookups - live.cacheHits, lookupsDone: live.lookups });
+      refreshing = enricher
+        .expectLookups(misses, { providers: selected })
+        .then(() => {
+          const { done, etaMs } = runEta(live, { total, instances: instanceCount, elapsedMs: Date.now() - started, budgets: budgets() });
+          logger.debug({ done, total, etaMs }, 'progress');
+        })
+        .finally(() => (refreshing = undefined));
+    };
+    ticker = total === undefined ? undefined : setInterval(refresh, 1_000);
+    ticker?.unref();
     const tally = await runEnrichment({
       // No signal for the engine: on Ctrl-C we stop reading and writing at once and exit, which
       // ends the requests in flight; aborting each lookup first would only add skipped records
@@ -337,6 +358,10 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
         }
       },
     });
+    clearInterval(ticker);
+    await refreshing;
+    // Nothing more to spend: withdraw the demand at once rather than let it lapse.
+    if (total !== undefined) await enricher.expectLookups(0, { providers: selected });
     tally.invalidInputs += invalidLines;
     if (tally.incomplete) writeStderr(`x-enrich: reading the input failed after ${tally.observables} observables: ${tally.inputError}; the output is complete up to there and marked incomplete\n`);
     stopBar();
@@ -350,6 +375,7 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
     }
     return runExitCode(tally);
   } finally {
+    clearInterval(ticker);
     routeStderr(undefined);
     progress?.stop();
     // A run that failed leaves no file, whole or half, under the final name.

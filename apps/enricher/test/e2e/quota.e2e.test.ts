@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zResultRecord } from '@x/core';
@@ -124,4 +124,31 @@ describe('a CLI process killed with SIGKILL', () => {
       await simulator.close();
     }
   }, 120_000);
+});
+
+describe('the ETA and the published demand', () => {
+  it('logs the ETA every second as a `progress` debug line, and withdraws its demand from the store when it ends', async () => {
+    const simulator = await startSimulator({ port: 0, apiKeys: [KEY], quotas: [QUOTA] });
+    try {
+      const config = await configFor(simulator, 'eta');
+      const cacheDir = join(tmp.dir, 'eta');
+      // 24 lookups at 8 a second: three waves, about two seconds.
+      const run = await runCli(['--config', config, '--log-level', 'debug', 'enrich', '--cache-dir', cacheDir, '--format', 'jsonl', ...ips(600, 24)], { env, timeoutMs: 60_000 });
+      expect(run.code, run.stderr).toBe(0);
+      const logged = run.stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+      const upfront = logged.find((line) => line.msg === 'up-front estimate');
+      expect(upfront).toMatchObject({ lookups: 24, estimateMs: 2_000 });
+      const progress = logged.filter((line) => line.msg === 'progress');
+      expect(progress.length).toBeGreaterThan(0);
+      for (const line of progress) expect(line).toMatchObject({ total: 24, done: expect.any(Number), etaMs: expect.any(Number) });
+      // The budget file holds the charge log and no demand: the run withdrew it at the end.
+      const files = (await readdir(join(cacheDir, 'rate-limits'))).filter((name) => name.endsWith('.json'));
+      expect(files).toHaveLength(1);
+      const log = JSON.parse(await readFile(join(cacheDir, 'rate-limits', files[0] as string), 'utf8')) as { charges: unknown[]; demand?: unknown };
+      expect(log.charges.length).toBeGreaterThan(0);
+      expect(log.demand).toBeUndefined();
+    } finally {
+      await simulator.close();
+    }
+  });
 });

@@ -4,13 +4,20 @@ import type { RateLimitWindow } from './manifest.js';
  * The outcome of one attempt to take budget from every window of a limit at once. A grant
  * carries `chargeId`, which `settle` and `refuse` name.
  */
-export type RateLimitAttempt =
+export type RateLimitAttempt = (
   | { granted: true; chargeId: string; remaining: number[] }
   /**
    * `retryAfterMs`: when the blocking window frees budget (Infinity: the cost never fits).
    * `window`: the index of the window that blocked.
    */
-  | { granted: false; retryAfterMs: number; window: number; remaining: number[] };
+  | { granted: false; retryAfterMs: number; window: number; remaining: number[] }
+) & {
+  /**
+   * Requests per window in force, when a budget lowered by `lower` (in any process sharing the
+   * store) applies to one of them; absent otherwise. The limiter adopts it and warns once.
+   */
+  limits?: number[];
+};
 
 /** What `refuse` recorded: until when the key is treated as full, and each window's charges at the refusal. */
 export interface RateLimitRefusal {
@@ -18,6 +25,8 @@ export interface RateLimitRefusal {
   blockedUntil: number;
   /** Charges each window held when the upstream refused (the refused one excluded): what the upstream accepted. */
   used: number[];
+  /** As in `RateLimitAttempt`: requests per window in force when a shared lowered budget applies. */
+  limits?: number[];
 }
 
 /**
@@ -35,6 +44,20 @@ export const PENDING_CHARGE_LEASE_MS = 60_000;
  * or refusal happens in its own process.
  */
 export const PENDING_CHARGE_POLL_MS = 25;
+
+/**
+ * A participant's published demand (`RateLimitStore.demand`) is forgotten this long after it
+ * was last published: a live limiter publishes again well before (the CLI every second), and
+ * a crashed process's demand no longer lengthens the others' estimates after this.
+ */
+export const DEMAND_TTL_MS = 10_000;
+
+/**
+ * A budget lowered after repeated refusals (`RateLimitStore.lower`) holds this long after the
+ * last refusal that confirmed it, for every process sharing the store; then the configured
+ * budget is tried again (the other user of the key may have stopped).
+ */
+export const LOWERED_BUDGET_TTL_MS = 3_600_000;
 
 /**
  * Counts requests against several windows at once (e.g. 4/min and 500/day) for one key, with
@@ -60,8 +83,12 @@ export const PENDING_CHARGE_POLL_MS = 25;
  */
 export interface RateLimitStore {
   tryAcquire(key: string, windows: readonly RateLimitWindow[], cost: number, now: number): Promise<RateLimitAttempt>;
-  /** Re-stamps a granted charge with `now` (the answer is in). Unknown or expired ids are ignored. */
-  settle(key: string, windows: readonly RateLimitWindow[], chargeId: string, now: number): Promise<void>;
+  /**
+   * Re-stamps a granted charge with `now` (the answer is in). Unknown or expired ids are ignored.
+   * Core's stores and Redis resolve with the remaining budget per window after it (what the
+   * limiter's synchronous `snapshot()` reports); a store may resolve with nothing.
+   */
+  settle(key: string, windows: readonly RateLimitWindow[], chargeId: string, now: number): Promise<number[] | void>;
   /** Removes a refused charge and blocks the key (see above). `retryAfterMs`: the upstream's Retry-After, if it said. */
   refuse(key: string, windows: readonly RateLimitWindow[], chargeId: string, now: number, retryAfterMs?: number): Promise<RateLimitRefusal>;
   /** Remaining budget per window, without charging (charges in flight count as spent). */
@@ -72,6 +99,20 @@ export interface RateLimitStore {
    * to tell how soon a budget spent by a previous run returns.
    */
   freesIn?(key: string, windows: readonly RateLimitWindow[], now: number): Promise<number[]>;
+  /**
+   * Publishes how many units `participant` (one limiter; a random id per process and key) still
+   * expects to spend on `key`, for DEMAND_TTL_MS from `now` (0 withdraws it), and resolves with
+   * the live demands of every OTHER participant. Estimates use it: a process sharing a budget
+   * with three others finishes later than its own demand alone says. Optional: without it, a
+   * process estimates as if it were alone.
+   */
+  demand?(key: string, windows: readonly RateLimitWindow[], participant: string, units: number, now: number): Promise<number[]>;
+  /**
+   * Shares a lowered budget: from now on, for LOWERED_BUDGET_TTL_MS, window `window` of `key`
+   * grants at most `requests` (for every process that configured the same window), and every
+   * attempt reports it in `limits`. Optional: without it, each process lowers its own budget.
+   */
+  lower?(key: string, windows: readonly RateLimitWindow[], window: number, requests: number, now: number): Promise<void>;
   reset?(key: string): Promise<void>;
   close?(): Promise<void>;
 }
@@ -88,6 +129,45 @@ export interface RateLimiter {
   remaining(): Promise<Array<{ requests: number; perMs: number; remaining: number; freesInMs?: number }>>;
   /** Total time spent waiting for budget (ms), for progress bars and metrics. */
   readonly waitedMs: number;
+  /**
+   * The budget as last known, synchronously (no store call): kept up to date from the store's
+   * answer to every grant, settle and refusal, and by `refresh`. Core's limiter has it; a
+   * hand-made limiter may not.
+   */
+  snapshot?(): QuotaSnapshot;
+  /**
+   * Asks the store for the budget (remaining, when the spent part frees, the other participants'
+   * demand), publishes `demand` (units this limiter still expects to spend; omitted: the last
+   * one published) and resolves with the new snapshot. Call it at least every few seconds while
+   * a demand is published: an entry not published again within DEMAND_TTL_MS is forgotten.
+   */
+  refresh?(demand?: number): Promise<QuotaSnapshot>;
+}
+
+/** What a limiter knows of its budget without asking the store (`RateLimiter.snapshot`). */
+export interface QuotaSnapshot {
+  /**
+   * Per window in force (a lowered budget shows its lowered `requests`): the remaining budget as
+   * the store last answered, and when its spent part starts to come back (`freesInMs`, from
+   * `at`; known after a `refresh`).
+   */
+  windows: Array<{ requests: number; perMs: number; remaining: number; freesInMs?: number }>;
+  /** When the store last answered (clock ms); 0 when it never has. */
+  at: number;
+  /** Units this limiter published as its outstanding demand (0: none). */
+  demand: number;
+  /** The live demands of the other limiters sharing the budget (other processes, other instances of a quota group), as of the last `refresh`. */
+  othersDemand: number[];
+  /** Grants of this limiter not settled or refused yet. */
+  inFlight: number;
+  /**
+   * While others sharing the budget publish a demand, this limiter keeps to a fair share of the
+   * shortest window (see `fairShare`): its size, what is left of it and when this limiter's
+   * oldest charge leaves it. Estimates treat it as a window of this limiter's own.
+   */
+  share?: { requests: number; perMs: number; remaining: number; freesInMs: number };
+  /** The configured requests of the lowered window, when the budget was lowered after refusals (here or in another process). */
+  loweredFrom?: { window: number; configured: number };
 }
 
 /**

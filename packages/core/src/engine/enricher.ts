@@ -105,8 +105,17 @@ export interface Enricher {
   stream(inputs: AsyncIterable<EnricherInput> | Iterable<EnricherInput>, options?: EnrichOptions): AsyncIterable<StreamItem>;
   /** Instance descriptions with circuit state and remaining quota (async: a shared store may be asked). */
   providers(): Promise<ProviderInfo[]>;
-  /** Counters per instance name. */
+  /** Counters per instance name, with circuit state and the quota as last known (synchronous: no store is asked). */
   stats(): EnricherStats;
+  /**
+   * Says how many lookups this host still expects to send (cache hits excluded when it can
+   * tell), per selected instance: each publishes it as its demand in the rate-limit store, so
+   * the others sharing the budget (processes of a fleet, a quota group) count it in their
+   * estimates, and reads its budget again for `stats().quota`. Call it every few seconds during
+   * a long run (a demand not published again within DEMAND_TTL_MS is forgotten: a crashed
+   * process stops counting), and with 0 at the end.
+   */
+  expectLookups(lookups: number, options?: { providers?: readonly string[] }): Promise<void>;
   /** Calls every provider's `close`; closes the stores it made itself (stores passed in stay their opener's to close). */
   close(): Promise<void>;
 }
@@ -317,6 +326,10 @@ export function createEnricher(options: EnricherOptions): Enricher {
 
     stats() {
       return Object.fromEntries(instances.map((instance) => [instance.name, instance.snapshot()]));
+    },
+
+    async expectLookups(lookups, opts = {}) {
+      await Promise.all(select(opts.providers).map((instance) => instance.expectLookups(lookups)));
     },
 
     async close() {

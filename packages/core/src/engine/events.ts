@@ -2,6 +2,7 @@ import type { ObservableType } from '../contract/observable-type.js';
 import type { Status } from '../contract/result-record.js';
 import type { Lifecycle } from '../contract/manifest.js';
 import type { CircuitStateName } from '../resilience/policies.js';
+import type { QuotaSnapshot } from '../contract/rate-limit-store.js';
 
 /**
  * Typed events for a host's metrics (Prometheus counters and histograms). Delivered
@@ -43,6 +44,12 @@ export interface InstanceStats {
   quotaBlockedMs: number;
   /** Requests waiting for rate-limit budget right now. */
   waitingForQuota: number;
+  /**
+   * The rate-limit budget as last known, without asking the store: remaining per window (from
+   * the store's answer to the last grant, settle or refusal), when the spent part frees and the
+   * other participants' demand (after `expectLookups`). Absent when the instance is unlimited.
+   */
+  quota?: QuotaSnapshot;
 }
 
 export type EnricherStats = Record<string, InstanceStats>;

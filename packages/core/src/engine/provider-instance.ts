@@ -267,7 +267,20 @@ export class ProviderInstance {
   }
 
   snapshot(): InstanceStats {
-    return this.stats.snapshot();
+    const stats = this.stats.snapshot();
+    const quota = this.limiter.snapshot?.();
+    return quota && quota.windows.length > 0 ? { ...stats, quota } : stats;
+  }
+
+  /**
+   * Publishes that `lookups` more lookups are expected here (in upstream requests: a batching
+   * provider sends one per batch) and reads the budget again, for `stats().quota`.
+   */
+  async expectLookups(lookups: number): Promise<void> {
+    const perLookup = this.batch.batching && this.loaded.manifest.batch ? 1 / this.loaded.manifest.batch.maxSize : 1;
+    // A store that cannot answer now leaves the last-known quota in the stats: an estimate is
+    // no reason to fail a run (the lookups themselves report the store's problem).
+    await this.limiter.refresh?.(Math.ceil(Math.max(0, lookups) * perLookup)).catch(() => undefined);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { RateLimitWindow } from '../contract/manifest.js';
-import { PENDING_CHARGE_LEASE_MS, PENDING_CHARGE_POLL_MS, type RateLimitAttempt, type RateLimitRefusal } from '../contract/rate-limit-store.js';
+import { DEMAND_TTL_MS, LOWERED_BUDGET_TTL_MS, PENDING_CHARGE_LEASE_MS, PENDING_CHARGE_POLL_MS, type RateLimitAttempt, type RateLimitRefusal } from '../contract/rate-limit-store.js';
 
 /**
  * One key's sliding-window log, shared by core's memory and file stores (the Redis store runs
@@ -18,6 +18,18 @@ export interface ChargeLog {
   blockedUntil: number;
   /** Last charge id issued. */
   seq: number;
+  /** Budgets lowered after refusals (`lower`), shared by every process on this log; dropped once `until` passes. */
+  lowered?: LoweredWindow[];
+  /** Outstanding demand per participant (`demand`), dropped once `until` passes. */
+  demand?: Record<string, { units: number; until: number }>;
+}
+
+/** A window of `perMs` configured at `configured` requests grants at most `requests` until `until`. */
+export interface LoweredWindow {
+  perMs: number;
+  configured: number;
+  requests: number;
+  until: number;
 }
 
 export function emptyChargeLog(): ChargeLog {
@@ -34,6 +46,8 @@ export function isChargeLog(value: unknown): value is ChargeLog {
     Array.isArray(log.charges) &&
     typeof log.blockedUntil === 'number' &&
     typeof log.seq === 'number' &&
+    (log.lowered === undefined || (Array.isArray(log.lowered) && log.lowered.every((l) => typeof l?.perMs === 'number' && typeof l.configured === 'number' && typeof l.requests === 'number' && typeof l.until === 'number'))) &&
+    (log.demand === undefined || (typeof log.demand === 'object' && log.demand !== null && Object.values(log.demand).every((d) => typeof d?.units === 'number' && typeof d.until === 'number'))) &&
     log.charges.every((c) => typeof c === 'object' && c !== null && typeof c.id === 'string' && typeof c.at === 'number' && typeof c.cost === 'number')
   );
 }
@@ -76,8 +90,57 @@ function waitFor(log: ChargeLog, window: RateLimitWindow, cost: number, excess: 
   return window.perMs;
 }
 
+/**
+ * The windows in force: a window lowered in this log (for the same length and the same
+ * configured requests: a changed configuration starts afresh) grants its lowered requests.
+ * Returns the windows as given when nothing applies, so `limits` is only reported when it matters.
+ */
+function inForce(log: ChargeLog, windows: readonly RateLimitWindow[], now: number, cost = 1): { windows: readonly RateLimitWindow[]; limits?: number[] } {
+  if (!log.lowered) return { windows };
+  log.lowered = log.lowered.filter((l) => l.until > now);
+  if (log.lowered.length === 0) {
+    delete log.lowered;
+    return { windows };
+  }
+  let changed = false;
+  const effective = windows.map((window) => {
+    const lowered = log.lowered?.find((l) => l.perMs === window.perMs && l.configured === window.requests && l.requests < window.requests);
+    if (!lowered) return window;
+    changed = true;
+    // Never below one request's cost: a lowered budget slows a batch down, it never makes it impossible.
+    return { requests: Math.max(lowered.requests, Math.min(cost, window.requests)), perMs: window.perMs };
+  });
+  return changed ? { windows: effective, limits: effective.map((w) => w.requests) } : { windows };
+}
+
+/** Shares a lowered budget for window `index` (see `RateLimitStore.lower`). Mutates `log`. */
+export function lowerIn(log: ChargeLog, windows: readonly RateLimitWindow[], index: number, requests: number, now: number): void {
+  const window = windows[index];
+  if (!window || !(requests >= 1) || requests >= window.requests) return;
+  const others = (log.lowered ?? []).filter((l) => l.until > now && !(l.perMs === window.perMs && l.configured === window.requests));
+  const previous = log.lowered?.find((l) => l.until > now && l.perMs === window.perMs && l.configured === window.requests);
+  log.lowered = [...others, { perMs: window.perMs, configured: window.requests, requests: Math.min(requests, previous?.requests ?? requests), until: now + LOWERED_BUDGET_TTL_MS }];
+}
+
+/** Publishes a participant's demand and returns the others' live demands (see `RateLimitStore.demand`). Mutates `log`. */
+export function demandIn(log: ChargeLog, participant: string, units: number, now: number): number[] {
+  const live: Record<string, { units: number; until: number }> = {};
+  for (const [id, entry] of Object.entries(log.demand ?? {})) if (entry.until > now && id !== participant) live[id] = entry;
+  const others = Object.values(live).map((entry) => entry.units);
+  if (units > 0) live[participant] = { units, until: now + DEMAND_TTL_MS };
+  if (Object.keys(live).length > 0) log.demand = live;
+  else delete log.demand;
+  return others;
+}
+
 /** Checks every window and charges all of them, or none. Mutates `log`. */
-export function tryAcquireIn(log: ChargeLog, windows: readonly RateLimitWindow[], cost: number, now: number): RateLimitAttempt {
+export function tryAcquireIn(log: ChargeLog, configured: readonly RateLimitWindow[], cost: number, now: number): RateLimitAttempt {
+  const { windows, limits } = inForce(log, configured, now, cost);
+  const attempt = acquireIn(log, windows, cost, now);
+  return limits ? { ...attempt, limits } : attempt;
+}
+
+function acquireIn(log: ChargeLog, windows: readonly RateLimitWindow[], cost: number, now: number): RateLimitAttempt {
   prune(log, windows, now);
   const used = usedPerWindow(log, windows, now);
   const remaining = (): number[] => windows.map((w, i) => Math.max(0, w.requests - (used[i] as number)));
@@ -132,10 +195,13 @@ export function refuseIn(log: ChargeLog, windows: readonly RateLimitWindow[], ch
     until = Math.min(now + perMs, oldest ? oldest.at + perMs : now + perMs);
   }
   log.blockedUntil = Math.max(log.blockedUntil, until);
-  return { blockedUntil: log.blockedUntil, used };
+  const { limits } = inForce(log, windows, now);
+  return limits ? { blockedUntil: log.blockedUntil, used, limits } : { blockedUntil: log.blockedUntil, used };
 }
 
-export function peekIn(log: ChargeLog, windows: readonly RateLimitWindow[], now: number): number[] {
+/** Remaining budget per window (a shared lowered budget applied). */
+export function peekIn(log: ChargeLog, configured: readonly RateLimitWindow[], now: number): number[] {
+  const { windows } = inForce(log, configured, now);
   prune(log, windows, now);
   const used = usedPerWindow(log, windows, now);
   return windows.map((w, i) => Math.max(0, w.requests - (used[i] as number)));

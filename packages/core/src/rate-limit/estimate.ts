@@ -21,6 +21,21 @@ export interface BatchEstimateInput {
    * back, so a unit of budget returns one window plus one round trip after it was granted. Default 0.
    */
   latencyMs?: number;
+  /**
+   * Outstanding demands (upstream requests) of the others spending the same budget: other
+   * processes of a fleet, other instances of a quota group (`QuotaSnapshot.othersDemand`).
+   * Default none: the batch has the budget to itself.
+   */
+  sharedWith?: readonly number[];
+  /** This batch's own share of the budget (`QuotaSnapshot.share`), a window its requests alone spend. */
+  share?: EstimateWindow;
+}
+
+/** A snapshot's windows as they stand at `now`: the time since the store answered has brought the spent part closer. */
+export function windowsAt(snapshot: { windows: readonly EstimateWindow[]; at: number }, now: number): EstimateWindow[] {
+  // (`share` is reported as of the snapshot itself, not of `at`: it needs no ageing here.)
+  const since = Math.max(0, now - snapshot.at);
+  return snapshot.windows.map((window) => ({ ...window, ...(window.freesInMs !== undefined ? { freesInMs: Math.max(0, window.freesInMs - since) } : {}) }));
 }
 
 /** Beyond this many upstream requests the estimate uses the closed formula instead of replaying each one. */
@@ -34,13 +49,22 @@ const REPLAY_LIMIT = 200_000;
  * answer is back). The last request's answer ends the batch. With 4 per minute, a full budget
  * and 13 new lookups: 4 now, 4 after 1 min, 4 after 2 min, 1 after 3 min, so about 3 min.
  * 0 when nothing is limited.
+ *
+ * Shared with others (`sharedWith`), the limiter grants in turn to whoever asks, so each
+ * demand is served at about the same pace until it is met (processor sharing): this batch's
+ * last request goes once its own `calls` and, of each other demand `d`, `min(d, calls)` are
+ * sent. Three processes with 14 requests each all finish with the fleet's 42nd request; one
+ * with 4 among two with 20 finishes with the 12th.
  */
 export function estimateBatchMs(input: BatchEstimateInput): number {
-  const calls = Math.ceil(Math.max(0, input.lookups - (input.cached ?? 0)) * (input.requestsPerLookup ?? 1));
+  const own = Math.ceil(Math.max(0, input.lookups - (input.cached ?? 0)) * (input.requestsPerLookup ?? 1));
+  let calls = own;
+  for (const other of input.sharedWith ?? []) calls += Math.min(Math.max(0, Math.ceil(other)), own);
   if (calls === 0 || input.windows.length === 0) return 0;
   const latency = Math.max(0, input.latencyMs ?? 0);
   let slowest = 0;
   for (const window of input.windows) slowest = Math.max(slowest, lastCallAt(calls, window, latency));
+  if (input.share) slowest = Math.max(slowest, lastCallAt(own, input.share, latency));
   return slowest + latency;
 }
 

@@ -7,7 +7,7 @@ import { XEnrichError } from '../contract/x-enrich-error.js';
 import { silentLogger, type Logger } from '../contract/logger.js';
 import type { RateLimitWindow } from '../contract/manifest.js';
 import type { RateLimitStore } from '../contract/rate-limit-store.js';
-import { emptyChargeLog, freesInIn, isChargeLog, peekIn, refuseIn, settleIn, shortestWindow, tryAcquireIn, type ChargeLog } from './charge-log.js';
+import { demandIn, emptyChargeLog, freesInIn, isChargeLog, lowerIn, peekIn, refuseIn, settleIn, shortestWindow, tryAcquireIn, type ChargeLog } from './charge-log.js';
 import { checkCost } from './memory-rate-limit-store.js';
 
 export interface FileRateLimitStoreOptions {
@@ -227,10 +227,10 @@ export function createFileRateLimitStore(options: FileRateLimitStoreOptions): Ra
       });
     },
     async settle(key, windows, chargeId, now) {
-      if (windows.length === 0) return;
-      await update(key, windows, now, (log) => {
+      if (windows.length === 0) return [];
+      return update(key, windows, now, (log) => {
         const found = settleIn(log, chargeId, now);
-        return { result: found, changed: found };
+        return { result: peekIn(log, windows, now), changed: found };
       });
     },
     async refuse(key, windows, chargeId, now, retryAfterMs) {
@@ -244,6 +244,21 @@ export function createFileRateLimitStore(options: FileRateLimitStoreOptions): Ra
     async freesIn(key, windows, now) {
       if (windows.length === 0) return [];
       return update(key, windows, now, (log) => ({ result: freesInIn(log, windows, now), changed: false }));
+    },
+    async demand(key, windows, participant, units, now) {
+      // Demand lives beside the charge log, under the same lock: one file per key.
+      return update(key, windows, now, (log) => {
+        const before = JSON.stringify(log.demand ?? {});
+        const others = demandIn(log, participant, units, now);
+        return { result: others, changed: JSON.stringify(log.demand ?? {}) !== before };
+      });
+    },
+    async lower(key, windows, window, requests, now) {
+      if (windows.length === 0) return;
+      await update(key, windows, now, (log) => {
+        lowerIn(log, windows, window, requests, now);
+        return { result: undefined, changed: true };
+      });
     },
     async reset(key) {
       const file = fileFor(key);

@@ -1,5 +1,5 @@
 import type { RateLimitStore } from '../contract/rate-limit-store.js';
-import { emptyChargeLog, freesInIn, peekIn, refuseIn, settleIn, tryAcquireIn, type ChargeLog } from './charge-log.js';
+import { demandIn, emptyChargeLog, freesInIn, lowerIn, peekIn, refuseIn, settleIn, tryAcquireIn, type ChargeLog } from './charge-log.js';
 
 /**
  * An in-process `RateLimitStore`: one sliding-window charge log per key (see `ChargeLog`), so
@@ -24,9 +24,10 @@ export function createMemoryRateLimitStore(): RateLimitStore {
       if (windows.length === 0) return { granted: true, chargeId: '0', remaining: [] };
       return tryAcquireIn(logFor(key), windows, cost, now);
     },
-    async settle(key, _windows, chargeId, now) {
-      const log = logs.get(key);
-      if (log) settleIn(log, chargeId, now);
+    async settle(key, windows, chargeId, now) {
+      const log = logFor(key);
+      settleIn(log, chargeId, now);
+      return peekIn(log, windows, now);
     },
     async refuse(key, windows, chargeId, now, retryAfterMs) {
       return refuseIn(logFor(key), windows, chargeId, now, retryAfterMs);
@@ -36,6 +37,12 @@ export function createMemoryRateLimitStore(): RateLimitStore {
     },
     async freesIn(key, windows, now) {
       return freesInIn(logFor(key), windows, now);
+    },
+    async demand(key, _windows, participant, units, now) {
+      return demandIn(logFor(key), participant, units, now);
+    },
+    async lower(key, windows, window, requests, now) {
+      lowerIn(logFor(key), windows, window, requests, now);
     },
     async reset(key) {
       logs.delete(key);

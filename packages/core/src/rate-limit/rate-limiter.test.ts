@@ -2,9 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { isXEnrichError } from '../contract/x-enrich-error.js';
 import { captureLogger } from '../testing/capture.js';
 import { createFakeClock } from '../testing/fake-clock.js';
-import { estimateBatchMs } from './estimate.js';
+import { estimateBatchMs, windowsAt } from './estimate.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RateLimitStore } from '../contract/rate-limit-store.js';
+import { DEMAND_TTL_MS } from '../contract/rate-limit-store.js';
+import { createFileRateLimitStore } from './file-rate-limit-store.js';
 import { createMemoryRateLimitStore } from './memory-rate-limit-store.js';
-import { checkWindows, createRateLimiter, describeRate } from './rate-limiter.js';
+import { checkWindows, createRateLimiter, describeRate, fairShare } from './rate-limiter.js';
 
 describe('rate limiter', () => {
   it('waits for budget; a settled charge counts from its answer, not its grant', async () => {
@@ -109,6 +115,117 @@ describe('rate limiter', () => {
     expect((error as Error).message).toContain('costs 3 units');
   });
 
+  it('shares a lowered budget: a second process sharing the store keeps to it at once and warns once', async () => {
+    const clock = createFakeClock();
+    const store = createMemoryRateLimitStore();
+    const [loggerA, loggerB] = [captureLogger(), captureLogger()];
+    const a = createRateLimiter({ key: 'vt', windows: [{ requests: 4, perMs: 60_000 }], store, clock, logger: loggerA });
+    const b = createRateLimiter({ key: 'vt', windows: [{ requests: 4, perMs: 60_000 }], store, clock, logger: loggerB });
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 3; i++) await (await a.acquire()).settle();
+      await (await a.acquire()).refused();
+      await clock.advance(60_000);
+    }
+    // B never saw a refusal: it takes 3, not 4, in the next window.
+    for (let i = 0; i < 3; i++) await (await b.acquire()).settle();
+    let fourth = false;
+    const pending = b.acquire().then(() => (fourth = true));
+    await clock.advance(59_999);
+    expect(fourth).toBe(false);
+    await clock.advance(1);
+    await pending;
+    expect(b.snapshot().windows[0]).toMatchObject({ requests: 3 });
+    expect(b.snapshot().loweredFrom).toEqual({ window: 0, configured: 4 });
+    const warned = loggerB.lines.filter((r) => r.obj.code === 'X_WARN_QUOTA_LOWERED');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]?.msg).toContain('configured 4/min, the upstream refuses above 3/min (seen by another process sharing this budget): every process sharing this budget keeps to 3/min');
+    expect(loggerA.lines.filter((r) => r.obj.code === 'X_WARN_QUOTA_LOWERED')).toHaveLength(1);
+  });
+
+  it("publishes its demand and learns the others' (refresh), forgotten once a process stops publishing", async () => {
+    const clock = createFakeClock();
+    const store = createMemoryRateLimitStore();
+    const windows = [{ requests: 8, perMs: 10_000 }];
+    const [a, b, c] = [0, 1, 2].map(() => createRateLimiter({ key: 'vt', windows, store, clock }));
+    await a!.refresh(14);
+    await b!.refresh(14);
+    const seen = await c!.refresh(14);
+    expect(seen.othersDemand).toEqual([14, 14]);
+    expect(seen.demand).toBe(14);
+    // Three processes sharing 8 per 10 s, 14 each: each finishes with the fleet's 42nd request, not its own 14th.
+    expect(estimateBatchMs({ lookups: 14, windows: windowsAt(seen, clock.now()), sharedWith: seen.othersDemand })).toBe(50_000);
+    expect(estimateBatchMs({ lookups: 14, windows: windowsAt(seen, clock.now()) })).toBe(10_000);
+    await b!.refresh(0); // b is done
+    await clock.advance(DEMAND_TTL_MS); // a crashed: its entry lapses
+    expect((await c!.refresh()).othersDemand).toEqual([]);
+  });
+
+  it('keeps to an equal share of the window while another limiter publishes a demand, and takes the whole window again once it withdraws', async () => {
+    const clock = createFakeClock();
+    const store = createMemoryRateLimitStore();
+    const windows = [{ requests: 4, perMs: 1_000 }];
+    const [a, b] = [0, 1].map(() => createRateLimiter({ key: 'vt', windows, store, clock })) as [ReturnType<typeof createRateLimiter>, ReturnType<typeof createRateLimiter>];
+    await a.refresh(8);
+    await b.refresh(8);
+    await a.refresh();
+    let granted = 0;
+    const grants = [0, 1, 2].map(() => a.acquire().then(async (g) => ((granted += 1), g.settle())));
+    await clock.advance(0);
+    // A's share is ceil(4 / 2) = 2: its third request waits although the window has 2 left...
+    expect(granted).toBe(2);
+    // ... which B takes at once.
+    await Promise.all([b.acquire(), b.acquire()]).then((gs) => Promise.all(gs.map((g) => g.settle())));
+    await clock.advance(1_000);
+    await Promise.all(grants);
+    expect(granted).toBe(3);
+    // B is done: once A reads that, it may take the whole window.
+    await b.refresh(0);
+    await a.refresh();
+    await clock.advance(1_000);
+    for (let i = 0; i < 4; i++) await (await a.acquire()).settle();
+    expect(a.snapshot().windows[0]?.remaining).toBe(0);
+  });
+
+  it('shares a window fairly: equal shares, what a smaller demand leaves goes to the others', () => {
+    expect(fairShare(8, [14, 14])).toBe(3);
+    expect(fairShare(8, [14])).toBe(4);
+    expect(fairShare(8, [1])).toBe(7);
+    expect(fairShare(8, [1, 20])).toBe(4); // 1 for the small one, 7 left for two
+    expect(fairShare(4, [0, 0])).toBe(4);
+    expect(fairShare(1, [5, 5, 5])).toBe(1);
+  });
+
+  it('processor sharing: a small demand among large ones finishes with the fleet, not after it', () => {
+    const window = { requests: 4, perMs: 60_000, remaining: 4 };
+    expect(estimateBatchMs({ lookups: 4, windows: [window], sharedWith: [20, 20] })).toBe(120_000); // 12 requests
+    expect(estimateBatchMs({ lookups: 20, windows: [window], sharedWith: [4, 20] })).toBe(600_000); // 44 requests, 11 waves
+  });
+
+  it('serves waiters in arrival order, one asking the store at a time; an aborted waiter leaves its place', async () => {
+    const clock = createFakeClock();
+    const store = createMemoryRateLimitStore();
+    let asked = 0;
+    const counting = { ...store, tryAcquire: (...args: Parameters<typeof store.tryAcquire>) => ((asked += 1), store.tryAcquire(...args)) };
+    const limiter = createRateLimiter({ key: 'k', windows: [{ requests: 1, perMs: 1_000 }], store: counting, clock });
+    await (await limiter.acquire()).settle();
+    const order: string[] = [];
+    const controller = new AbortController();
+    const b = limiter.acquire(1, controller.signal).then((g) => (order.push('b'), g.settle()), (e: unknown) => order.push(`b ${(e as { code?: string }).code}`));
+    const c = limiter.acquire().then((g) => (order.push('c'), g.settle()));
+    const d = limiter.acquire().then((g) => (order.push('d'), g.settle()));
+    await clock.advance(0);
+    asked = 0;
+    await clock.advance(500);
+    controller.abort();
+    await clock.advance(500);
+    await clock.advance(1_000);
+    await Promise.all([b, c, d]);
+    expect(order).toEqual(['b X_ABORTED', 'c', 'd']);
+    // Only the head asks: c when b left (refused), c at 1 s, d right after (refused), d at 2 s;
+    // three waiters polling side by side would have asked at every wake.
+    expect(asked).toBe(4);
+  });
+
   it('describes rates for people', () => {
     expect([describeRate(4, 60_000), describeRate(500, 86_400_000), describeRate(8, 5_000)]).toEqual(['4/min', '500/day', '8 per 5s']);
   });
@@ -144,5 +261,44 @@ describe('abort while the store is being asked', () => {
     await (await limiter.acquire(1)).settle();
     await expect(limiter.acquire(1, controller.signal)).rejects.toMatchObject({ code: 'X_ABORTED' });
     expect(clock.sleepers).toBe(0);
+  });
+});
+
+describe.each([
+  ['memory', async () => ({ store: createMemoryRateLimitStore() as RateLimitStore, close: async () => undefined })],
+  [
+    'file',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'x-enrich-snapshot-'));
+      return { store: createFileRateLimitStore({ dir }) as RateLimitStore, close: () => rm(dir, { recursive: true, force: true }) };
+    },
+  ],
+])('rate limiter snapshot (%s store)', (_name, open) => {
+  it('knows the remaining budget synchronously after every grant, settle and refusal', async () => {
+    const { store, close } = await open();
+    try {
+      const clock = createFakeClock();
+      const limiter = createRateLimiter({ key: 'k', windows: [{ requests: 3, perMs: 60_000 }, { requests: 10, perMs: 86_400_000 }], store, clock });
+      expect(limiter.snapshot()).toMatchObject({ at: 0, inFlight: 0, windows: [{ requests: 3, remaining: 3 }, { requests: 10, remaining: 10 }] });
+      const first = await limiter.acquire();
+      expect(limiter.snapshot()).toMatchObject({ at: clock.now(), inFlight: 1, windows: [{ remaining: 2 }, { remaining: 9 }] });
+      await clock.advance(100);
+      await first.settle();
+      expect(limiter.snapshot()).toMatchObject({ at: clock.now(), inFlight: 0, windows: [{ remaining: 2 }, { remaining: 9 }] });
+      // Another process spends the rest: the store's answer to our next grant says so.
+      const other = createRateLimiter({ key: 'k', windows: [{ requests: 3, perMs: 60_000 }, { requests: 10, perMs: 86_400_000 }], store, clock });
+      await (await other.acquire()).settle();
+      const second = await limiter.acquire();
+      expect(limiter.snapshot().windows.map((w) => w.remaining)).toEqual([0, 7]);
+      await second.refused(5_000);
+      // Refused: nothing is granted until Retry-After, whatever the windows hold.
+      expect(limiter.snapshot().windows.map((w) => w.remaining)).toEqual([0, 0]);
+      await clock.advance(60_100);
+      const refreshed = await limiter.refresh();
+      expect(refreshed.windows.map((w) => w.remaining)).toEqual([3, 8]);
+      expect(refreshed.windows[0]?.freesInMs).toBe(60_000);
+    } finally {
+      await close();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CacheStore } from '../contract/cache-store.js';
-import { PENDING_CHARGE_LEASE_MS, PENDING_CHARGE_POLL_MS, type RateLimitAttempt, type RateLimitStore } from '../contract/rate-limit-store.js';
+import { DEMAND_TTL_MS, LOWERED_BUDGET_TTL_MS, PENDING_CHARGE_LEASE_MS, PENDING_CHARGE_POLL_MS, type RateLimitAttempt, type RateLimitStore } from '../contract/rate-limit-store.js';
 
 /** A store under test and how to dispose of it. */
 export interface StoreUnderTest<S> {
@@ -165,6 +165,44 @@ export function runRateLimitStoreConformance(options: StoreConformanceOptions<Ra
           const id = granted(await store.tryAcquire('k', w, 1, T + t));
           await store.settle('k', w, id, T + t);
         }
+      }));
+
+    it('answers a settle with the remaining budget per window', () =>
+      using(options, async ({ store }) => {
+        const id = granted(await store.tryAcquire('k', [minute, day], 1, T));
+        const left = await store.settle('k', [minute, day], id, T + 300);
+        // Optional in the interface; core's stores and Redis answer.
+        if (left !== undefined) expect(left).toEqual([3, 9]);
+      }));
+
+    it("publishes demand per participant, answers with the others' live demands, and forgets it after DEMAND_TTL_MS", () =>
+      using(options, async ({ store, another }) => {
+        if (!store.demand) return;
+        const other = another ? await another() : store;
+        const w = [minute];
+        expect(await store.demand('vt', w, 'a', 14, T)).toEqual([]);
+        expect(await other.demand!('vt', w, 'b', 20, T + 1)).toEqual([14]);
+        expect((await store.demand('vt', w, 'a', 10, T + 2)).sort()).toEqual([20]);
+        expect(await store.demand('other-key', w, 'a', 5, T + 2)).toEqual([]);
+        // b withdraws; a published last at T + 2 and is forgotten DEMAND_TTL_MS later (a crashed process).
+        expect(await other.demand!('vt', w, 'b', 0, T + 3)).toEqual([10]);
+        expect(await other.demand!('vt', w, 'c', 1, T + 2 + DEMAND_TTL_MS)).toEqual([]);
+      }));
+
+    it('shares a lowered budget with every handle, reports it in `limits`, and drops it after LOWERED_BUDGET_TTL_MS', () =>
+      using(options, async ({ store, another }) => {
+        if (!store.lower) return;
+        const other = another ? await another() : store;
+        await store.lower('vt', [minute, day], 0, 3, T);
+        const attempts = [];
+        for (let i = 0; i < 4; i++) attempts.push(await other.tryAcquire('vt', [minute, day], 1, T + 1 + i));
+        expect(attempts.map((a) => a.granted)).toEqual([true, true, true, false]);
+        expect(attempts[0]?.limits).toEqual([3, 10]);
+        expect(await other.peek('vt', [minute, day], T + 10)).toEqual([0, 7]);
+        // Another configuration of the window (5/min) is not lowered: it is not the same budget.
+        expect((await other.tryAcquire('vt', [{ requests: 5, perMs: 60_000 }], 1, T + 10)).limits).toBeUndefined();
+        const later = await other.tryAcquire('vt', [minute, day], 1, T + LOWERED_BUDGET_TTL_MS + 1);
+        expect(later.limits).toBeUndefined();
       }));
 
     it('reset forgets one key only', () =>

@@ -102,6 +102,8 @@ export function guardLimiter(base: RateLimiter, options: { instance: string; clo
       return base.waitedMs;
     },
     remaining: () => base.remaining(),
+    ...(base.snapshot ? { snapshot: base.snapshot.bind(base) } : {}),
+    ...(base.refresh ? { refresh: base.refresh.bind(base) } : {}),
     acquire: async (cost, signal) => {
       const waitedBefore = base.waitedMs;
       const before = clock.now();
