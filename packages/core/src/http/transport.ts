@@ -73,6 +73,8 @@ export class NodeTransport implements Transport {
 
   send(exchange: Exchange): Promise<RawAnswer> {
     return new Promise<RawAnswer>((resolve, reject) => {
+      const { signal } = exchange;
+      if (signal?.aborted) return reject(abortedError());
       const secure = exchange.protocol === 'https:';
       const options: RequestOptions = {
         agent: secure ? this.httpsAgent : this.httpAgent,
@@ -81,26 +83,31 @@ export class NodeTransport implements Transport {
         port: exchange.port,
         path: exchange.path,
         headers: exchange.headers,
-        // node:http destroys the request (and its socket) when the signal aborts.
-        signal: exchange.signal,
       };
       let done = false;
-      const fail = (error: Error): void => {
-        if (done) return;
+      // One listener of our own rather than node:http's `signal` option, which also watches the
+      // request's end through four more listeners per request.
+      const onAbort = (): void => fail(abortedError());
+      const settled = (): boolean => {
+        if (done) return false;
         done = true;
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const fail = (error: Error): void => {
+        if (!settled()) return;
         reject(error);
+        // Closes the socket: an answer still on its way must not be read as the next request's.
         req.destroy();
       };
       const req: ClientRequest = (secure ? this.https : this.http).request(options, (res) => {
         readBody(res, exchange.maxBytes).then((text) => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
+          if (settled()) resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
         }, fail);
       });
       const timer = setTimeout(() => fail(new TransportFailure('ETIMEDOUT')), exchange.timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', fail);
       req.end(exchange.body);
     });
@@ -110,6 +117,11 @@ export class NodeTransport implements Transport {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
+}
+
+/** What node:http's own `signal` option rejects with; `transportError` reads the signal first anyway. */
+function abortedError(): Error {
+  return Object.assign(new Error('The request was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
 const decoders: Record<string, (() => NodeJS.ReadWriteStream) | undefined> = {
