@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { zResilienceConfig } from '../config/config-schema.js';
 import { isUpstreamError, isXEnrichError, type UpstreamError } from '../contract/x-enrich-error.js';
@@ -243,6 +244,26 @@ describe('bodies, network failures and timeouts', () => {
     expect(error.message).toContain(said);
   });
 
+  it.each([
+    ['gzip', gzipSync],
+    ['deflate', deflateSync],
+    ['br', brotliCompressSync],
+  ])('asks for compressed answers and decodes a %s body', async (encoding, compress) => {
+    handler = (_req, res) => void res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': encoding }).end(compress(Buffer.from(JSON.stringify({ encoding, text: 'é'.repeat(3) }))));
+    const response = await upstream().get(['z'], context());
+    expect(response.body).toEqual({ encoding, text: 'ééé' });
+    expect(arrivals[0]!.headers['accept-encoding']).toBe('gzip, deflate, br');
+  });
+
+  it('fails as bad_response, without reading on, when a body passes maxResponseBytes', async () => {
+    handler = (_req, res) => json(res, 200, { data: 'x'.repeat(5000) });
+    const error = await failure(upstream({ maxResponseBytes: 1000 }).get(['big'], context()));
+    expect([error.kind, error.retryable]).toEqual(['bad_response', false]);
+    expect(error.message).toContain('answered more than 1000 bytes (maxResponseBytes)');
+    // The same size passes when the cap allows it.
+    expect((await upstream({ maxResponseBytes: 6000 }).get(['big'], context())).status).toBe(200);
+  });
+
   it('turns a connection reset into a retryable network error', async () => {
     handler = (req) => req.socket.destroy();
     const error = await failure(upstream().get(['reset'], context()));
@@ -384,6 +405,42 @@ describe('secrets', () => {
     const error = await failure(upstream({ secrets: ['other-secret'] }).get(['other-secret'], context()));
     expect(isUpstreamError(error) && error.message).toContain('/api/[REDACTED]');
     expect(errorText(error)).not.toContain('other-secret');
+  });
+});
+
+describe('proxies from the environment', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    for (const name of ['HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+  });
+
+  it('sends through the proxy HTTP_PROXY names (axios applies it), and directly without one', async () => {
+    // A forward proxy for http: URLs receives the request in absolute form.
+    const seen: Array<{ url: string; key: string | undefined }> = [];
+    const proxy = createServer((req, res) => {
+      seen.push({ url: req.url ?? '', key: req.headers['x-apikey'] as string | undefined });
+      json(res, 200, { via: 'proxy' });
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    try {
+      delete process.env.NO_PROXY;
+      delete process.env.no_proxy;
+      process.env.HTTP_PROXY = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      expect((await upstream().get(['p'], context())).body).toEqual({ via: 'proxy' });
+      expect(seen).toEqual([{ url: `${baseUrl}/p`, key: SECRET }]);
+      expect(arrivals).toEqual([]);
+
+      delete process.env.HTTP_PROXY;
+      expect((await upstream().get(['d'], context())).body).toEqual({ ok: true });
+      expect([seen.length, arrivals.length]).toEqual([1, 1]);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
   });
 });
 

@@ -1,8 +1,4 @@
-import type { Agent } from 'node:http';
-import { createRequire } from 'node:module';
-// Types only: axios is loaded on the first request (see `CoreHttpClient.transport`), and none of
-// its types appears in an exported declaration.
-import type { AxiosInstance, AxiosRequestConfig, AxiosResponse, AxiosStatic } from 'axios';
+import type { IncomingHttpHeaders } from 'node:http';
 import { createSecretScrubber, type SecretScrubber } from '../contract/secret.js';
 import { systemClock, type Clock } from '../contract/tokens.js';
 import { UpstreamError, XEnrichError } from '../contract/x-enrich-error.js';
@@ -12,6 +8,7 @@ import type { RateLimitGrant, RateLimiter } from '../contract/rate-limit-store.j
 import { CORE_VERSION } from '../version.js';
 import { badBodyError, parseCommonError, parseRetryAfter, ruleFor, safeErrorBody, statusError, transportError, type RequestLabel } from './classify.js';
 import { baseUrlPrefix, encodePath, encodeQuery } from './request-url.js';
+import { AxiosTransport, NodeTransport, proxyFromEnv, TransportFailure, type Exchange, type RawAnswer, type Transport } from './transport.js';
 import type {
   HttpCallInfo,
   HttpClient,
@@ -62,8 +59,6 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient & 
   return new CoreHttpClient(options);
 }
 
-const requireFromHere = createRequire(import.meta.url);
-
 /** What every upstream of one instance shares: the limiter, the sockets, the logger, the metrics hook. */
 class CoreHttpClient implements HttpClient {
   readonly limiter: RateLimiter | undefined;
@@ -72,8 +67,8 @@ class CoreHttpClient implements HttpClient {
   readonly onCall: ((info: HttpCallInfo) => void) | undefined;
   private readonly secrets: readonly string[];
   private readonly maxSockets: number;
-  private axios: AxiosInstance | undefined;
-  private agents: Agent[] = [];
+  private direct: Transport | undefined;
+  private proxied: Transport | undefined;
   /** Whether the limiter has windows to feed a refusal to (asked once, on the first refusal). */
   private limited: Promise<boolean> | undefined;
 
@@ -93,31 +88,12 @@ class CoreHttpClient implements HttpClient {
   }
 
   /**
-   * axios and the keep-alive agents, built on the first request: axios's Node build costs
-   * ~150 ms to import, and a run served from the cache never sends a request.
+   * The transport for one protocol, built on its first request (a run served from the cache
+   * never sends one): node:http(s), or axios when the environment names a proxy (transport.ts).
    */
-  transport(): AxiosInstance {
-    if (this.axios) return this.axios;
-    const axios = requireFromHere('axios') as AxiosStatic;
-    const { Agent: HttpAgent } = requireFromHere('node:http') as typeof import('node:http');
-    const { Agent: HttpsAgent } = requireFromHere('node:https') as typeof import('node:https');
-    const sockets = { keepAlive: true, maxSockets: this.maxSockets, maxFreeSockets: this.maxSockets };
-    const httpAgent = new HttpAgent(sockets);
-    const httpsAgent = new HttpsAgent(sockets);
-    this.agents = [httpAgent, httpsAgent];
-    this.axios = axios.create({
-      httpAgent,
-      httpsAgent,
-      // Never follow a redirect: the auth header or query parameter would travel with it.
-      maxRedirects: 0,
-      // Every status resolves; the upstream's definition classifies it.
-      validateStatus: null,
-      // The body arrives as text and is parsed here, strictly.
-      responseType: 'text',
-      transformResponse: [(data: unknown) => data],
-      transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: false },
-    });
-    return this.axios;
+  transport(protocol: string): Transport {
+    if (proxyFromEnv(protocol)) return (this.proxied ??= new AxiosTransport(this.maxSockets));
+    return (this.direct ??= new NodeTransport(this.maxSockets));
   }
 
   absorbsRefusals(): Promise<boolean> {
@@ -131,7 +107,8 @@ class CoreHttpClient implements HttpClient {
   }
 
   close(): void {
-    for (const agent of this.agents) agent.destroy();
+    this.direct?.close();
+    this.proxied?.close();
   }
 }
 
@@ -142,7 +119,7 @@ class Answer implements UpstreamResponse {
     readonly body: unknown,
     readonly notFound: boolean,
     readonly error: UpstreamErrorBody | undefined,
-    private readonly headers: AxiosResponse['headers'],
+    private readonly headers: IncomingHttpHeaders,
   ) {}
 
   header(name: string): string | undefined {
@@ -174,6 +151,9 @@ class Upstream implements UpstreamClient {
   private readonly authQuery: { name: string; value: string } | undefined;
   private readonly timeoutMs: number;
   private readonly maxResponseBytes: number;
+  /** The base URL split for the transport: every request only appends its path. */
+  private readonly target: { protocol: string; hostname: string; port: string };
+  private transport: Transport | undefined;
 
   constructor(
     private readonly client: CoreHttpClient,
@@ -183,9 +163,12 @@ class Upstream implements UpstreamClient {
     const host = URL.canParse(definition.baseUrl) ? new URL(definition.baseUrl).host : 'upstream';
     this.name = definition.name ?? host;
     this.prefix = baseUrlPrefix(definition.baseUrl, this.name);
-    this.basePath = new URL(this.prefix).pathname.replace(/\/+$/, '');
+    const base = new URL(this.prefix);
+    this.basePath = base.pathname.replace(/\/+$/, '');
+    this.target = { protocol: base.protocol, hostname: base.hostname.replace(/^\[(.*)\]$/, '$1'), port: base.port };
     const auth = definition.auth;
-    this.headers = { accept: 'application/json', 'user-agent': USER_AGENT, ...definition.headers };
+    // Compressed answers are decoded by the transport (VirusTotal's JSON shrinks ~5x).
+    this.headers = { accept: 'application/json', 'accept-encoding': 'gzip, deflate, br', 'user-agent': USER_AGENT, ...definition.headers };
     if (auth && 'header' in auth) this.headers[auth.header.toLowerCase()] = auth.scheme ? `${auth.scheme} ${auth.secret}` : auth.secret;
     this.authQuery = auth && 'query' in auth ? { name: auth.query, value: auth.secret } : undefined;
     this.timeoutMs = definition.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -205,23 +188,28 @@ class Upstream implements UpstreamClient {
     const path = encodePath(request.path, request.trailingSlash);
     const query = encodeQuery(request.query, this.authQuery);
     const timeoutMs = request.timeoutMs ?? this.timeoutMs;
-    const config: AxiosRequestConfig = {
-      method: request.method,
-      url: query === '' ? this.prefix + path : `${this.prefix}${path}?${query}`,
-      headers: this.headers,
-      signal: context.signal,
-      timeout: timeoutMs,
-      maxContentLength: this.maxResponseBytes,
-    };
+    let headers = this.headers;
+    let body: string | undefined;
     if (request.json !== undefined) {
-      config.data = JSON.stringify(request.json);
-      config.headers = { ...this.headers, ...request.headers, 'content-type': 'application/json' };
+      body = JSON.stringify(request.json);
+      headers = { ...this.headers, ...request.headers, 'content-type': 'application/json' };
     } else if (request.form) {
-      config.data = new URLSearchParams(request.form as Record<string, string>).toString();
-      config.headers = { ...this.headers, ...request.headers, 'content-type': 'application/x-www-form-urlencoded' };
+      body = new URLSearchParams(request.form as Record<string, string>).toString();
+      headers = { ...this.headers, ...request.headers, 'content-type': 'application/x-www-form-urlencoded' };
     } else if (request.headers) {
-      config.headers = { ...this.headers, ...request.headers };
+      headers = { ...this.headers, ...request.headers };
     }
+    const fullPath = this.basePath + path || '/';
+    const exchange: Exchange = {
+      ...this.target,
+      method: request.method,
+      path: query === '' ? fullPath : `${fullPath}?${query}`,
+      headers,
+      body,
+      signal: context.signal,
+      timeoutMs,
+      maxBytes: this.maxResponseBytes,
+    };
     const label: RequestLabel = { upstream: this.name, method: request.method, path: '' };
     const labelled = (): RequestLabel => {
       if (label.path === '') label.path = this.scrub(this.basePath + path) || '/';
@@ -230,24 +218,23 @@ class Upstream implements UpstreamClient {
 
     const limiter = this.client.limiter;
     const cost = request.cost ?? 1;
-    const transport = this.client.transport();
+    const transport = (this.transport ??= this.client.transport(this.target.protocol));
     for (let refusals = 0; ; refusals++) {
       const grant = limiter ? await this.waitForBudget(limiter, cost, context) : undefined;
       const started = performance.now();
-      let response: AxiosResponse<string>;
+      let response: RawAnswer;
       try {
-        response = await transport.request<string>(config);
+        response = await transport.send(exchange);
       } catch (error) {
         // A request that may have arrived counts as answered.
-        await settle(grant);
-        const failure = tooLarge(error) ? new UpstreamError('bad_response', `${labelled().upstream} ${request.method} ${labelled().path} answered more than ${this.maxResponseBytes} bytes (maxResponseBytes).`) : transportError(error, labelled(), context.signal, timeoutMs);
+        if (grant) await settle(grant);
+        const failure = error instanceof TransportFailure && error.code === 'X_TOO_LARGE' ? new UpstreamError('bad_response', `${labelled().upstream} ${request.method} ${labelled().path} answered more than ${this.maxResponseBytes} bytes (maxResponseBytes).`) : transportError(error, labelled(), context.signal, timeoutMs);
         throw this.failed(failure, labelled(), undefined, started);
       }
-      const { status } = response;
-      const text = typeof response.data === 'string' ? response.data : '';
+      const { status, text } = response;
 
       if (status >= 200 && status < 300 && this.definition.statuses?.[status] === undefined) {
-        await settle(grant);
+        if (grant) await settle(grant);
         const body = this.parseStrict(text, status, request.method);
         if (body === NO_BODY) throw this.failed(badBodyError(labelled(), status, text, this.scrub), labelled(), status, started);
         this.answered(labelled(), status, started);
@@ -257,7 +244,7 @@ class Upstream implements UpstreamClient {
       const parsed = parseLoose(text);
       const error = safeErrorBody(this.parseError(parsed), this.scrub);
       if (status >= 300 && this.isNotFound(status, error)) {
-        await settle(grant);
+        if (grant) await settle(grant);
         this.answered(labelled(), status, started);
         return new Answer(status, parsed, true, error, response.headers);
       }
@@ -271,7 +258,7 @@ class Upstream implements UpstreamClient {
         await this.withTimeoutPaused(context, () => grant.refused(retryAfterMs).catch(() => undefined));
         continue;
       }
-      await settle(grant);
+      if (grant) await settle(grant);
       throw this.failed(failure, labelled(), status, started);
     }
   }
@@ -341,12 +328,7 @@ class Upstream implements UpstreamClient {
   }
 }
 
-/** axios's failure for a body over `maxContentLength`. */
-function tooLarge(error: unknown): boolean {
-  return /maxContentLength/.test((error as { message?: unknown } | null)?.message as string);
-}
-
 /** Reports an answer to the limiter. Its own failure (a store gone) must not hide the request's outcome. */
-async function settle(grant: RateLimitGrant | undefined): Promise<void> {
-  if (grant) await grant.settle().catch(() => undefined);
+async function settle(grant: RateLimitGrant): Promise<void> {
+  await grant.settle().catch(() => undefined);
 }

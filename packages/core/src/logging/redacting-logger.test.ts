@@ -46,6 +46,19 @@ describe('createRedactingLogger', () => {
     expect(output).toContain('"provider":"vt3"');
   });
 
+  it('does not copy a line the logger says it would drop (pino isLevelEnabled), and scrubs what it writes', () => {
+    const lines: string[] = [];
+    const inner = captureLogger(lines);
+    const asked: string[] = [];
+    const leveled = Object.assign(inner, { isLevelEnabled: (level: string) => (asked.push(level), level !== 'debug') });
+    let read = false;
+    const logger = createRedactingLogger(leveled, [KEY]);
+    logger.debug({ get costly() { read = true; return KEY; } }, 'dropped');
+    logger.info({ key: KEY }, 'written');
+    expect([read, asked, lines.length]).toEqual([false, ['debug', 'info'], 1]);
+    expect(lines[0]).not.toContain(KEY);
+  });
+
   it('hides the URL-encoded form of a secret too', () => {
     const lines: string[] = [];
     const secret = 'a+b/c=d secret';

@@ -48,9 +48,13 @@ export function createRedactingLogger(logger: Logger, secrets: readonly string[]
   const scrub = createSecretScrubber(secrets);
   const all = new Set([...(covered ?? []), ...secrets]);
   const wrap = (inner: Logger): Logger => {
+    // pino (and loggers like it) say which levels they write: a line they would drop is not
+    // copied and scrubbed first (the upstream client logs one debug line per request).
+    const enabled = (inner as { isLevelEnabled?: unknown }).isLevelEnabled;
     const forward =
       (level: 'debug' | 'info' | 'warn' | 'error') =>
       (obj: object, msg?: string): void => {
+        if (typeof enabled === 'function' && (enabled as (level: string) => unknown).call(inner, level) === false) return;
         const cleanObj = scrubDeep(obj, scrub) as object;
         if (msg === undefined) inner[level](cleanObj);
         else inner[level](cleanObj, scrub(msg));

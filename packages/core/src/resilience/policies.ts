@@ -6,7 +6,6 @@ import type {
   IBackoff,
   IBackoffFactory,
   IHalfOpenAfterBackoffContext,
-  BulkheadPolicy,
   RetryPolicy,
   IRetryBackoffContext,
 } from 'cockatiel';
@@ -16,6 +15,7 @@ import { abortError } from '../contract/sleep.js';
 import { systemClock, type Clock } from '../contract/tokens.js';
 import { DeadlineWheel, runAttempt, type AttemptContext } from './attempt-timeout.js';
 import { createAuthLatch } from './auth-latch.js';
+import { Bulkhead } from './bulkhead.js';
 
 // cockatiel is CommonJS. `require` rather than `import` because Node 20 lexes every file of a
 // CommonJS package that ESM imports (cockatiel re-exports ~20 files), which made importing it
@@ -27,7 +27,7 @@ const {
   CountBreaker,
   ExponentialBackoff,
   SamplingBreaker,
-  bulkhead,
+  TaskCancelledError,
   circuitBreaker,
   handleWhen,
   isBrokenCircuitError,
@@ -148,7 +148,7 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
   const latch = createAuthLatch(config.authProbeAfter ?? false, clock, hooks.onAuthLatch);
   let retryPolicy: RetryPolicy | undefined;
   let breaker: CircuitBreakerPolicy | undefined;
-  let bulkheadPolicy: BulkheadPolicy | undefined;
+  let bulkheadPolicy: Bulkhead | undefined;
 
   if (config.retry !== false && config.retry.maxAttempts > 0) {
     const { maxAttempts, initialDelay, maxDelay } = config.retry;
@@ -172,9 +172,13 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
     breaker.onStateChange((state) => hooks.onCircuitStateChange?.(STATE_NAMES[state]));
   }
   if (config.bulkhead !== false) {
-    const policy = bulkhead(config.bulkhead.maxConcurrent, config.bulkhead.maxQueue);
-    policy.onReject(() => hooks.onBulkheadRejected?.());
-    bulkheadPolicy = policy;
+    const { maxConcurrent, maxQueue } = config.bulkhead;
+    // Ours rather than cockatiel's (bulkhead.ts: its queue path was the largest allocation of a miss).
+    bulkheadPolicy = new Bulkhead(maxConcurrent, maxQueue, {
+      rejected: () => new BulkheadRejectedError(maxConcurrent, maxQueue),
+      cancelled: () => new TaskCancelledError(),
+      onReject: () => hooks.onBulkheadRejected?.(),
+    });
   }
   const wheel = config.timeout > 0 ? new DeadlineWheel(config.timeout, clock) : undefined;
   const onTimeout = hooks.onTimeout;
@@ -184,7 +188,7 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
   // layer passes the caller's signal on unchanged, as `wrap` did.
   function run<T>(fn: (attempt: AttemptContext) => Promise<T>, signal: AbortSignal): Promise<T> {
     const attempt = ({ signal: s }: { signal: AbortSignal }): Promise<T> => runAttempt(wheel, s, fn, onTimeout, pausable);
-    const guarded = bulkheadPolicy ? ({ signal: s }: { signal: AbortSignal }): Promise<T> => (bulkheadPolicy as BulkheadPolicy).execute(attempt, s) : attempt;
+    const guarded = bulkheadPolicy ? ({ signal: s }: { signal: AbortSignal }): Promise<T> => (bulkheadPolicy as Bulkhead).execute(attempt, s) : attempt;
     const broken = breaker ? ({ signal: s }: { signal: AbortSignal }): Promise<T> => (breaker as CircuitBreakerPolicy).execute(guarded, s) : guarded;
     return retryPolicy ? retryPolicy.execute(broken, signal) : broken({ signal });
   }
