@@ -36,7 +36,7 @@ const REWRITES = [
   { file: /packages\/core\/dist\/plugin\/resolve-plugin\.js$/, from: "new URL('../..', import.meta.url)", to: "new URL('..', import.meta.url)" },
 ];
 
-const workspacePackages = {
+export const workspacePackages = {
   name: 'x-enrich-workspace-packages',
   setup(build) {
     const matched = new Set();
