@@ -59,3 +59,27 @@ describe('shared store metrics', () => {
     expect(text).not.toMatch(/x_enrich_shared_store_up\{/);
   });
 });
+
+describe('request and lookup counters', () => {
+  it('count every event once, across scrapes, by label set', async () => {
+    const metrics = createServiceMetrics(async () => []);
+    const hit = { type: 'lookup', instance: 'vt3', observableType: 'ipv4', status: 'ok', cacheHit: true, durationMs: 0.01 } as const;
+    for (let i = 0; i < 3; i += 1) metrics.onEvent(hit);
+    metrics.onEvent({ ...hit, instance: 'vt2', cacheHit: false });
+    metrics.observeRequest('/v1/enrich', 'POST', 200, 0.001);
+    let text = await metrics.registry.metrics();
+    expect(text).toContain('x_enrich_lookups_total{instance="vt3",type="ipv4",status="ok",cache="hit"} 3');
+    expect(text).toContain('x_enrich_lookups_total{instance="vt2",type="ipv4",status="ok",cache="miss"} 1');
+    expect(text).toContain('x_enrich_cache_hits_total{instance="vt3"} 3');
+    expect(text).not.toContain('x_enrich_cache_hits_total{instance="vt2"}');
+    expect(text).toContain('x_enrich_http_server_requests_total{route="/v1/enrich",method="POST",status="200"} 1');
+    // A second scrape adds only what happened since the first.
+    metrics.onEvent(hit);
+    metrics.observeRequest('/v1/enrich', 'POST', 503, 0.001);
+    text = await metrics.registry.metrics();
+    expect(text).toContain('x_enrich_lookups_total{instance="vt3",type="ipv4",status="ok",cache="hit"} 4');
+    expect(text).toContain('x_enrich_lookups_total{instance="vt2",type="ipv4",status="ok",cache="miss"} 1');
+    expect(text).toContain('x_enrich_http_server_requests_total{route="/v1/enrich",method="POST",status="200"} 1');
+    expect(text).toContain('x_enrich_http_server_requests_total{route="/v1/enrich",method="POST",status="503"} 1');
+  });
+});

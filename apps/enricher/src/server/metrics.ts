@@ -8,6 +8,35 @@ const TOTAL_NAMED_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_reques
 // Lookups span cache hits (microseconds) to quota waits (minutes).
 const LOOKUP_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
+/**
+ * A counter whose increments are summed in a Map (label values joined into a key) and handed to
+ * prom-client when it is read (a scrape): prom-client checks and hashes the labels of every
+ * `inc`, about a microsecond, and these count every request and every lookup. Values are given in
+ * `labelNames` order; an empty value leaves its label out (`code` of a successful call).
+ */
+function batchedCounter(registry: Registry, name: string, help: string, labelNames: readonly string[]): (...values: string[]) => void {
+  const pending = new Map<string, { labels: Record<string, string>; count: number }>();
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      for (const entry of pending.values()) {
+        if (entry.count === 0) continue;
+        this.inc(entry.labels, entry.count);
+        entry.count = 0;
+      }
+    },
+  });
+  return (...values) => {
+    const key = values.join('\u0000');
+    const entry = pending.get(key);
+    if (entry) entry.count += 1;
+    else pending.set(key, { labels: Object.fromEntries(labelNames.flatMap((label, i) => (values[i] ? [[label, values[i]]] : []))), count: 1 });
+  };
+}
+
 export interface ServiceMetrics {
   readonly registry: Registry;
   /** Feed core's `onEvent` here. */
@@ -44,8 +73,8 @@ export function createServiceMetrics(providers: () => Promise<readonly ProviderI
   // counters (`promtool check metrics` refuses them). Each is the sum of its per-type sibling
   // (`nodejs_active_handles{type}`...), so they are dropped: `sum(..._active_handles)` gives it.
   for (const name of TOTAL_NAMED_GAUGES) registry.removeSingleMetric(`${DEFAULT_METRICS_PREFIX}${name}`);
-  const lookups = new Counter({ name: 'x_enrich_lookups_total', help: 'Result records produced, by instance, observable type, status and cache hit.', labelNames: ['instance', 'type', 'status', 'cache'], registers: [registry] });
-  const cacheHits = new Counter({ name: 'x_enrich_cache_hits_total', help: 'Lookups answered from the cache.', labelNames: ['instance'], registers: [registry] });
+  const countLookup = batchedCounter(registry, 'x_enrich_lookups_total', 'Result records produced, by instance, observable type, status and cache hit.', ['instance', 'type', 'status', 'cache']);
+  const countCacheHit = batchedCounter(registry, 'x_enrich_cache_hits_total', 'Lookups answered from the cache.', ['instance']);
   const lookupSeconds = new Histogram({ name: 'x_enrich_lookup_duration_seconds', help: 'Time to produce one record (cache hits included).', labelNames: ['instance', 'cache'], buckets: LOOKUP_BUCKETS, registers: [registry] });
   const upstreamCalls = new Counter({ name: 'x_enrich_upstream_calls_total', help: 'Calls into the provider (attempts; a batch counts once), by outcome and, for errors, error code.', labelNames: ['instance', 'outcome', 'code'], registers: [registry] });
   const upstreamSeconds = new Histogram({ name: 'x_enrich_upstream_duration_seconds', help: 'Duration of calls into the provider.', labelNames: ['instance'], buckets: LOOKUP_BUCKETS, registers: [registry] });
@@ -73,7 +102,7 @@ export function createServiceMetrics(providers: () => Promise<readonly ProviderI
       for (const info of await providers()) for (const window of info.rateLimit) this.set({ instance: info.name, window: `${window.requests}/${window.perMs}ms` }, window.remaining);
     },
   });
-  const requests = new Counter({ name: 'x_enrich_http_server_requests_total', help: 'Requests to this service.', labelNames: ['route', 'method', 'status'], registers: [registry] });
+  const countRequest = batchedCounter(registry, 'x_enrich_http_server_requests_total', 'Requests to this service.', ['route', 'method', 'status']);
   const requestSeconds = new Histogram({ name: 'x_enrich_http_server_request_duration_seconds', help: 'Latency of requests to this service.', labelNames: ['route', 'method'], buckets: LOOKUP_BUCKETS, registers: [registry] });
 
   return {
@@ -81,8 +110,8 @@ export function createServiceMetrics(providers: () => Promise<readonly ProviderI
     onEvent(event) {
       switch (event.type) {
         case 'lookup':
-          lookups.inc({ instance: event.instance, type: event.observableType, status: event.status, cache: event.cacheHit ? 'hit' : 'miss' });
-          if (event.cacheHit) cacheHits.inc({ instance: event.instance });
+          countLookup(event.instance, event.observableType, event.status, event.cacheHit ? 'hit' : 'miss');
+          if (event.cacheHit) countCacheHit(event.instance);
           lookupSeconds.observe({ instance: event.instance, cache: event.cacheHit ? 'hit' : 'miss' }, event.durationMs / 1000);
           break;
         case 'upstream':
@@ -113,7 +142,7 @@ export function createServiceMetrics(providers: () => Promise<readonly ProviderI
       }
     },
     observeRequest(route, method, statusCode, seconds) {
-      requests.inc({ route, method, status: String(statusCode) });
+      countRequest(route, method, String(statusCode));
       requestSeconds.observe({ route, method }, seconds);
     },
   };
