@@ -350,7 +350,7 @@ describe('batching', () => {
     const caller = new AbortController();
     const added: string[] = [];
     const addEventListener = caller.signal.addEventListener.bind(caller.signal);
-    caller.signal.addEventListener = ((type: string, ...rest: [EventListener, AddEventListenerOptions?]) => (added.push(type), addEventListener(type, ...rest))) as typeof caller.signal.addEventListener;
+    caller.signal.addEventListener = ((...args: Parameters<AbortSignal['addEventListener']>) => (added.push(args[0]), addEventListener(...args))) as AbortSignal['addEventListener'];
     const hits = await enricher.enrich(['example.org'], { signal: caller.signal });
     expect(hits.records.map((r) => [r.status, r.cache.hit])).toEqual([
       ['ok', true],
