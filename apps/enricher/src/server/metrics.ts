@@ -37,6 +37,55 @@ function batchedCounter(registry: Registry, name: string, help: string, labelNam
   };
 }
 
+/**
+ * A histogram summed per label set in plain numbers, as `batchedCounter` does for counters, for
+ * the ones observed on every request and every lookup: prom-client's Histogram checks and hashes
+ * the labels of every `observe` and has no way to take a batch of observations, so this is a
+ * metric object of its own, registered with `registerMetric`, exporting the same series
+ * (`_bucket` per bound and `+Inf`, `_sum`, `_count`) as prom-client's Histogram would.
+ */
+function batchedHistogram(registry: Registry, name: string, help: string, labelNames: readonly string[], buckets: readonly number[]): (seconds: number, ...values: string[]) => void {
+  const series = new Map<string, { labels: Record<string, string>; counts: number[]; sum: number; count: number }>();
+  const values = () => {
+    const out: Array<{ value: number; labels: Record<string, string | number>; sharedLabels: Record<string, string>; metricName: string }> = [];
+    for (const { labels, counts, sum, count } of series.values()) {
+      let cumulative = 0;
+      buckets.forEach((bound, i) => {
+        cumulative += counts[i] ?? 0;
+        out.push({ value: cumulative, labels: { le: bound }, sharedLabels: labels, metricName: `${name}_bucket` });
+      });
+      out.push({ value: count, labels: { le: '+Inf' }, sharedLabels: labels, metricName: `${name}_bucket` });
+      out.push({ value: sum, labels: {}, sharedLabels: labels, metricName: `${name}_sum` });
+      out.push({ value: count, labels: {}, sharedLabels: labels, metricName: `${name}_count` });
+    }
+    return out;
+  };
+  const metric = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    labelNames,
+    getForPromString: async () => ({ name, help, type: 'histogram', aggregator: 'sum', values: values() }),
+    // The JSON form (getMetricsAsJSON) has the series' labels beside `le`, as prom-client's own.
+    get: async () => ({ name, help, type: 'histogram', aggregator: 'sum', values: values().map(({ sharedLabels, labels, ...value }) => ({ ...value, labels: { ...labels, ...sharedLabels } })) }),
+    reset: () => series.clear(),
+  };
+  registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+  return (seconds, ...labelValues) => {
+    const key = labelValues.join('\u0000');
+    let entry = series.get(key);
+    if (!entry) {
+      entry = { labels: Object.fromEntries(labelNames.map((label, i) => [label, labelValues[i] ?? ''])), counts: buckets.map(() => 0), sum: 0, count: 0 };
+      series.set(key, entry);
+    }
+    const i = buckets.findIndex((bound) => seconds <= bound);
+    if (i !== -1) entry.counts[i] = (entry.counts[i] ?? 0) + 1;
+    entry.sum += seconds;
+    entry.count += 1;
+  };
+}
+
 export interface ServiceMetrics {
   readonly registry: Registry;
   /** Feed core's `onEvent` here. */
@@ -75,7 +124,7 @@ export function createServiceMetrics(providers: () => Promise<readonly ProviderI
   for (const name of TOTAL_NAMED_GAUGES) registry.removeSingleMetric(`${DEFAULT_METRICS_PREFIX}${name}`);
   const countLookup = batchedCounter(registry, 'x_enrich_lookups_total', 'Result records produced, by instance, observable type, status and cache hit.', ['instance', 'type', 'status', 'cache']);
   const countCacheHit = batchedCounter(registry, 'x_enrich_cache_hits_total', 'Lookups answered from the cache.', ['instance']);
-  const lookupSeconds = new Histogram({ name: 'x_enrich_lookup_duration_seconds', help: 'Time to produce one record (cache hits included).', labelNames: ['instance', 'cache'], buckets: LOOKUP_BUCKETS, registers: [registry] });
+  const observeLookup = batchedHistogram(registry, 'x_enrich_lookup_duration_seconds', 'Time to produce one record (cache hits included).', ['instance', 'cache'], LOOKUP_BUCKETS);
   const upstreamCalls = new Counter({ name: 'x_enrich_upstream_calls_total', help: 'Calls into the provider (attempts; a batch counts once), by outcome and, for errors, error code.', labelNames: ['instance', 'outcome', 'code'], registers: [registry] });
   const upstreamSeconds = new Histogram({ name: 'x_enrich_upstream_duration_seconds', help: 'Duration of calls into the provider.', labelNames: ['instance'], buckets: LOOKUP_BUCKETS, registers: [registry] });
   const httpRequests = new Counter({ name: 'x_enrich_upstream_http_requests_total', help: 'HTTP requests sent upstream, by status (0: no response).', labelNames: ['instance', 'status'], registers: [registry] });
@@ -103,7 +152,7 @@ export function createServiceMetrics(providers: () => Promise<readonly ProviderI
     },
   });
   const countRequest = batchedCounter(registry, 'x_enrich_http_server_requests_total', 'Requests to this service.', ['route', 'method', 'status']);
-  const requestSeconds = new Histogram({ name: 'x_enrich_http_server_request_duration_seconds', help: 'Latency of requests to this service.', labelNames: ['route', 'method'], buckets: LOOKUP_BUCKETS, registers: [registry] });
+  const observeRequestSeconds = batchedHistogram(registry, 'x_enrich_http_server_request_duration_seconds', 'Latency of requests to this service.', ['route', 'method'], LOOKUP_BUCKETS);
 
   return {
     registry,
@@ -112,7 +161,7 @@ export function createServiceMetrics(providers: () => Promise<readonly ProviderI
         case 'lookup':
           countLookup(event.instance, event.observableType, event.status, event.cacheHit ? 'hit' : 'miss');
           if (event.cacheHit) countCacheHit(event.instance);
-          lookupSeconds.observe({ instance: event.instance, cache: event.cacheHit ? 'hit' : 'miss' }, event.durationMs / 1000);
+          observeLookup(event.durationMs / 1000, event.instance, event.cacheHit ? 'hit' : 'miss');
           break;
         case 'upstream':
           // A successful call has no error code: no `code` label at all rather than `code=""`.
@@ -143,7 +192,7 @@ export function createServiceMetrics(providers: () => Promise<readonly ProviderI
     },
     observeRequest(route, method, statusCode, seconds) {
       countRequest(route, method, String(statusCode));
-      requestSeconds.observe({ route, method }, seconds);
+      observeRequestSeconds(seconds, route, method);
     },
   };
 }
