@@ -51,9 +51,16 @@ function node(argv, { env = {}, cwd, stdout = 'ignore' } = {}) {
   });
 }
 
-/** Starts a long-running child that prints `listening on <url>`; resolves with the url and the child. */
-function listening(argv, cwd) {
-  const child = spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * Starts a long-running child that prints `listening on <url>`; resolves with the url and the child.
+ * `stderr: 'count'` reads its stderr (a pipe, as under a service manager) and counts its lines.
+ */
+function listening(argv, cwd, { stderr = 'inherit' } = {}) {
+  const child = spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'pipe', stderr === 'count' ? 'pipe' : 'inherit'] });
+  let lines = 0;
+  child.stderr?.on('data', (chunk) => {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines += 1;
+  });
   return new Promise((resolve, reject) => {
     let seen = '';
     child.on('error', reject);
@@ -61,7 +68,7 @@ function listening(argv, cwd) {
     child.stdout.on('data', (chunk) => {
       seen += chunk;
       const match = /listening on (http:\/\/\S+)/.exec(seen);
-      if (match) resolve({ url: match[1], child });
+      if (match) resolve({ url: match[1], child, stderrLines: () => lines });
     });
   });
 }
@@ -172,33 +179,52 @@ async function coldStart(dir, config) {
   return baseline ? { ...result, baseline, baselineMedianMs: Math.round(median(before)), baselineMinMs: Math.round(Math.min(...before)) } : result;
 }
 
-/** (d) serve, cached POST /v1/enrich of one observable, vs a bare fastify route answering the same body. */
+/**
+ * (d) serve, cached POST /v1/enrich of one observable, vs a bare fastify route answering the same
+ * body (the bytes of a cached answer). Both listen at once, and the load alternates between them
+ * x-enrich, floor, floor, x-enrich, each for half of BENCH_SERVE_S: on a shared machine, load that
+ * comes and goes falls on both sides alike. Requests per second: all requests over all rounds of a
+ * side; p99 and p50: the worse round of a side. serve runs at its default log level (info, a line
+ * per request), its stderr a pipe that is read, as under a service manager.
+ */
 async function serve(dir, config) {
   const body = JSON.stringify({ observables: ['8.8.8.8'] });
+  const seconds = SERVE_S / 2;
   const load = async (url) => {
-    const result = await autocannon({ url: `${url}/v1/enrich`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: CONNECTIONS, duration: SERVE_S });
+    const result = await autocannon({ url: `${url}/v1/enrich`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: CONNECTIONS, duration: seconds });
     if (result.errors || result.non2xx) throw new Error(`bench serve: ${result.errors} errors, ${result.non2xx} non-2xx from ${url}`);
-    return { requestsPerSecond: Math.round(result.requests.average), p99Ms: result.latency.p99, p50Ms: result.latency.p50 };
+    return { requests: result.requests.total, p99Ms: result.latency.p99, p50Ms: result.latency.p50 };
   };
-  const app = await listening([CLI, '--config', config, '--log-level', 'error', 'serve', '--port', '0'], dir);
-  let xEnrich;
-  let answer;
+  const app = await listening([CLI, '--config', config, 'serve', '--port', '0'], dir, { stderr: 'count' });
+  let bare;
   try {
-    const response = await fetch(`${app.url}/v1/enrich`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    answer = await response.text();
-    const again = await (await fetch(`${app.url}/v1/enrich`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json();
-    if (!again.records?.every((record) => record.cache?.hit)) throw new Error('bench serve: the second lookup was not cached');
-    xEnrich = await load(app.url);
+    const ask = () => fetch(`${app.url}/v1/enrich`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((response) => response.text());
+    await ask();
+    // The floor answers the bytes of a cached answer, which is what x-enrich answers under load.
+    const answer = await ask();
+    if (!JSON.parse(answer).records?.every((record) => record.cache?.hit)) throw new Error('bench serve: the second lookup was not cached');
+    const bodyFile = join(dir, 'serve-body.json');
+    await writeFile(bodyFile, answer);
+    bare = await listening([FLOORS, 'fastify', bodyFile], dir);
+    const logLinesBefore = app.stderrLines();
+    const rounds = { xEnrich: [], floor: [] };
+    for (const side of ['xEnrich', 'floor', 'floor', 'xEnrich']) rounds[side].push(await load(side === 'xEnrich' ? app.url : bare.url));
+    const sum = (list) => ({
+      requestsPerSecond: Math.round(list.reduce((total, round) => total + round.requests, 0) / (list.length * seconds)),
+      p99Ms: Math.max(...list.map((round) => round.p99Ms)),
+      p50Ms: Math.max(...list.map((round) => round.p50Ms)),
+    });
+    const xEnrich = sum(rounds.xEnrich);
+    const requests = rounds.xEnrich.reduce((total, round) => total + round.requests, 0);
+    // Let the last lines out before counting them: one per request (autocannon's last requests may
+    // still have been in flight when it stopped, so a few more lines than counted requests is fine).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const logLines = app.stderrLines() - logLinesBefore;
+    if (logLines < requests) throw new Error(`bench serve: ${requests} requests but ${logLines} request log lines`);
+    return { connections: CONNECTIONS, durationS: SERVE_S, responseBytes: Buffer.byteLength(answer), logLines, xEnrich, floor: sum(rounds.floor) };
   } finally {
     await stop(app.child);
-  }
-  const bodyFile = join(dir, 'serve-body.json');
-  await writeFile(bodyFile, answer);
-  const bare = await listening([FLOORS, 'fastify', bodyFile], dir);
-  try {
-    return { connections: CONNECTIONS, durationS: SERVE_S, responseBytes: Buffer.byteLength(answer), xEnrich, floor: await load(bare.url) };
-  } finally {
-    await stop(bare.child);
+    if (bare) await stop(bare.child);
   }
 }
 

@@ -25,9 +25,12 @@ export interface OpenedEnricher {
   close(): Promise<void>;
 }
 
-/** The logger every command uses: pino on stderr, readable lines when stderr is a terminal. */
-export function commandLogger(level: LogLevel | undefined, fallback: LogLevel): Logger {
-  return createAppLogger({ level: level ?? fallback, human: Boolean(process.stderr.isTTY) });
+/**
+ * The logger every command uses: pino on stderr, readable lines when stderr is a terminal.
+ * `bufferMs` (serve): JSON lines off a terminal are written in batches at most that far apart.
+ */
+export function commandLogger(level: LogLevel | undefined, fallback: LogLevel, options: { bufferMs?: number } = {}): Logger {
+  return createAppLogger({ level: level ?? fallback, human: Boolean(process.stderr.isTTY), bufferMs: options.bufferMs });
 }
 
 /**

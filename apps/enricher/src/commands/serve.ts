@@ -20,6 +20,8 @@ export interface ServeOptions {
   cacheDir?: string;
 }
 
+const SERVICE_LOG_BUFFER_MS = 100;
+
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
@@ -36,7 +38,8 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
   config.concurrency = admissibleConcurrency(config.concurrency, capacity);
   // Before anything starts: a weak token from the environment must not reach a listening port.
   const token = serverToken(config.server);
-  const logger = commandLogger(options.logLevel, 'info');
+  // A line per request: off a terminal they go out in batches, at most 100 ms late (logger.ts).
+  const logger = commandLogger(options.logLevel, 'info', { bufferMs: SERVICE_LOG_BUFFER_MS });
   // Metrics exist before the engine so they see its load-time events; they read the providers once it exists.
   const engine: { current?: OpenedEnricher } = {};
   const sharedStores = () => engine.current?.stores.sharedStores() ?? [];

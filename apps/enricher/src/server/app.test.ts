@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Enricher, ProviderInfo } from '@x/core';
 import { zAppConfig } from '../app-config.js';
 import type { SharedStoreStats } from '../stores.js';
-import { buildServer } from './app.js';
+import { pino } from 'pino';
+import { buildServer, createControllerPool } from './app.js';
 import { createServiceMetrics } from './metrics.js';
 
 // The service over a stand-in engine: these tests are about HTTP behaviour, not lookups.
@@ -20,7 +21,7 @@ afterEach(async () => {
   app = undefined;
 });
 
-async function build(options: { enricher?: Enricher; sharedStores?: () => SharedStoreStats[]; shutdownSignal?: AbortSignal } = {}): Promise<FastifyInstance> {
+async function build(options: { enricher?: Enricher; sharedStores?: () => SharedStoreStats[]; shutdownSignal?: AbortSignal; logger?: FastifyBaseLogger } = {}): Promise<FastifyInstance> {
   app = await buildServer({
     enricher: options.enricher ?? fakeEnricher(),
     server,
@@ -28,6 +29,7 @@ async function build(options: { enricher?: Enricher; sharedStores?: () => Shared
     version: '0.0.0-test',
     sharedStores: options.sharedStores,
     shutdownSignal: options.shutdownSignal,
+    logger: options.logger,
   });
   return app;
 }
@@ -111,5 +113,57 @@ describe('POST /v1/enrich', () => {
     expect(lookupSignal.aborted).toBe(true);
     expect(response.statusCode).toBe(503);
     expect(response.json()).toMatchObject({ error: { code: 'X_SHUTTING_DOWN', message: expect.stringContaining('server.shutdownGrace') } });
+  });
+});
+
+describe('request log', () => {
+  const capture = (level: 'info' | 'error') => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level, base: undefined }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    return { lines, logger: logger as unknown as FastifyBaseLogger };
+  };
+
+  it('writes one line per request at info, without the query string, and none at error', async () => {
+    const info = capture('info');
+    await build({ logger: info.logger });
+    expect((await app!.inject({ method: 'POST', url: '/v1/enrich?token=secret', payload: { observables: ['8.8.8.8'] } })).statusCode).toBe(200);
+    expect((await app!.inject({ method: 'GET', url: '/nowhere' })).statusCode).toBe(404);
+    expect(info.lines.map((line) => line.msg)).toEqual([expect.stringMatching(/^POST \/v1\/enrich 200 \d+ ms$/), expect.stringMatching(/^GET \/nowhere 404 \d+ ms$/)]);
+    expect(info.lines[0]).toMatchObject({ level: 30, req: { method: 'POST', path: '/v1/enrich' }, res: { statusCode: 200 } });
+    await app!.close();
+    const quiet = capture('error');
+    await build({ logger: quiet.logger });
+    await app!.inject({ method: 'POST', url: '/v1/enrich', payload: { observables: ['8.8.8.8'] } });
+    expect(quiet.lines).toEqual([]);
+  });
+});
+
+describe('createControllerPool', () => {
+  it('hands out a controller again only when it was not aborted and nothing listens on it', () => {
+    const pool = createControllerPool(2);
+    const first = pool.take();
+    pool.give(first);
+    expect(pool.take()).toBe(first);
+    const aborted = pool.take();
+    aborted.abort();
+    pool.give(aborted);
+    expect(pool.take()).not.toBe(aborted);
+    const listened = pool.take();
+    listened.signal.addEventListener('abort', () => undefined);
+    pool.give(listened);
+    expect(pool.take()).not.toBe(listened);
+  });
+
+  it('reuses one controller for requests one after another, each given an unaborted signal', async () => {
+    const seen: AbortSignal[] = [];
+    const enricher = fakeEnricher(async (_observables, options) => {
+      seen.push(options!.signal!);
+      expect(options?.signal?.aborted).toBe(false);
+      return { records: [], summaries: [] };
+    });
+    await build({ enricher });
+    for (let i = 0; i < 3; i += 1) expect((await app!.inject({ method: 'POST', url: '/v1/enrich', payload: { observables: ['8.8.8.8'] } })).statusCode).toBe(200);
+    // Reused: one controller served the three requests one after the other.
+    expect(new Set(seen).size).toBe(1);
   });
 });

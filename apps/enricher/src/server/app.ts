@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
+import { getEventListeners } from 'node:events';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -9,6 +9,7 @@ import type { McpConfig, ServerConfig } from '../app-config.js';
 import type { Admission } from '../admission.js';
 import type { SharedStoreStats } from '../stores.js';
 import type { ServiceMetrics } from './metrics.js';
+import { createAnswerSerializer } from './serialize.js';
 
 export interface ServerAppOptions {
   enricher: Enricher;
@@ -30,6 +31,23 @@ export interface ServerAppOptions {
   mcp?: McpConfig;
   /** Admission control (`createAdmission`): requests that would overfill a bulkhead get 503 + Retry-After. Omit for none. */
   admission?: Admission;
+}
+
+/**
+ * AbortControllers for requests, reused while they were never aborted. Node makes a controller's
+ * signal on first use, and that costs about 3 µs of CPU, as much as a whole cached lookup: a
+ * service answering from its cache would spend a fifth of a request on signals nobody aborts.
+ * A controller comes back only unaborted and with no listener left on its signal (the engine
+ * removes its one when the call ends), so a request cannot tell a reused one from a new one.
+ */
+export function createControllerPool(max = 1024): { take(): AbortController; give(controller: AbortController): void } {
+  const free: AbortController[] = [];
+  return {
+    take: () => free.pop() ?? new AbortController(),
+    give(controller) {
+      if (free.length < max && !controller.signal.aborted && getEventListeners(controller.signal, 'abort').length === 0) free.push(controller);
+    },
+  };
 }
 
 /** The error body of every 4xx/5xx this service sends. */
@@ -133,10 +151,11 @@ export function hostAllowList(server: Pick<ServerConfig, 'allowedHosts' | 'host'
   return names;
 }
 
+const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+
 /** The logger for fastify itself: the service's, at warn or above. */
 function quieter(logger: FastifyBaseLogger): FastifyBaseLogger {
-  const levels: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
-  return (levels[logger.level] ?? 30) >= 40 ? logger : logger.child({}, { level: 'warn' });
+  return (LEVELS[logger.level] ?? 30) >= 40 ? logger : logger.child({}, { level: 'warn' });
 }
 
 /**
@@ -147,6 +166,8 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
   const { enricher, server, token, metrics } = options;
   const sharedStores = options.sharedStores ?? (() => []);
   let closing = false;
+  // The request log only when its level is on (a disabled pino call still builds its arguments).
+  const requestLogs = options.logger && (LEVELS[options.logger.level] ?? 30) <= 30 ? options.logger : undefined;
   const app = Fastify({
     bodyLimit: server.bodyLimit,
     // Sockets a client cannot hold: headers within connectionTimeout, the whole request within
@@ -165,6 +186,10 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
     // below logs one line per request.
     ...(options.logger ? { loggerInstance: quieter(options.logger) } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log is the service's logger itself, not a pino child made for every request (with
+    // a request id nobody reads: the request line above has none): a child per request was a
+    // measurable share of a cached lookup's time.
+    childLoggerFactory: (logger) => logger,
     // The body is validated against the route schema; unknown properties are refused, not dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
@@ -196,35 +221,43 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
   // DNS rebinding points a web page's own name at 127.0.0.1. Such requests carry that name in
   // Host, so only the names of this service are accepted.
   const allowedHosts = token ? undefined : hostAllowList(server);
-  if (allowedHosts) {
-    app.addHook('onRequest', async (request, reply) => {
-      if (allowedHosts.has(hostName(request.headers.host))) return;
-      return reply
-        .code(421)
-        .header('connection', 'close')
-        .send(errorBody('X_HOST_NOT_ALLOWED', `Host ${JSON.stringify(request.headers.host ?? '')} is not a name of this service (server.allowedHosts); without a token only its own names are accepted.`));
-    });
-  }
-
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (closing) return reply.code(503).send(errorBody('X_SHUTTING_DOWN', 'The service is shutting down; send the request again (to another replica).'));
+  // The per-request hooks are callback-style and few: each async hook costs fastify a promise and
+  // a hook runner per request, which on a cached lookup is a measurable share of the time.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (allowedHosts && !allowedHosts.has(hostName(request.headers.host))) {
+      reply
+        .code(421)
+        .header('connection', 'close')
+        .send(errorBody('X_HOST_NOT_ALLOWED', `Host ${JSON.stringify(request.headers.host ?? '')} is not a name of this service (server.allowedHosts); without a token only its own names are accepted.`));
+      return;
+    }
+    if (closing) {
+      reply.code(503).send(errorBody('X_SHUTTING_DOWN', 'The service is shutting down; send the request again (to another replica).'));
+      return;
+    }
+    done();
   });
   // A request that finishes while closing must not leave its connection open (kept alive) for
   // its client: the close would wait for it, and the client would send its next request here.
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.observeRequest(request.routeOptions.url ?? 'unknown', request.method, reply.statusCode, reply.elapsedTime / 1000);
     // One line per request: `POST /v1/enrich 200 12 ms` on a terminal; the same fields in JSON off one.
     // The path without its query string; the token is in a header and never logged.
-    const path = request.url.split('?')[0] ?? request.url;
-    const ms = Math.round(reply.elapsedTime);
-    options.logger?.info({ req: { method: request.method, path }, res: { statusCode: reply.statusCode, ms } }, `${request.method} ${path} ${reply.statusCode} ${ms} ms`);
+    if (requestLogs) {
+      const query = request.url.indexOf('?');
+      const path = query === -1 ? request.url : request.url.slice(0, query);
+      const ms = Math.round(reply.elapsedTime);
+      requestLogs.info({ req: { method: request.method, path }, res: { statusCode: reply.statusCode, ms } }, `${request.method} ${path} ${reply.statusCode} ${ms} ms`);
+    }
+    done();
   });
 
   const requireToken = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -347,10 +380,27 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
     },
   };
 
+  // The instance names are fixed once the enricher is open: read them once, not per request.
+  const known = (await enricher.providers()).map((info) => info.name);
+  const auth = token ? { onRequest: requireToken } : {};
+  // The enrich requests in flight: one shutdown listener for all of them rather than one each.
+  const inFlight = new Set<AbortController>();
+  const controllers = createControllerPool();
+  const serializeAnswer = createAnswerSerializer();
+  options.shutdownSignal?.addEventListener('abort', () => {
+    for (const controller of inFlight) controller.abort();
+  }, { once: true });
+
   app.post<{ Body: { observables: string[]; providers?: string[]; refresh?: boolean } }>(
     '/v1/enrich',
     {
-      onRequest: requireToken,
+      ...auth,
+      // JSON.stringify's output (createAnswerSerializer), not the fast-json-stringify serializer
+      // compiled from the response schema: for records (nullable unions, open objects) that one
+      // checks every union member per value and took about twice JSON.stringify's time
+      // (docs/performance.md). The schema still documents the answer, and the OpenAPI tests hold
+      // the answers to it.
+      serializerCompiler: () => serializeAnswer,
       schema: {
         operationId: 'enrich',
         tags: ['enrichment'],
@@ -376,7 +426,6 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
           .code(413)
           .send(errorBody('X_TOO_MANY_OBSERVABLES', `At most ${server.maxObservables} observables per request (server.maxObservables); got ${observables.length}. Split the batch.`));
       }
-      const known = (await enricher.providers()).map((info) => info.name);
       if (providers) {
         const unknown = providers.filter((name) => !known.includes(name));
         if (unknown.length) return reply.code(400).send(errorBody('X_UNKNOWN_PROVIDER', `No provider instance named ${unknown.join(', ')} (configured: ${known.join(', ')}).`));
@@ -389,18 +438,19 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
           .header('retry-after', String(OVERLOAD_RETRY_AFTER_S))
           .send(errorBody('X_OVERLOADED', `The service is at capacity (every provider instance's resilience.bulkhead is full); send the request again after ${OVERLOAD_RETRY_AFTER_S} s.`));
       }
-      // Stop the lookups when the client goes away or the request runs too long.
-      const controller = new AbortController();
-      // One listener per lookup in flight (core's engine), up to maxObservables x providers.
-      setMaxListeners(0, controller.signal);
+      // Stop the lookups when the client goes away, the request runs too long or the service
+      // stops. The engine links its own signal to this one with a single listener, so this one
+      // needs no raised listener limit.
+      const controller = controllers.take();
+      let finished = false;
       const timer = setTimeout(() => controller.abort(), server.requestTimeout);
-      const onShutdown = () => controller.abort();
-      options.shutdownSignal?.addEventListener('abort', onShutdown, { once: true });
-      // The response's `close` before it finished means the client hung up.
-      const onClose = () => {
-        if (!reply.raw.writableFinished) controller.abort();
-      };
-      reply.raw.on('close', onClose);
+      inFlight.add(controller);
+      // The response's `close` before it finished means the client hung up. The listener goes with
+      // the response (removing it costs more than leaving it); `finished` keeps it from touching
+      // the controller once this request gave it back.
+      reply.raw.on('close', () => {
+        if (!finished && !reply.raw.writableFinished) controller.abort();
+      });
       try {
         const result = await enricher.enrich(observables, { signal: controller.signal, refresh: refresh ?? false, providers });
         if (controller.signal.aborted && !reply.raw.destroyed) {
@@ -413,10 +463,11 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
         }
         return result;
       } finally {
+        finished = true;
         admitted();
         clearTimeout(timer);
-        options.shutdownSignal?.removeEventListener('abort', onShutdown);
-        reply.raw.off('close', onClose);
+        inFlight.delete(controller);
+        controllers.give(controller);
       }
     },
   );

@@ -59,3 +59,58 @@ describe('shared store metrics', () => {
     expect(text).not.toMatch(/x_enrich_shared_store_up\{/);
   });
 });
+
+describe('request and lookup counters', () => {
+  it('count every event once, across scrapes, by label set', async () => {
+    const metrics = createServiceMetrics(async () => []);
+    const hit = { type: 'lookup', instance: 'vt3', observableType: 'ipv4', status: 'ok', cacheHit: true, durationMs: 0.01 } as const;
+    for (let i = 0; i < 3; i += 1) metrics.onEvent(hit);
+    metrics.onEvent({ ...hit, instance: 'vt2', cacheHit: false });
+    metrics.observeRequest('/v1/enrich', 'POST', 200, 0.001);
+    let text = await metrics.registry.metrics();
+    expect(text).toContain('x_enrich_lookups_total{instance="vt3",type="ipv4",status="ok",cache="hit"} 3');
+    expect(text).toContain('x_enrich_lookups_total{instance="vt2",type="ipv4",status="ok",cache="miss"} 1');
+    expect(text).toContain('x_enrich_cache_hits_total{instance="vt3"} 3');
+    expect(text).not.toContain('x_enrich_cache_hits_total{instance="vt2"}');
+    expect(text).toContain('x_enrich_http_server_requests_total{route="/v1/enrich",method="POST",status="200"} 1');
+    // A second scrape adds only what happened since the first.
+    metrics.onEvent(hit);
+    metrics.observeRequest('/v1/enrich', 'POST', 503, 0.001);
+    text = await metrics.registry.metrics();
+    expect(text).toContain('x_enrich_lookups_total{instance="vt3",type="ipv4",status="ok",cache="hit"} 4');
+    expect(text).toContain('x_enrich_lookups_total{instance="vt2",type="ipv4",status="ok",cache="miss"} 1');
+    expect(text).toContain('x_enrich_http_server_requests_total{route="/v1/enrich",method="POST",status="200"} 1');
+    expect(text).toContain('x_enrich_http_server_requests_total{route="/v1/enrich",method="POST",status="503"} 1');
+  });
+});
+
+describe('request and lookup histograms', () => {
+  it("export the very lines prom-client's Histogram does for the same observations", async () => {
+    const { Histogram, Registry } = await import('prom-client');
+    const metrics = createServiceMetrics(async () => []);
+    const reference = new Registry();
+    const buckets = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+    const lookups = new Histogram({ name: 'x_enrich_lookup_duration_seconds', help: 'Time to produce one record (cache hits included).', labelNames: ['instance', 'cache'], buckets, registers: [reference] });
+    const requests = new Histogram({ name: 'x_enrich_http_server_request_duration_seconds', help: 'Latency of requests to this service.', labelNames: ['route', 'method'], buckets, registers: [reference] });
+    const durations = [0.0001, 0.0005, 0.003, 0.2, 7, 400];
+    for (const [i, seconds] of durations.entries()) {
+      const instance = i % 2 ? 'vt2' : 'vt3';
+      metrics.onEvent({ type: 'lookup', instance, observableType: 'ipv4', status: 'ok', cacheHit: i < 3, durationMs: seconds * 1000 });
+      lookups.observe({ instance, cache: i < 3 ? 'hit' : 'miss' }, seconds);
+      metrics.observeRequest('/v1/enrich', 'POST', 200, seconds);
+      requests.observe({ route: '/v1/enrich', method: 'POST' }, seconds);
+    }
+    const lines = (text: string, name: string) => text.split('\n').filter((line) => line.includes(name));
+    const ours = await metrics.registry.metrics();
+    const theirs = await reference.metrics();
+    for (const name of ['x_enrich_lookup_duration_seconds', 'x_enrich_http_server_request_duration_seconds']) {
+      // Same values up to float summation order.
+      const round = (line: string) => line.replace(/ ([\d.e+-]+)$/, (_, value: string) => ` ${Number(Number(value).toPrecision(12))}`);
+      expect(lines(ours, name).map(round)).toEqual(lines(theirs, name).map(round));
+      expect(lines(ours, name).length).toBeGreaterThan(10);
+    }
+    // The JSON form too, with each series' labels beside `le`.
+    const json = (await metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === 'x_enrich_lookup_duration_seconds');
+    expect(json?.values).toContainEqual(expect.objectContaining({ metricName: 'x_enrich_lookup_duration_seconds_count', value: 2, labels: { instance: 'vt3', cache: 'hit' } }));
+  });
+});

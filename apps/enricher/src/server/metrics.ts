@@ -8,6 +8,84 @@ const TOTAL_NAMED_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_reques
 // Lookups span cache hits (microseconds) to quota waits (minutes).
 const LOOKUP_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
+/**
+ * A counter whose increments are summed in a Map (label values joined into a key) and handed to
+ * prom-client when it is read (a scrape): prom-client checks and hashes the labels of every
+ * `inc`, about a microsecond, and these count every request and every lookup. Values are given in
+ * `labelNames` order; an empty value leaves its label out (`code` of a successful call).
+ */
+function batchedCounter(registry: Registry, name: string, help: string, labelNames: readonly string[]): (...values: string[]) => void {
+  const pending = new Map<string, { labels: Record<string, string>; count: number }>();
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      for (const entry of pending.values()) {
+        if (entry.count === 0) continue;
+        this.inc(entry.labels, entry.count);
+        entry.count = 0;
+      }
+    },
+  });
+  return (...values) => {
+    const key = values.join('\u0000');
+    const entry = pending.get(key);
+    if (entry) entry.count += 1;
+    else pending.set(key, { labels: Object.fromEntries(labelNames.flatMap((label, i) => (values[i] ? [[label, values[i]]] : []))), count: 1 });
+  };
+}
+
+/**
+ * A histogram summed per label set in plain numbers, as `batchedCounter` does for counters, for
+ * the ones observed on every request and every lookup: prom-client's Histogram checks and hashes
+ * the labels of every `observe` and has no way to take a batch of observations, so this is a
+ * metric object of its own, registered with `registerMetric`, exporting the same series
+ * (`_bucket` per bound and `+Inf`, `_sum`, `_count`) as prom-client's Histogram would.
+ */
+function batchedHistogram(registry: Registry, name: string, help: string, labelNames: readonly string[], buckets: readonly number[]): (seconds: number, ...values: string[]) => void {
+  const series = new Map<string, { labels: Record<string, string>; counts: number[]; sum: number; count: number }>();
+  const values = () => {
+    const out: Array<{ value: number; labels: Record<string, string | number>; sharedLabels: Record<string, string>; metricName: string }> = [];
+    for (const { labels, counts, sum, count } of series.values()) {
+      let cumulative = 0;
+      buckets.forEach((bound, i) => {
+        cumulative += counts[i] ?? 0;
+        out.push({ value: cumulative, labels: { le: bound }, sharedLabels: labels, metricName: `${name}_bucket` });
+      });
+      out.push({ value: count, labels: { le: '+Inf' }, sharedLabels: labels, metricName: `${name}_bucket` });
+      out.push({ value: sum, labels: {}, sharedLabels: labels, metricName: `${name}_sum` });
+      out.push({ value: count, labels: {}, sharedLabels: labels, metricName: `${name}_count` });
+    }
+    return out;
+  };
+  const metric = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    labelNames,
+    getForPromString: async () => ({ name, help, type: 'histogram', aggregator: 'sum', values: values() }),
+    // The JSON form (getMetricsAsJSON) has the series' labels beside `le`, as prom-client's own.
+    get: async () => ({ name, help, type: 'histogram', aggregator: 'sum', values: values().map(({ sharedLabels, labels, ...value }) => ({ ...value, labels: { ...labels, ...sharedLabels } })) }),
+    reset: () => series.clear(),
+  };
+  registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+  return (seconds, ...labelValues) => {
+    const key = labelValues.join('\u0000');
+    let entry = series.get(key);
+    if (!entry) {
+      entry = { labels: Object.fromEntries(labelNames.map((label, i) => [label, labelValues[i] ?? ''])), counts: buckets.map(() => 0), sum: 0, count: 0 };
+      series.set(key, entry);
+    }
+    const i = buckets.findIndex((bound) => seconds <= bound);
+    if (i !== -1) entry.counts[i] = (entry.counts[i] ?? 0) + 1;
+    entry.sum += seconds;
+    entry.count += 1;
+  };
+}
+
 export interface ServiceMetrics {
   readonly registry: Registry;
   /** Feed core's `onEvent` here. */
@@ -44,9 +122,9 @@ export function createServiceMetrics(providers: () => Promise<readonly ProviderI
   // counters (`promtool check metrics` refuses them). Each is the sum of its per-type sibling
   // (`nodejs_active_handles{type}`...), so they are dropped: `sum(..._active_handles)` gives it.
   for (const name of TOTAL_NAMED_GAUGES) registry.removeSingleMetric(`${DEFAULT_METRICS_PREFIX}${name}`);
-  const lookups = new Counter({ name: 'x_enrich_lookups_total', help: 'Result records produced, by instance, observable type, status and cache hit.', labelNames: ['instance', 'type', 'status', 'cache'], registers: [registry] });
-  const cacheHits = new Counter({ name: 'x_enrich_cache_hits_total', help: 'Lookups answered from the cache.', labelNames: ['instance'], registers: [registry] });
-  const lookupSeconds = new Histogram({ name: 'x_enrich_lookup_duration_seconds', help: 'Time to produce one record (cache hits included).', labelNames: ['instance', 'cache'], buckets: LOOKUP_BUCKETS, registers: [registry] });
+  const countLookup = batchedCounter(registry, 'x_enrich_lookups_total', 'Result records produced, by instance, observable type, status and cache hit.', ['instance', 'type', 'status', 'cache']);
+  const countCacheHit = batchedCounter(registry, 'x_enrich_cache_hits_total', 'Lookups answered from the cache.', ['instance']);
+  const observeLookup = batchedHistogram(registry, 'x_enrich_lookup_duration_seconds', 'Time to produce one record (cache hits included).', ['instance', 'cache'], LOOKUP_BUCKETS);
   const upstreamCalls = new Counter({ name: 'x_enrich_upstream_calls_total', help: 'Calls into the provider (attempts; a batch counts once), by outcome and, for errors, error code.', labelNames: ['instance', 'outcome', 'code'], registers: [registry] });
   const upstreamSeconds = new Histogram({ name: 'x_enrich_upstream_duration_seconds', help: 'Duration of calls into the provider.', labelNames: ['instance'], buckets: LOOKUP_BUCKETS, registers: [registry] });
   const httpRequests = new Counter({ name: 'x_enrich_upstream_http_requests_total', help: 'HTTP requests sent upstream, by status (0: no response).', labelNames: ['instance', 'status'], registers: [registry] });
@@ -73,17 +151,17 @@ export function createServiceMetrics(providers: () => Promise<readonly ProviderI
       for (const info of await providers()) for (const window of info.rateLimit) this.set({ instance: info.name, window: `${window.requests}/${window.perMs}ms` }, window.remaining);
     },
   });
-  const requests = new Counter({ name: 'x_enrich_http_server_requests_total', help: 'Requests to this service.', labelNames: ['route', 'method', 'status'], registers: [registry] });
-  const requestSeconds = new Histogram({ name: 'x_enrich_http_server_request_duration_seconds', help: 'Latency of requests to this service.', labelNames: ['route', 'method'], buckets: LOOKUP_BUCKETS, registers: [registry] });
+  const countRequest = batchedCounter(registry, 'x_enrich_http_server_requests_total', 'Requests to this service.', ['route', 'method', 'status']);
+  const observeRequestSeconds = batchedHistogram(registry, 'x_enrich_http_server_request_duration_seconds', 'Latency of requests to this service.', ['route', 'method'], LOOKUP_BUCKETS);
 
   return {
     registry,
     onEvent(event) {
       switch (event.type) {
         case 'lookup':
-          lookups.inc({ instance: event.instance, type: event.observableType, status: event.status, cache: event.cacheHit ? 'hit' : 'miss' });
-          if (event.cacheHit) cacheHits.inc({ instance: event.instance });
-          lookupSeconds.observe({ instance: event.instance, cache: event.cacheHit ? 'hit' : 'miss' }, event.durationMs / 1000);
+          countLookup(event.instance, event.observableType, event.status, event.cacheHit ? 'hit' : 'miss');
+          if (event.cacheHit) countCacheHit(event.instance);
+          observeLookup(event.durationMs / 1000, event.instance, event.cacheHit ? 'hit' : 'miss');
           break;
         case 'upstream':
           // A successful call has no error code: no `code` label at all rather than `code=""`.
@@ -113,8 +191,8 @@ export function createServiceMetrics(providers: () => Promise<readonly ProviderI
       }
     },
     observeRequest(route, method, statusCode, seconds) {
-      requests.inc({ route, method, status: String(statusCode) });
-      requestSeconds.observe({ route, method }, seconds);
+      countRequest(route, method, String(statusCode));
+      observeRequestSeconds(seconds, route, method);
     },
   };
 }

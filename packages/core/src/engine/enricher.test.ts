@@ -343,6 +343,30 @@ describe('batching', () => {
     expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
   });
 
+  it("does not listen on a caller's signal while every lookup is a cache hit in memory, and still honours it on a miss", async () => {
+    const fake = fakePlugin(async () => found());
+    const enricher = createEnricher({ providers: [load(fake.plugin, 'a'), load(fake.plugin, 'b')], cacheStore: createMemoryCacheStore() });
+    await enricher.enrich(['example.org']);
+    const caller = new AbortController();
+    const added: string[] = [];
+    const addEventListener = caller.signal.addEventListener.bind(caller.signal);
+    caller.signal.addEventListener = ((...args: Parameters<AbortSignal['addEventListener']>) => (added.push(args[0]), addEventListener(...args))) as AbortSignal['addEventListener'];
+    const hits = await enricher.enrich(['example.org'], { signal: caller.signal });
+    expect(hits.records.map((r) => [r.status, r.cache.hit])).toEqual([
+      ['ok', true],
+      ['ok', true],
+    ]);
+    expect(added).toEqual([]);
+    // A miss links the call to the caller's signal (once), and lets go of it when the call ends.
+    await enricher.enrich(['example.org', 'example.net'], { signal: caller.signal });
+    expect(added).toEqual(['abort']);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    // An aborted caller: hits are not answered from the cache path, misses are skipped.
+    caller.abort();
+    const stopped = await enricher.enrich(['example.org', 'example.com'], { signal: caller.signal });
+    expect(stopped.records.map((r) => r.status)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
+  });
+
   it("listens on a caller's signal once per call, not once per lookup (no leak warning with many lookups at once)", async () => {
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(warning.name);

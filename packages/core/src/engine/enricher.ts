@@ -221,8 +221,17 @@ export function createEnricher(options: EnricherOptions): Enricher {
     return parsed;
   }
 
+  /**
+   * The options of one call's lookups: `fast` for `lookupFast` (which only reads whether the call
+   * was aborted), `slow()` for `lookup`, whose signal is made on first use (lookupOptionsOf).
+   */
+  interface CallLookupOptions {
+    fast: LookupOptions;
+    slow(): LookupOptions;
+  }
+
   /** The item for one input; synchronous when every record is (cache hits in memory). */
-  function lookupOne(parsed: ParsedInput, selected: readonly ProviderInstance[], lookupOptions: LookupOptions): StreamItem | Promise<StreamItem> {
+  function lookupOne(parsed: ParsedInput, selected: readonly ProviderInstance[], call: CallLookupOptions): StreamItem | Promise<StreamItem> {
     if (!parsed.ok) {
       const records = selected.map((instance) => {
         instance.countError(parsed.error.code);
@@ -240,9 +249,9 @@ export function createEnricher(options: EnricherOptions): Enricher {
     if (selected.length === 1) {
       // One provider (the common case): no records array to fill in and no Promise.all.
       const instance = selected[0] as ProviderInstance;
-      const fast = instance.lookupFast(observable, input, lookupOptions);
+      const fast = instance.lookupFast(observable, input, call.fast);
       if (fast) return { records: [fast], summary: summarize(observable, input, [fast]) };
-      return instance.lookup(observable, input, lookupOptions).then((record) => {
+      return instance.lookup(observable, input, call.slow()).then((record) => {
         const records = [record];
         return { records, summary: summarize(observable, input, records) };
       });
@@ -250,9 +259,9 @@ export function createEnricher(options: EnricherOptions): Enricher {
     const records = new Array<ResultRecord>(selected.length);
     let pending: Array<Promise<void>> | undefined;
     selected.forEach((instance, j) => {
-      const fast = instance.lookupFast(observable, input, lookupOptions);
+      const fast = instance.lookupFast(observable, input, call.fast);
       if (fast) records[j] = fast;
-      else (pending ??= []).push(instance.lookup(observable, input, lookupOptions).then((record) => void (records[j] = record)));
+      else (pending ??= []).push(instance.lookup(observable, input, call.slow()).then((record) => void (records[j] = record)));
     });
     if (!pending) return { records, summary: summarize(observable, input, records) };
     return Promise.all(pending).then(() => ({ records, summary: summarize(observable, input, records) }));
@@ -262,17 +271,34 @@ export function createEnricher(options: EnricherOptions): Enricher {
    * The lookups of one call listen on a signal of the call's own, linked to the caller's with one
    * listener: each concurrent lookup listens on it, and a caller's signal with a listener per
    * lookup would warn of a leak (Node's limit is 10) and hold every lookup of a long stream.
+   * That signal is made on the first lookup that has to wait: a cache hit answered synchronously
+   * only reads whether the caller aborted (the same answer, since the own signal follows the
+   * caller's), and making an AbortSignal costs about as much CPU as a whole cached lookup.
    */
-  const lookupOptionsOf = (opts: EnrichOptions): { lookupOptions: LookupOptions; release(): void } => {
+  const lookupOptionsOf = (opts: EnrichOptions): CallLookupOptions & { release(): void } => {
     const base = { refresh: opts.refresh ?? false, includeRaw: opts.includeRaw ?? false, cacheOnly: opts.cacheOnly ?? false, ...(opts.trace ? { trace: opts.trace } : {}) };
     const caller = opts.signal;
-    if (!caller) return { lookupOptions: { ...base, signal: undefined }, release: () => undefined };
-    const own = new AbortController();
-    setMaxListeners(0, own.signal);
-    const abort = () => own.abort(caller.reason);
-    if (caller.aborted) abort();
-    else caller.addEventListener('abort', abort, { once: true });
-    return { lookupOptions: { ...base, signal: own.signal }, release: () => caller.removeEventListener('abort', abort) };
+    if (!caller) {
+      const lookupOptions = { ...base, signal: undefined };
+      return { fast: lookupOptions, slow: () => lookupOptions, release: () => undefined };
+    }
+    let linked: LookupOptions | undefined;
+    let abort: (() => void) | undefined;
+    return {
+      fast: { ...base, signal: caller },
+      slow: () => {
+        if (linked) return linked;
+        const own = new AbortController();
+        setMaxListeners(0, own.signal);
+        abort = () => own.abort(caller.reason);
+        if (caller.aborted) abort();
+        else caller.addEventListener('abort', abort, { once: true });
+        return (linked = { ...base, signal: own.signal });
+      },
+      release: () => {
+        if (abort) caller.removeEventListener('abort', abort);
+      },
+    };
   };
 
   return {
@@ -281,7 +307,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
       const list = Array.isArray(inputs) ? (inputs as EnricherInput[]) : [...inputs];
       const items: StreamItem[] = new Array(list.length);
       let next = 0;
-      const { lookupOptions, release } = lookupOptionsOf(opts);
+      const lookupOptions = lookupOptionsOf(opts);
       let syncRun = 0;
       const worker = async (): Promise<void> => {
         while (next < list.length) {
@@ -300,7 +326,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
       try {
         await Promise.all(Array.from({ length: workers }, worker));
       } finally {
-        release();
+        lookupOptions.release();
       }
       const records: ResultRecord[] = [];
       for (const item of items) for (const record of item.records) records.push(record);
@@ -310,13 +336,13 @@ export function createEnricher(options: EnricherOptions): Enricher {
     async *stream(inputs, opts = {}) {
       const selected = select(opts.providers);
       const concurrency = Math.max(1, opts.concurrency ?? defaultConcurrency);
-      const { lookupOptions, release } = lookupOptionsOf(opts);
+      const lookupOptions = lookupOptionsOf(opts);
       try {
         // No head-of-line blocking: a slow lookup (a timeout, a quota wait) holds its place in
         // the output, not the lookups behind it (see orderedPool).
         yield* orderedPool(inputs, (input) => lookupOne(parse(input), selected, lookupOptions), { concurrency, window: opts.window ?? defaultWindow(concurrency) });
       } finally {
-        release();
+        lookupOptions.release();
       }
     },
 

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { createAnswerSerializer } from './serialize.js';
+
+const observable = { type: 'ipv4', value: '8.8.8.8' };
+const provider = { name: 'vt3', plugin: 'virustotal-v3', version: '0.1.0' };
+const outcome = {
+  reasons: [{ rule: 'malicious_count>=1', message: 'matched "quoted" \u2028 text', values: { malicious_count: 2 } }],
+  extracted: { country: 'RU', tags: [], last: new Date(Date.UTC(2025, 1, 21)), nothing: undefined, nested: { a: [1, null, 'x'] } },
+  entities: [{ type: 'indicator', name: 'Indicator of ipv4: 8.8.8.8', fields: {} }],
+};
+const hit = (ageSeconds: number, input = '8.8.8.8') => ({
+  observable,
+  input,
+  provider,
+  status: 'ok',
+  verdict: 'malicious',
+  confidence: null,
+  ...outcome,
+  error: null,
+  cache: { hit: true, storedAt: '2026-12-01T04:30:14.374Z', ageSeconds },
+  fetchedAt: '2026-12-01T04:30:14.374Z',
+});
+
+describe('createAnswerSerializer', () => {
+  it('makes exactly what JSON.stringify makes of answers, errors and odd values', () => {
+    const serialize = createAnswerSerializer();
+    const answers: unknown[] = [
+      { records: [hit(0), hit(3, '8[.]8.8.8')], summaries: [{ observable, verdict: 'malicious', providers: 1 }] },
+      { records: [], summaries: [] },
+      { records: [{ ...hit(1), raw: { big: 'x'.repeat(50) }, optional: undefined, error: { code: 'X_UPSTREAM', message: 'm', retryable: true } }], summaries: [] },
+      { records: [{ observable: null, input: '', provider, reasons: [], extracted: {}, entities: [] }], summaries: [], extra: 1 },
+      { error: { code: 'X_TIMEOUT', message: 'took longer' } },
+      { records: 'not an array' },
+      [1, 2],
+      'text',
+      null,
+    ];
+    for (const answer of answers) expect(serialize(answer)).toBe(JSON.stringify(answer));
+  });
+
+  it('makes the JSON of an object a cache entry shares once, whatever record holds it', () => {
+    const serialize = createAnswerSerializer();
+    let reads = 0;
+    // A getter counts how often the shared object's content is serialised.
+    const extracted = {
+      get country() {
+        reads += 1;
+        return 'RU';
+      },
+    };
+    const answer = (age: number) => ({ records: [{ ...hit(age), extracted }, { ...hit(age), extracted }], summaries: [] });
+    expect(serialize(answer(0))).toBe(JSON.stringify(answer(0)));
+    const after = reads;
+    // Per-request fields (the cache age) still change; the shared part is not read again.
+    expect(serialize(answer(7))).toContain('"ageSeconds":7');
+    expect(reads).toBe(after);
+  });
+});
