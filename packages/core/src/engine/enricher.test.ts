@@ -274,6 +274,26 @@ describe('coalescing', () => {
     expect(b.records[0]).toMatchObject({ status: 'ok', cache: { hit: true } });
   });
 
+  it('re-reads the cache after winning the claim: a process whose claim comes after another process fetched and released does not fetch again', async () => {
+    // The interleaving the Redis fleet test hit on a loaded machine, forced: process two misses
+    // the cache; before its claim is answered, process one fetches, caches and releases, and its
+    // "just fetched" window is over, so process two wins the claim.
+    const cacheStore = createMemoryCacheStore();
+    const granted: CoalescingStore = { claim: async () => true, waitFor: async () => true, release: async () => undefined };
+    const fake = fakePlugin(async () => found());
+    const one = createEnricher({ providers: [load(fake.plugin)], cacheStore, coalescingStore: granted });
+    const afterOneFetched: CoalescingStore = { ...granted, claim: async () => (await one.enrich(['example.org']), true) };
+    const two = createEnricher({ providers: [load(fake.plugin)], cacheStore, coalescingStore: afterOneFetched });
+
+    const { records } = await two.enrich(['example.org']);
+    expect(fake.calls).toHaveLength(1);
+    expect(records[0]).toMatchObject({ status: 'ok', cache: { hit: true } });
+    expect(two.stats().fake).toMatchObject({ upstreamCalls: 0 });
+    // `refresh` asks for a new fetch: the claim holder does not answer it from the cache.
+    await two.enrich(['example.org'], { refresh: true });
+    expect(fake.calls).toHaveLength(2);
+  });
+
   it('lets a CoalescingStore listen on the lookup signal of many waits at once without a Node leak warning', async () => {
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(warning.name);

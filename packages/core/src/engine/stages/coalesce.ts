@@ -23,7 +23,8 @@ interface Flight {
  * flight), in this process through a map, and with a `CoalescingStore` across processes: the
  * process holding the claim fetches, the others wait for it and then go on marked
  * `fetchedElsewhere` (the cache stage below reads the entry it wrote, and fetches only when it
- * never came). A flight is cancelled only when every lookup that joined it gave up; a caller
+ * never came). The claim holder goes on marked the same way (unless it refreshes): another
+ * process may have filled the cache after our miss and released before our claim. A flight is cancelled only when every lookup that joined it gave up; a caller
  * that gives up gets X_ABORTED at once.
  */
 export class CoalesceStage implements LookupStage {
@@ -78,7 +79,11 @@ export class CoalesceStage implements LookupStage {
       return next({ ...context, fetchedElsewhere: true });
     }
     try {
-      return await next(context);
+      // Between our cache miss and this claim, another process may have fetched, cached and
+      // released this key (its "just fetched" window, if the store keeps one, can have passed
+      // on a loaded machine): read the cache once more before fetching. `refresh` wants a new
+      // fetch, so it skips the read.
+      return await next(context.refresh ? context : { ...context, fetchedElsewhere: true });
     } finally {
       await store.release(key).catch(() => undefined);
     }

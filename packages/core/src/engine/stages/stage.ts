@@ -25,8 +25,9 @@ export interface LookupContext {
   /** Answer from the cache or not at all: a miss rejects with X_NOT_CACHED instead of going further. */
   readonly cacheOnly?: boolean;
   /**
-   * Set by the coalescing stage after another process fetched this key while we waited: look in
-   * the cache before fetching, and fetch only when its result never arrived.
+   * Set by the coalescing stage when another process may have fetched this key since our cache
+   * read (we waited for its fetch, or won the claim after it released): look in the cache
+   * before fetching, and fetch only when no fresh entry is there.
    */
   readonly fetchedElsewhere?: boolean;
 }
