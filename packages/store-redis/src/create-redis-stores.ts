@@ -68,7 +68,7 @@ export async function createRedisStores(input: RedisStoresOptions = {}): Promise
   const coalescing = createRedisCoalescingStore({
     client,
     // The subscriber may queue its SUBSCRIBE until connected: nothing waits on it unbounded.
-    createSubscriber: () => client.duplicate({ enableOfflineQueue: true }),
+    createSubscriber: () => createClient(settings, { enableOfflineQueue: true }),
     keys,
     availability,
     logger,
