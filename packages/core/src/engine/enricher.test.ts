@@ -579,24 +579,29 @@ describe('rate limits', () => {
       return found();
     });
     const events: EnricherEvent[] = [];
+    // On the injected clock: the waits are exact, whatever the machine's load (wall-clock
+    // margins here failed on a loaded machine).
+    const clock = createFakeClock();
     const enricher = createEnricher({
       providers: [load(fake.plugin, 'fake', { rateLimit: [{ requests: 2, per: '400ms' }], resilience: { timeout: '150ms', retry: false, circuitBreaker: false } })],
       onEvent: (e) => events.push(e),
+      clock,
     });
     // Two lookups fit the window; the other two wait for it side by side.
-    const running = enricher.enrich(['1.1.1.1', '1.1.1.2', '1.1.1.3', '1.1.1.4']);
-    await tick(100);
+    let done = false;
+    const running = enricher.enrich(['1.1.1.1', '1.1.1.2', '1.1.1.3', '1.1.1.4']).then((result) => ((done = true), result));
+    await clock.advance(100);
     // While they wait, the stats say so and count the wait so far (for a progress bar).
-    expect(enricher.stats().fake).toMatchObject({ waitingForQuota: 2 });
-    expect(enricher.stats().fake?.quotaBlockedMs).toBeGreaterThan(0);
+    expect(enricher.stats().fake).toMatchObject({ waitingForQuota: 2, quotaBlockedMs: 100 });
+    while (!done && (await clock.next()));
     const { records } = await running;
     expect(records.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    // Both waited for the window (400 ms) far past the 150 ms timeout, which was paused.
     const stats = enricher.stats().fake;
-    expect(stats?.quotaWaitMs).toBeGreaterThan(300); // two waits of ~400 ms, summed
     expect(stats?.waitingForQuota).toBe(0);
-    // Wall-clock time blocked counts overlapping waits once: about one wait, not two.
-    expect(stats?.quotaBlockedMs).toBeGreaterThan(150);
-    expect(stats?.quotaBlockedMs).toBeLessThan((stats?.quotaWaitMs ?? 0) * 0.75);
+    expect(stats?.quotaWaitMs).toBe(800); // two waits of 400 ms, summed
+    // Wall-clock time blocked counts overlapping waits once: one wait, not two.
+    expect(stats?.quotaBlockedMs).toBe(400);
     expect(events.some((e) => e.type === 'rate_limit_wait')).toBe(true);
   });
 
