@@ -31,7 +31,9 @@ describe('import direction in @x/core', () => {
     const internal = output.modules.flatMap((module) => module.dependencies).filter((dependency) => dependency.resolved.startsWith('src/'));
     expect(internal.length).toBeGreaterThan(300);
     expect(output.summary.violations).toEqual([]);
-  });
+    // Cruising every source with the TypeScript compiler took over 20 s on a loaded 2-CPU
+    // machine; the limit catches a hang and measures nothing.
+  }, 120_000);
 
   it('fails when contract/ imports a feature, a feature imports the engine, or two modules import each other', async () => {
     const root = await mkdtemp(join(tmpdir(), 'x-enrich-depcruise-'));
@@ -53,5 +55,5 @@ describe('import direction in @x/core', () => {
       'features-below-engine: src/cache/feature.ts -> src/engine/engine.ts',
       'no-circular: src/engine/engine.ts -> src/engine/other.ts',
     ]);
-  });
+  }, 120_000);
 });
