@@ -1,5 +1,5 @@
 import { createMemoryRateLimitStore, createRateLimiter, PENDING_CHARGE_LEASE_MS, PENDING_CHARGE_POLL_MS, type RateLimitAttempt } from '@x/core';
-import { runCacheStoreConformance, runRateLimitStoreConformance } from '@x/core/testing';
+import { createFakeClock, runCacheStoreConformance, runRateLimitStoreConformance } from '@x/core/testing';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRedisStores, type RedisStores } from './index.js';
 import { deleteKeys, inspector, randomPrefix, SHARED_REDIS_URL, sharedRedisAvailable } from '../test/helpers/redis.js';
@@ -138,10 +138,31 @@ describe.skipIf(!available)('Redis rate-limit store', () => {
     });
 
     it('waits for budget instead of failing when the window frees up soon', async () => {
-      const stores = await open();
-      const limiter = createRateLimiter({ key: 'vt3', windows: [{ requests: 2, perMs: 300 }], store: stores.rateLimit, maxWaitMs: 5_000 });
-      for (let i = 0; i < 5; i++) await (await limiter.acquire()).settle();
-      expect(limiter.waitedMs).toBeGreaterThan(0);
+      // On the caller's clock, which the test drives: the third request finds the window full
+      // whatever the machine's load (on the wall clock, slow round trips could spread the
+      // requests over more than the window, and then nothing waited).
+      const stores = await open('caller');
+      const clock = createFakeClock();
+      const limiter = createRateLimiter({ key: 'vt3', windows: [{ requests: 2, perMs: 300 }], store: stores.rateLimit, clock, maxWaitMs: 5_000 });
+      for (let i = 0; i < 2; i++) await (await limiter.acquire()).settle();
+      let granted = false;
+      let over = false; // granted, or failed (then `await third` says why)
+      const third = limiter.acquire().then((grant) => ((granted = true), grant.settle()));
+      third.then(() => (over = true), () => (over = true));
+      // The store's answer (a Redis round trip) comes in real time; then the limiter sleeps on the clock.
+      const storeAnswered = async (): Promise<void> => {
+        while (clock.sleepers === 0 && !over) await new Promise((resolve) => setTimeout(resolve, 5));
+      };
+      await storeAnswered();
+      await clock.advance(299);
+      expect(granted).toBe(false);
+      // Time moves only while the limiter sleeps, never while it waits for Redis.
+      while (!over) {
+        await clock.advance(1);
+        await storeAnswered();
+      }
+      await third;
+      expect(limiter.waitedMs).toBe(300);
     });
   });
 });
