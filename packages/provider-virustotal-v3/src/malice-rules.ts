@@ -214,6 +214,15 @@ export function formatCondition(condition: RuleCondition): string {
 /** The rule's stable identifier: its name, or the rule written out. */
 export function ruleId(rule: MaliceRule): string {
   if (rule.name) return rule.name;
+  // Rules are parsed once from options and never changed: every matched lookup reads the same id.
+  let id = ruleIds.get(rule);
+  if (id === undefined) ruleIds.set(rule, (id = writtenOut(rule)));
+  return id;
+}
+
+const ruleIds = new WeakMap<MaliceRule, string>();
+
+function writtenOut(rule: MaliceRule): string {
   const all = (rule.all ?? []).map(formatCondition);
   const any = (rule.any ?? []).map(formatCondition);
   if (all.length === 0 && any.length === 0) return 'always';

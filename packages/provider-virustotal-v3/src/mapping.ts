@@ -117,6 +117,12 @@ export function parseV3Error(body: unknown): V3ErrorEnvelope['error'] | undefine
  * @throws UpstreamError (bad_response) when the body is not a v3 object of the expected type.
  */
 export function parseV3Object(body: unknown, expectedType: V3Lookup['objectType']): V3Object {
+  // Every real answer is `{data: object}`: parse that object alone first, which skips the union
+  // and the envelope's copy (issue 16: this parse is a tenth of a miss's mapping). Anything
+  // else, and every failure, goes through the whole schema, so results and messages are its.
+  const data = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { data?: unknown }).data : undefined;
+  const direct = data === undefined ? undefined : zV3Object.safeParse(data);
+  if (direct?.success) return checkedType(direct.data, expectedType);
   const parsed = zV3ObjectResponse.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -125,7 +131,10 @@ export function parseV3Object(body: unknown, expectedType: V3Lookup['objectType'
     const where = leaf?.path.length ? leaf.path.join('.') : '(root)';
     throw new UpstreamError('bad_response', `VirusTotal v3 answered with a body that is not a ${expectedType} object (${where}: ${leaf?.message ?? 'unexpected shape'}).`);
   }
-  const object = 'data' in parsed.data ? (parsed.data.data as V3Object) : (parsed.data as V3Object);
+  return checkedType('data' in parsed.data ? (parsed.data.data as V3Object) : (parsed.data as V3Object), expectedType);
+}
+
+function checkedType(object: V3Object, expectedType: V3Lookup['objectType']): V3Object {
   if (object.type !== expectedType) {
     throw new UpstreamError('bad_response', `VirusTotal v3 answered with a ${JSON.stringify(object.type)} object where a ${expectedType} object was expected.`);
   }
@@ -164,8 +173,7 @@ function guiUrl(lookup: V3Lookup, object: V3Object, observable: Observable): str
  * The extracted fields, named as on the Calseta VirusTotal page, plus the fields every type
  * carries. Every field of the object's type is present; what VirusTotal did not send is null.
  */
-export function extractFields(observable: Observable, object: V3Object): Record<string, unknown> {
-  const lookup = lookupFor(observable);
+export function extractFields(observable: Observable, object: V3Object, lookup: V3Lookup = lookupFor(observable)): Record<string, unknown> {
   const a = object.attributes;
   const stats = a.last_analysis_stats ?? null;
   const count = (key: string): number | null => (stats === null ? null : (stats[key] ?? 0));
@@ -299,16 +307,16 @@ export function cleanNote(stats: Record<string, number>, analysedOn: string | nu
  * `pending` for a queued file or URL no engine has reported on yet): fields, the verdict from
  * `rules`, an `indicator` entity and, for files, `ttp` entities; with `depth`, the chosen
  * `extract` groups and the related objects (`related` entities, `extracted.relationships`).
- * Rules read the extracted fields and the rule facts (depth.ts). Pure.
+ * Rules read the extracted fields and the rule facts (depth.ts). `lookup` is `lookupFor(observable)`,
+ * passed by a caller that has it already. Pure.
  * @throws UpstreamError (bad_response) when the body is not the expected object.
  */
-export function mapV3Object(observable: Observable, body: unknown, rules: readonly MaliceRule[], depth: DepthMapping = {}): ProviderOutcome {
-  const lookup = lookupFor(observable);
+export function mapV3Object(observable: Observable, body: unknown, rules: readonly MaliceRule[], depth: DepthMapping = {}, lookup: V3Lookup = lookupFor(observable)): ProviderOutcome {
   const object = parseV3Object(body, lookup.objectType);
   // A queued file or URL has all-zero stats: calling it benign would cache a clean verdict for
   // a day. Report it as pending (never cached) so the next lookup asks again.
   if (isAwaitingAnalysis(lookup.objectType, object)) return { kind: 'pending', reasons: [NOT_ANALYSED_YET], raw: body };
-  const extracted = extractFields(observable, object);
+  const extracted = extractFields(observable, object, lookup);
   const stats = object.attributes.last_analysis_stats;
   // The extra attributes are read only when a group or a rule needs them.
   const needFacts = rulesReadFacts(rules);

@@ -48,7 +48,7 @@ export class VirusTotalV3Provider implements EnrichmentProvider {
       };
     }
     const depth = { extract, ruleText, relationships: names.length > 0 };
-    let outcome = mapV3Object(observable, answer.body, maliceRules, depth);
+    let outcome = mapV3Object(observable, answer.body, maliceRules, depth, lookup);
     if (outcome.kind !== 'found') return outcome;
     const stale = this.staleness(outcome.extracted.last_analysis_date);
     if (stale && this.options.reanalyseStale && (lookup.objectType === 'file' || lookup.objectType === 'url')) return this.reanalyse(observable, lookup, stale, answer.body, context);
@@ -59,7 +59,7 @@ export class VirusTotalV3Provider implements EnrichmentProvider {
     if (wanted.length > 0 || rulesetIds.length > 0) {
       const relatedBodies = wanted.length > 0 ? await fetchRelatedObjects(this.client, lookup, wanted, context) : undefined;
       const yaraRulesetBodies = rulesetIds.length > 0 ? await fetchYaraRulesets(this.client, rulesetIds, context) : undefined;
-      outcome = mapV3Object(observable, answer.body, maliceRules, { ...depth, relatedBodies, yaraRulesetBodies });
+      outcome = mapV3Object(observable, answer.body, maliceRules, { ...depth, relatedBodies, yaraRulesetBodies }, lookup);
       if (outcome.kind !== 'found') return outcome;
     }
     if (stale) outcome.reasons.push(stale);
