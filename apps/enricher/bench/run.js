@@ -187,6 +187,16 @@ async function coldStart(dir, config) {
  * side; p99 and p50: the worse round of a side. serve runs at its default log level (info, a line
  * per request), its stderr a pipe that is read, as under a service manager.
  */
+/** A running process's CPU time so far (user + system, microseconds), from /proc (Linux). */
+async function cpuTicksUs(pid) {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+}
+// USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK); 10 ms steps over seconds of load.
+const CLOCK_TICKS = 100;
+
 async function serve(dir, config) {
   const body = JSON.stringify({ observables: ['8.8.8.8'] });
   const seconds = SERVE_S / 2;
@@ -208,11 +218,18 @@ async function serve(dir, config) {
     bare = await listening([FLOORS, 'fastify', bodyFile], dir);
     const logLinesBefore = app.stderrLines();
     const rounds = { xEnrich: [], floor: [] };
-    for (const side of ['xEnrich', 'floor', 'floor', 'xEnrich']) rounds[side].push(await load(side === 'xEnrich' ? app.url : bare.url));
+    for (const side of ['xEnrich', 'floor', 'floor', 'xEnrich']) {
+      const child = side === 'xEnrich' ? app.child : bare.child;
+      const cpuBefore = await cpuTicksUs(child.pid);
+      const round = await load(side === 'xEnrich' ? app.url : bare.url);
+      rounds[side].push({ ...round, cpuUs: (await cpuTicksUs(child.pid)) - cpuBefore });
+    }
     const sum = (list) => ({
       requestsPerSecond: Math.round(list.reduce((total, round) => total + round.requests, 0) / (list.length * seconds)),
       p99Ms: Math.max(...list.map((round) => round.p99Ms)),
       p50Ms: Math.max(...list.map((round) => round.p50Ms)),
+      // The server's own CPU (user + system) per request: steadier than req/s on a loaded machine.
+      cpuUsPerRequest: Math.round(list.reduce((total, round) => total + round.cpuUs, 0) / list.reduce((total, round) => total + round.requests, 0)),
     });
     const xEnrich = sum(rounds.xEnrich);
     const requests = rounds.xEnrich.reduce((total, round) => total + round.requests, 0);
@@ -273,6 +290,7 @@ concurrency: ${CONCURRENCY}
   if (s) {
     row(`serve cached POST /v1/enrich, ${s.connections} conn (req/s)`, s.xEnrich.requestsPerSecond, s.floor.requestsPerSecond, s.xEnrich.requestsPerSecond / s.floor.requestsPerSecond, '>= 0.5x', s.xEnrich.requestsPerSecond / s.floor.requestsPerSecond >= 0.5);
     row('serve cached p99 (ms)', s.xEnrich.p99Ms, s.floor.p99Ms, s.xEnrich.p99Ms / Math.max(1, s.floor.p99Ms), 'reported', true);
+    row('serve cached: server CPU per request (µs)', s.xEnrich.cpuUsPerRequest, s.floor.cpuUsPerRequest, s.xEnrich.cpuUsPerRequest / s.floor.cpuUsPerRequest, 'reported', true);
   }
   if (mcp) {
     row('MCP enrich, 100 cached, stdio (median ms)', mcp.stdio.medianMs, '', undefined, '< 50', mcp.stdio.medianMs < 50);

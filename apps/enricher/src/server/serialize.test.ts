@@ -29,6 +29,12 @@ describe('createAnswerSerializer', () => {
       { records: [], summaries: [] },
       { records: [{ ...hit(1), raw: { big: 'x'.repeat(50) }, optional: undefined, error: { code: 'X_UPSTREAM', message: 'm', retryable: true } }], summaries: [] },
       { records: [{ observable: null, input: '', provider, reasons: [], extracted: {}, entities: [] }], summaries: [], extra: 1 },
+      // Records of the engine's shape whose fields are not the usual ones: the template must still match.
+      { records: [{ ...hit(2), fetchedAt: undefined }, { ...hit(2), confidence: Number.NaN }, { ...hit(2), confidence: -0 }, { ...hit(2), confidence: 1e21 }], summaries: [] },
+      { records: [{ ...hit(2), cache: { hit: true, storedAt: undefined, ageSeconds: Number.POSITIVE_INFINITY } }, { ...hit(2), cache: { ageSeconds: 1, hit: false, storedAt: null } }], summaries: [] },
+      { records: [{ ...hit(2), observable: null, status: 'error', error: { code: 'X_OBSERVABLE_INVALID', message: 'bad "input"\n', retryable: false } }], summaries: [] },
+      { records: [{ ...hit(2), input: 'quote " backslash \\ \u0001 \ud800 lone surrogate' }], summaries: [] },
+      { records: [{ ...hit(2), cache: null, extracted: null, entities: 'not an array', reasons: undefined }], summaries: [] },
       { error: { code: 'X_TIMEOUT', message: 'took longer' } },
       { records: 'not an array' },
       [1, 2],

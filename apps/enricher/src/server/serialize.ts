@@ -7,11 +7,31 @@
  *
  * This relies on those objects not changing once a record holds them, which the engine already
  * relies on: the cache hands the same outcome to every caller.
+ *
+ * A record with the engine's keys in the engine's order is written from a template, and the short
+ * strings that repeat (status, verdict, timestamps, inputs, keys) are quoted once: the per-key loop
+ * with a JSON.stringify per key and per field cost more than one JSON.stringify of the whole answer
+ * (6.7 against 4.0 µs for a two-record answer; the template takes 3.0 µs).
  */
 const SHARED_FIELDS = new Set(['observable', 'provider', 'reasons', 'extracted', 'entities']);
 
+// A result record's fields in the order the engine writes them (packages/core records.ts). A
+// record with exactly these keys is written from a template; anything else takes the generic path.
+const RECORD_KEYS = ['observable', 'input', 'provider', 'status', 'verdict', 'confidence', 'reasons', 'extracted', 'entities', 'error', 'cache', 'fetchedAt'];
+const CACHE_KEYS = ['hit', 'storedAt', 'ageSeconds'];
+// The quoted strings kept: statuses, verdicts, timestamps and inputs repeat from request to request.
+const MAX_QUOTED = 4096;
+
+const hasKeys = (value: object, keys: readonly string[]): boolean => {
+  const own = Object.keys(value);
+  if (own.length !== keys.length) return false;
+  for (let i = 0; i < keys.length; i++) if (own[i] !== keys[i]) return false;
+  return true;
+};
+
 export function createAnswerSerializer(): (answer: unknown) => string {
   const fragments = new WeakMap<object, string>();
+  const quoted = new Map<string, string>();
 
   const shared = (value: object): string => {
     let json = fragments.get(value);
@@ -22,15 +42,79 @@ export function createAnswerSerializer(): (answer: unknown) => string {
     return json;
   };
 
+  /** JSON.stringify's output for a value (undefined where it has none), with the usual primitives made cheaply. */
+  const json = (value: unknown): string | undefined => {
+    if (typeof value === 'string') {
+      let text = quoted.get(value);
+      if (text === undefined) {
+        if (quoted.size >= MAX_QUOTED) quoted.clear();
+        text = JSON.stringify(value);
+        quoted.set(value, text);
+      }
+      return text;
+    }
+    if (value === null) return 'null';
+    // Number#toString is the algorithm JSON.stringify uses for finite numbers; the others are null.
+    if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+    if (typeof value === 'boolean') return value ? 'true' : 'false';
+    return JSON.stringify(value);
+  };
+
+  const quote = (text: string): string => json(text) as string;
+
+  const objectOrNull = (value: unknown): string | undefined => (value !== null && typeof value === 'object' ? shared(value) : json(value));
+
+  /** The record from the template, or undefined when a field has no JSON (the generic path leaves it out). */
+  const templated = (value: Record<string, unknown>): string | undefined => {
+    const cache = value.cache;
+    const cacheJson =
+      cache !== null && typeof cache === 'object' && !Array.isArray(cache) && !('toJSON' in cache) && hasKeys(cache, CACHE_KEYS)
+        ? templatedCache(cache as Record<string, unknown>)
+        : json(cache);
+    const parts = [
+      objectOrNull(value.observable),
+      json(value.input),
+      objectOrNull(value.provider),
+      json(value.status),
+      json(value.verdict),
+      json(value.confidence),
+      objectOrNull(value.reasons),
+      objectOrNull(value.extracted),
+      objectOrNull(value.entities),
+      json(value.error),
+      cacheJson,
+      json(value.fetchedAt),
+    ];
+    if (parts.includes(undefined)) return undefined;
+    return (
+      `{"observable":${parts[0]},"input":${parts[1]},"provider":${parts[2]},"status":${parts[3]},"verdict":${parts[4]},` +
+      `"confidence":${parts[5]},"reasons":${parts[6]},"extracted":${parts[7]},"entities":${parts[8]},"error":${parts[9]},` +
+      `"cache":${parts[10]},"fetchedAt":${parts[11]}}`
+    );
+  };
+
+  const templatedCache = (cache: Record<string, unknown>): string | undefined => {
+    const hit = json(cache.hit);
+    const storedAt = json(cache.storedAt);
+    const ageSeconds = json(cache.ageSeconds);
+    // A field without JSON is left out by JSON.stringify: let it write the whole object then.
+    if (hit === undefined || storedAt === undefined || ageSeconds === undefined) return JSON.stringify(cache);
+    return `{"hit":${hit},"storedAt":${storedAt},"ageSeconds":${ageSeconds}}`;
+  };
+
   const record = (value: unknown): string => {
     if (value === null || typeof value !== 'object' || Array.isArray(value) || 'toJSON' in value) return JSON.stringify(value) ?? 'null';
+    if (hasKeys(value, RECORD_KEYS)) {
+      const text = templated(value as Record<string, unknown>);
+      if (text !== undefined) return text;
+    }
     let out = '{';
     for (const key of Object.keys(value)) {
       const field = (value as Record<string, unknown>)[key];
-      const json = SHARED_FIELDS.has(key) && field !== null && typeof field === 'object' ? shared(field) : JSON.stringify(field);
+      const text = SHARED_FIELDS.has(key) && field !== null && typeof field === 'object' ? shared(field) : JSON.stringify(field);
       // JSON.stringify leaves out properties whose value has no JSON (undefined, functions).
-      if (json === undefined) continue;
-      out += (out.length === 1 ? '' : ',') + JSON.stringify(key) + ':' + json;
+      if (text === undefined) continue;
+      out += (out.length === 1 ? '' : ',') + quote(key) + ':' + text;
     }
     return out + '}';
   };
@@ -40,9 +124,9 @@ export function createAnswerSerializer(): (answer: unknown) => string {
     let out = '{';
     for (const key of Object.keys(answer)) {
       const value = (answer as Record<string, unknown>)[key];
-      const json = key === 'records' && Array.isArray(value) ? `[${value.map(record).join(',')}]` : JSON.stringify(value);
-      if (json === undefined) continue;
-      out += (out.length === 1 ? '' : ',') + JSON.stringify(key) + ':' + json;
+      const text = key === 'records' && Array.isArray(value) ? `[${value.map(record).join(',')}]` : JSON.stringify(value);
+      if (text === undefined) continue;
+      out += (out.length === 1 ? '' : ',') + quote(key) + ':' + text;
     }
     return out + '}';
   };
