@@ -35,6 +35,19 @@ describe('createAnswerSerializer', () => {
       { records: [{ ...hit(2), observable: null, status: 'error', error: { code: 'X_OBSERVABLE_INVALID', message: 'bad "input"\n', retryable: false } }], summaries: [] },
       { records: [{ ...hit(2), input: 'quote " backslash \\ \u0001 \ud800 lone surrogate' }], summaries: [] },
       { records: [{ ...hit(2), cache: null, extracted: null, entities: 'not an array', reasons: undefined }], summaries: [] },
+      // Summaries of the engine's shape, and of others.
+      {
+        records: [],
+        summaries: [
+          { observable, input: '8.8.8.8', verdict: 'malicious', decidedBy: ['vt3', 'v"2'], providers: { vt3: { status: 'ok', verdict: 'malicious', confidence: 0.5 }, 'v"2': { status: 'ok', verdict: 'malicious', confidence: null } } },
+          { observable: null, input: 'x', verdict: 'unknown', decidedBy: [], providers: {} },
+          { observable, input: 'x', verdict: 'unknown', decidedBy: [1, undefined], providers: { a: { status: 'ok', verdict: 'unknown', confidence: undefined } } },
+          { observable, input: 'x', verdict: 'unknown', decidedBy: 'vt3', providers: { a: { verdict: 'unknown', status: 'ok', confidence: null } } },
+          { observable, input: undefined, verdict: 'unknown', decidedBy: [], providers: null },
+          undefined,
+          7,
+        ],
+      },
       { error: { code: 'X_TIMEOUT', message: 'took longer' } },
       { records: 'not an array' },
       [1, 2],

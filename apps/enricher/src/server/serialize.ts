@@ -19,6 +19,11 @@ const SHARED_FIELDS = new Set(['observable', 'provider', 'reasons', 'extracted',
 // record with exactly these keys is written from a template; anything else takes the generic path.
 const RECORD_KEYS = ['observable', 'input', 'provider', 'status', 'verdict', 'confidence', 'reasons', 'extracted', 'entities', 'error', 'cache', 'fetchedAt'];
 const CACHE_KEYS = ['hit', 'storedAt', 'ageSeconds'];
+// An observable summary's fields, and those of its per-provider entries (records.ts summarize).
+const SUMMARY_KEYS = ['observable', 'input', 'verdict', 'decidedBy', 'providers'];
+const SUMMARY_PROVIDER_KEYS = ['status', 'verdict', 'confidence'];
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) && !('toJSON' in value);
 // The quoted strings kept: statuses, verdicts, timestamps and inputs repeat from request to request.
 const MAX_QUOTED = 4096;
 
@@ -102,6 +107,44 @@ export function createAnswerSerializer(): (answer: unknown) => string {
     return `{"hit":${hit},"storedAt":${storedAt},"ageSeconds":${ageSeconds}}`;
   };
 
+  /** A summary from its template, or JSON.stringify's output for anything of another shape. */
+  const summary = (value: unknown): string | undefined => {
+    if (!isPlainObject(value) || !hasKeys(value, SUMMARY_KEYS)) return JSON.stringify(value);
+    const { decidedBy, providers } = value;
+    let decided: string | undefined = '[';
+    if (Array.isArray(decidedBy)) {
+      for (let i = 0; i < decidedBy.length && decided !== undefined; i++) {
+        const name: unknown = decidedBy[i];
+        decided = typeof name === 'string' ? decided + (i === 0 ? '' : ',') + json(name) : undefined;
+      }
+      if (decided !== undefined) decided += ']';
+    } else {
+      decided = undefined;
+    }
+    let perProvider: string | undefined = '{';
+    if (isPlainObject(providers)) {
+      for (const name of Object.keys(providers)) {
+        const entry = providers[name];
+        if (!isPlainObject(entry) || !hasKeys(entry, SUMMARY_PROVIDER_KEYS)) {
+          perProvider = undefined;
+          break;
+        }
+        const parts = [json(entry.status), json(entry.verdict), json(entry.confidence)];
+        if (parts.includes(undefined)) {
+          perProvider = undefined;
+          break;
+        }
+        perProvider += `${perProvider.length === 1 ? '' : ','}${quote(name)}:{"status":${parts[0]},"verdict":${parts[1]},"confidence":${parts[2]}}`;
+      }
+      if (perProvider !== undefined) perProvider += '}';
+    } else {
+      perProvider = undefined;
+    }
+    const parts = [objectOrNull(value.observable), json(value.input), json(value.verdict)];
+    if (decided === undefined || perProvider === undefined || parts.includes(undefined)) return JSON.stringify(value);
+    return `{"observable":${parts[0]},"input":${parts[1]},"verdict":${parts[2]},"decidedBy":${decided},"providers":${perProvider}}`;
+  };
+
   const record = (value: unknown): string => {
     if (value === null || typeof value !== 'object' || Array.isArray(value) || 'toJSON' in value) return JSON.stringify(value) ?? 'null';
     if (hasKeys(value, RECORD_KEYS)) {
@@ -124,7 +167,12 @@ export function createAnswerSerializer(): (answer: unknown) => string {
     let out = '{';
     for (const key of Object.keys(answer)) {
       const value = (answer as Record<string, unknown>)[key];
-      const text = key === 'records' && Array.isArray(value) ? `[${value.map(record).join(',')}]` : JSON.stringify(value);
+      const text =
+        key === 'records' && Array.isArray(value)
+          ? `[${value.map(record).join(',')}]`
+          : key === 'summaries' && Array.isArray(value)
+            ? `[${value.map((item: unknown) => summary(item) ?? 'null').join(',')}]`
+            : JSON.stringify(value);
       if (text === undefined) continue;
       out += (out.length === 1 ? '' : ',') + quote(key) + ':' + text;
     }
