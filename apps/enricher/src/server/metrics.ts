@@ -9,20 +9,56 @@ const TOTAL_NAMED_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_reques
 const LOOKUP_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 /**
- * A counter whose increments are summed in a Map (label values joined into a key) and handed to
+ * The entry of a label set, found through one Map per label rather than by a key joined from the
+ * values: joining makes a new string to hash on every call, and these run several times per
+ * request; the label values themselves are strings seen before, whose hashes V8 keeps.
+ */
+function labelSets<T>(make: (values: readonly string[]) => T): { find(values: readonly string[]): T; entries(): T[]; clear(): void } {
+  let root = new Map<string, unknown>();
+  const all: T[] = [];
+  return {
+    find(values) {
+      let node = root;
+      const last = values.length - 1;
+      for (let i = 0; i < last; i++) {
+        let next = node.get(values[i] as string) as Map<string, unknown> | undefined;
+        if (next === undefined) {
+          next = new Map();
+          node.set(values[i] as string, next);
+        }
+        node = next;
+      }
+      let entry = node.get(values[last] as string) as T | undefined;
+      if (entry === undefined) {
+        entry = make(values);
+        node.set(values[last] as string, entry);
+        all.push(entry);
+      }
+      return entry;
+    },
+    entries: () => all,
+    clear() {
+      root = new Map();
+      all.length = 0;
+    },
+  };
+}
+
+/**
+ * A counter whose increments are summed per label set (`labelSets`) and handed to
  * prom-client when it is read (a scrape): prom-client checks and hashes the labels of every
  * `inc`, about a microsecond, and these count every request and every lookup. Values are given in
  * `labelNames` order; an empty value leaves its label out (`code` of a successful call).
  */
 function batchedCounter(registry: Registry, name: string, help: string, labelNames: readonly string[]): (...values: string[]) => void {
-  const pending = new Map<string, { labels: Record<string, string>; count: number }>();
+  const pending = labelSets((values) => ({ labels: Object.fromEntries(labelNames.flatMap((label, i) => (values[i] ? [[label, values[i]]] : []))) as Record<string, string>, count: 0 }));
   new Counter({
     name,
     help,
     labelNames,
     registers: [registry],
     collect() {
-      for (const entry of pending.values()) {
+      for (const entry of pending.entries()) {
         if (entry.count === 0) continue;
         this.inc(entry.labels, entry.count);
         entry.count = 0;
@@ -30,10 +66,7 @@ function batchedCounter(registry: Registry, name: string, help: string, labelNam
     },
   });
   return (...values) => {
-    const key = values.join('\u0000');
-    const entry = pending.get(key);
-    if (entry) entry.count += 1;
-    else pending.set(key, { labels: Object.fromEntries(labelNames.flatMap((label, i) => (values[i] ? [[label, values[i]]] : []))), count: 1 });
+    pending.find(values).count += 1;
   };
 }
 
@@ -45,10 +78,15 @@ function batchedCounter(registry: Registry, name: string, help: string, labelNam
  * (`_bucket` per bound and `+Inf`, `_sum`, `_count`) as prom-client's Histogram would.
  */
 function batchedHistogram(registry: Registry, name: string, help: string, labelNames: readonly string[], buckets: readonly number[]): (seconds: number, ...values: string[]) => void {
-  const series = new Map<string, { labels: Record<string, string>; counts: number[]; sum: number; count: number }>();
+  const series = labelSets((labelValues) => ({
+    labels: Object.fromEntries(labelNames.map((label, i) => [label, labelValues[i] ?? ''])) as Record<string, string>,
+    counts: buckets.map(() => 0),
+    sum: 0,
+    count: 0,
+  }));
   const values = () => {
     const out: Array<{ value: number; labels: Record<string, string | number>; sharedLabels: Record<string, string>; metricName: string }> = [];
-    for (const { labels, counts, sum, count } of series.values()) {
+    for (const { labels, counts, sum, count } of series.entries()) {
       let cumulative = 0;
       buckets.forEach((bound, i) => {
         cumulative += counts[i] ?? 0;
@@ -73,12 +111,7 @@ function batchedHistogram(registry: Registry, name: string, help: string, labelN
   };
   registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
   return (seconds, ...labelValues) => {
-    const key = labelValues.join('\u0000');
-    let entry = series.get(key);
-    if (!entry) {
-      entry = { labels: Object.fromEntries(labelNames.map((label, i) => [label, labelValues[i] ?? ''])), counts: buckets.map(() => 0), sum: 0, count: 0 };
-      series.set(key, entry);
-    }
+    const entry = series.find(labelValues);
     const i = buckets.findIndex((bound) => seconds <= bound);
     if (i !== -1) entry.counts[i] = (entry.counts[i] ?? 0) + 1;
     entry.sum += seconds;
