@@ -54,7 +54,7 @@ function cli(args) {
         const at = progress.find((p) => p.total > 0 && p.done >= share * p.total && p.etaMs !== undefined);
         return at ? { share, ...withError({ estimateMs: at.etaMs, actualMs: ended - at.time }) } : { share, missing: true };
       });
-      resolve({ ms: ended - started, ended, loggedAt: logged.time, estimate: { estimateMs: logged.estimateMs, actualMs: ended - logged.time }, etas });
+      resolve({ ms: ended - started, ended, loggedAt: logged.time, others: logged.others ?? 0, estimate: { estimateMs: logged.estimateMs, actualMs: ended - logged.time }, etas });
     });
   });
 }
@@ -142,14 +142,15 @@ async function main() {
           const config = await configFor('redis');
           const per = Math.ceil(LOOKUPS / 3);
           const runs = await Promise.all([0, 1, 2].map((i) => enrich(config, join(dir, `fleet-${mode}-${i}`), ips(per))));
-          // Each process counts the demand the others published in Redis (the first to start may
-          // see none yet: its up-front estimate errs short, its ETA corrects within a second).
+          // Each process counts the demand the others published in Redis. One that saw none yet
+          // ('alone': it says so, "with the budget to itself") errs short; its ETA corrects
+          // within a second. 'saw N': it counted N others' demand.
           // 'fleet': what a host that knows the fleet's whole batch gets from core's estimateBatchMs.
           const fleet = {
             estimateMs: estimateBatchMs({ lookups: 3 * per, windows: [{ ...QUOTA, remaining: QUOTA.requests }] }),
             actualMs: Math.max(...runs.map((r) => r.ended)) - Math.min(...runs.map((r) => r.loggedAt)),
           };
-          return { lookups: 3 * per, estimates: [{ ...withError(fleet), label: 'fleet' }, ...runs.map((r) => ({ ...withError(r.estimate), label: 'process' }))], etas: runs.map((r) => r.etas) };
+          return { lookups: 3 * per, estimates: [{ ...withError(fleet), label: 'fleet' }, ...runs.map((r) => ({ ...withError(r.estimate), label: r.others > 0 ? `process (saw ${r.others})` : 'process (alone)' }))], etas: runs.map((r) => r.etas) };
         }),
       );
     }

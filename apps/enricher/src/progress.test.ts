@@ -22,7 +22,11 @@ describe('rate-limit-aware estimates', () => {
 
   it('says so up front, naming the slowest provider', () => {
     expect(upfrontEstimate(100, [{ name: 'vt3', windows: publicKey() }, { name: 'local', windows: [] }])).toBe(
-      '100 observables; vt3 allows 4 lookups per 1m, so uncached ones may take up to 24m (cache hits are free). Ctrl-C stops cleanly.',
+      '100 observables; vt3 allows 4 lookups per 1m, so uncached ones need about 24m with the budget to itself (cache hits are free; other runs spending it add to this, and the ETA counts them). Ctrl-C stops cleanly.',
+    );
+    // Two other runs have published their demand: the estimate counts them and says so.
+    expect(upfrontEstimate(20, [{ name: 'vt3', windows: publicKey(), sharedWith: [20, 0, 20] }])).toBe(
+      '20 observables; vt3 allows 4 lookups per 1m, so uncached ones need about 14m sharing the budget with 2 other runs (cache hits are free; the ETA follows their progress). Ctrl-C stops cleanly.',
     );
     expect(upfrontEstimate(3, [{ name: 'vt3', windows: publicKey() }])).toBeUndefined();
     expect(upfrontEstimate(1000, [])).toBeUndefined();

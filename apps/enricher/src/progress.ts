@@ -34,27 +34,42 @@ export function budgetsFromStats(stats: EnricherStats, now: number, only?: reado
   return budgets;
 }
 
-/** The slowest instance for `lookups` new lookups and the window that holds it back, or undefined when no limit matters. */
-export function slowestInstance(lookups: number, budgets: readonly InstanceBudget[]): { name: string; ms: number; window: { requests: number; perMs: number } } | undefined {
-  let slowest: { name: string; ms: number; window: { requests: number; perMs: number } } | undefined;
+/** How many others sharing this budget have published a demand (other runs, a quota group's other instances). */
+function othersSharing(budget: InstanceBudget): number {
+  return (budget.sharedWith ?? []).filter((units) => units > 0).length;
+}
+
+/** The slowest instance for `lookups` new lookups, the window that holds it back and how many others it shares the budget with; undefined when no limit matters. */
+export function slowestInstance(lookups: number, budgets: readonly InstanceBudget[]): { name: string; ms: number; window: { requests: number; perMs: number }; sharing: number } | undefined {
+  let slowest: { name: string; ms: number; window: { requests: number; perMs: number }; sharing: number } | undefined;
   for (const budget of budgets) {
     for (const window of budget.windows) {
       const ms = minimumTimeMs(lookups, [window], budget.sharedWith, budget.share);
-      if (ms > 0 && (!slowest || ms > slowest.ms)) slowest = { name: budget.name, ms, window: { requests: window.requests, perMs: window.perMs } };
+      if (ms > 0 && (!slowest || ms > slowest.ms)) slowest = { name: budget.name, ms, window: { requests: window.requests, perMs: window.perMs }, sharing: othersSharing(budget) };
     }
   }
   return slowest;
 }
 
-/** The sentence printed before a long run, or undefined when the rate limits do not matter. */
+/**
+ * The sentence printed before a long run, or undefined when the rate limits do not matter.
+ *
+ * It says what it knows. Made as the run starts, it counts only the others that have already
+ * published a demand in the rate-limit store: a run started at the same moment as others sees
+ * none of them yet (they publish within their first second). So with nobody seen it says the
+ * time *with the budget to itself*, a lower bound when others share the key (their demand is
+ * added to the progress bar's ETA within a second of their publishing it); with others seen, how
+ * many it shares the budget with. It never claims the fleet's figure it cannot know.
+ */
 export function upfrontEstimate(total: number, budgets: readonly InstanceBudget[]): string | undefined {
   const slowest = slowestInstance(total, budgets);
   if (!slowest || slowest.ms < 60_000) return undefined;
   const { requests, perMs } = slowest.window;
-  return (
-    `${total} observables; ${slowest.name} allows ${requests} lookups per ${formatDuration(perMs)}, ` +
-    `so uncached ones may take up to ${humanDuration(slowest.ms)} (cache hits are free). Ctrl-C stops cleanly.`
-  );
+  const context =
+    slowest.sharing > 0
+      ? `sharing the budget with ${slowest.sharing} other ${slowest.sharing === 1 ? 'run' : 'runs'} (cache hits are free; the ETA follows their progress)`
+      : `with the budget to itself (cache hits are free; other runs spending it add to this, and the ETA counts them)`;
+  return `${total} observables; ${slowest.name} allows ${requests} lookups per ${formatDuration(perMs)}, so uncached ones need about ${humanDuration(slowest.ms)} ${context}. Ctrl-C stops cleanly.`;
 }
 
 export interface EtaInput {

@@ -266,7 +266,16 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
     const instanceCount = budgets().length;
     if (total !== undefined) {
       // For benchmarks and logs: the estimate in ms, whether or not it is long enough to print.
-      logger.debug({ lookups: total, estimateMs: Math.max(0, ...budgets().map((budget) => minimumTimeMs(total, budget.windows, budget.sharedWith, budget.share))) }, 'up-front estimate');
+      // `others`: how many others sharing a budget had published a demand (0: the estimate is for the budget to itself).
+      const now = budgets();
+      logger.debug(
+        {
+          lookups: total,
+          estimateMs: Math.max(0, ...now.map((budget) => minimumTimeMs(total, budget.windows, budget.sharedWith, budget.share))),
+          others: Math.max(0, ...now.map((budget) => (budget.sharedWith ?? []).filter((units) => units > 0).length)),
+        },
+        'up-front estimate',
+      );
     }
     if (!options.quiet && total !== undefined) {
       const estimate = upfrontEstimate(total, budgets());
