@@ -39,6 +39,11 @@ function othersSharing(budget: InstanceBudget): number {
   return (budget.sharedWith ?? []).filter((units) => units > 0).length;
 }
 
+/** The most others any of these budgets is shared with, as published in the store (0: alone, as far as this run knows). */
+export function othersSeen(budgets: readonly InstanceBudget[]): number {
+  return Math.max(0, ...budgets.map(othersSharing));
+}
+
 /** The slowest instance for `lookups` new lookups, the window that holds it back and how many others it shares the budget with; undefined when no limit matters. */
 export function slowestInstance(lookups: number, budgets: readonly InstanceBudget[]): { name: string; ms: number; window: { requests: number; perMs: number }; sharing: number } | undefined {
   let slowest: { name: string; ms: number; window: { requests: number; perMs: number }; sharing: number } | undefined;
