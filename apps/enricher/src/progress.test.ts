@@ -22,7 +22,11 @@ describe('rate-limit-aware estimates', () => {
 
   it('says so up front, naming the slowest provider', () => {
     expect(upfrontEstimate(100, [{ name: 'vt3', windows: publicKey() }, { name: 'local', windows: [] }])).toBe(
-      '100 observables; vt3 allows 4 lookups per 1m, so uncached ones may take up to 24m (cache hits are free). Ctrl-C stops cleanly.',
+      '100 observables; vt3 allows 4 lookups per 1m, so uncached ones need about 24m with the budget to itself (cache hits are free; other runs spending it add to this, and the ETA counts them). Ctrl-C stops cleanly.',
+    );
+    // Two other runs have published their demand: the estimate counts them and says so.
+    expect(upfrontEstimate(20, [{ name: 'vt3', windows: publicKey(), sharedWith: [20, 0, 20] }])).toBe(
+      '20 observables; vt3 allows 4 lookups per 1m, so uncached ones need about 14m sharing the budget with 2 other runs (cache hits are free; the ETA follows their progress). Ctrl-C stops cleanly.',
     );
     expect(upfrontEstimate(3, [{ name: 'vt3', windows: publicKey() }])).toBeUndefined();
     expect(upfrontEstimate(1000, [])).toBeUndefined();
@@ -37,6 +41,15 @@ describe('rate-limit-aware estimates', () => {
     expect(estimateRemainingMs({ total: 10, done: 10, elapsedMs: 5000, misses: 0, lookupsDone: 10, budgets })).toBe(0);
   });
 
+  it('does not count the lookups in flight again: their budget is already spent', () => {
+    // 8 per 10 s, 40 lookups, mid-wave: 20 done, 4 granted and not answered, the window spent.
+    const windows = [{ requests: 8, perMs: 10_000, remaining: 0, freesInMs: 10_000 }];
+    const input = { total: 40, done: 20, elapsedMs: 20_000, misses: 20, lookupsDone: 20 };
+    // 16 still need budget: two more waves, the last 10 s after the next.
+    expect(estimateRemainingMs({ ...input, budgets: [{ name: 'vt3', windows, inFlight: 4 }] })).toBe(20_000);
+    expect(estimateRemainingMs({ ...input, budgets: [{ name: 'vt3', windows }] })).toBe(30_000);
+  });
+
   it("reads the budget from the engine's synchronous stats, aged to now, and counts the others sharing it", () => {
     const base = { lookups: 0, cacheHits: 0, coalesced: 0, upstreamCalls: 0, errors: {}, retries: 0, timeouts: 0, bulkheadRejections: 0, circuitState: 'closed', quotaWaitMs: 0, quotaBlockedMs: 0, waitingForQuota: 0 } satisfies InstanceStats;
     const stats: EnricherStats = {
@@ -45,7 +58,7 @@ describe('rate-limit-aware estimates', () => {
     };
     const budgets = budgetsFromStats(stats, 3_000);
     expect(budgets).toEqual([
-      { name: 'vt3', windows: [{ requests: 8, perMs: 10_000, remaining: 0, freesInMs: 4_000 }], sharedWith: [14, 20] },
+      { name: 'vt3', windows: [{ requests: 8, perMs: 10_000, remaining: 0, freesInMs: 4_000 }], sharedWith: [14, 20], inFlight: 0 },
       { name: 'local', windows: [] },
     ]);
     expect(budgetsFromStats(stats, 3_000, ['local'])).toHaveLength(1);

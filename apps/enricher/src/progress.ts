@@ -8,6 +8,8 @@ export interface InstanceBudget {
   sharedWith?: readonly number[];
   /** This process's fair share of the budget while others publish a demand (`QuotaSnapshot.share`). */
   share?: EstimateWindow;
+  /** Requests granted and not answered yet (`QuotaSnapshot.inFlight`): their lookups are not done, but their budget is spent. */
+  inFlight?: number;
 }
 
 /**
@@ -29,32 +31,52 @@ export function budgetsFromStats(stats: EnricherStats, now: number, only?: reado
   for (const [name, instance] of Object.entries(stats)) {
     if (only && !only.includes(name)) continue;
     const quota = instance.quota;
-    budgets.push(quota ? { name, windows: windowsAt(quota, now), sharedWith: quota.othersDemand, ...(quota.share ? { share: quota.share } : {}) } : { name, windows: [] });
+    budgets.push(quota ? { name, windows: windowsAt(quota, now), sharedWith: quota.othersDemand, inFlight: quota.inFlight, ...(quota.share ? { share: quota.share } : {}) } : { name, windows: [] });
   }
   return budgets;
 }
 
-/** The slowest instance for `lookups` new lookups and the window that holds it back, or undefined when no limit matters. */
-export function slowestInstance(lookups: number, budgets: readonly InstanceBudget[]): { name: string; ms: number; window: { requests: number; perMs: number } } | undefined {
-  let slowest: { name: string; ms: number; window: { requests: number; perMs: number } } | undefined;
+/** How many others sharing this budget have published a demand (other runs, a quota group's other instances). */
+function othersSharing(budget: InstanceBudget): number {
+  return (budget.sharedWith ?? []).filter((units) => units > 0).length;
+}
+
+/** The most others any of these budgets is shared with, as published in the store (0: alone, as far as this run knows). */
+export function othersSeen(budgets: readonly InstanceBudget[]): number {
+  return Math.max(0, ...budgets.map(othersSharing));
+}
+
+/** The slowest instance for `lookups` new lookups, the window that holds it back and how many others it shares the budget with; undefined when no limit matters. */
+export function slowestInstance(lookups: number, budgets: readonly InstanceBudget[]): { name: string; ms: number; window: { requests: number; perMs: number }; sharing: number } | undefined {
+  let slowest: { name: string; ms: number; window: { requests: number; perMs: number }; sharing: number } | undefined;
   for (const budget of budgets) {
     for (const window of budget.windows) {
       const ms = minimumTimeMs(lookups, [window], budget.sharedWith, budget.share);
-      if (ms > 0 && (!slowest || ms > slowest.ms)) slowest = { name: budget.name, ms, window: { requests: window.requests, perMs: window.perMs } };
+      if (ms > 0 && (!slowest || ms > slowest.ms)) slowest = { name: budget.name, ms, window: { requests: window.requests, perMs: window.perMs }, sharing: othersSharing(budget) };
     }
   }
   return slowest;
 }
 
-/** The sentence printed before a long run, or undefined when the rate limits do not matter. */
+/**
+ * The sentence printed before a long run, or undefined when the rate limits do not matter.
+ *
+ * It says what it knows. Made as the run starts, it counts only the others that have already
+ * published a demand in the rate-limit store: a run started at the same moment as others sees
+ * none of them yet (they publish within their first second). So with nobody seen it says the
+ * time *with the budget to itself*, a lower bound when others share the key (their demand is
+ * added to the progress bar's ETA within a second of their publishing it); with others seen, how
+ * many it shares the budget with. It never claims the fleet's figure it cannot know.
+ */
 export function upfrontEstimate(total: number, budgets: readonly InstanceBudget[]): string | undefined {
   const slowest = slowestInstance(total, budgets);
   if (!slowest || slowest.ms < 60_000) return undefined;
   const { requests, perMs } = slowest.window;
-  return (
-    `${total} observables; ${slowest.name} allows ${requests} lookups per ${formatDuration(perMs)}, ` +
-    `so uncached ones may take up to ${humanDuration(slowest.ms)} (cache hits are free). Ctrl-C stops cleanly.`
-  );
+  const context =
+    slowest.sharing > 0
+      ? `sharing the budget with ${slowest.sharing} other ${slowest.sharing === 1 ? 'run' : 'runs'} (cache hits are free; the ETA follows their progress)`
+      : `with the budget to itself (cache hits are free; other runs spending it add to this, and the ETA counts them)`;
+  return `${total} observables; ${slowest.name} allows ${requests} lookups per ${formatDuration(perMs)}, so uncached ones need about ${humanDuration(slowest.ms)} ${context}. Ctrl-C stops cleanly.`;
 }
 
 export interface EtaInput {
@@ -84,7 +106,9 @@ export function estimateRemainingMs(input: EtaInput): number | undefined {
   const remaining = input.total - input.done;
   if (remaining <= 0) return 0;
   const misses = expectedMisses(input);
-  const limited = Math.max(0, ...input.budgets.map((budget) => minimumTimeMs(misses, budget.windows, budget.sharedWith, budget.share)));
+  // Lookups granted budget but not answered yet are not done, yet need no budget: counted again,
+  // a progress line taken mid-wave (4 of 8 answered) said a whole window too much (+49 %).
+  const limited = Math.max(0, ...input.budgets.map((budget) => minimumTimeMs(Math.max(0, misses - (budget.inFlight ?? 0)), budget.windows, budget.sharedWith, budget.share)));
   // While a limit binds, it is the estimate: the pace so far includes waits for budget that
   // other processes spent, and the first wave answered at once, so it says little of what is left.
   if (limited > 0) return limited;

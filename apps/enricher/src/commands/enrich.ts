@@ -8,7 +8,7 @@ import type { LogLevel } from '../logger.js';
 import { commandLogger, openEnricher } from '../open-enricher.js';
 import { createFormatter, type EnrichedItem, type OutputFormat, type OutputFormatter } from '../output/formats.js';
 import type { LookupCounts, ProgressBar } from '../progress-bar.js';
-import { budgetsFromStats, expectedMisses, humanDuration, minimumTimeMs, runEta, upfrontEstimate } from '../progress.js';
+import { budgetsFromStats, expectedMisses, humanDuration, minimumTimeMs, othersSeen, runEta, upfrontEstimate } from '../progress.js';
 import { writeOut } from '../run-command.js';
 import { openOutputFile, type OutputFile } from '../output/output-file.js';
 import { plural } from '../output/plural.js';
@@ -266,7 +266,16 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
     const instanceCount = budgets().length;
     if (total !== undefined) {
       // For benchmarks and logs: the estimate in ms, whether or not it is long enough to print.
-      logger.debug({ lookups: total, estimateMs: Math.max(0, ...budgets().map((budget) => minimumTimeMs(total, budget.windows, budget.sharedWith, budget.share))) }, 'up-front estimate');
+      // `others`: how many others sharing a budget had published a demand (0: the estimate is for the budget to itself).
+      const now = budgets();
+      logger.debug(
+        {
+          lookups: total,
+          estimateMs: Math.max(0, ...now.map((budget) => minimumTimeMs(total, budget.windows, budget.sharedWith, budget.share))),
+          others: othersSeen(now),
+        },
+        'up-front estimate',
+      );
     }
     if (!options.quiet && total !== undefined) {
       const estimate = upfrontEstimate(total, budgets());
@@ -321,8 +330,10 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
       refreshing = enricher
         .expectLookups(misses, { providers: selected })
         .then(() => {
-          const { done, etaMs } = runEta(live, { total, instances: instanceCount, elapsedMs: Date.now() - started, budgets: budgets() });
-          logger.debug({ done, total, etaMs }, 'progress');
+          const now = budgets();
+          const { done, etaMs } = runEta(live, { total, instances: instanceCount, elapsedMs: Date.now() - started, budgets: now });
+          // `others`: how many others sharing a budget this ETA counts (0: it has the budget to itself, as far as it knows).
+          logger.debug({ done, total, etaMs, others: othersSeen(now) }, 'progress');
         })
         .finally(() => (refreshing = undefined));
     };

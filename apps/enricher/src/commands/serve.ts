@@ -40,10 +40,11 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
   const token = serverToken(config.server);
   // A line per request: off a terminal they go out in batches, at most 100 ms late (logger.ts).
   const logger = commandLogger(options.logLevel, 'info', { bufferMs: SERVICE_LOG_BUFFER_MS });
-  // Metrics exist before the engine so they see its load-time events; they read the providers once it exists.
+  // Metrics exist before the engine so they see its load-time events; once it exists they read
+  // its synchronous stats at scrape time (the quota as last known: no store call per scrape).
   const engine: { current?: OpenedEnricher } = {};
   const sharedStores = () => engine.current?.stores.sharedStores() ?? [];
-  const metrics = createServiceMetrics(async () => (engine.current ? engine.current.enricher.providers() : []), sharedStores);
+  const metrics = createServiceMetrics(() => engine.current?.enricher.stats(), sharedStores);
   const opened = await openEnricher({
     config,
     configDir: dir,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EnricherEvent, ProviderInfo } from '@x/core';
+import type { EnricherEvent, EnricherStats, ProviderInfo } from '@x/core';
 import { promtoolAvailable, promtoolCheckMetrics } from '../../test/helpers/promtool.js';
 import { createServiceMetrics } from './metrics.js';
 import type { SharedStoreStats } from '../stores.js';
@@ -112,5 +112,24 @@ describe('request and lookup histograms', () => {
     // The JSON form too, with each series' labels beside `le`.
     const json = (await metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === 'x_enrich_lookup_duration_seconds');
     expect(json?.values).toContainEqual(expect.objectContaining({ metricName: 'x_enrich_lookup_duration_seconds_count', value: 2, labels: { instance: 'vt3', cache: 'hit' } }));
+  });
+});
+
+describe('instance gauges from the engine\'s synchronous stats', () => {
+  it('exports the circuit state and the quota as last known, without asking the store', async () => {
+    const stats = {
+      vt3: { circuitState: 'open', quota: { windows: [{ requests: 4, perMs: 60_000, remaining: 1, freesInMs: 20_000 }], at: 0, demand: 0, othersDemand: [], inFlight: 0 } },
+      local: { circuitState: 'closed' },
+    } as unknown as EnricherStats;
+    const engine: { current?: EnricherStats } = {};
+    const metrics = createServiceMetrics(() => engine.current);
+    // Before the engine exists: no instance gauges, no error.
+    expect(await metrics.registry.metrics()).not.toMatch(/x_enrich_rate_limit_remaining\{/);
+    engine.current = stats;
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('x_enrich_rate_limit_remaining{instance="vt3",window="4/60000ms"} 1');
+    expect(text).toContain('x_enrich_circuit_state{instance="vt3",state="open"} 1');
+    expect(text).toContain('x_enrich_circuit_state{instance="local",state="closed"} 1');
+    expect(text).not.toMatch(/x_enrich_rate_limit_remaining\{instance="local"/);
   });
 });

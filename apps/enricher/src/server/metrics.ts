@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EnricherEvent, ProviderInfo } from '@x/core';
+import type { EnricherEvent, EnricherStats, ProviderInfo } from '@x/core';
 import type { SharedStoreStats } from '../stores.js';
 
 const CIRCUIT_STATES = ['closed', 'open', 'half-open', 'isolated', 'disabled'] as const;
@@ -128,11 +128,27 @@ export interface ServiceMetrics {
 }
 
 /**
- * Prometheus metrics from core's engine events (lookups, cache hits, upstream calls by status,
- * retries, circuit state, quota waits, latency histograms), plus the remaining rate-limit
- * budget read from the providers at scrape time, plus the process's default metrics.
+ * Where the circuit and rate-limit gauges read the instances at scrape time: the engine's
+ * synchronous `stats()` (the quota as last known from the store's answers, no store call per
+ * scrape; undefined before the engine exists), or an async `providers()` (asks the store).
  */
-export function createServiceMetrics(providers: () => Promise<readonly ProviderInfo[]>, sharedStores: () => readonly SharedStoreStats[] = () => []): ServiceMetrics {
+export type InstanceSource = () => EnricherStats | undefined | Promise<readonly ProviderInfo[]>;
+
+/** Each instance's circuit state and rate-limit windows with what is left in each, from either source. */
+async function readInstances(source: InstanceSource): Promise<Array<{ name: string; circuitState: string; windows: ReadonlyArray<{ requests: number; perMs: number; remaining: number }> }>> {
+  const read = await source();
+  if (!read) return [];
+  if (Array.isArray(read)) return (read as readonly ProviderInfo[]).map((info) => ({ name: info.name, circuitState: info.circuitState, windows: info.rateLimit }));
+  return Object.entries(read as EnricherStats).map(([name, stats]) => ({ name, circuitState: stats.circuitState, windows: stats.quota?.windows ?? [] }));
+}
+
+/**
+ * Prometheus metrics from core's engine events (lookups, cache hits, upstream calls by status,
+ * retries, circuit state, quota waits, latency histograms), plus each instance's circuit state
+ * and remaining rate-limit budget read at scrape time (see `InstanceSource`), plus the
+ * process's default metrics.
+ */
+export function createServiceMetrics(instances: InstanceSource, sharedStores: () => readonly SharedStoreStats[] = () => []): ServiceMetrics {
   const registry = new Registry();
   // Shared (Redis) stores: whether they serve, and how often a fallback or refusal happened, so
   // an operator can alert on a fleet that silently went back to per-process quotas.
@@ -172,7 +188,7 @@ export function createServiceMetrics(providers: () => Promise<readonly ProviderI
     labelNames: ['instance', 'state'],
     registers: [registry],
     async collect() {
-      for (const info of await providers()) for (const state of CIRCUIT_STATES) this.set({ instance: info.name, state }, info.circuitState === state ? 1 : 0);
+      for (const info of await readInstances(instances)) for (const state of CIRCUIT_STATES) this.set({ instance: info.name, state }, info.circuitState === state ? 1 : 0);
     },
   });
   new Gauge({
@@ -181,7 +197,7 @@ export function createServiceMetrics(providers: () => Promise<readonly ProviderI
     labelNames: ['instance', 'window'],
     registers: [registry],
     async collect() {
-      for (const info of await providers()) for (const window of info.rateLimit) this.set({ instance: info.name, window: `${window.requests}/${window.perMs}ms` }, window.remaining);
+      for (const info of await readInstances(instances)) for (const window of info.windows) this.set({ instance: info.name, window: `${window.requests}/${window.perMs}ms` }, window.remaining);
     },
   });
   const countRequest = batchedCounter(registry, 'x_enrich_http_server_requests_total', 'Requests to this service.', ['route', 'method', 'status']);

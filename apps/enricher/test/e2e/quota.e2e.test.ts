@@ -140,7 +140,7 @@ describe('the ETA and the published demand', () => {
       expect(upfront).toMatchObject({ lookups: 24, estimateMs: 2_000 });
       const progress = logged.filter((line) => line.msg === 'progress');
       expect(progress.length).toBeGreaterThan(0);
-      for (const line of progress) expect(line).toMatchObject({ total: 24, done: expect.any(Number), etaMs: expect.any(Number) });
+      for (const line of progress) expect(line).toMatchObject({ total: 24, done: expect.any(Number), etaMs: expect.any(Number), others: 0 });
       // The budget file holds the charge log and no demand: the run withdrew it at the end.
       const files = (await readdir(join(cacheDir, 'rate-limits'))).filter((name) => name.endsWith('.json'));
       expect(files).toHaveLength(1);

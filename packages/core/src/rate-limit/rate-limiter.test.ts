@@ -195,6 +195,83 @@ describe('rate limiter', () => {
     expect(fairShare(1, [5, 5, 5])).toBe(1);
   });
 
+  it('hands the units a window does not divide evenly to the largest demands, so the shares add up to the window', () => {
+    expect(fairShare(8, [14, 14], 6)).toBe(2); // the two large demands get the 2 left over
+    expect(fairShare(8, [6, 14], 14)).toBe(3);
+    expect(fairShare(8, [14, 14], 14)).toBe(3); // a tie: nobody can tell who is first, all may try
+    expect(fairShare(8, [12, 11], 11)).toBe(3); // 2 left over: one to the 12, one to both 11s
+    expect(fairShare(8, [14], 14)).toBe(4);
+    expect(fairShare(8, [1, 20], 20)).toBe(4);
+  });
+
+  it("a fleet's first process, which took the first window alone, finishes when its estimate said, whoever asks first when the window frees", async () => {
+    // 8 per 10 s, 14 lookups each. A starts first and sees nobody: it takes the whole first
+    // window. B and C publish 14 each 100 ms later; A's first refresh (t = 1 s) sees them. With
+    // shares rounded up (3 + 3 + 3 for 8) A finished at 20 s or 30 s depending on who asked the
+    // store first at 10 s: its ETA was off by a whole window (+50 %, +108 % in the bench).
+    async function fleet(aFirst: boolean): Promise<{ estimateMs: number; finishedMs: number; ends: number[] }> {
+      const clock = createFakeClock(0);
+      const store = createMemoryRateLimitStore();
+      const windows = [{ requests: 8, perMs: 10_000 }];
+      const process = async (lookups: number, startAt: number, onRefreshed?: (limiter: ReturnType<typeof createRateLimiter>) => void) => {
+        await clock.sleep(startAt);
+        const limiter = createRateLimiter({ key: 'vt', windows, store, clock });
+        let left = lookups;
+        let queued = lookups;
+        let done = false;
+        await limiter.refresh(left);
+        // Like the CLI: the demand still expected is published every second.
+        const ticker = (async () => {
+          while (!done) {
+            await clock.sleep(1_000);
+            if (done) break;
+            await limiter.refresh(left);
+            onRefreshed?.(limiter);
+          }
+        })();
+        const worker = async (): Promise<void> => {
+          while (queued > 0) {
+            queued -= 1;
+            await (await limiter.acquire()).settle();
+            left -= 1;
+          }
+        };
+        await Promise.all(Array.from({ length: 8 }, worker));
+        done = true;
+        const end = clock.now();
+        await limiter.refresh(0);
+        await ticker;
+        return end;
+      };
+      let estimateMs = Number.NaN;
+      let estimatedAt = 0;
+      const a = process(14, 0, (limiter) => {
+        if (estimatedAt > 0) return;
+        const seen = limiter.snapshot();
+        const now = clock.now();
+        estimateMs = estimateBatchMs({ lookups: seen.demand, windows: windowsAt(seen, now), sharedWith: seen.othersDemand, ...(seen.share ? { share: seen.share } : {}) });
+        estimatedAt = now;
+      });
+      // Equal deadlines wake in the order the sleeps were made: this decides who asks first.
+      const others = [process(14, 100), process(14, 100)];
+      const all = aFirst ? [a, ...others] : [...others, a];
+      const ends = Promise.all(all);
+      while (await clock.next());
+      const times = await ends;
+      const aEnd = aFirst ? times[0]! : times[2]!;
+      return { estimateMs, finishedMs: aEnd - estimatedAt, ends: times };
+    }
+    for (const aFirst of [true, false]) {
+      const { estimateMs, finishedMs, ends } = await fleet(aFirst);
+      // A: 8 at 0, then 2 a window (the two 14s get the 2 units left over) → its last at 30 s,
+      // 29 s after its first refresh, as processor sharing says (its 6 + 6 of each other = the fleet's 18th request).
+      expect(finishedMs).toBe(29_000);
+      expect(estimateMs).toBe(29_000);
+      // The fleet still spends the window at its full rate: 42 requests, the last in the 6th window.
+      expect(Math.max(...ends)).toBe(50_000);
+    }
+  });
+
   it('processor sharing: a small demand among large ones finishes with the fleet, not after it', () => {
     const window = { requests: 4, perMs: 60_000, remaining: 4 };
     expect(estimateBatchMs({ lookups: 4, windows: [window], sharedWith: [20, 20] })).toBe(120_000); // 12 requests

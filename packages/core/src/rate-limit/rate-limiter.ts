@@ -28,17 +28,36 @@ export interface RateLimiterOptions {
  * A participant's share of a window of `requests` shared with others whose outstanding demands
  * are `others`: equal shares, except that a demand smaller than its equal share leaves the rest
  * to the others (max-min fairness): 8 shared with [14, 14] gives 3; with [1] gives 7.
+ *
+ * When the window does not divide evenly, the units left over go to the largest outstanding
+ * demands (`own`: this participant's): 8 among a demand of 6 and two of 14 gives the two large
+ * ones 3 and the small one 2, adding up to the window. Rounding every share up instead (3 + 3 + 3
+ * for 8) left the store to pick who came short by who asked first, so a process's finish, and
+ * its ETA, was a lottery of a whole window (the first process of a fleet finished at 20 s or
+ * at 30 s from one run to the next). Handing the extra to the largest demands is also what
+ * processor sharing (`estimateBatchMs`'s `sharedWith`) assumes: a smaller demand is served at
+ * the same pace as the others until it is met, not faster. Participants with the same demand
+ * all get the extra (they cannot tell who is first); the store then settles between them,
+ * and whoever came short has the larger demand at the next window. Without `own`, the share
+ * rounds up (the most this participant may take).
  */
-export function fairShare(requests: number, others: readonly number[]): number {
+export function fairShare(requests: number, others: readonly number[], own?: number): number {
   const waiting = others.filter((units) => units > 0).sort((a, b) => a - b);
   let left = requests;
   let sharing = waiting.length + 1;
-  for (const units of waiting) {
+  let big = 0;
+  for (; big < waiting.length; big++) {
+    const units = waiting[big] as number;
     if (units >= left / sharing) break;
     left -= units;
     sharing -= 1;
   }
-  return Math.max(1, Math.ceil(left / sharing));
+  const even = Math.floor(left / sharing);
+  const extra = left - even * sharing;
+  if (own === undefined || extra === 0) return Math.max(1, Math.ceil(left / sharing));
+  // Of the others that share what is left (the large demands), those with more outstanding than this one.
+  const larger = waiting.slice(big).filter((units) => units > own).length;
+  return Math.max(1, even + (larger < extra ? 1 : 0));
 }
 
 /** The budget key of a quota group (instances use their own name; this cannot clash with one: names have no ':'). */
@@ -256,7 +275,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter & Re
       const charge = own[i] as { at: number };
       if (!inFlightOwn.has(charge) && charge.at <= now - window.perMs) own.splice(i, 1);
     }
-    const share = fairShare(window.requests, othersDemand);
+    const share = fairShare(window.requests, othersDemand, demand);
     if (own.length + asking + cost <= share) return 0;
     const oldest = own.find((charge) => !inFlightOwn.has(charge));
     // All ours are in flight: a settle wakes the waiters. Otherwise look again at least every
@@ -409,7 +428,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter & Re
     if (!window || demand === 0 || !othersDemand.some((units) => units > 0)) return {};
     const now = clock.now();
     const counted = own.filter((charge) => inFlightOwn.has(charge) || charge.at > now - window.perMs);
-    const requests = Math.min(window.requests, fairShare(window.requests, othersDemand));
+    const requests = Math.min(window.requests, fairShare(window.requests, othersDemand, demand));
     const oldest = counted.find((charge) => !inFlightOwn.has(charge));
     return { share: { requests, perMs: window.perMs, remaining: Math.max(0, requests - counted.length), freesInMs: oldest ? Math.max(0, oldest.at + window.perMs - now) : window.perMs } };
   }
