@@ -55,6 +55,7 @@ export { cacheKey } from './cache/cache-key.js';
 
 // --- HTTP (core-B) -----------------------------------------------------------------
 export { createHttpClient, type HttpClientOptions } from './http/http-client.js';
+export { isLoopbackHost } from './http/loopback.js';
 export type {
   HttpCallInfo,
   HttpClient,

@@ -3,18 +3,13 @@
  * config loads (templates, JMESPath expressions, rules and the fields they name), every field
  * described so `x-enrich config schema` completes it in editors, every credential marked secret.
  */
-import { OBSERVABLE_TYPES, secret, zDuration, zLifecycle } from '@x/core';
+import { isLoopbackHost, OBSERVABLE_TYPES, secret, zDuration, zLifecycle } from '@x/core';
 import { z } from 'zod';
 import { compilePath, FIELD_TYPES } from './extract.js';
 import { RECIPES, type RecipeName } from './recipes/index.js';
 import { conditionFields, zCondition } from './rules.js';
 import { unknownVariables } from './template.js';
 
-/** `localhost`, `127.0.0.0/8` and `::1`: plain http is accepted only there (a local API, a test upstream). */
-function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  return host === 'localhost' || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
-}
 
 const zHttpsUrl = z
   .string()

@@ -1,4 +1,4 @@
-import { secret, zDuration } from '@x/core';
+import { isLoopbackHost, secret, zDuration } from '@x/core';
 import { z } from 'zod';
 
 /** VirusTotal's public v2 endpoint (End of Life 2021-08-11). */
@@ -8,11 +8,6 @@ export const DEFAULT_API_URL = 'https://www.virustotal.com/vtapi/v2/';
 export const PUBLIC_BATCH_SIZE = 4;
 export const PRIVATE_BATCH_SIZE_MAX = 25;
 
-const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
-
-function isLoopback(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname) || /^127(?:\.\d{1,3}){3}$/.test(hostname);
-}
 
 /**
  * The API key travels in the query string in v2, so plain http would leak it to every hop:
@@ -35,7 +30,7 @@ const zApiUrl = z
     }
     if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'apiUrl must not carry credentials; the API key goes in apiKey' });
     if (url.protocol === 'https:') return;
-    if (url.protocol === 'http:' && isLoopback(url.hostname)) return;
+    if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return;
     ctx.addIssue({
       code: 'custom',
       message: `apiUrl must use https (plain http is accepted only for loopback hosts such as 127.0.0.1), got ${url.protocol}//${url.host}`,

@@ -1,16 +1,10 @@
-import { secret, zDuration } from '@x/core';
+import { isLoopbackHost, secret, zDuration } from '@x/core';
 import { z } from 'zod';
 import { EXTRACT_GROUPS, zRelationshipName } from './depth.js';
 import { DEFAULT_MALICE_RULES, zMaliceRulesOption } from './malice-rules.js';
 
 /** VirusTotal's API v3 endpoint. */
 export const DEFAULT_BASE_URL = 'https://www.virustotal.com/api/v3';
-
-/** `localhost`, `127.0.0.0/8` and `::1` (as `URL.hostname` spells it: `[::1]`). */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  return host === 'localhost' || host === '[::1]' || /^127(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(host);
-}
 
 /**
  * The key travels in a header; over plain http every hop could read it, so only https is

@@ -354,23 +354,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter & Re
       const now = clock.now();
       const beyondShare = overShare(cost, now);
       if (beyondShare > 0) {
-        const started = now;
-        const wake = new AbortController();
-        waitingOnFlight.add(wake);
-        const onAbort = (): void => wake.abort();
-        signal?.addEventListener('abort', onAbort, { once: true });
-        try {
-          await clock.sleep(beyondShare, wake.signal);
-        } catch (error) {
-          if (signal?.aborted) throw abortError(signal);
-          if (!wake.signal.aborted) throw error;
-        } finally {
-          signal?.removeEventListener('abort', onAbort);
-          waitingOnFlight.delete(wake);
-          const slept = clock.now() - started;
-          waitedHere += slept;
-          waitedMs += slept;
-        }
+        waitedHere += await sleepUnlessWoken(beyondShare, signal, true);
         continue;
       }
       const attempt = await store.tryAcquire(key, asked(), cost, now);
@@ -388,38 +372,43 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter & Re
           { retryable: true, details: { key, window, retryAfterMs: attempt.retryAfterMs, maxWaitMs } },
         );
       }
-      const started = clock.now();
-      const wake = new AbortController();
       const onFlight = attempt.retryAfterMs <= PENDING_CHARGE_POLL_MS;
-      let sleepMs = attempt.retryAfterMs;
-      if (onFlight) {
-        waitingOnFlight.add(wake);
-        // Our own requests are in flight: their settle wakes us, so poll the store (for other
-        // processes' charges) far less often than PENDING_CHARGE_POLL_MS.
-        if (inFlight > 0) sleepMs = LOCAL_FLIGHT_POLL_MS;
-      }
-      const onAbort = (): void => wake.abort();
-      // The signal may have aborted while the store was asked: a listener added now would never
-      // fire, and the lookup would sleep out the whole wait (seen with the file store's slower calls).
-      if (signal?.aborted) {
-        waitingOnFlight.delete(wake);
-        throw abortError(signal);
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        await clock.sleep(sleepMs, wake.signal);
-      } catch (error) {
-        if (signal?.aborted) throw abortError(signal);
-        if (!wake.signal.aborted) throw error;
-        // Woken by a settle in this process: try again now.
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-        waitingOnFlight.delete(wake);
-        const slept = clock.now() - started;
-        waitedHere += slept;
-        waitedMs += slept;
-      }
+      // Our own requests are in flight: their settle wakes us, so poll the store (for other
+      // processes' charges) far less often than PENDING_CHARGE_POLL_MS.
+      const sleepMs = onFlight && inFlight > 0 ? LOCAL_FLIGHT_POLL_MS : attempt.retryAfterMs;
+      waitedHere += await sleepUnlessWoken(sleepMs, signal, onFlight);
     }
+  }
+
+  /**
+   * Sleeps `ms` on the clock; a settle in this process ends the sleep early when `wakeOnSettle`
+   * (the head tries again at once), the caller's signal ends it with the abort error. Counts the
+   * time slept in the limiter's waits.
+   * @returns the milliseconds slept.
+   */
+  async function sleepUnlessWoken(ms: number, signal: AbortSignal | undefined, wakeOnSettle: boolean): Promise<number> {
+    // The signal may have aborted while the store was asked: a listener added now would never
+    // fire, and the lookup would sleep out the whole wait (seen with the file store's slower calls).
+    if (signal?.aborted) throw abortError(signal);
+    const started = clock.now();
+    const wake = new AbortController();
+    if (wakeOnSettle) waitingOnFlight.add(wake);
+    const onAbort = (): void => wake.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let slept = 0;
+    try {
+      await clock.sleep(ms, wake.signal);
+    } catch (error) {
+      if (signal?.aborted) throw abortError(signal);
+      if (!wake.signal.aborted) throw error;
+      // Woken by a settle in this process.
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      waitingOnFlight.delete(wake);
+      slept = clock.now() - started;
+      waitedMs += slept;
+    }
+    return slept;
   }
 
   /** This limiter's share as the snapshot reports it (see `QuotaSnapshot.share`), while one applies. */
