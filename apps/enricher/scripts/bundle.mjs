@@ -36,6 +36,34 @@ const REWRITES = [
   { file: /packages\/core\/dist\/plugin\/resolve-plugin\.js$/, from: "new URL('../..', import.meta.url)", to: "new URL('..', import.meta.url)" },
 ];
 
+/**
+ * Third-party modules a cached `enrich` loads only to run a few lines of: what they require at
+ * their top level for a feature the CLI does not use on that path is required on first use
+ * instead (issue 16: each drags in Node built-ins that are compiled on every start). Each rewrite
+ * must match, like REWRITES.
+ * - commander requires node:child_process (and with it net and dgram) for executable
+ *   subcommands, which x-enrich does not have; only `spawn` is called.
+ * - pino requires its worker-thread transport (thread-stream) for `pino.transport()` and the
+ *   `transport` option; x-enrich's logger writes to a stream.
+ */
+const LAZY_REQUIRES = [
+  {
+    file: /[\\/]commander[\\/]lib[\\/]command\.js$/,
+    from: "const childProcess = require('node:child_process');",
+    to: "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };",
+  },
+  {
+    file: /[\\/]pino[\\/]pino\.js$/,
+    from: "module.exports.transport = require('./lib/transport')",
+    to: "Object.defineProperty(module.exports, 'transport', { get: () => require('./lib/transport'), enumerable: true, configurable: true })",
+  },
+  {
+    file: /[\\/]pino[\\/]lib[\\/]tools\.js$/,
+    from: "const transport = require('./transport')",
+    to: "const transport = (...args) => require('./transport')(...args)",
+  },
+];
+
 export const workspacePackages = {
   name: 'x-enrich-workspace-packages',
   setup(build) {
@@ -68,6 +96,28 @@ export const workspacePackages = {
     build.onEnd((result) => {
       if (result.errors.length > 0) return;
       for (const rewrite of REWRITES) if (!matched.has(rewrite)) throw new Error(`bundle: no file matched ${rewrite.file}; update scripts/bundle.mjs`);
+    });
+  },
+};
+
+/** LAZY_REQUIRES as an esbuild plugin (exported for test/bundle-script.test.ts). */
+export const lazyRequires = {
+  name: 'x-enrich-lazy-requires',
+  setup(build) {
+    const matched = new Set();
+    build.onLoad({ filter: /[\\/](commander[\\/]lib[\\/]command|pino[\\/]pino|pino[\\/]lib[\\/]tools)\.js$/ }, async (args) => {
+      let text = await readFile(args.path, 'utf8');
+      for (const rewrite of LAZY_REQUIRES) {
+        if (!rewrite.file.test(args.path)) continue;
+        if (!text.includes(rewrite.from)) throw new Error(`bundle: ${args.path} no longer contains ${rewrite.from}; update scripts/bundle.mjs`);
+        text = text.replace(rewrite.from, rewrite.to);
+        matched.add(rewrite);
+      }
+      return { contents: text, loader: 'js' };
+    });
+    build.onEnd((result) => {
+      if (result.errors.length > 0) return;
+      for (const rewrite of LAZY_REQUIRES) if (!matched.has(rewrite)) throw new Error(`bundle: no file matched ${rewrite.file}; update scripts/bundle.mjs`);
     });
   },
 };
@@ -116,7 +166,7 @@ export async function bundle({ outdir = join(APP, 'dist'), metafile = false } = 
     // on the first upstream request; a cached run should not even parse it. A dependency of the
     // app too, so `require('axios')` from dist/ finds it in any install layout.
     external: ['@fastify/swagger-ui', 'axios'],
-    plugins: [workspacePackages],
+    plugins: [workspacePackages, lazyRequires],
     metafile,
     logLevel: 'warning',
   });

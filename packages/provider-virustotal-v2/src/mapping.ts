@@ -30,74 +30,88 @@ export function reportKindFor(type: ObservableType): V2ReportKind | undefined {
 /** The name the seed's enricher gives a type in entity names (`url` is `uri` there). */
 const ENTITY_TYPE_NAME: Partial<Record<ObservableType, string>> = { domain: 'domain', ipv4: 'ipv4', url: 'uri' };
 
-const zEnvelope = z.looseObject({
-  response_code: z.number().int(),
-  verbose_msg: z.string().optional().catch(undefined),
-  resource: z.string().optional().catch(undefined),
-});
+// The report schemas are built on the first upstream answer, not at import: a cached lookup
+// never parses a body, and building them is milliseconds of every cold start (issue 16).
+function buildSchemas() {
+  const zEnvelope = z.looseObject({
+    response_code: z.number().int(),
+    verbose_msg: z.string().optional().catch(undefined),
+    resource: z.string().optional().catch(undefined),
+  });
 
-const lenientString = z.string().nullish().catch(undefined);
-const lenientArray = z.array(z.unknown()).optional().catch(undefined);
+  const lenientString = z.string().nullish().catch(undefined);
+  const lenientArray = z.array(z.unknown()).optional().catch(undefined);
 
-const zScanReport = z.looseObject({
-  positives: z.number().int().nonnegative(),
-  total: z.number().int().nonnegative(),
-  scan_date: lenientString,
-  scan_id: lenientString,
-  permalink: lenientString,
-});
+  const zScanReport = z.looseObject({
+    positives: z.number().int().nonnegative(),
+    total: z.number().int().nonnegative(),
+    scan_date: lenientString,
+    scan_id: lenientString,
+    permalink: lenientString,
+  });
 
-const zEngineVerdict = z.looseObject({
-  detected: z.boolean().nullish().catch(undefined),
-  result: z.string().nullish().catch(undefined),
-});
+  const zEngineVerdict = z.looseObject({
+    detected: z.boolean().nullish().catch(undefined),
+    result: z.string().nullish().catch(undefined),
+  });
 
-const zFileReport = zScanReport.extend({
-  md5: lenientString,
-  sha1: lenientString,
-  sha256: lenientString,
-  scans: z.record(z.string(), z.unknown()).optional().catch(undefined),
-});
+  const zFileReport = zScanReport.extend({
+    md5: lenientString,
+    sha1: lenientString,
+    sha256: lenientString,
+    scans: z.record(z.string(), z.unknown()).optional().catch(undefined),
+  });
 
-const zUrlReport = zScanReport.extend({
-  url: lenientString,
-  filescan_id: lenientString,
-});
+  const zUrlReport = zScanReport.extend({
+    url: lenientString,
+    filescan_id: lenientString,
+  });
 
-const zDetectedUrl = z.looseObject({
-  url: z.string(),
-  positives: z.number().nonnegative(),
-  total: z.number().nonnegative(),
-  scan_date: lenientString,
-});
-type DetectedUrl = z.output<typeof zDetectedUrl>;
+  const zDetectedUrl = z.looseObject({
+    url: z.string(),
+    positives: z.number().nonnegative(),
+    total: z.number().nonnegative(),
+    scan_date: lenientString,
+  });
+  const zHostReport = z.looseObject({
+    detected_urls: lenientArray,
+    undetected_urls: lenientArray,
+    resolutions: lenientArray,
+    detected_communicating_samples: lenientArray,
+    undetected_communicating_samples: lenientArray,
+    detected_downloaded_samples: lenientArray,
+    undetected_downloaded_samples: lenientArray,
+    detected_referrer_samples: lenientArray,
+    undetected_referrer_samples: lenientArray,
+  });
 
-const zHostReport = z.looseObject({
-  detected_urls: lenientArray,
-  undetected_urls: lenientArray,
-  resolutions: lenientArray,
-  detected_communicating_samples: lenientArray,
-  undetected_communicating_samples: lenientArray,
-  detected_downloaded_samples: lenientArray,
-  undetected_downloaded_samples: lenientArray,
-  detected_referrer_samples: lenientArray,
-  undetected_referrer_samples: lenientArray,
-});
+  const zDomainReport = zHostReport.extend({
+    categories: z.array(z.string()).optional().catch(undefined),
+    subdomains: lenientArray,
+    domain_siblings: lenientArray,
+    whois_timestamp: z.number().nullish().catch(undefined),
+  });
 
-const zDomainReport = zHostReport.extend({
-  categories: z.array(z.string()).optional().catch(undefined),
-  subdomains: lenientArray,
-  domain_siblings: lenientArray,
-  whois_timestamp: z.number().nullish().catch(undefined),
-});
+  const zIpReport = zHostReport.extend({
+    asn: z.union([z.string(), z.number()]).nullish().catch(undefined),
+    as_owner: lenientString,
+    country: lenientString,
+    continent: lenientString,
+    network: lenientString,
+  });
 
-const zIpReport = zHostReport.extend({
-  asn: z.union([z.string(), z.number()]).nullish().catch(undefined),
-  as_owner: lenientString,
-  country: lenientString,
-  continent: lenientString,
-  network: lenientString,
-});
+  return { zEnvelope, zScanReport, zEngineVerdict, zFileReport, zUrlReport, zDetectedUrl, zHostReport, zDomainReport, zIpReport };
+}
+
+type Schemas = ReturnType<typeof buildSchemas>;
+let built: Schemas | undefined;
+/** The report schemas, built once on first use. */
+function schemas(): Schemas {
+  built ??= buildSchemas();
+  return built;
+}
+
+type DetectedUrl = z.output<Schemas['zDetectedUrl']>;
 
 function badResponse(observable: Observable, what: string): UpstreamError {
   return new UpstreamError('bad_response', `VirusTotal v2 returned an unusable ${reportKindFor(observable.type) ?? observable.type} report for ${observable.type} ${observable.value}: ${what}`);
@@ -136,7 +150,7 @@ export function mapV2Report(observable: Observable, body: unknown, thresholds: M
   const kind = reportKindFor(observable.type);
   if (!kind) throw new UpstreamError('bad_request', `VirusTotal v2 cannot look up ${observable.type} observables`);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badResponse(observable, 'expected a JSON object');
-  const envelope = parseOrThrow(zEnvelope, body, observable);
+  const envelope = parseOrThrow(schemas().zEnvelope, body, observable);
   const code = envelope.response_code;
 
   if (code === 0) return { kind: 'not_found', reasons: [envelopeReason(0, envelope.verbose_msg)], raw: body };
@@ -155,13 +169,13 @@ export function mapV2Report(observable: Observable, body: unknown, thresholds: M
 
   switch (kind) {
     case 'file':
-      return mapFileReport(observable, parseOrThrow(zFileReport, body, observable), thresholds, body);
+      return mapFileReport(observable, parseOrThrow(schemas().zFileReport, body, observable), thresholds, body);
     case 'url':
-      return mapUrlReport(observable, parseOrThrow(zUrlReport, body, observable), thresholds, body);
+      return mapUrlReport(observable, parseOrThrow(schemas().zUrlReport, body, observable), thresholds, body);
     case 'domain':
-      return mapDomainReport(observable, parseOrThrow(zDomainReport, body, observable), thresholds, body);
+      return mapDomainReport(observable, parseOrThrow(schemas().zDomainReport, body, observable), thresholds, body);
     case 'ip-address':
-      return mapIpReport(observable, parseOrThrow(zIpReport, body, observable), thresholds, body);
+      return mapIpReport(observable, parseOrThrow(schemas().zIpReport, body, observable), thresholds, body);
   }
 }
 
@@ -169,7 +183,7 @@ export function mapV2Report(observable: Observable, body: unknown, thresholds: M
 export function detectionNames(scans: Record<string, unknown> | undefined): Array<{ name: string; engines: string[] }> {
   const byName = new Map<string, string[]>();
   for (const [engine, value] of Object.entries(scans ?? {})) {
-    const verdict = zEngineVerdict.safeParse(value);
+    const verdict = schemas().zEngineVerdict.safeParse(value);
     if (!verdict.success) continue;
     const name = verdict.data.result?.trim();
     // `result` is null when an engine did not detect; `detected: false` with a name never happens
@@ -184,7 +198,7 @@ export function detectionNames(scans: Record<string, unknown> | undefined): Arra
     .sort((a, b) => b.engines.length - a.engines.length || a.name.localeCompare(b.name));
 }
 
-function scanFields(assessment: InfectionAssessment, report: z.output<typeof zScanReport>) {
+function scanFields(assessment: InfectionAssessment, report: z.output<Schemas['zScanReport']>) {
   return {
     infectionRate: assessment.rate,
     positives: report.positives,
@@ -195,7 +209,7 @@ function scanFields(assessment: InfectionAssessment, report: z.output<typeof zSc
   };
 }
 
-function mapFileReport(observable: Observable, report: z.output<typeof zFileReport>, thresholds: InfectionRateThresholds, raw: unknown): ProviderOutcome {
+function mapFileReport(observable: Observable, report: z.output<Schemas['zFileReport']>, thresholds: InfectionRateThresholds, raw: unknown): ProviderOutcome {
   const assessment = assessInfection(report, thresholds, 'the file');
   const detections = detectionNames(report.scans);
   const fields = scanFields(assessment, report);
@@ -244,7 +258,7 @@ function foundWithIndicator(observable: Observable, assessment: InfectionAssessm
   };
 }
 
-function mapUrlReport(observable: Observable, report: z.output<typeof zUrlReport>, thresholds: InfectionRateThresholds, raw: unknown): ProviderOutcome {
+function mapUrlReport(observable: Observable, report: z.output<Schemas['zUrlReport']>, thresholds: InfectionRateThresholds, raw: unknown): ProviderOutcome {
   const assessment = assessInfection(report, thresholds, 'the URL');
   const extracted = { ...scanFields(assessment, report), url: report.url ?? observable.value, filescanId: report.filescan_id ?? null };
   return foundWithIndicator(observable, assessment, extracted, raw);
@@ -254,7 +268,7 @@ function mapUrlReport(observable: Observable, report: z.output<typeof zUrlReport
 export function worstDetectedUrl(detectedUrls: unknown[] | undefined): DetectedUrl | undefined {
   let worst: { url: DetectedUrl; rate: number } | undefined;
   for (const item of detectedUrls ?? []) {
-    const parsed = zDetectedUrl.safeParse(item);
+    const parsed = schemas().zDetectedUrl.safeParse(item);
     if (!parsed.success || !(parsed.data.total > 0)) continue;
     const rate = (parsed.data.positives * 100) / parsed.data.total;
     if (
@@ -275,7 +289,7 @@ export function worstDetectedUrl(detectedUrls: unknown[] | undefined): DetectedU
  * host are counted but do not raise it, because malware contacts clean infrastructure
  * (8.8.8.8, python.org) all the time.
  */
-function assessHost(report: z.output<typeof zHostReport>, options: MappingOptions): { assessment: InfectionAssessment; worst: DetectedUrl | undefined } {
+function assessHost(report: z.output<Schemas['zHostReport']>, options: MappingOptions): { assessment: InfectionAssessment; worst: DetectedUrl | undefined } {
   const worst = worstDetectedUrl(report.detected_urls);
   const assessment = options.hostVerdict === 'unrated' ? unrated(worst) : worstUrlAssessment(report, worst, options);
   const samples = {
@@ -298,7 +312,7 @@ function assessHost(report: z.output<typeof zHostReport>, options: MappingOption
  * The EclecticIQ rule: the host's rate is its worst detected URL's. With
  * `hostMinUrlInfectionRate`, URLs below that rate are left out first (noise on popular hosts).
  */
-function worstUrlAssessment(report: z.output<typeof zHostReport>, worst: DetectedUrl | undefined, options: MappingOptions): InfectionAssessment {
+function worstUrlAssessment(report: z.output<Schemas['zHostReport']>, worst: DetectedUrl | undefined, options: MappingOptions): InfectionAssessment {
   const minimum = options.hostMinUrlInfectionRate ?? 0;
   const counted = minimum > 0 ? worstDetectedUrl((report.detected_urls ?? []).filter((item) => rateOf(item) >= minimum)) : worst;
   const ratio: DetectionRatio = counted ? { positives: counted.positives, total: counted.total } : { positives: 0, total: 0 };
@@ -327,11 +341,11 @@ function unrated(worst: DetectedUrl | undefined): InfectionAssessment {
 }
 
 function rateOf(item: unknown): number {
-  const parsed = zDetectedUrl.safeParse(item);
+  const parsed = schemas().zDetectedUrl.safeParse(item);
   return parsed.success && parsed.data.total > 0 ? (parsed.data.positives * 100) / parsed.data.total : 0;
 }
 
-function hostFields(report: z.output<typeof zHostReport>, assessment: InfectionAssessment, worst: DetectedUrl | undefined, permalink: string) {
+function hostFields(report: z.output<Schemas['zHostReport']>, assessment: InfectionAssessment, worst: DetectedUrl | undefined, permalink: string) {
   return {
     infectionRate: assessment.rate,
     positives: assessment.positives,
@@ -361,7 +375,7 @@ function vendorCategories(report: Record<string, unknown>): Record<string, strin
   return categories;
 }
 
-function mapDomainReport(observable: Observable, report: z.output<typeof zDomainReport>, thresholds: MappingOptions, raw: unknown): ProviderOutcome {
+function mapDomainReport(observable: Observable, report: z.output<Schemas['zDomainReport']>, thresholds: MappingOptions, raw: unknown): ProviderOutcome {
   const { assessment, worst } = assessHost(report, thresholds);
   const permalink = `https://www.virustotal.com/gui/domain/${encodeURIComponent(observable.value)}`;
   const extracted = {
@@ -375,7 +389,7 @@ function mapDomainReport(observable: Observable, report: z.output<typeof zDomain
   return foundWithIndicator(observable, assessment, extracted, raw);
 }
 
-function mapIpReport(observable: Observable, report: z.output<typeof zIpReport>, thresholds: MappingOptions, raw: unknown): ProviderOutcome {
+function mapIpReport(observable: Observable, report: z.output<Schemas['zIpReport']>, thresholds: MappingOptions, raw: unknown): ProviderOutcome {
   const { assessment, worst } = assessHost(report, thresholds);
   const permalink = `https://www.virustotal.com/gui/ip-address/${encodeURIComponent(observable.value)}`;
   const extracted = {

@@ -44,59 +44,77 @@ export function relationshipsFor(objectType: V3ObjectType, names: readonly strin
 
 // ----------------------------------------------------------------- attributes read here
 
-const zCountMap = z.record(z.string(), z.number());
-const zLoose = z.looseObject({});
+// The schemas are built on the first upstream answer that needs them, not at import: a cached
+// lookup never parses a body, and building them is milliseconds of every cold start (issue 16).
+function buildSchemas() {
+  const zCountMap = z.record(z.string(), z.number());
+  const zLoose = z.looseObject({});
 
-/**
- * The extra attributes, each optional and nullable; a present one of the wrong type fails the
- * parse like the seed's fields do (mapping.ts merges this into its schema).
- */
-export const zDepthAttributes = {
-  gti_assessment: z
-    .looseObject({
-      verdict: z.looseObject({ value: z.string() }).nullish(),
-      threat_score: z.looseObject({ value: z.number() }).nullish(),
-      severity: z.looseObject({ value: z.string() }).nullish(),
-      description: z.string().nullish(),
-    })
-    .nullish(),
-  threat_severity: z.looseObject({ threat_severity_level: z.string().nullish(), level_description: z.string().nullish() }).nullish(),
-  crowdsourced_yara_results: z
-    .array(z.looseObject({ rule_name: z.string().nullish(), ruleset_name: z.string().nullish(), ruleset_id: z.string().nullish(), source: z.string().nullish(), author: z.string().nullish(), description: z.string().nullish() }))
-    .nullish(),
-  crowdsourced_ids_results: z
-    .array(z.looseObject({ rule_msg: z.string().nullish(), alert_severity: z.string().nullish(), rule_source: z.string().nullish(), rule_id: z.string().nullish(), rule_category: z.string().nullish(), rule_raw: z.string().nullish() }))
-    .nullish(),
-  crowdsourced_ids_stats: zCountMap.nullish(),
-  sigma_analysis_results: z
-    .array(z.looseObject({ rule_title: z.string().nullish(), rule_level: z.string().nullish(), rule_source: z.string().nullish(), rule_id: z.string().nullish(), rule_description: z.string().nullish() }))
-    .nullish(),
-  sigma_analysis_stats: zCountMap.nullish(),
-  sandbox_verdicts: z
-    .record(z.string(), z.looseObject({ category: z.string().nullish(), confidence: z.number().nullish(), sandbox_name: z.string().nullish(), malware_classification: z.array(z.string()).nullish(), malware_names: z.array(z.string()).nullish() }))
-    .nullish(),
-  names: z.array(z.string()).nullish(),
-  meaningful_name: z.string().nullish(),
-  ssdeep: z.string().nullish(),
-  tlsh: z.string().nullish(),
-  vhash: z.string().nullish(),
-  authentihash: z.string().nullish(),
-  pe_info: z.looseObject({ imphash: z.string().nullish() }).nullish(),
-  type_tags: z.array(z.string()).nullish(),
-  magic: z.string().nullish(),
-  magika: z.string().nullish(),
-  trid: z.array(z.looseObject({ probability: z.number().nullish() })).nullish(),
-  signature_info: zLoose.nullish(),
-  last_dns_records: z.array(z.looseObject({ type: z.string().nullish(), value: z.string().nullish() })).nullish(),
-  last_https_certificate: zLoose.nullish(),
-  jarm: z.string().nullish(),
-  total_votes: z.looseObject({ harmless: z.number().nullish(), malicious: z.number().nullish() }).nullish(),
-  whois: z.string().nullish(),
-  whois_date: z.number().nullish(),
-};
+  /**
+   * The extra attributes, each optional and nullable; a present one of the wrong type fails the
+   * parse like the seed's fields do.
+   */
+  const zDepthAttributes = {
+    gti_assessment: z
+      .looseObject({
+        verdict: z.looseObject({ value: z.string() }).nullish(),
+        threat_score: z.looseObject({ value: z.number() }).nullish(),
+        severity: z.looseObject({ value: z.string() }).nullish(),
+        description: z.string().nullish(),
+      })
+      .nullish(),
+    threat_severity: z.looseObject({ threat_severity_level: z.string().nullish(), level_description: z.string().nullish() }).nullish(),
+    crowdsourced_yara_results: z
+      .array(z.looseObject({ rule_name: z.string().nullish(), ruleset_name: z.string().nullish(), ruleset_id: z.string().nullish(), source: z.string().nullish(), author: z.string().nullish(), description: z.string().nullish() }))
+      .nullish(),
+    crowdsourced_ids_results: z
+      .array(z.looseObject({ rule_msg: z.string().nullish(), alert_severity: z.string().nullish(), rule_source: z.string().nullish(), rule_id: z.string().nullish(), rule_category: z.string().nullish(), rule_raw: z.string().nullish() }))
+      .nullish(),
+    crowdsourced_ids_stats: zCountMap.nullish(),
+    sigma_analysis_results: z
+      .array(z.looseObject({ rule_title: z.string().nullish(), rule_level: z.string().nullish(), rule_source: z.string().nullish(), rule_id: z.string().nullish(), rule_description: z.string().nullish() }))
+      .nullish(),
+    sigma_analysis_stats: zCountMap.nullish(),
+    sandbox_verdicts: z
+      .record(z.string(), z.looseObject({ category: z.string().nullish(), confidence: z.number().nullish(), sandbox_name: z.string().nullish(), malware_classification: z.array(z.string()).nullish(), malware_names: z.array(z.string()).nullish() }))
+      .nullish(),
+    names: z.array(z.string()).nullish(),
+    meaningful_name: z.string().nullish(),
+    ssdeep: z.string().nullish(),
+    tlsh: z.string().nullish(),
+    vhash: z.string().nullish(),
+    authentihash: z.string().nullish(),
+    pe_info: z.looseObject({ imphash: z.string().nullish() }).nullish(),
+    type_tags: z.array(z.string()).nullish(),
+    magic: z.string().nullish(),
+    magika: z.string().nullish(),
+    trid: z.array(z.looseObject({ probability: z.number().nullish() })).nullish(),
+    signature_info: zLoose.nullish(),
+    last_dns_records: z.array(z.looseObject({ type: z.string().nullish(), value: z.string().nullish() })).nullish(),
+    last_https_certificate: zLoose.nullish(),
+    jarm: z.string().nullish(),
+    total_votes: z.looseObject({ harmless: z.number().nullish(), malicious: z.number().nullish() }).nullish(),
+    whois: z.string().nullish(),
+    whois_date: z.number().nullish(),
+  };
 
-const zDepthObject = z.looseObject(zDepthAttributes);
-export type DepthAttributes = z.output<typeof zDepthObject>;
+  return {
+    zDepthObject: z.looseObject(zDepthAttributes),
+    zRuleset: z.looseObject({ data: z.looseObject({ id: z.string(), attributes: z.looseObject({ name: z.string().nullish(), rules: z.string().nullish() }) }) }),
+    zDescriptor: z.looseObject({ type: z.string(), id: z.string(), attributes: z.looseObject({}).optional() }),
+    zRelationshipBlock: z.looseObject({ data: z.union([z.array(z.looseObject({})), z.looseObject({}), z.null()]) }),
+  };
+}
+
+type Schemas = ReturnType<typeof buildSchemas>;
+let built: Schemas | undefined;
+/** The attribute and body schemas, built once on first use. */
+function schemas(): Schemas {
+  built ??= buildSchemas();
+  return built;
+}
+
+export type DepthAttributes = z.output<Schemas['zDepthObject']>;
 
 /**
  * Reads the extra attributes, only when an `extract` group or a rule needs them: a user who
@@ -105,7 +123,7 @@ export type DepthAttributes = z.output<typeof zDepthObject>;
  * @returns the attributes, or the first problem as `path: message`.
  */
 export function parseDepthAttributes(attributes: unknown): { ok: true; attributes: DepthAttributes } | { ok: false; problem: string } {
-  const parsed = zDepthObject.safeParse(attributes);
+  const parsed = schemas().zDepthObject.safeParse(attributes);
   if (parsed.success) return { ok: true, attributes: parsed.data };
   const issue = parsed.error.issues[0];
   return { ok: false, problem: `attributes.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'unexpected shape'}` };
@@ -274,7 +292,6 @@ export function yaraRulesetIds(attributes: unknown, limit: number): string[] {
   return [...ids];
 }
 
-const zRuleset = z.looseObject({ data: z.looseObject({ id: z.string(), attributes: z.looseObject({ name: z.string().nullish(), rules: z.string().nullish() }) }) });
 
 /**
  * `{ <ruleset_id>: { name, text } }` from fetched `/yara_rulesets/{id}` bodies; a ruleset
@@ -284,7 +301,7 @@ const zRuleset = z.looseObject({ data: z.looseObject({ id: z.string(), attribute
 function rulesetTexts(bodies: Readonly<Record<string, unknown>>): Record<string, { name: string | null; text: string | null } | null> {
   const out: Record<string, { name: string | null; text: string | null } | null> = {};
   for (const [id, body] of Object.entries(bodies)) {
-    const parsed = body === null ? undefined : zRuleset.safeParse(body);
+    const parsed = body === null ? undefined : schemas().zRuleset.safeParse(body);
     out[id] = parsed?.success ? { name: parsed.data.data.attributes.name ?? null, text: parsed.data.data.attributes.rules ?? null } : null;
   }
   return out;
@@ -301,9 +318,6 @@ export interface RelatedRef {
   /** From the related object's own analysis, when the object itself was fetched (relatedObjects). */
   malicious_count?: number | null;
 }
-
-const zDescriptor = z.looseObject({ type: z.string(), id: z.string(), attributes: z.looseObject({}).optional() });
-const zRelationshipBlock = z.looseObject({ data: z.union([z.array(z.looseObject({})), z.looseObject({}), z.null()]) });
 
 /** The observable a related object is, when x-enrich can look it up; resolutions name the other end. */
 export function relatedObservable(subject: Observable, type: string, id: string, attributes?: Record<string, unknown>): Observable | null {
@@ -334,7 +348,7 @@ export function relatedObservable(subject: Observable, type: string, id: string,
 }
 
 function refOf(subject: Observable, item: unknown, full: boolean): RelatedRef | undefined {
-  const parsed = zDescriptor.safeParse(item);
+  const parsed = schemas().zDescriptor.safeParse(item);
   if (!parsed.success) return undefined;
   const { type, id, attributes } = parsed.data;
   const ref: RelatedRef = { type, id, observable: relatedObservable(subject, type, id, attributes) };
@@ -350,7 +364,7 @@ export function refsFromObject(subject: Observable, relationships: unknown): Rec
   const out: Record<string, RelatedRef[]> = {};
   if (typeof relationships !== 'object' || relationships === null) return out;
   for (const [name, block] of Object.entries(relationships)) {
-    const parsed = zRelationshipBlock.safeParse(block);
+    const parsed = schemas().zRelationshipBlock.safeParse(block);
     if (!parsed.success) continue;
     const items = parsed.data.data === null ? [] : Array.isArray(parsed.data.data) ? parsed.data.data : [parsed.data.data];
     out[name] = items.map((item) => refOf(subject, item, false)).filter((ref): ref is RelatedRef => ref !== undefined);

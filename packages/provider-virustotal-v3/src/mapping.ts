@@ -53,62 +53,78 @@ export function unixToIso(seconds: number | null | undefined): string | null {
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
-const zCountEntry = z.looseObject({ value: z.string(), count: z.number() });
+// The response schemas are built on a lookup's first upstream answer, not at import: a cached
+// lookup never parses a body, and building them is milliseconds of every cold start (issue 16).
+function buildSchemas() {
+  const zCountEntry = z.looseObject({ value: z.string(), count: z.number() });
 
-const zPopularThreatClassification = z.looseObject({
-  suggested_threat_label: z.string().nullish(),
-  popular_threat_name: z.array(zCountEntry).nullish(),
-  popular_threat_category: z.array(zCountEntry).nullish(),
-});
+  const zPopularThreatClassification = z.looseObject({
+    suggested_threat_label: z.string().nullish(),
+    popular_threat_name: z.array(zCountEntry).nullish(),
+    popular_threat_category: z.array(zCountEntry).nullish(),
+  });
 
-/**
- * The attributes this provider reads, each optional and nullable (2019 objects lack the
- * analysis, search hits lack more); anything else passes through untouched. A present field
- * of the wrong type fails the parse: it means the body is not what we think it is.
- */
-const zAttributes = z.looseObject({
-  last_analysis_stats: z.record(z.string(), z.number()).nullish(),
-  last_analysis_date: z.number().nullish(),
-  reputation: z.number().nullish(),
-  tags: z.array(z.string()).nullish(),
-  country: z.string().nullish(),
-  as_owner: z.string().nullish(),
-  network: z.string().nullish(),
-  categories: z.record(z.string(), z.string()).nullish(),
-  registrar: z.string().nullish(),
-  creation_date: z.number().nullish(),
-  type_description: z.string().nullish(),
-  size: z.number().nullish(),
-  first_submission_date: z.number().nullish(),
-  md5: z.string().nullish(),
-  sha1: z.string().nullish(),
-  sha256: z.string().nullish(),
-  popular_threat_classification: zPopularThreatClassification.nullish(),
-  url: z.string().nullish(),
-  last_final_url: z.string().nullish(),
-  title: z.string().nullish(),
-});
+  /**
+   * The attributes this provider reads, each optional and nullable (2019 objects lack the
+   * analysis, search hits lack more); anything else passes through untouched. A present field
+   * of the wrong type fails the parse: it means the body is not what we think it is.
+   */
+  const zAttributes = z.looseObject({
+    last_analysis_stats: z.record(z.string(), z.number()).nullish(),
+    last_analysis_date: z.number().nullish(),
+    reputation: z.number().nullish(),
+    tags: z.array(z.string()).nullish(),
+    country: z.string().nullish(),
+    as_owner: z.string().nullish(),
+    network: z.string().nullish(),
+    categories: z.record(z.string(), z.string()).nullish(),
+    registrar: z.string().nullish(),
+    creation_date: z.number().nullish(),
+    type_description: z.string().nullish(),
+    size: z.number().nullish(),
+    first_submission_date: z.number().nullish(),
+    md5: z.string().nullish(),
+    sha1: z.string().nullish(),
+    sha256: z.string().nullish(),
+    popular_threat_classification: zPopularThreatClassification.nullish(),
+    url: z.string().nullish(),
+    last_final_url: z.string().nullish(),
+    title: z.string().nullish(),
+  });
 
-const zV3Object = z.looseObject({
-  type: z.string(),
-  id: z.string(),
-  attributes: zAttributes,
-  relationships: z.record(z.string(), z.unknown()).optional(),
-});
-export type V3Object = z.output<typeof zV3Object>;
+  const zV3Object = z.looseObject({
+    type: z.string(),
+    id: z.string(),
+    attributes: zAttributes,
+    relationships: z.record(z.string(), z.unknown()).optional(),
+  });
 
-/** An object response: `{ data: {type, id, attributes} }`, or the bare object (vt-py dumps, search hits). */
-const zV3ObjectResponse = z.union([z.looseObject({ data: zV3Object }), zV3Object]);
+  return {
+    zPopularThreatClassification,
+    zV3Object,
+    /** An object response: `{ data: {type, id, attributes} }`, or the bare object (vt-py dumps, search hits). */
+    zV3ObjectResponse: z.union([z.looseObject({ data: zV3Object }), zV3Object]),
+    /** VirusTotal's error envelope: `{"error": {"code": "NotFoundError", "message": "..."}}`. */
+    zV3ErrorEnvelope: z.looseObject({
+      error: z.looseObject({ code: z.string(), message: z.string().optional() }),
+    }),
+  };
+}
 
-/** VirusTotal's error envelope: `{"error": {"code": "NotFoundError", "message": "..."}}`. */
-export const zV3ErrorEnvelope = z.looseObject({
-  error: z.looseObject({ code: z.string(), message: z.string().optional() }),
-});
-export type V3ErrorEnvelope = z.output<typeof zV3ErrorEnvelope>;
+type Schemas = ReturnType<typeof buildSchemas>;
+let built: Schemas | undefined;
+/** The response schemas, built once on first use. */
+function schemas(): Schemas {
+  built ??= buildSchemas();
+  return built;
+}
+
+export type V3Object = z.output<Schemas['zV3Object']>;
+export type V3ErrorEnvelope = z.output<Schemas['zV3ErrorEnvelope']>;
 
 /** The `{code, message}` of an error body, or undefined when the body is not an error envelope. */
 export function parseV3Error(body: unknown): V3ErrorEnvelope['error'] | undefined {
-  const parsed = zV3ErrorEnvelope.safeParse(body);
+  const parsed = schemas().zV3ErrorEnvelope.safeParse(body);
   return parsed.success ? parsed.data.error : undefined;
 }
 
@@ -121,9 +137,9 @@ export function parseV3Object(body: unknown, expectedType: V3Lookup['objectType'
   // and the envelope's copy (issue 16: this parse is a tenth of a miss's mapping). Anything
   // else, and every failure, goes through the whole schema, so results and messages are its.
   const data = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { data?: unknown }).data : undefined;
-  const direct = data === undefined ? undefined : zV3Object.safeParse(data);
+  const direct = data === undefined ? undefined : schemas().zV3Object.safeParse(data);
   if (direct?.success) return checkedType(direct.data, expectedType);
-  const parsed = zV3ObjectResponse.safeParse(body);
+  const parsed = schemas().zV3ObjectResponse.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     // Union issues nest; name the first leaf problem so the message says what was wrong.
@@ -149,7 +165,7 @@ function topEntry(entries: ReadonlyArray<{ value: string; count: number }> | nul
 }
 
 /** The most common threat name (highest count in `popular_threat_name`), else the suggested label, else null. */
-export function popularThreatName(classification: z.output<typeof zPopularThreatClassification> | null | undefined): string | null {
+export function popularThreatName(classification: z.output<Schemas['zPopularThreatClassification']> | null | undefined): string | null {
   return topEntry(classification?.popular_threat_name)?.value ?? classification?.suggested_threat_label ?? null;
 }
 

@@ -1,7 +1,4 @@
 import { pathToFileURL } from 'node:url';
-// Only the two functions needed: the full `semver` index loads ~50 modules at start-up.
-import satisfies from 'semver/functions/satisfies.js';
-import validRange from 'semver/ranges/valid.js';
 import { zProviderInstanceConfig, type EnricherConfig, type ProviderInstanceConfig } from '../config/config-schema.js';
 import { collectSecrets } from '../config/redact.js';
 import { validationIssues } from '../config/validation-issues.js';
@@ -11,6 +8,7 @@ import { ValidationError, type ValidationIssue } from '../contract/x-enrich-erro
 import { silentLogger, type Logger } from '../contract/logger.js';
 import { createSecretScrubber } from '../contract/secret.js';
 import { CORE_VERSION } from '../version.js';
+import { coreRangeCheck } from './core-range.js';
 import type { LoadedProvider } from './loaded-provider.js';
 import { zProviderManifest, type Lifecycle, type ProviderManifest } from '../contract/manifest.js';
 import type { ProviderPlugin } from '../contract/provider.js';
@@ -113,9 +111,10 @@ function checkProvider(name: string, plugin: unknown, config: ProviderInstanceCo
   const manifest = parsed.data;
   const problems: Problem[] = [];
   const coreVersion = options.coreVersion ?? CORE_VERSION;
-  if (validRange(manifest.coreRange) === null) {
+  const inRange = coreRangeCheck(coreVersion, manifest.coreRange);
+  if (inRange === 'invalid') {
     problems.push({ code: 'X_PLUGIN_MANIFEST_INVALID', path: `${at}.use`, message: `manifest of ${manifest.packageName} is invalid at coreRange: '${manifest.coreRange}' is not a semver range` });
-  } else if (!satisfies(coreVersion, manifest.coreRange, { includePrerelease: true })) {
+  } else if (!inRange) {
     problems.push({ code: 'X_PLUGIN_CORE_INCOMPATIBLE', path: `${at}.use`, message: `${manifest.packageName}: expected @x/core '${manifest.coreRange}', '${coreVersion}' is installed` });
   }
   if (manifest.lifecycle.status === 'end-of-life' && options.allowEndOfLife === false) {
