@@ -53,11 +53,12 @@ describe('extract groups on real captures', () => {
   });
 
   it('yaraRulesets: each matched ruleset once, in match order, up to the limit; fetched text lands in yara.rulesets', () => {
-    const capture = loadFixture('file_2520524c_network_capture_clean');
-    expect(yaraRulesetIds(attributesOf(capture).attributes, 5)).toEqual(['0122a7f913', '0121ae37cc', '0122bae1e9']);
-    expect(yaraRulesetIds(attributesOf(capture).attributes, 2)).toEqual(['0122a7f913', '0121ae37cc']);
-    expect(yaraRulesetIds(attributesOf(capture).attributes, 0)).toEqual([]);
-    expect(yaraRulesetIds({ crowdsourced_yara_results: [{ ruleset_id: 'a' }, { ruleset_id: 'a' }, { rule_name: 'no id' }, { ruleset_id: 'b' }] }, 5)).toEqual(['a', 'b']);
+    const crowdsourced = map('file_2520524c_network_capture_clean', { extract: ['crowdsourced'] }).extracted.crowdsourced;
+    expect(yaraRulesetIds(crowdsourced, 5)).toEqual(['0122a7f913', '0121ae37cc', '0122bae1e9']);
+    expect(yaraRulesetIds(crowdsourced, 2)).toEqual(['0122a7f913', '0121ae37cc']);
+    expect(yaraRulesetIds(crowdsourced, 0)).toEqual([]);
+    expect(yaraRulesetIds(undefined, 5)).toEqual([]);
+    expect(yaraRulesetIds({ yara: { rules: [{ ruleset_id: 'a' }, { ruleset_id: 'a' }, { ruleset_id: null }, { ruleset_id: 'b' }] } }, 5)).toEqual(['a', 'b']);
     const ruleset = { data: { type: 'yara_ruleset', id: '0122a7f913', attributes: { name: 'Windows_API_Function', rules: 'rule Windows_API_Function { condition: true }' } } };
     const yara = (map('file_2520524c_network_capture_clean', { extract: ['crowdsourced'], yaraRulesetBodies: { '0122a7f913': ruleset, '0121ae37cc': null } }).extracted.crowdsourced as Record<string, any>).yara;
     expect(yara.rulesets).toEqual({ '0122a7f913': { name: 'Windows_API_Function', text: 'rule Windows_API_Function { condition: true }' }, '0121ae37cc': null });

@@ -278,14 +278,15 @@ export function groupFields(
 
 /**
  * The ruleset ids of a file's YARA matches, each once, in match order, up to `limit`: the
- * rulesets `yaraRulesets` fetches (`GET /yara_rulesets/{id}`, one request each).
+ * rulesets `yaraRulesets` fetches (`GET /yara_rulesets/{id}`, one request each). Reads the
+ * mapped `extracted.crowdsourced` (the option requires that group), so the body is parsed once.
  */
-export function yaraRulesetIds(attributes: unknown, limit: number): string[] {
-  const results = (attributes as { crowdsourced_yara_results?: unknown } | null)?.crowdsourced_yara_results;
-  if (!Array.isArray(results) || limit <= 0) return [];
+export function yaraRulesetIds(crowdsourced: unknown, limit: number): string[] {
+  const rules = (crowdsourced as { yara?: { rules?: unknown } } | null | undefined)?.yara?.rules;
+  if (!Array.isArray(rules) || limit <= 0) return [];
   const ids = new Set<string>();
-  for (const result of results) {
-    const id = (result as { ruleset_id?: unknown } | null)?.ruleset_id;
+  for (const rule of rules) {
+    const id = (rule as { ruleset_id?: unknown } | null)?.ruleset_id;
     if (typeof id === 'string' && id !== '') ids.add(id);
     if (ids.size >= limit) break;
   }

@@ -5,12 +5,6 @@ import { fetchRelatedObjects, fetchYaraRulesets, requestReanalysis } from './dep
 import { lookupFor, mapV3Object, type V3Lookup } from './mapping.js';
 import type { VirusTotalV3Options } from './options.js';
 
-/** The object's attributes (`data.attributes`), already checked by the mapping. */
-function attributesOf(body: unknown): unknown {
-  const object = (body as { data?: unknown } | null)?.data ?? body;
-  return (object as { attributes?: unknown } | null)?.attributes;
-}
-
 /** Google's resolver: an IP object VirusTotal always has, for health checks. */
 const HEALTH_CHECK_IP = '8.8.8.8';
 
@@ -55,7 +49,7 @@ export class VirusTotalV3Provider implements EnrichmentProvider {
     // Related objects in full and YARA rule text: one more request each, only when asked for
     // (relatedObjects, yaraRulesets); the object is then mapped again with what they brought.
     const wanted = relatedObjects.filter(({ name }) => relationshipsFor(lookup.objectType, [name]).length > 0);
-    const rulesetIds = lookup.objectType === 'file' ? yaraRulesetIds(attributesOf(answer.body), this.options.yaraRulesets) : [];
+    const rulesetIds = yaraRulesetIds(outcome.extracted.crowdsourced, this.options.yaraRulesets);
     if (wanted.length > 0 || rulesetIds.length > 0) {
       const relatedBodies = wanted.length > 0 ? await fetchRelatedObjects(this.client, lookup, wanted, context) : undefined;
       const yaraRulesetBodies = rulesetIds.length > 0 ? await fetchYaraRulesets(this.client, rulesetIds, context) : undefined;
