@@ -25,7 +25,8 @@ function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((line) => (line.startsWith('#') ? `  ${line}` : `  $ ${line}`)).join('\n')}\n`;
 }
 
-const program = new Command('x-enrich')
+/** The commander program (exported for test/command-names.test.ts). */
+export const program = new Command('x-enrich')
   .description('Threat-intelligence enrichment: observables in, verdicts out, from provider plugins named in a config file.')
   .version(appVersion(), '-V, --version')
   .option('-c, --config <file>', 'config file (YAML or JSON); default: ./x-enrich.yaml')
@@ -167,4 +168,10 @@ docs
   .description("print a provider's options table (Markdown) from its options schema; <path> is a plugin directory, file or installed package")
   .action((path: string) => runCommand(async () => (await import('./commands/docs.js')).docsProviderCommand(path)));
 
-await program.parseAsync(process.argv);
+/**
+ * Parses the command line and runs its command. The entry (dist/cli.js, src/cli-loader.ts) awaits
+ * it: this module is part of a classic script there, which has no top-level await.
+ */
+export function main(argv: readonly string[]): Promise<Command> {
+  return program.parseAsync(argv);
+}
