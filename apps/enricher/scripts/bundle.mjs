@@ -1,14 +1,19 @@
-// `pnpm build` of the app: the CLI as one bundle in dist/ (esbuild), so a cold start compiles a
-// few files instead of resolving and compiling ~400 modules (issue 16, docs/performance.md).
+// `pnpm build` of the app: the CLI as one bundle in dist/ (esbuild), compiled through a V8 code
+// cache (issue 16, cold start; docs/performance.md "Cold start: the V8 code cache").
 //
-// - dist/cli.js is the entry; each command stays a lazily imported chunk, so `enrich` never
-//   parses fastify, the MCP SDK, ajv or the scaffolder.
+// - dist/cli-script.cjs is the whole CLI as ONE classic script (esbuild's `cjs` format): Node 20
+//   has a code cache only for classic scripts (`vm.Script` with `cachedData`). Each command is
+//   still imported only when it runs: esbuild wraps every lazily imported module, which is then
+//   evaluated on first import, so `enrich` never evaluates fastify, the MCP SDK, ajv or the scaffolder.
+// - dist/cli.js (src/cli-loader.ts, CommonJS: dist/package.json) compiles that script with the
+//   cache kept in the user cache directory, keyed by the script's content hash.
 // - @x/core and every third-party module are bundled (tsc output of the packages, exactly what
-//   library users run). dist/core.js re-exports the bundle's core, and dist/core-hooks.js points
+//   library users run). dist/core.mjs re-exports the script's core, and dist/core-hooks.mjs points
 //   `@x/core` of plugins from outside at it: one core per process (src/bundled-plugins.ts).
-// - The plugins the app ships are entries too (dist/provider-*.js), loaded from the bundle.
+// - The plugins the app ships are in the script; dist/provider-*.mjs re-export them (the loader
+//   answers an import of those files from the script directly).
 // - Every file lands directly in dist/, so `new URL('..', import.meta.url)` (src/app-dir.ts) is
-//   the app's directory from any chunk.
+//   the app's directory.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -17,11 +22,11 @@ import * as esbuild from 'esbuild';
 
 const APP = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The plugins the bundle carries: dist file name by package (src/bundled-plugins.ts lists the same). */
+/** The plugins the bundle carries: dist file name by package (src/bundled-plugins.ts and src/cli-script.ts list the same). */
 export const BUNDLED_PLUGINS = {
-  '@x/provider-virustotal-v3': 'provider-virustotal-v3.js',
-  '@x/provider-virustotal-v2': 'provider-virustotal-v2.js',
-  '@x/provider-http': 'provider-http.js',
+  '@x/provider-virustotal-v3': 'provider-virustotal-v3.mjs',
+  '@x/provider-virustotal-v2': 'provider-virustotal-v2.mjs',
+  '@x/provider-http': 'provider-http.mjs',
 };
 
 /**
@@ -200,21 +205,23 @@ export async function bundle({ outdir = join(APP, 'dist'), metafile = false } = 
     }
     await writeFile(file.path, contents);
   }
-  // The entry (dist/cli.js) and the module hooks: ES modules, small, with the script's hash.
+  // The entry (dist/cli.js, with the script's hash), CommonJS, and the module hooks, an ES module.
   const entry = await esbuild.build({
     ...common,
-    entryPoints: { cli: join(APP, 'src', 'cli-loader.ts'), 'core-hooks': join(APP, 'src', 'core-hooks.ts') },
+    entryPoints: { cli: join(APP, 'src', 'cli-loader.ts') },
     outdir,
-    entryNames: '[name]',
-    format: 'esm',
+    format: 'cjs',
     define: { X_ENRICH_SCRIPT: JSON.stringify({ file: SCRIPT_FILE, hash }) },
     metafile,
   });
-  await writeFile(join(outdir, 'core.js'), await reexportModule('dist/core.js', "globalThis[Symbol.for('x-enrich.bundle.core')]", '@x/core'));
+  const hooks = await esbuild.build({ ...common, entryPoints: { 'core-hooks': join(APP, 'src', 'core-hooks.ts') }, outdir, outExtension: { '.js': '.mjs' }, format: 'esm', metafile });
+  // The app's package is `"type": "module"`; dist/ is CommonJS, its ES modules are *.mjs.
+  await writeFile(join(outdir, 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
+  await writeFile(join(outdir, 'core.mjs'), await reexportModule('dist/core.mjs', "globalThis[Symbol.for('x-enrich.bundle.core')]", '@x/core'));
   for (const [name, file] of Object.entries(BUNDLED_PLUGINS)) {
     await writeFile(join(outdir, file), await reexportModule(`dist/${file}`, `globalThis[Symbol.for('x-enrich.bundle.shipped')]?.[${JSON.stringify(file)}]`, name));
   }
-  return { script, entry, hash };
+  return { script, entry, hooks, hash };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await bundle();

@@ -17,9 +17,9 @@ export const BUNDLED = typeof X_ENRICH_BUNDLE === 'boolean' && X_ENRICH_BUNDLE;
 
 /** The plugins the bundle carries, by package name: their file in dist/ (scripts/bundle.mjs builds the same list). */
 export const BUNDLED_PLUGINS: Readonly<Record<string, string>> = {
-  '@x/provider-virustotal-v3': 'provider-virustotal-v3.js',
-  '@x/provider-virustotal-v2': 'provider-virustotal-v2.js',
-  '@x/provider-http': 'provider-http.js',
+  '@x/provider-virustotal-v3': 'provider-virustotal-v3.mjs',
+  '@x/provider-virustotal-v2': 'provider-virustotal-v2.mjs',
+  '@x/provider-http': 'provider-http.mjs',
 };
 
 const realpath = (path: string): string | undefined => {
@@ -60,5 +60,5 @@ export function shareCoreWithPlugins(): void {
   if (!BUNDLED || sharing) return;
   sharing = true;
   const dist = join(APP_DIR, 'dist');
-  register(pathToFileURL(join(dist, 'core-hooks.js')), { data: { coreUrl: pathToFileURL(join(dist, 'core.js')).href } });
+  register(pathToFileURL(join(dist, 'core-hooks.mjs')), { data: { coreUrl: pathToFileURL(join(dist, 'core.mjs')).href } });
 }

@@ -2,14 +2,15 @@
  * dist/cli.js, the entry of the bundled CLI: compiles the CLI (dist/cli-script.cjs, one classic
  * script) through a V8 code cache kept in the user cache directory, then runs it (issue 16, cold
  * start; docs/performance.md "Cold start: the V8 code cache"). Small on purpose: it is compiled
- * on every start without a cache.
+ * on every start without a cache. CommonJS (dist/package.json says so): a cached `enrich` then
+ * never starts Node's ES module loader, ~15 ms of CPU on this machine.
  *
  * X_ENRICH_CODE_CACHE=off (or 0, false) compiles without the cache.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import envPaths from 'env-paths';
 import { compileWithCodeCache } from './code-cache.js';
 import { COMMAND_NAMES } from './command-names.js';
@@ -22,7 +23,7 @@ interface ScriptExports {
   shipped: Readonly<Record<string, () => Promise<unknown>>>;
 }
 
-const dist = dirname(fileURLToPath(import.meta.url));
+const dist = __dirname;
 const filename = join(dist, X_ENRICH_SCRIPT.file);
 const off = /^(0|off|false|no)$/i.test(process.env.X_ENRICH_CODE_CACHE ?? '');
 // Beside the file cache (which only touches its own *.json files at the top level).
@@ -32,7 +33,7 @@ const command = process.argv.slice(2).find((arg) => COMMAND_NAMES.includes(arg))
 const compiled = compileWithCodeCache({ source: readFileSync(filename, 'utf8'), filename, key: X_ENRICH_SCRIPT.hash, dir, variant: command });
 if (compiled.cache === 'miss') process.once('exit', compiled.save);
 
-const module = { exports: {} as ScriptExports };
+const script = { exports: {} as ScriptExports };
 let shippedByUrl: Map<string, string> | undefined;
 /**
  * `import()` for the script: Node 20 drops a script's own dynamic-import callback when it is
@@ -40,11 +41,13 @@ let shippedByUrl: Map<string, string> | undefined;
  * this instead, which resolves like any module in dist/. A shipped plugin comes from the bundle.
  */
 const importModule = (specifier: string): Promise<unknown> => {
-  shippedByUrl ??= new Map(Object.keys(module.exports.shipped).map((file) => [pathToFileURL(join(dist, file)).href, file]));
+  shippedByUrl ??= new Map(Object.keys(script.exports.shipped).map((file) => [pathToFileURL(join(dist, file)).href, file]));
   const shipped = shippedByUrl.get(specifier);
-  return shipped === undefined ? import(specifier) : module.exports.shipped[shipped]!();
+  return shipped === undefined ? import(specifier) : script.exports.shipped[shipped]!();
 };
-const meta = { url: import.meta.url, filename: fileURLToPath(import.meta.url), dirname: dist };
+// The script's `import.meta` (the app's paths, src/app-dir.ts) and `require` are this file's: both in dist/.
+const meta = { url: pathToFileURL(__filename).href, filename: __filename, dirname: dist };
 const run = compiled.script.runInThisContext() as (...args: unknown[]) => void;
-run(module.exports, createRequire(import.meta.url), module, filename, dist, meta, importModule);
-await module.exports.main(process.argv);
+run(script.exports, createRequire(__filename), script, filename, dist, meta, importModule);
+// A rejection is reported as an uncaught error (exit 1), as a top-level await's would be.
+void script.exports.main(process.argv);

@@ -17,8 +17,8 @@ export { main } from './cli.js';
  * else.
  */
 export const shipped: Readonly<Record<string, () => Promise<unknown>>> = {
-  'provider-virustotal-v3.js': () => import('@x/provider-virustotal-v3'),
-  'provider-virustotal-v2.js': () => import('@x/provider-virustotal-v2'),
-  'provider-http.js': () => import('@x/provider-http'),
+  'provider-virustotal-v3.mjs': () => import('@x/provider-virustotal-v3'),
+  'provider-virustotal-v2.mjs': () => import('@x/provider-virustotal-v2'),
+  'provider-http.mjs': () => import('@x/provider-http'),
 };
 (globalThis as Record<symbol, unknown>)[Symbol.for('x-enrich.bundle.shipped')] = shipped;

@@ -7,7 +7,7 @@ import { APP_DIR, assertBuilt, runCli, tempDir } from '../helpers/cli.js';
 // The CLI is one esbuild bundle with its own copy of @x/core (scripts/bundle.mjs). These check
 // what that must not change: one core per process, and the plugins a config names.
 let tmp: Awaited<ReturnType<typeof tempDir>>;
-const BUNDLED_CORE = pathToFileURL(join(APP_DIR, 'dist', 'core.js')).href;
+const BUNDLED_CORE = pathToFileURL(join(APP_DIR, 'dist', 'core.mjs')).href;
 
 beforeAll(async () => {
   assertBuilt();
