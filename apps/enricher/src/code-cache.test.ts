@@ -1,0 +1,116 @@
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { codeCacheFile, compileWithCodeCache } from './code-cache.js';
+
+// The processes that really start from a cache are in test/e2e/code-cache.e2e.test.ts; here one
+// process compiles small scripts, so each test's source is its own (V8 also keeps compiled
+// scripts in memory, by source).
+let dir: string;
+let serial = 0;
+const source = (value: string): string => `(function () { return ${JSON.stringify(`${value} ${(serial += 1)} ${Math.random()}`)}; })`;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'x-enrich-code-cache-'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+describe('the V8 code cache', () => {
+  it('misses without a file, writes one on save, and is a hit for the same key and source', async () => {
+    const text = source('a');
+    const first = compileWithCodeCache({ source: text, filename: 'a.js', key: 'abc', dir, variant: 'enrich' });
+    expect(first.cache).toBe('miss');
+    first.save();
+    expect(await readdir(dir)).toEqual([`abc-enrich-v8-${process.versions.v8}-${process.arch}.v8cache`]);
+    const second = compileWithCodeCache({ source: text, filename: 'a.js', key: 'abc', dir, variant: 'enrich' });
+    expect(second.cache).toBe('hit');
+    expect((second.script.runInThisContext() as () => string)()).toBe((first.script.runInThisContext() as () => string)());
+  });
+
+  it('keeps builds and commands apart by file name', () => {
+    expect(codeCacheFile({ dir, key: 'abc', variant: 'serve' })).not.toBe(codeCacheFile({ dir, key: 'abc', variant: 'enrich' }));
+    expect(codeCacheFile({ dir, key: 'abd', variant: 'enrich' })).not.toBe(codeCacheFile({ dir, key: 'abc', variant: 'enrich' }));
+    expect(codeCacheFile({ dir: undefined, key: 'abc' })).toBeUndefined();
+  });
+
+  it("ignores another build's cache: a new key misses and runs the new source", async () => {
+    const old = compileWithCodeCache({ source: source('old'), filename: 'a.js', key: 'build1', dir });
+    old.save();
+    const text = source('new');
+    const rebuilt = compileWithCodeCache({ source: text, filename: 'a.js', key: 'build2', dir });
+    expect(rebuilt.cache).toBe('miss');
+    expect((rebuilt.script.runInThisContext() as () => string)()).toMatch(/^new /);
+  });
+
+  it('rejects a damaged file (a byte changed in the V8 data: V8 itself would crash on some), and save rewrites it', async () => {
+    const text = source('damaged');
+    const file = codeCacheFile({ dir, key: 'k' })!;
+    compileWithCodeCache({ source: text, filename: 'a.js', key: 'k', dir }).save();
+    const good = await readFile(file);
+    const damaged = Buffer.from(good);
+    damaged[damaged.length >> 1]! ^= 0xff;
+    await writeFile(file, damaged);
+    const again = compileWithCodeCache({ source: text, filename: 'a.js', key: 'k', dir });
+    expect(again.cache).toBe('miss');
+    again.save();
+    expect((await readFile(file)).equals(damaged)).toBe(false);
+    expect(compileWithCodeCache({ source: text, filename: 'a.js', key: 'k', dir }).cache).toBe('hit');
+  });
+
+  it('rejects a truncated or foreign file', async () => {
+    const text = source('foreign');
+    const file = codeCacheFile({ dir, key: 'k' })!;
+    for (const contents of [Buffer.alloc(0), Buffer.from('not a code cache'), Buffer.alloc(100_000, 7)]) {
+      await writeFile(file, contents);
+      expect(compileWithCodeCache({ source: text, filename: 'a.js', key: 'k', dir }).cache).toBe('miss');
+    }
+  });
+
+  it("is rejected by V8 when it holds another script's code (a valid file under the wrong key), and save rewrites it", async () => {
+    const file = codeCacheFile({ dir, key: 'k' })!;
+    compileWithCodeCache({ source: `${source('other')} // a longer script`, filename: 'a.js', key: 'k', dir }).save();
+    const foreign = await readFile(file);
+    const text = source('mine');
+    const compiled = compileWithCodeCache({ source: text, filename: 'a.js', key: 'k', dir });
+    expect(compiled.script.cachedDataRejected).toBe(true);
+    expect(compiled.cache).toBe('miss');
+    compiled.save();
+    expect((await readFile(file)).equals(foreign)).toBe(false);
+    expect(compileWithCodeCache({ source: text, filename: 'a.js', key: 'k', dir }).cache).toBe('hit');
+  });
+
+  it('is harmless when the directory cannot be written: no error, no output', async () => {
+    const blocker = join(dir, 'a-file');
+    await writeFile(blocker, '');
+    const stderr = vi.spyOn(process.stderr, 'write');
+    const compiled = compileWithCodeCache({ source: source('unwritable'), filename: 'a.js', key: 'k', dir: join(blocker, 'code-cache') });
+    expect(compiled.cache).toBe('miss');
+    expect(() => compiled.save()).not.toThrow();
+    expect(stderr).not.toHaveBeenCalled();
+    stderr.mockRestore();
+    expect((compiled.script.runInThisContext() as () => string)()).toMatch(/^unwritable /);
+  });
+
+  it('compiles without a cache when there is no directory', () => {
+    const compiled = compileWithCodeCache({ source: source('off'), filename: 'a.js', key: 'k', dir: undefined });
+    expect(compiled.cache).toBe('off');
+    compiled.save();
+  });
+
+  it("keeps this build's files and the two most recent other builds' when it writes", async () => {
+    const day = 86_400;
+    const now = Date.now() / 1000;
+    for (const [build, age] of [['old1', 4], ['old2', 3], ['old3', 2], ['old4', 1]] as const) {
+      for (const variant of ['enrich', 'serve']) {
+        const file = codeCacheFile({ dir, key: build, variant })!;
+        await writeFile(file, 'x');
+        await utimes(file, now - age * day, now - age * day);
+      }
+    }
+    compileWithCodeCache({ source: source('current'), filename: 'a.js', key: 'current', dir, variant: 'enrich' }).save();
+    const builds = new Set((await readdir(dir)).map((name) => name.slice(0, name.indexOf('-'))));
+    expect([...builds].sort()).toEqual(['current', 'old3', 'old4']);
+    expect((await stat(codeCacheFile({ dir, key: 'old4', variant: 'serve' })!)).isFile()).toBe(true);
+  });
+});
