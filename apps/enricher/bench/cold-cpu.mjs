@@ -25,12 +25,11 @@ const others = process.argv.slice(3).map((arg) => arg.split('='));
 
 function run(argv, env, cwd, command = process.execPath) {
   return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
     const child = spawn(command, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - started) / 1e6) : reject(new Error(`${argv.join(' ')} exited ${code}: ${stderr}`))));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${argv.join(' ')} exited ${code}: ${stderr}`))));
   });
 }
 
@@ -46,13 +45,11 @@ try {
     ...others.map(([name, cli]) => ({ name, cli, env: {} })),
   ];
   const cpu = new Map(variants.map((variant) => [variant.name, []]));
-  const wall = new Map(variants.map((variant) => [variant.name, []]));
   cpu.set('node -e 0', []);
   const measure = async (name, argv, env) => {
     const file = join(dir, 'cpu');
-    const ms = await run(['-c', RUSAGE, process.execPath, ...argv], { ...env, CPU_FILE: file }, dir, 'python3');
+    await run(['-c', RUSAGE, process.execPath, ...argv], { ...env, CPU_FILE: file }, dir, 'python3');
     cpu.get(name).push(Number(await readFile(file, 'utf8')));
-    wall.get(name)?.push(ms);
   };
   const args = (variant) => [variant.cli, '--config', config, 'enrich', '--cache-dir', join(dir, `cache-${variant.name}`), '--quiet', '--format', 'jsonl', '8.8.8.8'];
   const xdg = (variant) => join(dir, `xdg-${variant.name}`);
@@ -71,7 +68,6 @@ try {
     variant: name,
     'cpu median ms': Number(median(values).toFixed(1)),
     'cpu mean ms': Number(mean(values).toFixed(1)),
-    'wall median ms': wall.has(name) ? Math.round(median(wall.get(name))) : '',
   }));
   console.table(rows);
   console.log(JSON.stringify({ rounds, cpu: Object.fromEntries(cpu) }));

@@ -30,7 +30,9 @@ const off = /^(0|off|false|no)$/i.test(process.env.X_ENRICH_CODE_CACHE ?? '');
 const dir = off ? undefined : join(envPaths('x-enrich', { suffix: '' }).cache, 'code-cache');
 const command = process.argv.slice(2).find((arg) => COMMAND_NAMES.includes(arg)) ?? 'none';
 
-const compiled = compileWithCodeCache({ source: readFileSync(filename, 'utf8'), filename, key: X_ENRICH_SCRIPT.hash, dir, variant: command });
+// latin1: the build checks that the script is ASCII (esbuild escapes the rest), and a one-byte
+// decode of its 2.9 MB is cheaper than UTF-8's.
+const compiled = compileWithCodeCache({ source: readFileSync(filename, 'latin1'), filename, key: X_ENRICH_SCRIPT.hash, dir, variant: command });
 if (compiled.cache === 'miss') process.once('exit', compiled.save);
 
 const script = { exports: {} as ScriptExports };
