@@ -201,7 +201,7 @@ export async function bundle({ outdir = join(APP, 'dist'), metafile = false } = 
     if (file.path.endsWith(SCRIPT_FILE)) {
       const code = callLoaderImport(file.text);
       // dist/cli.js reads it as latin1 (cheaper than UTF-8); esbuild's default `charset: 'ascii'` escapes anything else.
-      if (!/^[\x00-\x7f]*$/.test(code)) throw new Error(`bundle: ${SCRIPT_FILE} is not ASCII; src/cli-loader.ts reads it as latin1`);
+      if (/[^\p{ASCII}]/u.test(code)) throw new Error(`bundle: ${SCRIPT_FILE} is not ASCII; src/cli-loader.ts reads it as latin1`);
       hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
       contents = code;
     }
