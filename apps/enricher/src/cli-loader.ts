@@ -8,7 +8,7 @@
  * X_ENRICH_CODE_CACHE=off (or 0, false) compiles without the cache.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { createRequire, Module } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import envPaths from 'env-paths';
@@ -30,10 +30,25 @@ const off = /^(0|off|false|no)$/i.test(process.env.X_ENRICH_CODE_CACHE ?? '');
 const dir = off ? undefined : join(envPaths('x-enrich', { suffix: '' }).cache, 'code-cache');
 const command = process.argv.slice(2).find((arg) => COMMAND_NAMES.includes(arg)) ?? 'none';
 
-// latin1: the build checks that the script is ASCII (esbuild escapes the rest), and a one-byte
-// decode of its 2.9 MB is cheaper than UTF-8's.
-const compiled = compileWithCodeCache({ source: readFileSync(filename, 'latin1'), filename, key: X_ENRICH_SCRIPT.hash, dir, variant: command });
-if (compiled.cache === 'miss') process.once('exit', compiled.save);
+/**
+ * The script's function. Node 20 maps stack traces to the sources (`--enable-source-maps`,
+ * dist/cli-script.cjs.map) for CommonJS modules but not for `vm.Script`: with source maps on, the
+ * script is compiled as a module instead, without the cache.
+ */
+function compile(): (...args: unknown[]) => void {
+  // latin1: the build checks that the script is ASCII (esbuild escapes the rest), and a one-byte
+  // decode of its 2.9 MB is cheaper than UTF-8's.
+  const source = readFileSync(filename, 'latin1');
+  if (process.sourceMapsEnabled) {
+    const compiler = new Module(filename) as Module & { _compile(code: string, filename: string): void };
+    // On the script's first line (the wrapper's opening), so the map's lines stay right.
+    compiler._compile(`module.exports = ${source}`, filename);
+    return compiler.exports as (...args: unknown[]) => void;
+  }
+  const compiled = compileWithCodeCache({ source, filename, key: X_ENRICH_SCRIPT.hash, dir, variant: command });
+  if (compiled.cache === 'miss') process.once('exit', compiled.save);
+  return compiled.script.runInThisContext() as (...args: unknown[]) => void;
+}
 
 const script = { exports: {} as ScriptExports };
 let shippedByUrl: Map<string, string> | undefined;
@@ -49,7 +64,6 @@ const importModule = (specifier: string): Promise<unknown> => {
 };
 // The script's `import.meta` (the app's paths, src/app-dir.ts) and `require` are this file's: both in dist/.
 const meta = { url: pathToFileURL(__filename).href, filename: __filename, dirname: dist };
-const run = compiled.script.runInThisContext() as (...args: unknown[]) => void;
-run(script.exports, createRequire(__filename), script, filename, dist, meta, importModule);
+compile()(script.exports, createRequire(__filename), script, filename, dist, meta, importModule);
 // A rejection is reported as an uncaught error (exit 1), as a top-level await's would be.
 void script.exports.main(process.argv);

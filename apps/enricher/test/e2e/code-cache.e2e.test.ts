@@ -78,6 +78,16 @@ describe('the code cache of the bundled CLI', () => {
     expect(await cacheFiles(xdg)).toEqual([]);
   });
 
+  it('steps aside for --enable-source-maps, so stack traces still map to the sources', async () => {
+    const broken = await tmp.write('broken.yaml', 'providers:\n  vt3: { use: "@x/provider-virustotal-v3", options: { apiKey: 5 } }\n');
+    const result = await runCli(['--config', broken, 'enrich', '--format', 'jsonl', '8.8.8.8'], {
+      cwd: tmp.dir,
+      env: { XDG_CACHE_HOME: join(tmp.dir, 'xdg-maps'), X_ENRICH_DEBUG: '1', NODE_OPTIONS: '--enable-source-maps' },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/at loadProviders \(.*packages\/core\/src\/plugin\/loader\.ts:\d+:\d+\)/);
+  });
+
   it("is not used by a rebuilt CLI: another script has another key, and runs as built", async () => {
     // A copy of the app whose script then changes, as a rebuild would change it: the same length
     // (V8 itself only compares lengths), another content hash in dist/cli.js.
