@@ -3,9 +3,9 @@
  * script) through a V8 code cache kept in the user cache directory, then runs it (issue 16, cold
  * start; docs/performance.md "Cold start: the V8 code cache"). Small on purpose: it is compiled
  * on every start without a cache. CommonJS (dist/package.json says so): a cached `enrich` then
- * never starts Node's ES module loader, ~15 ms of CPU on this machine.
+ * never starts Node's ES module loader, ~17 ms of CPU on this machine.
  *
- * X_ENRICH_CODE_CACHE=off (or 0, false) compiles without the cache.
+ * X_ENRICH_CODE_CACHE=off (or 0, false, no) compiles without the cache.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire, Module } from 'node:module';

@@ -6,14 +6,14 @@
 export { main } from './cli.js';
 
 /**
- * Plugins from outside get this core (dist/core.js reads it, src/core-hooks.ts points their
+ * Plugins from outside get this core (dist/core.mjs reads it, src/core-hooks.ts points their
  * `@x/core` there): one core per process. A function, so that `--help` does not evaluate core.
  */
 (globalThis as Record<symbol, unknown>)[Symbol.for('x-enrich.bundle.core')] = () => import('@x/core');
 
 /**
  * The shipped plugins, by their file in dist/ (src/bundled-plugins.ts): the loader answers an
- * `import()` of that file with the bundle's copy, and dist/provider-*.js re-export it for anyone
+ * `import()` of that file with the bundle's copy, and dist/provider-*.mjs re-export it for anyone
  * else.
  */
 export const shipped: Readonly<Record<string, () => Promise<unknown>>> = {

@@ -17,6 +17,11 @@ describe('the bundle', () => {
     expect(script.BUNDLED_PLUGINS).toEqual(BUNDLED_PLUGINS);
   });
 
+  it('carries every one of those plugins in the CLI script, under the same file name', async () => {
+    const { shipped } = await import('../src/cli-script.js');
+    expect(Object.keys(shipped).sort()).toEqual(Object.values(BUNDLED_PLUGINS).sort());
+  });
+
   it('leaves the sources alone: they import the packages like any host', () => {
     expect(BUNDLED).toBe(false);
     expect(bundledPluginFile('@x/provider-virustotal-v3', APP_DIR)).toBeUndefined();
