@@ -144,15 +144,22 @@ function checkProvider(name: string, plugin: unknown, config: ProviderInstanceCo
   return { loaded: { name, plugin, manifest: instance.manifest, options: instanceOptions, config }, problems };
 }
 
-const zInstanceManifest = zProviderManifest.pick({
-  displayName: true,
-  observableTypes: true,
-  defaultCacheTtlMs: true,
-  defaultNotFoundTtlMs: true,
-  defaultRateLimits: true,
-  lifecycle: true,
-  docsUrl: true,
-}).partial();
+/** What `plugin.instanceManifest()` may return. */
+const buildInstanceManifestSchema = () =>
+  zProviderManifest
+    .pick({
+      displayName: true,
+      observableTypes: true,
+      defaultCacheTtlMs: true,
+      defaultNotFoundTtlMs: true,
+      defaultRateLimits: true,
+      lifecycle: true,
+      docsUrl: true,
+    })
+    .partial();
+let instanceManifestSchema: ReturnType<typeof buildInstanceManifestSchema> | undefined;
+// Built on first use: few plugins have an instanceManifest, and a start builds only what it parses (issue 16).
+const zInstanceManifest = () => (instanceManifestSchema ??= buildInstanceManifestSchema());
 
 /** The manifest of one instance: the plugin's, with what `plugin.instanceManifest(options)` says over it. */
 export function instanceManifest(plugin: ProviderPlugin, manifest: ProviderManifest, options: Record<string, unknown>, at: string): { manifest: ProviderManifest } | { problems: Problem[] } {
@@ -164,7 +171,7 @@ export function instanceManifest(plugin: ProviderPlugin, manifest: ProviderManif
   } catch (error) {
     return problem(error instanceof Error ? error.message : String(error));
   }
-  const parsed = zInstanceManifest.safeParse(overrides, oneShot());
+  const parsed = zInstanceManifest().safeParse(overrides, oneShot());
   if (!parsed.success) return problem(`instanceManifest() returned an invalid manifest: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
   const outside = (parsed.data.observableTypes ?? []).filter((type) => !manifest.observableTypes.includes(type));
   if (outside.length > 0) return problem(`the instance handles ${outside.join(', ')}, which the plugin's manifest does not declare`);
