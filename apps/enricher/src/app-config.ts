@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadConfigFile, secret, zDuration, zEnricherConfig, XEnrichError } from '@x/core';
 
 /** The Model Context Protocol surface: `x-enrich mcp` (stdio) and `/mcp` in `serve`. */

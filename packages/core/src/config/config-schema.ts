@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { OBSERVABLE_TYPES } from '../contract/observable-type.js';
 import { zDuration } from '../contract/duration.js';
 import { oneShot } from './parse-once.js';

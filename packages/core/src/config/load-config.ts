@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError, XEnrichError, type ValidationIssue } from '../contract/x-enrich-error.js';
 import { zEnricherConfig, type EnricherConfig } from './config-schema.js';
 import type { ProviderManifest } from '../contract/manifest.js';
