@@ -27,18 +27,16 @@ let cockatielModule: typeof Cockatiel | undefined;
 export function cockatiel(): typeof Cockatiel {
   return (cockatielModule ??= createRequire(import.meta.url)('cockatiel') as typeof Cockatiel);
 }
+
 /** Circuit states as reported by `providers()` and `stats()`. */
 export type CircuitStateName = 'closed' | 'open' | 'half-open' | 'isolated' | 'disabled';
 
 let stateNames: Record<CircuitState, CircuitStateName> | undefined;
 function stateName(state: CircuitState): CircuitStateName {
-  const { CircuitState: Circuit } = cockatiel();
-  stateNames ??= {
-    [Circuit.Closed]: 'closed',
-    [Circuit.Open]: 'open',
-    [Circuit.HalfOpen]: 'half-open',
-    [Circuit.Isolated]: 'isolated',
-  };
+  if (stateNames === undefined) {
+    const { CircuitState: Circuit } = cockatiel();
+    stateNames = { [Circuit.Closed]: 'closed', [Circuit.Open]: 'open', [Circuit.HalfOpen]: 'half-open', [Circuit.Isolated]: 'isolated' };
+  }
   return stateNames[state];
 }
 
