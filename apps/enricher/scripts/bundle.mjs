@@ -51,6 +51,10 @@ const REWRITES = [
  *   subcommands, which x-enrich does not have; only `spawn` is called.
  * - pino requires its worker-thread transport (thread-stream) for `pino.transport()` and the
  *   `transport` option; x-enrich's logger writes to a stream.
+ * - pino requires node:worker_threads for `isMainThread`, read only when it builds an asynchronous
+ *   SonicBoom (`pino.destination({ sync: false })`), and sonic-boom requires node:assert for one
+ *   check when a destination closes: together ~10 built-in modules (the worker, its messaging,
+ *   error serialisation, assert's internals) that a cached `enrich` compiled at every start.
  */
 const LAZY_REQUIRES = [
   {
@@ -67,6 +71,21 @@ const LAZY_REQUIRES = [
     file: /[\\/]pino[\\/]lib[\\/]tools\.js$/,
     from: "const transport = require('./transport')",
     to: "const transport = (...args) => require('./transport')(...args)",
+  },
+  {
+    file: /[\\/]pino[\\/]lib[\\/]tools\.js$/,
+    from: "const { isMainThread } = require('worker_threads')",
+    to: "const workerThreads = () => require('worker_threads')",
+  },
+  {
+    file: /[\\/]pino[\\/]lib[\\/]tools\.js$/,
+    from: 'if (!opts.sync && isMainThread) {',
+    to: 'if (!opts.sync && workerThreads().isMainThread) {',
+  },
+  {
+    file: /[\\/]sonic-boom[\\/]index\.js$/,
+    from: "const assert = require('assert')",
+    to: "const assert = (...args) => require('assert')(...args)",
   },
 ];
 
@@ -111,7 +130,7 @@ export const lazyRequires = {
   name: 'x-enrich-lazy-requires',
   setup(build) {
     const matched = new Set();
-    build.onLoad({ filter: /[\\/](commander[\\/]lib[\\/]command|pino[\\/]pino|pino[\\/]lib[\\/]tools)\.js$/ }, async (args) => {
+    build.onLoad({ filter: /[\\/](commander[\\/]lib[\\/]command|pino[\\/]pino|pino[\\/]lib[\\/]tools|sonic-boom[\\/]index)\.js$/ }, async (args) => {
       let text = await readFile(args.path, 'utf8');
       for (const rewrite of LAZY_REQUIRES) {
         if (!rewrite.file.test(args.path)) continue;

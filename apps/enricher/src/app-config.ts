@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadConfigFile, secret, zDuration, zEnricherConfig, XEnrichError } from '@x/core';
 
 /** The Model Context Protocol surface: `x-enrich mcp` (stdio) and `/mcp` in `serve`. */
@@ -62,8 +62,10 @@ export const zAppConfig = zEnricherConfig.extend({
     .unwrap()
     .optional()
     .describe('Where rate-limit budgets are kept. Default: a file store beside the file cache for the CLI (runs on one machine share the budget), memory for `serve`.'),
-  server: zServerConfig.default(() => zServerConfig.parse({})),
-  mcp: zMcpConfig.default(() => zMcpConfig.parse({})),
+  // Built once per config parse: zod's interpreted path (`jitless`) skips compiling a parser of
+  // its own for each, as core does for its one-shot parses (packages/core/src/config/parse-once.ts).
+  server: zServerConfig.default(() => zServerConfig.parse({}, { jitless: true })),
+  mcp: zMcpConfig.default(() => zMcpConfig.parse({}, { jitless: true })),
 });
 export type AppConfig = z.output<typeof zAppConfig>;
 

@@ -4,7 +4,7 @@
  * described so `x-enrich config schema` completes it in editors, every credential marked secret.
  */
 import { isLoopbackHost, OBSERVABLE_TYPES, secret, zDuration, zLifecycle } from '@x/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { compilePath, FIELD_TYPES } from './extract.js';
 import { RECIPES, type RecipeName } from './recipes/index.js';
 import { conditionFields, zCondition } from './rules.js';

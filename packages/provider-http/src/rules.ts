@@ -2,7 +2,7 @@
  * Conditions on extracted fields and the ordered malice rules built from them. A rule's reason
  * names the rule and the values it saw, as the VirusTotal providers' reasons do.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const OPERATORS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in', 'contains', 'exists', 'matches'] as const;
 export type Operator = (typeof OPERATORS)[number];

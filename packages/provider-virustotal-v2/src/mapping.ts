@@ -1,5 +1,5 @@
 import { UpstreamError, type Entity, type Observable, type ObservableType, type ProviderOutcome, type Reason } from '@x/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { assessInfection, formatRate, type DetectionRatio, type InfectionAssessment } from './infection-rate.js';
 import type { InfectionRateThresholds, MappingOptions } from './options.js';
 

@@ -1,5 +1,5 @@
 import { isLoopbackHost, secret, zDuration } from '@x/core';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** VirusTotal's public v2 endpoint (End of Life 2021-08-11). */
 export const DEFAULT_API_URL = 'https://www.virustotal.com/vtapi/v2/';

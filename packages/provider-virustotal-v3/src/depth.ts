@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { Entity, Observable } from '@x/core';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Everything this provider reads beyond the seed's fields: the optional `extract` groups, the

@@ -1,5 +1,5 @@
 import { zConfidence, zVerdict, type Confidence, type Reason, type Verdict } from '@x/core';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * What kind of value each extracted field holds; it decides which operators a condition may

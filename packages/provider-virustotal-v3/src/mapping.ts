@@ -1,5 +1,5 @@
 import { UpstreamError, type Entity, type Observable, type ObservableType, type ProviderOutcome, type Reason } from '@x/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { groupFields, parseDepthAttributes, refsFromCollection, refsFromObject, relatedEntities, RULE_FACTS, ruleFacts, type ExtractGroup, type RelatedRef } from './depth.js';
 import { evaluateMaliceRules, type MaliceRule, type RuleDecision } from './malice-rules.js';
 

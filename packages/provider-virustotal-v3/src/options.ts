@@ -1,5 +1,5 @@
 import { isLoopbackHost, secret, zDuration } from '@x/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EXTRACT_GROUPS, zRelationshipName } from './depth.js';
 import { DEFAULT_MALICE_RULES, zMaliceRulesOption } from './malice-rules.js';
 

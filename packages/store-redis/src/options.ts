@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CacheStore, Logger, RateLimitStore } from '@x/core';
 
 /** What the stores do while Redis is unreachable (core's config uses the same two words). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One quota window: at most `requests` accepted requests in any `perMs` milliseconds. */
 export const zQuotaWindow = z.object({

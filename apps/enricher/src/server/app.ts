@@ -3,7 +3,7 @@ import { getEventListeners } from 'node:events';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OBSERVABLE_TYPES, zLifecycle, zObservableSummary, zResultRecord, type Enricher, type ErrorCode } from '@x/core';
 import type { McpConfig, ServerConfig } from '../app-config.js';
 import type { Admission } from '../admission.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A JSON Schema object, loosely typed: the generators below only move keywords around. */
 export interface JsonSchemaObject {

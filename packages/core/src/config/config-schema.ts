@@ -1,6 +1,7 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { OBSERVABLE_TYPES } from '../contract/observable-type.js';
 import { zDuration } from '../contract/duration.js';
+import { oneShot } from './parse-once.js';
 
 /**
  * The configuration file, as zod schemas. Types are derived from these (never written twice);
@@ -70,9 +71,9 @@ export const zBulkheadConfig = z
 export const zResilienceConfig = z
   .object({
     timeout: zDuration.default(10_000).describe('Per-attempt timeout.'),
-    retry: z.union([z.literal(false), zRetryConfig]).default(() => zRetryConfig.parse({})).describe('Retry transient failures, or false.'),
-    circuitBreaker: z.union([z.literal(false), zCircuitBreakerConfig]).default(() => zCircuitBreakerConfig.parse({})).describe('Circuit breaker, or false.'),
-    bulkhead: z.union([z.literal(false), zBulkheadConfig]).default(() => zBulkheadConfig.parse({})).describe('Concurrency limit, or false.'),
+    retry: z.union([z.literal(false), zRetryConfig]).default(() => zRetryConfig.parse({}, oneShot())).describe('Retry transient failures, or false.'),
+    circuitBreaker: z.union([z.literal(false), zCircuitBreakerConfig]).default(() => zCircuitBreakerConfig.parse({}, oneShot())).describe('Circuit breaker, or false.'),
+    bulkhead: z.union([z.literal(false), zBulkheadConfig]).default(() => zBulkheadConfig.parse({}, oneShot())).describe('Concurrency limit, or false.'),
     authProbeAfter: z
       .union([z.literal(false), zDuration])
       .optional()
@@ -98,7 +99,7 @@ export const zProviderInstanceConfig = z
       .describe('A quota group (top-level `quotas`) whose budget this instance spends instead of its own `rateLimit`: instances naming one group share one budget, e.g. VirusTotal v2 and v3 on one API key.'),
     maxRateLimitWait: zDuration.default(300_000).describe('Longest a lookup waits for budget; beyond it the lookup fails fast with X_RATE_LIMIT_EXHAUSTED.'),
     cache: z.union([z.literal(false), zInstanceCacheConfig]).default({}).describe('Cache TTL overrides, or false to disable caching for this instance.'),
-    resilience: zResilienceConfig.default(() => zResilienceConfig.parse({})).describe('Timeout, retry, circuit breaker and bulkhead.'),
+    resilience: zResilienceConfig.default(() => zResilienceConfig.parse({}, oneShot())).describe('Timeout, retry, circuit breaker and bulkhead.'),
   })
   .strict();
 

@@ -5,6 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isValidationError, isXEnrichError, type ValidationError } from '../contract/x-enrich-error.js';
 import { configJsonSchema, loadConfigFile, MAX_CONFIG_BYTES, parseConfig, parseConfigText } from './load-config.js';
 import { interpolateEnv } from './interpolate.js';
+import { zEnricherConfig } from './config-schema.js';
+import { validationIssues } from './validation-issues.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -114,6 +116,31 @@ describe('parseConfig', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain('k-very-secret');
     }
+  });
+});
+
+describe("parseConfig: zod's interpreted path (one parse, no compiled parser)", () => {
+  const env = { VT_KEY: 'k' };
+  it('gives what the compiled parser gives, defaults and durations included', () => {
+    const input = parseConfigText(YAML_CONFIG);
+    const { value } = interpolateEnv(input, env);
+    expect(parseConfig(input, { env })).toEqual(zEnricherConfig.parse(value));
+  });
+
+  it('reports the problems the compiled parser finds, in the same order', () => {
+    const input = { providers: { vt3: { use: '', resilience: { timeout: 'soon', retry: { maxAttempts: 99 } }, extra: 1 } }, concurrency: 0, cache: { store: 'disk' } };
+    const compiled = zEnricherConfig.safeParse(input);
+    expect(compiled.success).toBe(false);
+    const error = (() => {
+      try {
+        parseConfig(input, { env });
+      } catch (caught) {
+        return caught as ValidationError;
+      }
+      throw new Error('expected X_CONFIG_INVALID');
+    })();
+    expect(isValidationError(error)).toBe(true);
+    expect(error.issues).toEqual(validationIssues(compiled.error!, { input }));
   });
 });
 

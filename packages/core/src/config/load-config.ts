@@ -2,13 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError, XEnrichError, type ValidationIssue } from '../contract/x-enrich-error.js';
 import { zEnricherConfig, type EnricherConfig } from './config-schema.js';
 import type { ProviderManifest } from '../contract/manifest.js';
 import { configSectionJsonSchema, type JsonSchemaObject as JsonSchema } from './config-json-schema.js';
 import { interpolateEnv, type Env } from './interpolate.js';
 import { validationIssues } from './validation-issues.js';
+import { oneShot } from './parse-once.js';
 
 export type { Env } from './interpolate.js';
 
@@ -38,7 +39,7 @@ function plural(count: number, word: string): string {
  */
 export function parseConfig<T = EnricherConfig>(input: unknown, options: ParseConfigOptions<T> = {}): T {
   const { value, issues: envIssues } = interpolateEnv(input ?? {}, options.env ?? process.env);
-  const result = (options.schema ?? (zEnricherConfig as unknown as z.ZodType<T>)).safeParse(value);
+  const result = (options.schema ?? (zEnricherConfig as unknown as z.ZodType<T>)).safeParse(value, oneShot());
   // A missing variable also makes its field empty; report the variable, not the empty string.
   const envPaths = new Set(envIssues.map((issue) => issue.path));
   const schemaIssues = result.success ? [] : validationIssues(result.error, { input: value }).filter((issue) => !envPaths.has(issue.path));

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { OBSERVABLE_TYPES } from './observable-type.js';
 import { zLifecycle } from './manifest.js';
 

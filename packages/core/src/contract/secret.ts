@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Marks a schema field as a secret. Secrets are redacted everywhere x-enrich prints or logs

@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { zProviderInstanceConfig, type EnricherConfig, type ProviderInstanceConfig } from '../config/config-schema.js';
 import { collectSecrets } from '../config/redact.js';
 import { validationIssues } from '../config/validation-issues.js';
+import { oneShot } from '../config/parse-once.js';
 import { checkWindows } from '../rate-limit/rate-limiter.js';
 import type { ErrorCode } from '../contract/error-codes.js';
 import { ValidationError, type ValidationIssue } from '../contract/x-enrich-error.js';
@@ -97,7 +98,7 @@ function checkProvider(name: string, plugin: unknown, config: ProviderInstanceCo
       problems: [{ code: 'X_PLUGIN_INVALID', path: `${at}.use`, message: `${source} does not export a plugin: expected \`export default definePlugin({ manifest, register })\` (or a \`plugin\` export)` }],
     };
   }
-  const parsed = zProviderManifest.safeParse(plugin.manifest);
+  const parsed = zProviderManifest.safeParse(plugin.manifest, oneShot());
   if (!parsed.success) {
     const label = typeof plugin.manifest.packageName === 'string' ? plugin.manifest.packageName : source;
     return {
@@ -126,7 +127,7 @@ function checkProvider(name: string, plugin: unknown, config: ProviderInstanceCo
     });
   }
   const optionsSchema = manifest.optionsSchema as z.ZodType;
-  const parsedOptions = optionsSchema.safeParse(config.options);
+  const parsedOptions = optionsSchema.safeParse(config.options, oneShot());
   if (!parsedOptions.success) {
     // A plugin's own messages may quote what was given; never let that be its secret.
     const scrub = createSecretScrubber(rawSecrets(optionsSchema, config.options));
@@ -143,15 +144,22 @@ function checkProvider(name: string, plugin: unknown, config: ProviderInstanceCo
   return { loaded: { name, plugin, manifest: instance.manifest, options: instanceOptions, config }, problems };
 }
 
-const zInstanceManifest = zProviderManifest.pick({
-  displayName: true,
-  observableTypes: true,
-  defaultCacheTtlMs: true,
-  defaultNotFoundTtlMs: true,
-  defaultRateLimits: true,
-  lifecycle: true,
-  docsUrl: true,
-}).partial();
+/** What `plugin.instanceManifest()` may return. */
+const buildInstanceManifestSchema = () =>
+  zProviderManifest
+    .pick({
+      displayName: true,
+      observableTypes: true,
+      defaultCacheTtlMs: true,
+      defaultNotFoundTtlMs: true,
+      defaultRateLimits: true,
+      lifecycle: true,
+      docsUrl: true,
+    })
+    .partial();
+let instanceManifestSchema: ReturnType<typeof buildInstanceManifestSchema> | undefined;
+// Built on first use: few plugins have an instanceManifest, and a start builds only what it parses (issue 16).
+const zInstanceManifest = () => (instanceManifestSchema ??= buildInstanceManifestSchema());
 
 /** The manifest of one instance: the plugin's, with what `plugin.instanceManifest(options)` says over it. */
 export function instanceManifest(plugin: ProviderPlugin, manifest: ProviderManifest, options: Record<string, unknown>, at: string): { manifest: ProviderManifest } | { problems: Problem[] } {
@@ -163,7 +171,7 @@ export function instanceManifest(plugin: ProviderPlugin, manifest: ProviderManif
   } catch (error) {
     return problem(error instanceof Error ? error.message : String(error));
   }
-  const parsed = zInstanceManifest.safeParse(overrides);
+  const parsed = zInstanceManifest().safeParse(overrides, oneShot());
   if (!parsed.success) return problem(`instanceManifest() returned an invalid manifest: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
   const outside = (parsed.data.observableTypes ?? []).filter((type) => !manifest.observableTypes.includes(type));
   if (outside.length > 0) return problem(`the instance handles ${outside.join(', ')}, which the plugin's manifest does not declare`);
@@ -214,7 +222,7 @@ function emitWarnings(loaded: readonly LoadedProvider[], options: PrepareProvide
  */
 export function prepareProvider(name: string, plugin: ProviderPlugin, instanceConfig: Partial<z.input<typeof zProviderInstanceConfig>> = {}, options: PrepareProviderOptions = {}): LoadedProvider {
   const packageName = isPluginShape(plugin) && typeof plugin.manifest.packageName === 'string' ? plugin.manifest.packageName : name;
-  const config = zProviderInstanceConfig.safeParse({ use: packageName, ...instanceConfig });
+  const config = zProviderInstanceConfig.safeParse({ use: packageName, ...instanceConfig }, oneShot());
   if (!config.success) {
     throw new ValidationError('X_CONFIG_INVALID', `Invalid configuration for provider instance "${name}":`, validationIssues(config.error, { input: instanceConfig, prefix: `providers.${name}` }));
   }

@@ -19,32 +19,26 @@ import { Bulkhead } from './bulkhead.js';
 
 // cockatiel is CommonJS. `require` rather than `import` because Node 20 lexes every file of a
 // CommonJS package that ESM imports (cockatiel re-exports ~20 files), which made importing it
-// cost ~55 ms of each CLI start instead of ~15 ms (median of 11, node start excluded).
-const {
-  BulkheadRejectedError,
-  CircuitState: Circuit,
-  ConsecutiveBreaker,
-  CountBreaker,
-  ExponentialBackoff,
-  SamplingBreaker,
-  TaskCancelledError,
-  circuitBreaker,
-  handleWhen,
-  isBrokenCircuitError,
-  isBulkheadRejectedError,
-  isTaskCancelledError,
-  retry,
-} = createRequire(import.meta.url)('cockatiel') as typeof Cockatiel;
+// cost ~55 ms of each CLI start instead of ~15 ms (median of 11, node start excluded). Required on
+// first use, not at import: a run whose lookups are all cached never builds a policy (the guard
+// stage builds its policies on the first upstream call), so it never loads cockatiel (issue 16).
+let cockatielModule: typeof Cockatiel | undefined;
+/** cockatiel, required on first use (shared with the guard stage). */
+export function cockatiel(): typeof Cockatiel {
+  return (cockatielModule ??= createRequire(import.meta.url)('cockatiel') as typeof Cockatiel);
+}
 
 /** Circuit states as reported by `providers()` and `stats()`. */
 export type CircuitStateName = 'closed' | 'open' | 'half-open' | 'isolated' | 'disabled';
 
-const STATE_NAMES: Record<CircuitState, CircuitStateName> = {
-  [Circuit.Closed]: 'closed',
-  [Circuit.Open]: 'open',
-  [Circuit.HalfOpen]: 'half-open',
-  [Circuit.Isolated]: 'isolated',
-};
+let stateNames: Record<CircuitState, CircuitStateName> | undefined;
+function stateName(state: CircuitState): CircuitStateName {
+  if (stateNames === undefined) {
+    const { CircuitState: Circuit } = cockatiel();
+    stateNames = { [Circuit.Closed]: 'closed', [Circuit.Open]: 'open', [Circuit.HalfOpen]: 'half-open', [Circuit.Isolated]: 'isolated' };
+  }
+  return stateNames[state];
+}
 
 /** Codes that are never worth retrying even though "later" might work: the run's own limits. */
 const NOT_RETRIED = new Set(['X_RATE_LIMIT_EXHAUSTED', 'X_ABORTED', 'X_CIRCUIT_OPEN', 'X_BULKHEAD_FULL']);
@@ -143,6 +137,7 @@ export interface ResiliencePolicies {
  * and the sampling window of the opt-in rate-based breaker.
  */
 export function createResiliencePolicies(config: ResilienceConfig, hooks: PolicyHooks = {}, options: PolicyOptions = {}): ResiliencePolicies {
+  const { BulkheadRejectedError, ConsecutiveBreaker, CountBreaker, ExponentialBackoff, SamplingBreaker, TaskCancelledError, circuitBreaker, handleWhen, retry } = cockatiel();
   const pausable = options.pausableTimeout ?? true;
   const clock = options.clock ?? systemClock;
   const latch = createAuthLatch(config.authProbeAfter ?? false, clock, hooks.onAuthLatch);
@@ -169,7 +164,7 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
           ? new SamplingBreaker({ threshold: c.threshold, duration: c.samplingDuration, minimumRps: c.minimumRps })
           : new CountBreaker({ threshold: c.threshold, size: c.window, minimumNumberOfCalls: Math.min(c.minimumCalls, c.window) }),
     });
-    breaker.onStateChange((state) => hooks.onCircuitStateChange?.(STATE_NAMES[state]));
+    breaker.onStateChange((state) => hooks.onCircuitStateChange?.(stateName(state)));
   }
   if (config.bulkhead !== false) {
     const { maxConcurrent, maxQueue } = config.bulkhead;
@@ -195,7 +190,7 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
 
   return {
     get circuitState() {
-      return breaker ? STATE_NAMES[breaker.state] : 'disabled';
+      return breaker ? stateName(breaker.state) : 'disabled';
     },
     execute<T>(fn: (attempt: AttemptContext) => Promise<T>, signal: AbortSignal): Promise<T> {
       // A `.catch` rather than an async function with try/await: one promise less per lookup.
@@ -217,6 +212,7 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
 /** What a policy rejected with, as an XEnrichError (cockatiel's errors get our codes). */
 function policyError(error: unknown, signal: AbortSignal): unknown {
   if (isXEnrichError(error)) return error;
+  const { BulkheadRejectedError, isBrokenCircuitError, isBulkheadRejectedError, isTaskCancelledError } = cockatiel();
   if (isBrokenCircuitError(error)) {
     return new XEnrichError('X_CIRCUIT_OPEN', 'The circuit breaker is open after repeated upstream failures; lookups fail fast until a half-open probe succeeds.', { retryable: true });
   }

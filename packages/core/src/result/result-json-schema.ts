@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { zObservableSummary, zResultRecord } from '../contract/result-record.js';
 
 /**

@@ -5,7 +5,7 @@
 import '../contract/reflect-metadata.js';
 import semver from 'semver';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { collectSecrets } from '../config/redact.js';
 import { createEnricher } from '../engine/enricher.js';
 import type { Observable } from '../contract/observable-type.js';

@@ -191,3 +191,14 @@ describe('guardLimiter: waiting for quota on the clock', () => {
     expect(limiter.waitedMs).toBe(60_000);
   });
 });
+
+describe('guard stage: policies built on the first call', () => {
+  it('reports the circuit of a new breaker before any call (closed, or disabled without one), and the live one after', async () => {
+    const withBreaker = guard({ retry: false, circuitBreaker: { consecutiveFailures: 1, halfOpenAfter: 60_000 } });
+    expect(withBreaker.stage.circuitState).toBe('closed');
+    expect(guard({ retry: false }).stage.circuitState).toBe('disabled');
+    await expect(withBreaker.stage.execute(call(), flaky(http503()).next)).rejects.toThrow('HTTP 503');
+    expect(withBreaker.stage.circuitState).toBe('open');
+    expect(withBreaker.events).toContainEqual({ type: 'circuit', instance: 'i', state: 'open' });
+  });
+});

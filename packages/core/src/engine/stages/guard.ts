@@ -1,17 +1,12 @@
-import { createRequire } from 'node:module';
-import type * as Cockatiel from 'cockatiel';
 import type { IBackoff, IBackoffFactory, IRetryBackoffContext } from 'cockatiel';
 import type { ResilienceConfig } from '../../config/config-schema.js';
 import type { Clock } from '../../contract/tokens.js';
 import { isXEnrichError } from '../../contract/x-enrich-error.js';
 import type { Logger } from '../../contract/logger.js';
 import type { AttemptContext } from '../../resilience/attempt-timeout.js';
-import { createResiliencePolicies, isTransient, retryAfterBackoff, type CircuitStateName, type ResiliencePolicies } from '../../resilience/policies.js';
+import { cockatiel, createResiliencePolicies, isTransient, retryAfterBackoff, type CircuitStateName, type ResiliencePolicies } from '../../resilience/policies.js';
 import type { RateLimiter } from '../../contract/rate-limit-store.js';
 import type { CallContext, CallResult, Emit, Next, Stage } from './stage.js';
-
-// CommonJS, required rather than imported for the reason given in resilience/policies.ts.
-const { ExponentialBackoff } = createRequire(import.meta.url)('cockatiel') as typeof Cockatiel;
 
 type Backoff = IBackoff<IRetryBackoffContext<unknown>>;
 
@@ -33,17 +28,34 @@ export interface GuardStageOptions {
  * What it reports: retry, circuit, timeout and bulkhead_rejected events.
  */
 export class GuardStage implements Stage<CallContext, CallResult> {
-  private readonly policies: ResiliencePolicies;
+  private built: ResiliencePolicies | undefined;
+  private retryBackoff: IBackoffFactory<IRetryBackoffContext<unknown>> | undefined;
   private readonly maxAttempts: number;
-  private readonly backoff: IBackoffFactory<IRetryBackoffContext<unknown>> | undefined;
 
   constructor(private readonly options: GuardStageOptions) {
-    const { instance, resilience, logger, emit } = options;
-    const retry = resilience.retry;
+    const retry = options.resilience.retry;
     this.maxAttempts = retry === false ? 0 : retry.maxAttempts;
-    this.backoff = retry === false ? undefined : retryAfterBackoff(new ExponentialBackoff({ initialDelay: retry.initialDelay, maxDelay: retry.maxDelay }), retry.maxDelay);
+  }
+
+  /**
+   * The policies, built on the first upstream call: a run whose lookups are all cached never
+   * needs them, nor cockatiel (issue 16). Until then the circuit is as a new breaker's: closed.
+   */
+  private get policies(): ResiliencePolicies {
+    return (this.built ??= this.buildPolicies());
+  }
+
+  /** The retry backoff (exponential with jitter, honouring Retry-After), built on the first retry. */
+  private get backoff(): IBackoffFactory<IRetryBackoffContext<unknown>> | undefined {
+    const retry = this.options.resilience.retry;
+    if (retry === false) return undefined;
+    return (this.retryBackoff ??= retryAfterBackoff(new (cockatiel().ExponentialBackoff)({ initialDelay: retry.initialDelay, maxDelay: retry.maxDelay }), retry.maxDelay));
+  }
+
+  private buildPolicies(): ResiliencePolicies {
+    const { instance, resilience, logger, emit } = this.options;
     // Retry is ours (on the clock); the policies keep the circuit breaker, bulkhead and timeout.
-    this.policies = createResiliencePolicies({ ...resilience, retry: false }, {
+    return createResiliencePolicies({ ...resilience, retry: false }, {
       onCircuitStateChange: (state) => {
         (state === 'open' ? logger.warn : logger.info).call(logger, { circuitState: state }, `circuit ${state}`);
         emit({ type: 'circuit', instance, state });
@@ -60,11 +72,12 @@ export class GuardStage implements Stage<CallContext, CallResult> {
         state === 'latched'
           ? logger.error({ code: 'X_UPSTREAM_AUTH' }, 'the upstream refused the credentials (401/403): no more calls for this instance until a probe succeeds (CLI: for this run)')
           : logger.info({}, 'the upstream accepted the credentials again: calls resume'),
-    }, { pausableTimeout: options.pausableTimeout, clock: options.clock });
+    }, { pausableTimeout: this.options.pausableTimeout, clock: this.options.clock });
   }
 
   get circuitState(): CircuitStateName {
-    return this.policies.circuitState;
+    if (this.built) return this.built.circuitState;
+    return this.options.resilience.circuitBreaker === false ? 'disabled' : 'closed';
   }
 
   execute(context: CallContext, next: Next<CallContext, CallResult>): Promise<CallResult> {
