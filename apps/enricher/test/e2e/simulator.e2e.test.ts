@@ -1,4 +1,6 @@
-import { readdir, utimes } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zResultRecord } from '@x/core';
@@ -156,6 +158,29 @@ describe('x-enrich cache', () => {
     simulator.reset();
     expect((await enrich(['--cache-dir', dir, 'suspicious.example'])).code).toBe(0);
     expect(simulator.stats().total).toBe(2); // both providers asked upstream again
+  });
+
+  it('writes through tmp/ in the cache directory, and removes a killed writer\'s temporary file at the next start', async () => {
+    const dir = join(tmp.dir, 'cache-temps');
+    expect((await enrich(['--cache-dir', dir, 'suspicious.example'])).code).toBe(0);
+    // Entries beside each other, the writers' temporary files in tmp/ (none left after a run).
+    expect((await readdir(dir)).filter((name) => name.endsWith('.json'))).toHaveLength(2);
+    expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+
+    // A writer killed mid-write (SIGKILL: its pid runs no more) left its temporary file.
+    const killed = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    await once(killed, 'spawn');
+    const exited = once(killed, 'exit');
+    killed.kill('SIGKILL');
+    await exited;
+    const orphan = `${'0'.repeat(64)}.json.${killed.pid}.deadbeef.tmp`;
+    await writeFile(join(dir, 'tmp', orphan), '{"key":');
+    simulator.reset();
+    const next = await enrich(['--cache-dir', dir, 'suspicious.example']);
+    expect(next.code).toBe(0);
+    expect(simulator.stats().total).toBe(0); // a cached start
+    expect(await readdir(join(dir, 'tmp'))).toEqual([]);
   });
 
 });

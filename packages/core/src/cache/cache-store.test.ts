@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cacheKey, canonicalJson, optionsFingerprint } from './cache-key.js';
-import { createFileCacheStore, FILE_CACHE_MEMORY_BYTES } from './file-cache-store.js';
+import { createFileCacheStore, FILE_CACHE_MEMORY_BYTES, FILE_CACHE_TEMP_DIR } from './file-cache-store.js';
 import { createMemoryCacheStore } from './memory-cache-store.js';
 import { systemClock } from '../contract/tokens.js';
 
@@ -17,6 +17,8 @@ async function tempDir(): Promise<string> {
   dirs.push(dir);
   return dir;
 }
+/** The temporary files in the writers' subdirectory. */
+const tempsIn = async (dir: string): Promise<string[]> => (await readdir(join(dir, FILE_CACHE_TEMP_DIR))).sort();
 afterEach(async () => {
   now = 1_000;
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
@@ -78,17 +80,29 @@ describe('file cache store', () => {
     await createFileCacheStore({ dir, clock }).set('vt3:abc:domain:example.org', { value: { kind: 'found' }, storedAt: 1_000, expiresAt: 9_000 });
     const second = createFileCacheStore({ dir, clock });
     expect(await second.get('vt3:abc:domain:example.org')).toEqual({ value: { kind: 'found' }, storedAt: 1_000, expiresAt: 9_000 });
-    const files = await readdir(dir);
-    expect(files).toHaveLength(1);
-    expect(files[0]).toMatch(/^[0-9a-f]{64}\.json$/);
+    // The entry, and the writers' subdirectory, empty once the write is done.
+    const files = (await readdir(dir)).sort();
+    expect(files).toEqual([expect.stringMatching(/^[0-9a-f]{64}\.json$/), FILE_CACHE_TEMP_DIR]);
+    expect(await tempsIn(dir)).toEqual([]);
   });
 
-  it.skipIf(process.platform === 'win32')('keeps the directory and its files private to the user (0700, 0600)', async () => {
+  it.skipIf(process.platform === 'win32')('keeps the directories and their files private to the user (0700, 0600)', async () => {
     const dir = join(await tempDir(), 'private');
     await createFileCacheStore({ dir, clock }).set('k', { value: 1, storedAt: 1_000, expiresAt: 9_000 });
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
-    const [file] = await readdir(dir);
+    expect((await stat(join(dir, FILE_CACHE_TEMP_DIR))).mode & 0o777).toBe(0o700);
+    const [file] = (await readdir(dir)).filter((name) => name.endsWith('.json'));
     expect((await stat(join(dir, file as string))).mode & 0o777).toBe(0o600);
+  });
+
+  it('writes again after its temporary directory was removed behind its back', async () => {
+    const dir = await tempDir();
+    const store = createFileCacheStore({ dir, clock });
+    await store.set('a', { value: 1, storedAt: 1_000, expiresAt: 9_000 });
+    await rm(join(dir, FILE_CACHE_TEMP_DIR), { recursive: true });
+    await store.set('b', { value: 2, storedAt: 1_000, expiresAt: 9_000 });
+    expect(await createFileCacheStore({ dir, clock }).get('b')).toMatchObject({ value: 2 });
+    expect(await tempsIn(dir)).toEqual([]);
   });
 
   it('removes expired files when read', async () => {
@@ -96,17 +110,17 @@ describe('file cache store', () => {
     await createFileCacheStore({ dir, clock }).set('k', { value: 1, storedAt: 1_000, expiresAt: 2_000 });
     now = 3_000;
     expect(await createFileCacheStore({ dir, clock }).get('k')).toBeUndefined();
-    expect(await readdir(dir)).toEqual([]);
+    expect(await readdir(dir)).toEqual([FILE_CACHE_TEMP_DIR]);
   });
 
   it('ignores and removes corrupt files', async () => {
     const dir = await tempDir();
     const store = createFileCacheStore({ dir, clock });
     await store.set('k', { value: 1, storedAt: 1_000, expiresAt: 9_000 });
-    const [file] = await readdir(dir);
+    const [file] = (await readdir(dir)).filter((name) => name.endsWith('.json'));
     await writeFile(join(dir, file as string), '{"key":"k","entry":');
     expect(await createFileCacheStore({ dir, clock }).get('k')).toBeUndefined();
-    expect(await readdir(dir)).toEqual([]);
+    expect(await readdir(dir)).toEqual([FILE_CACHE_TEMP_DIR]);
   });
 
   it('prunes expired entries without reading them, keeps valid ones and fresh temp files', async () => {
@@ -114,17 +128,49 @@ describe('file cache store', () => {
     const store = createFileCacheStore({ dir, clock });
     await store.set('old', { value: 1, storedAt: 1_000, expiresAt: 2_000 });
     await store.set('new', { value: 2, storedAt: 1_000, expiresAt: 90_000 });
-    // A second process mid-write: its temporary file must survive.
-    await writeFile(join(dir, 'abc.json.123.deadbeef.tmp'), '{');
+    // A second process mid-write: its temporary file must survive (and one of an older version,
+    // which wrote them beside the entries).
+    await writeFile(join(dir, FILE_CACHE_TEMP_DIR, 'abc.json.123.deadbeef.tmp'), '{');
+    await writeFile(join(dir, 'def.json.123.cafebabe.tmp'), '{');
     await writeFile(join(dir, 'README'), 'not ours');
     now = 50_000;
     expect(await store.prune()).toEqual({ removed: 1, kept: 1 });
-    expect((await readdir(dir)).sort()).toHaveLength(3);
+    expect((await readdir(dir)).sort()).toEqual([expect.stringMatching(/\.json$/), 'README', 'def.json.123.cafebabe.tmp', FILE_CACHE_TEMP_DIR]);
     expect(await createFileCacheStore({ dir, clock }).get('new')).toMatchObject({ value: 2 });
     expect(await createFileCacheStore({ dir, clock }).get('old')).toBeUndefined();
     now = 100_000;
     expect(await store.prune()).toEqual({ removed: 1, kept: 0 });
-    expect((await readdir(dir)).sort()).toEqual(['README', 'abc.json.123.deadbeef.tmp']);
+    expect((await readdir(dir)).sort()).toEqual(['README', 'def.json.123.cafebabe.tmp', FILE_CACHE_TEMP_DIR]);
+    expect(await tempsIn(dir)).toEqual(['abc.json.123.deadbeef.tmp']);
+  });
+
+  it('prunes temporary files abandoned over an hour ago, in its temporary directory and beside the entries', async () => {
+    const dir = await tempDir();
+    const store = createFileCacheStore({ dir, clock });
+    now = Date.now();
+    await store.set('k', { value: 1, storedAt: now, expiresAt: now + 10 * 3_600_000 });
+    await writeFile(join(dir, FILE_CACHE_TEMP_DIR, 'abc.json.123.deadbeef.tmp'), '{');
+    await writeFile(join(dir, 'def.json.123.cafebabe.tmp'), '{'); // an older version's
+    now += 3_600_000 - 60_000; // 59 minutes on: a slow writer may still be at work
+    expect(await store.prune()).toEqual({ removed: 0, kept: 1 });
+    now += 2 * 60_000;
+    expect(await store.prune()).toEqual({ removed: 2, kept: 1 });
+    expect((await readdir(dir)).filter((name) => !name.endsWith('.json'))).toEqual([FILE_CACHE_TEMP_DIR]);
+    expect(await tempsIn(dir)).toEqual([]);
+  });
+
+  it('clears the temporary files too, and nothing that is not its own', async () => {
+    const dir = await tempDir();
+    const store = createFileCacheStore({ dir, clock });
+    await store.set('k', { value: 1, storedAt: 1_000, expiresAt: 9_000 });
+    await writeFile(join(dir, FILE_CACHE_TEMP_DIR, 'abc.json.123.deadbeef.tmp'), '{');
+    await writeFile(join(dir, 'def.json.123.cafebabe.tmp'), '{'); // an older version's
+    await writeFile(join(dir, 'README'), 'not ours');
+    await store.clear();
+    expect((await readdir(dir)).sort()).toEqual(['README', FILE_CACHE_TEMP_DIR]);
+    expect(await tempsIn(dir)).toEqual([]);
+    await store.set('k2', { value: 2, storedAt: 1_000, expiresAt: 9_000 });
+    expect(await createFileCacheStore({ dir, clock }).get('k2')).toMatchObject({ value: 2 });
   });
 
   it('removes the temporary files of writers killed mid-write (their process is gone), not those of live ones', async () => {
@@ -136,14 +182,18 @@ describe('file cache store', () => {
     const alive = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
     try {
       await Promise.all([once(killed, 'spawn'), once(alive, 'spawn')]);
-      await writeFile(join(dir, `abc.json.${killed.pid}.deadbeef.tmp`), '{"key":');
-      await writeFile(join(dir, `def.json.${alive.pid}.cafebabe.tmp`), '{"key":');
+      const temps = join(dir, FILE_CACHE_TEMP_DIR);
+      await writeFile(join(temps, `abc.json.${killed.pid}.deadbeef.tmp`), '{"key":');
+      await writeFile(join(temps, `def.json.${alive.pid}.cafebabe.tmp`), '{"key":');
+      // An older version's, beside the entries: not listed at start (that listing is what the
+      // temporary directory saves); prune() removes it once an hour old.
+      await writeFile(join(dir, `123.json.${killed.pid}.0badf00d.tmp`), '{"key":');
       const exited = once(killed, 'exit');
       killed.kill('SIGKILL');
       await exited;
       expect(await store.removeAbandonedTemps()).toBe(1);
-      const names = await readdir(dir);
-      expect(names.filter((name) => name.endsWith('.tmp'))).toEqual([`def.json.${alive.pid}.cafebabe.tmp`]);
+      expect(await tempsIn(dir)).toEqual([`def.json.${alive.pid}.cafebabe.tmp`]);
+      expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([`123.json.${killed.pid}.0badf00d.tmp`]);
       expect(await createFileCacheStore({ dir, clock }).get('k')).toMatchObject({ value: 1 });
     } finally {
       alive.kill('SIGKILL');
@@ -160,7 +210,7 @@ describe('file cache store', () => {
       const reader = createFileCacheStore({ dir, clock, maxMemoryBytes });
       for (let i = 0; i < count; i += 1) expect(await reader.get(`k${i}`)).toEqual(entry);
       // Behind the store's back: what it still answers now comes from its memory layer.
-      await Promise.all((await readdir(dir)).map((name) => rm(join(dir, name))));
+      await Promise.all((await readdir(dir)).filter((name) => name.endsWith('.json')).map((name) => rm(join(dir, name))));
       return reader;
     }
 
@@ -183,9 +233,12 @@ describe('file cache store', () => {
     });
   });
 
-  it('prunes nothing in a directory that does not exist yet', async () => {
-    const store = createFileCacheStore({ dir: join(await tempDir(), 'missing'), clock });
+  it('prunes nothing in a directory that does not exist yet, nor creates it', async () => {
+    const dir = join(await tempDir(), 'missing');
+    const store = createFileCacheStore({ dir, clock });
     expect(await store.prune()).toEqual({ removed: 0, kept: 0 });
+    expect(await store.removeAbandonedTemps()).toBe(0);
+    await expect(stat(dir)).rejects.toThrow();
   });
 
   it('reads nothing from a directory that does not exist yet', async () => {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { systemClock, type Clock } from '../contract/tokens.js';
 import type { CacheEntry, CacheStore } from '../contract/cache-store.js';
@@ -10,7 +10,10 @@ import { FILE_CACHE_MEMORY_BYTES } from '../config/config-schema.js';
 export { FILE_CACHE_MEMORY_BYTES };
 
 export interface FileCacheStoreOptions {
-  /** Directory holding one JSON file per key; created on first write. */
+  /**
+   * Directory holding one JSON file per key, and the writers' temporary files in its
+   * `FILE_CACHE_TEMP_DIR` subdirectory; both created on first write.
+   */
   dir: string;
   /**
    * Memory cap of the LRU in front of the files, in bytes of entry JSON (≈ heap bytes; see
@@ -36,17 +39,28 @@ export interface FileCacheStore extends CacheStore {
   readonly dir: string;
   /**
    * Removes expired entries without reading them (their modification time is their expiry)
-   * and temporary files abandoned for over an hour by a crashed writer. Safe while other
-   * processes use the directory: a valid entry is never removed.
+   * and temporary files abandoned for over an hour by a crashed writer: in the temporary
+   * directory, and those older versions left beside the entries. Safe while other processes
+   * use the directory: a valid entry is never removed.
    */
   prune(): Promise<FileCachePruneResult>;
   /**
    * Removes the temporary files of writers that are gone (killed mid-write): those named by a
-   * process id that no longer runs on this machine. Cheap (names only, no stat of entries):
-   * the CLI runs it at every start. Returns how many it removed.
+   * process id that no longer runs on this machine. Cheap: it lists the temporary directory
+   * only (`FILE_CACHE_TEMP_DIR`, usually empty), never the entries, so the CLI runs it at every
+   * start. Temporary files older versions left beside the entries wait for `prune()`. Returns
+   * how many it removed.
    */
   removeAbandonedTemps(): Promise<number>;
 }
+
+/**
+ * The subdirectory of the cache directory where writers put their temporary files. Not the cache
+ * directory itself: finding the temporary files of killed writers at every start would then list
+ * every entry (30,000 entries: ~50 ms of CPU per start; docs/performance.md). A subdirectory stays
+ * on the same filesystem, so the rename into place stays atomic.
+ */
+export const FILE_CACHE_TEMP_DIR = 'tmp';
 
 /** The writer's process id in a temporary file's name (`<sha>.json.<pid>.<hex>.tmp`). */
 const TEMP_NAME = /\.json\.(\d+)\.[0-9a-f]+\.tmp$/;
@@ -80,8 +94,8 @@ function isFileBody(value: unknown): value is FileBody {
 
 /**
  * A persistent `CacheStore` for the CLI: one JSON file per key (named by the key's sha256, so
- * keys never become paths), readable by the user only (directory 0700, files 0600), written
- * atomically (temp file + rename) so a crash or a second
+ * keys never become paths), readable by the user only (directories 0700, files 0600), written
+ * atomically (a temporary file in `FILE_CACHE_TEMP_DIR`, then a rename) so a crash or a second
  * process never leaves a half-written entry. An LRU in front serves repeated reads from memory.
  * Expired entries are removed when read; unreadable or corrupt files are ignored and removed.
  * Each file's modification time is set to its entry's expiry, so `prune()` finds expired
@@ -100,9 +114,38 @@ export function createFileCacheStore(options: FileCacheStoreOptions): FileCacheS
   const remember = (key: string, entry: CacheEntry, size: number): void => {
     lru?.set(key, entry, { size: Math.max(1, size) });
   };
-  let dirReady: Promise<unknown> | undefined;
+  const tempDir = join(options.dir, FILE_CACHE_TEMP_DIR);
+  // Creates the cache directory too; recursive mkdir gives each directory it creates the mode.
+  const makeDirs = (): Promise<unknown> => mkdir(tempDir, { recursive: true, mode: 0o700 });
+  let dirsReady: Promise<unknown> | undefined;
   const fileFor = (key: string): string => join(options.dir, `${createHash('sha256').update(key).digest('hex')}.json`);
   const remove = (file: string): Promise<void> => unlink(file).catch(() => undefined);
+  const list = (dir: string): Promise<string[] | undefined> => readdir(dir).catch(() => undefined);
+  /**
+   * Removes, in sequential batches (a cache directory can hold hundreds of thousands of files),
+   * expired entries and temporary files a writer abandoned over an hour ago; counts them.
+   */
+  const sweep = async (dir: string, names: string[], now: number, result: FileCachePruneResult): Promise<void> => {
+    for (let start = 0; start < names.length; start += 256) {
+      await Promise.all(
+        names.slice(start, start + 256).map(async (name) => {
+          const isEntry = name.endsWith('.json');
+          if (!isEntry && !name.endsWith('.tmp')) return;
+          const file = join(dir, name);
+          const info = await stat(file).catch(() => undefined);
+          if (!info) return; // removed meanwhile
+          const expired = isEntry ? info.mtimeMs <= now : now - info.ctimeMs > ABANDONED_TEMP_MS;
+          if (!expired) {
+            if (isEntry) result.kept += 1;
+            return;
+          }
+          // The LRU may still hold it; get() checks expiry there too.
+          await remove(file);
+          result.removed += 1;
+        }),
+      );
+    }
+  };
 
   return {
     dir: options.dir,
@@ -143,13 +186,21 @@ export function createFileCacheStore(options: FileCacheStoreOptions): FileCacheS
 
     async set<T>(key: string, entry: CacheEntry<T>) {
       // Private to the user: which indicators an analyst looked up is sensitive.
-      dirReady ??= mkdir(options.dir, { recursive: true, mode: 0o700 });
-      await dirReady;
+      dirsReady ??= makeDirs();
+      await dirsReady;
       const file = fileFor(key);
-      const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      const temp = join(tempDir, `${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
       const body: FileBody = { key, entry: entry as CacheEntry };
       const text = JSON.stringify(body);
-      await writeFile(temp, text, { mode: 0o600 });
+      try {
+        await writeFile(temp, text, { mode: 0o600 });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        // The directory went while this process runs (someone removed `tmp/`, or the whole
+        // cache, under a running `serve`): make it again rather than fail every later write.
+        await (dirsReady = makeDirs());
+        await writeFile(temp, text, { mode: 0o600 });
+      }
       try {
         const expires = new Date(entry.expiresAt);
         await utimes(temp, expires, expires);
@@ -168,59 +219,32 @@ export function createFileCacheStore(options: FileCacheStoreOptions): FileCacheS
 
     async clear() {
       lru?.clear();
-      let names: string[];
-      try {
-        names = await readdir(options.dir);
-      } catch {
-        return;
+      // The temporary directory itself stays: another process may be about to write into it.
+      // `.tmp` beside the entries: left by older versions, which wrote their temporary files there.
+      for (const dir of [options.dir, tempDir]) {
+        const names = (await list(dir)) ?? [];
+        await Promise.all(names.filter((name) => name.endsWith('.json') || name.endsWith('.tmp')).map((name) => rm(join(dir, name), { force: true })));
       }
-      await Promise.all(names.filter((name) => name.endsWith('.json') || name.endsWith('.tmp')).map((name) => rm(join(options.dir, name), { force: true })));
     },
 
     async removeAbandonedTemps() {
-      let names: string[];
-      try {
-        names = await readdir(options.dir);
-      } catch {
-        return 0;
-      }
+      const names = (await list(tempDir)) ?? [];
       const abandoned = names.filter((name) => {
         const pid = TEMP_NAME.exec(name)?.[1];
         return pid !== undefined && !processAlive(Number(pid));
       });
-      await Promise.all(abandoned.map((name) => rm(join(options.dir, name), { force: true })));
+      await Promise.all(abandoned.map((name) => rm(join(tempDir, name), { force: true })));
       return abandoned.length;
     },
 
     async prune() {
-      let names: string[];
-      try {
-        names = await readdir(options.dir);
-      } catch {
-        return { removed: 0, kept: 0 };
-      }
+      const names = await list(options.dir);
+      if (!names) return { removed: 0, kept: 0 };
       const now = clock.now();
       const result: FileCachePruneResult = { removed: 0, kept: 0 };
-      // Sequential batches: a cache directory can hold hundreds of thousands of files.
-      for (let start = 0; start < names.length; start += 256) {
-        await Promise.all(
-          names.slice(start, start + 256).map(async (name) => {
-            const isEntry = name.endsWith('.json');
-            if (!isEntry && !name.endsWith('.tmp')) return;
-            const file = join(options.dir, name);
-            const info = await stat(file).catch(() => undefined);
-            if (!info) return; // removed meanwhile
-            const expired = isEntry ? info.mtimeMs <= now : Date.now() - info.ctimeMs > ABANDONED_TEMP_MS;
-            if (!expired) {
-              if (isEntry) result.kept += 1;
-              return;
-            }
-            // The LRU may still hold it; get() checks expiry there too.
-            await remove(file);
-            result.removed += 1;
-          }),
-        );
-      }
+      // Beside the entries, `.tmp` files are those of older versions' writers.
+      await sweep(options.dir, names, now, result);
+      await sweep(tempDir, ((await list(tempDir)) ?? []).filter((name) => name.endsWith('.tmp')), now, result);
       return result;
     },
   };

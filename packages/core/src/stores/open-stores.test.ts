@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FILE_CACHE_PRUNE_INTERVAL_MS, FILE_CACHE_PRUNE_STAMP, pruneFileCacheIfDue } from '../cache/file-cache-prune.js';
-import { createFileCacheStore } from '../cache/file-cache-store.js';
+import { createFileCacheStore, FILE_CACHE_TEMP_DIR } from '../cache/file-cache-store.js';
 import { createMemoryCacheStore } from '../cache/memory-cache-store.js';
 import { silentLogger } from '../contract/logger.js';
 import { createMemoryRateLimitStore } from '../rate-limit/memory-rate-limit-store.js';
@@ -97,7 +97,7 @@ describe('file cache pruning', () => {
     await createFileCacheStore({ dir }).set('vt3:x:domain:new.example', entry);
     const store = createFileCacheStore({ dir });
     expect(await pruneFileCacheIfDue(store, silentLogger, Date.now())).toBe(true);
-    expect((await readdir(dir)).sort()).toEqual([FILE_CACHE_PRUNE_STAMP, expect.stringMatching(/\.json$/)].sort());
+    expect((await readdir(dir)).sort()).toEqual([FILE_CACHE_PRUNE_STAMP, expect.stringMatching(/\.json$/), FILE_CACHE_TEMP_DIR]);
     expect(await pruneFileCacheIfDue(store, silentLogger, Date.now())).toBe(false); // swept less than a day ago
     await expiredEntry();
     const stamp = join(dir, FILE_CACHE_PRUNE_STAMP);
@@ -117,6 +117,6 @@ describe('file cache pruning', () => {
     await writeFile(join(dir, 'keep.txt'), 'not a cache file');
     const stores = await openStores({ rateLimitStore: memoryLimits }, { defaults: 'persistent', cacheDir: dir, prune: 'daily' });
     await stores.close();
-    expect((await readdir(dir)).sort()).toEqual([FILE_CACHE_PRUNE_STAMP, 'keep.txt']);
+    expect((await readdir(dir)).sort()).toEqual([FILE_CACHE_PRUNE_STAMP, 'keep.txt', FILE_CACHE_TEMP_DIR]);
   });
 });
