@@ -91,7 +91,10 @@ const reset = (simulator) => fetch(`${simulator.url}/__sim/reset`, { method: 'PO
 /** (a) misses: x-enrich --no-cache with one vt3 instance vs a bare keep-alive client, same simulator and concurrency. */
 async function misses(simulator, dir) {
   const config = join(dir, 'vt3-only.yaml');
-  await writeFile(config, `providers:\n  vt3: { use: "@x/provider-virustotal-v3", options: { apiKey: bench, baseUrl: "${simulator.v3Url}" }, rateLimit: false }\nconcurrency: ${CONCURRENCY}\n`);
+  // The floor keeps CONCURRENCY requests in flight over as many keep-alive sockets; x-enrich's
+  // instance gets the same (its bulkhead's `maxConcurrent`, default 10, also sizes its sockets),
+  // so both run at the same concurrency upstream, as a premium key would be configured.
+  await writeFile(config, `providers:\n  vt3: { use: "@x/provider-virustotal-v3", options: { apiKey: bench, baseUrl: "${simulator.v3Url}" }, rateLimit: false, resilience: { bulkhead: { maxConcurrent: ${CONCURRENCY} } } }\nconcurrency: ${CONCURRENCY}\n`);
   const input = join(dir, 'misses.txt');
   // 12.x for x-enrich, 11.x for the floor: both ask the simulator for objects it has not generated yet.
   await writeFile(input, Array.from({ length: MISSES }, (_, i) => `12.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`).join('\n') + '\n');

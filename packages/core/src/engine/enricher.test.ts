@@ -129,6 +129,27 @@ describe('enrich', () => {
     expect((await enricher.enrich(['example.org'], { includeRaw: true })).records[0]?.raw).toBeUndefined(); // cache hit
   });
 
+  it('keeps the raw response for a raw-asking call that joins the flight of one that did not ask', async () => {
+    const fake = fakePlugin(async () => (await tick(5), found()));
+    const enricher = createEnricher({ providers: [load(fake.plugin)], cacheStore: false });
+    const [plain, withRaw] = await Promise.all([enricher.enrich(['example.org']), enricher.enrich(['example.org'], { includeRaw: true })]);
+    expect(fake.calls).toHaveLength(1); // one flight
+    expect(plain.records[0]?.raw).toBeUndefined();
+    expect(withRaw.records[0]?.raw).toEqual({ big: true });
+  });
+
+  it('streams the raw response when asked, and drops it otherwise', async () => {
+    const fake = fakePlugin(async () => found());
+    const enricher = createEnricher({ providers: [load(fake.plugin)], cacheStore: false });
+    const raws = async (includeRaw: boolean) => {
+      const seen: unknown[] = [];
+      for await (const item of enricher.stream(['example.org', '203.0.0.9'], { includeRaw })) seen.push(item.records[0]?.raw);
+      return seen;
+    };
+    expect(await raws(true)).toEqual([{ big: true }, { big: true }]);
+    expect(await raws(false)).toEqual([undefined, undefined]);
+  });
+
   it('rejects an unknown provider name (a caller mistake)', async () => {
     const fake = fakePlugin(async () => found());
     await expect(createEnricher({ providers: [load(fake.plugin)] }).enrich(['example.org'], { providers: ['nope'] })).rejects.toMatchObject({ code: 'X_CONFIG_INVALID' });

@@ -151,6 +151,14 @@ export function createEnricher(options: EnricherOptions): Enricher {
   // Secrets are scrubbed from everything the engine and providers log, whatever the host logger is.
   const logger = options.logger && secrets.length > 0 ? createRedactingLogger(options.logger, secrets) : (options.logger ?? silentLogger);
   const defaultConcurrency = Math.max(1, options.concurrency ?? 16);
+  // Calls in progress that asked for raw responses (`includeRaw`). While there are none, the
+  // call stage drops `raw` from each outcome as it arrives: carried up the chain it made the
+  // parsed upstream bodies outlive a scavenge (docs/performance.md, "Misses, third round"). A call
+  // counts from its start, before any of its lookups can join another call's flight; the one gap
+  // is a raw-asking call that starts, and joins a flight, in the few microtasks between that
+  // flight's outcome arriving without raw and the flight ending.
+  let rawCalls = 0;
+  const keepsRaw = (): boolean => rawCalls > 0;
 
   assertUniqueProviderNames(options.providers);
   const instances = options.providers.map(
@@ -165,6 +173,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
         secrets,
         concurrency: defaultConcurrency,
         emit,
+        keepsRaw,
       }),
   );
   let closed = false;
@@ -323,9 +332,11 @@ export function createEnricher(options: EnricherOptions): Enricher {
         }
       };
       const workers = Math.min(list.length, Math.max(1, opts.concurrency ?? defaultConcurrency));
+      if (opts.includeRaw) rawCalls++;
       try {
         await Promise.all(Array.from({ length: workers }, worker));
       } finally {
+        if (opts.includeRaw) rawCalls--;
         lookupOptions.release();
       }
       const records: ResultRecord[] = [];
@@ -337,11 +348,13 @@ export function createEnricher(options: EnricherOptions): Enricher {
       const selected = select(opts.providers);
       const concurrency = Math.max(1, opts.concurrency ?? defaultConcurrency);
       const lookupOptions = lookupOptionsOf(opts);
+      if (opts.includeRaw) rawCalls++;
       try {
         // No head-of-line blocking: a slow lookup (a timeout, a quota wait) holds its place in
         // the output, not the lookups behind it (see orderedPool).
         yield* orderedPool(inputs, (input) => lookupOne(parse(input), selected, lookupOptions), { concurrency, window: opts.window ?? defaultWindow(concurrency) });
       } finally {
+        if (opts.includeRaw) rawCalls--;
         lookupOptions.release();
       }
     },

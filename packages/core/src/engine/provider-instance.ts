@@ -36,6 +36,8 @@ export interface InstanceDeps {
   concurrency: number;
   /** The host's `onEvent`; undefined when nobody listens, so durations are not measured. */
   emit: ((event: EnricherEvent) => void) | undefined;
+  /** Whether a call in progress asked for raw responses (`includeRaw`); outcomes drop `raw` otherwise. Default: always. */
+  keepsRaw?: () => boolean;
 }
 
 export interface LookupOptions {
@@ -128,7 +130,7 @@ export class ProviderInstance {
 
     this.guard = new GuardStage({ instance: name, resilience, clock: deps.clock, logger, emit, pausableTimeout: windows.length > 0 });
     this.batch = new BatchStage(deps.clock, batchSettings(this.provider, manifest, name));
-    const call = new CallStage({ instance: name, provider: this.provider, logger, scrub: this.scrub, emit });
+    const call = new CallStage({ instance: name, provider: this.provider, logger, scrub: this.scrub, emit, keepsRaw: deps.keepsRaw });
     const cacheStore = config.cache === false ? undefined : deps.cacheStore;
     const cacheConfig = config.cache === false ? {} : config.cache;
     this.cache = cacheStore

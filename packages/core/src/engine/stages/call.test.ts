@@ -30,6 +30,19 @@ describe('call stage', () => {
     expect(events).toMatchObject([{ type: 'upstream', instance: 'vt', ok: true, batchSize: 1 }]);
   });
 
+  it('drops the raw response when no lookup in progress keeps it, leaving the provider\'s outcome as it was', async () => {
+    const outcome: ProviderOutcome = { ...FOUND, raw: { body: 'large' } };
+    let keeps = false;
+    const stage = new CallStage({ instance: 'vt', provider: { enrich: async () => outcome }, logger: captureLogger(), scrub: createSecretScrubber([]), emit: () => undefined, keepsRaw: () => keeps });
+    const context: CallContext = { observables: [ip('10.0.0.1')], batch: false, signal: NEVER_ABORTED };
+    const [dropped] = await stage.execute(context);
+    expect(dropped).toEqual(FOUND);
+    expect(dropped).not.toHaveProperty('raw');
+    expect(outcome.raw).toEqual({ body: 'large' });
+    keeps = true;
+    await expect(stage.execute(context)).resolves.toEqual([outcome]);
+  });
+
   it('turns an outcome that breaks the result format into X_PROVIDER_FAILED saying what is wrong', async () => {
     const { stage, events } = setup({ enrich: async () => ({ kind: 'found', verdict: 'evil' }) as never });
     await expect(stage.execute({ observables: [ip('10.0.0.1')], batch: false, signal: NEVER_ABORTED })).rejects.toMatchObject({

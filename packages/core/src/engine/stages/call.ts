@@ -13,6 +13,12 @@ export interface CallStageOptions {
   /** Removes the secrets from every error message. */
   scrub: SecretScrubber;
   emit: Emit;
+  /**
+   * Whether a lookup in progress may put the raw response into its record (`includeRaw`).
+   * Default: always. When false the call stage drops `raw` from the outcome as soon as the
+   * provider returns it (see `CallStage`).
+   */
+  keepsRaw?: () => boolean;
 }
 
 /**
@@ -54,9 +60,11 @@ export function contextFor(attempt: AttemptContext | undefined, logger: Logger, 
  */
 export class CallStage implements Stage<CallContext, CallResult> {
   private readonly enrichMany: EnrichmentProvider['enrichMany'];
+  private readonly keepsRaw: () => boolean;
 
   constructor(private readonly options: CallStageOptions) {
     this.enrichMany = options.provider.enrichMany?.bind(options.provider);
+    this.keepsRaw = options.keepsRaw ?? (() => true);
   }
 
   execute(context: CallContext): Promise<CallResult> {
@@ -70,6 +78,7 @@ export class CallStage implements Stage<CallContext, CallResult> {
     try {
       const observable = context.observables[0] as CallContext['observables'][number];
       outcome = this.checked(await this.options.provider.enrich(observable, contextFor(context.attempt, this.options.logger, context.signal, context.trace)));
+      if (outcome.raw !== undefined && !this.keepsRaw()) outcome = withoutRaw(outcome);
     } catch (error) {
       throw this.failed(error, 1, started);
     }
@@ -86,7 +95,8 @@ export class CallStage implements Stage<CallContext, CallResult> {
       if (!Array.isArray(answered) || answered.length !== observables.length) {
         throw new XEnrichError('X_PROVIDER_FAILED', `Provider "${this.options.instance}" returned ${Array.isArray(answered) ? answered.length : 'no'} results for a batch of ${observables.length}.`);
       }
-      results = answered.map((result) => (result instanceof Error ? this.normalize(result) : this.checked(result)));
+      const keepsRaw = this.keepsRaw();
+      results = answered.map((result) => (result instanceof Error ? this.normalize(result) : keepsRaw || result.raw === undefined ? this.checked(result) : withoutRaw(this.checked(result))));
     } catch (error) {
       throw this.failed(error, observables.length, started);
     }
@@ -119,4 +129,16 @@ export class CallStage implements Stage<CallContext, CallResult> {
     });
     return normalized;
   }
+}
+
+/**
+ * The outcome without its raw response (a copy: the provider's object is left as it was). Up the
+ * chain nobody reads `raw` unless a lookup asked for it (the cache never stores it), and carried
+ * on it costs far more than its size: the misses bench showed the parsed 12 KB VirusTotal bodies
+ * promoted to the old generation through the chain's promises, doubling the bytes that survive
+ * a scavenge and the GC time per miss (docs/performance.md, "Misses, third round").
+ */
+function withoutRaw(outcome: ProviderOutcome): ProviderOutcome {
+  const { raw: _raw, ...rest } = outcome;
+  return rest as ProviderOutcome;
 }
