@@ -130,6 +130,13 @@ export interface RateLimiter {
   /** Total time spent waiting for budget (ms), for progress bars and metrics. */
   readonly waitedMs: number;
   /**
+   * True when the limiter has no windows: `acquire` grants at once, and its grant's `settle` and
+   * `refused` do nothing. Core's upstream client then skips them (a request of an instance with
+   * `rateLimit: false` spent four async steps and two events on them). Optional: a limiter that
+   * leaves it out is asked for every request.
+   */
+  readonly unlimited?: boolean;
+  /**
    * The budget as last known, synchronously (no store call): kept up to date from the store's
    * answer to every grant, settle and refusal, and by `refresh`. Core's limiter has it; a
    * hand-made limiter may not.

@@ -337,6 +337,17 @@ describe('rate-limit budget', () => {
     expect([arrivals.length, log]).toEqual([1, ['acquire', 'settle']]);
   });
 
+  it('asks a limiter that says it is unlimited for nothing, and a 429 still fails as quota', async () => {
+    const { limiter, log } = recordingLimiter();
+    const unlimited: RateLimiter = { ...limiter, unlimited: true, acquire: limiter.acquire.bind(limiter), remaining: async () => [] };
+    const api = upstream({}, { rateLimiter: unlimited });
+    expect((await api.get(['a'], context())).status).toBe(200);
+    handler = (_req, res) => json(res, 429, {});
+    expect((await failure(api.get(['b'], context()))).kind).toBe('quota');
+    expect(arrivals).toHaveLength(2);
+    expect(log).toEqual([]);
+  });
+
   describe('the attempt timeout, on a fake clock', () => {
     const TIMEOUT = 1_000;
     let clock: FakeClock;

@@ -216,7 +216,8 @@ class Upstream implements UpstreamClient {
       return label;
     };
 
-    const limiter = this.client.limiter;
+    // A limiter without windows grants everything at once: not asked (nor told of the answer).
+    const limiter = this.client.limiter?.unlimited ? undefined : this.client.limiter;
     const cost = request.cost ?? 1;
     const transport = (this.transport ??= this.client.transport(this.target.protocol));
     for (let refusals = 0; ; refusals++) {

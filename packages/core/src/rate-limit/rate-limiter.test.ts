@@ -104,6 +104,8 @@ describe('rate limiter', () => {
     const limiter = createRateLimiter({ key: 'k', windows: [], store: createMemoryRateLimitStore() });
     for (let i = 0; i < 100; i++) await limiter.acquire();
     expect(await limiter.remaining()).toEqual([]);
+    expect(limiter.unlimited).toBe(true);
+    expect(createRateLimiter({ key: 'k', windows: [{ requests: 2, perMs: 60_000 }], store: createMemoryRateLimitStore() }).unlimited).toBe(false);
   });
 
   it('rejects a limit that can never be met with one clear X_CONFIG_INVALID', async () => {

@@ -441,6 +441,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter & Re
   }
 
   return {
+    unlimited: configured.length === 0,
+
     get waitedMs() {
       return waitedMs;
     },

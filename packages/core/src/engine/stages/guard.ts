@@ -111,6 +111,7 @@ export class GuardStage implements Stage<CallContext, CallResult> {
 export function guardLimiter(base: RateLimiter, options: { instance: string; clock: Clock; emit: Emit }): RateLimiter {
   const { instance, clock, emit } = options;
   return {
+    ...(base.unlimited ? { unlimited: true } : {}),
     get waitedMs() {
       return base.waitedMs;
     },
