@@ -121,6 +121,46 @@ export interface Enricher {
 }
 
 /**
+ * The options of one call's lookups (see `lookupOptionsOf` in createEnricher). The lookups of
+ * one call listen on a signal of the call's own, linked to the caller's with one listener: each
+ * concurrent lookup listens on it, and a caller's signal with a listener per lookup would warn
+ * of a leak (Node's limit is 10) and hold every lookup of a long stream. That signal is made on
+ * the first lookup that has to wait: a cache hit answered synchronously only reads whether the
+ * caller aborted (the same answer, since the own signal follows the caller's), and making an
+ * AbortSignal costs about as much CPU as a whole cached lookup. A class rather than closures:
+ * a call answered from the cache builds this one object and `fast`, nothing else.
+ */
+class CallLookup {
+  readonly fast: LookupOptions;
+  private linked: LookupOptions | undefined;
+  private abort: (() => void) | undefined;
+  private readonly caller: AbortSignal | undefined;
+
+  constructor(opts: EnrichOptions) {
+    this.caller = opts.signal;
+    const fast: LookupOptions = { refresh: opts.refresh ?? false, includeRaw: opts.includeRaw ?? false, cacheOnly: opts.cacheOnly ?? false, signal: opts.signal };
+    if (opts.trace) fast.trace = opts.trace;
+    this.fast = fast;
+  }
+
+  slow(): LookupOptions {
+    const caller = this.caller;
+    if (!caller) return this.fast;
+    if (this.linked) return this.linked;
+    const own = new AbortController();
+    setMaxListeners(0, own.signal);
+    const abort = (this.abort = () => own.abort(caller.reason));
+    if (caller.aborted) abort();
+    else caller.addEventListener('abort', abort, { once: true });
+    return (this.linked = { ...this.fast, signal: own.signal });
+  }
+
+  release(): void {
+    if (this.abort) this.caller?.removeEventListener('abort', this.abort);
+  }
+}
+
+/**
  * Builds the engine over loaded provider instances. Each lookup goes parse -> cache ->
  * in-flight coalescing (-> batch) -> resilience policies (retry, circuit breaker, bulkhead,
  * timeout) -> provider, whose HTTP requests wait for rate-limit budget; the outcome becomes a
@@ -258,48 +298,19 @@ export function createEnricher(options: EnricherOptions): Enricher {
     }
     const records = new Array<ResultRecord>(selected.length);
     let pending: Array<Promise<void>> | undefined;
-    selected.forEach((instance, j) => {
+    // A loop, not forEach: no closure per input on the path of a cache hit.
+    for (let j = 0; j < selected.length; j++) {
+      const instance = selected[j] as ProviderInstance;
       const fast = instance.lookupFast(observable, input, call.fast);
       if (fast) records[j] = fast;
       else (pending ??= []).push(instance.lookup(observable, input, call.slow()).then((record) => void (records[j] = record)));
-    });
+    }
     if (!pending) return { records, summary: summarize(observable, input, records) };
     return Promise.all(pending).then(() => ({ records, summary: summarize(observable, input, records) }));
   }
 
-  /**
-   * The lookups of one call listen on a signal of the call's own, linked to the caller's with one
-   * listener: each concurrent lookup listens on it, and a caller's signal with a listener per
-   * lookup would warn of a leak (Node's limit is 10) and hold every lookup of a long stream.
-   * That signal is made on the first lookup that has to wait: a cache hit answered synchronously
-   * only reads whether the caller aborted (the same answer, since the own signal follows the
-   * caller's), and making an AbortSignal costs about as much CPU as a whole cached lookup.
-   */
-  const lookupOptionsOf = (opts: EnrichOptions): CallLookupOptions & { release(): void } => {
-    const base = { refresh: opts.refresh ?? false, includeRaw: opts.includeRaw ?? false, cacheOnly: opts.cacheOnly ?? false, ...(opts.trace ? { trace: opts.trace } : {}) };
-    const caller = opts.signal;
-    if (!caller) {
-      const lookupOptions = { ...base, signal: undefined };
-      return { fast: lookupOptions, slow: () => lookupOptions, release: () => undefined };
-    }
-    let linked: LookupOptions | undefined;
-    let abort: (() => void) | undefined;
-    return {
-      fast: { ...base, signal: caller },
-      slow: () => {
-        if (linked) return linked;
-        const own = new AbortController();
-        setMaxListeners(0, own.signal);
-        abort = () => own.abort(caller.reason);
-        if (caller.aborted) abort();
-        else caller.addEventListener('abort', abort, { once: true });
-        return (linked = { ...base, signal: own.signal });
-      },
-      release: () => {
-        if (abort) caller.removeEventListener('abort', abort);
-      },
-    };
-  };
+  /** The options of one call's lookups: `CallLookup`. */
+  const lookupOptionsOf = (opts: EnrichOptions): CallLookupOptions & { release(): void } => new CallLookup(opts);
 
   return {
     async enrich(inputs, opts = {}) {
@@ -309,23 +320,58 @@ export function createEnricher(options: EnricherOptions): Enricher {
       let next = 0;
       const lookupOptions = lookupOptionsOf(opts);
       let syncRun = 0;
-      const worker = async (): Promise<void> => {
-        while (next < list.length) {
-          const index = next++;
-          const item = lookupOne(parse(list[index] as EnricherInput), selected, lookupOptions);
-          if (item instanceof Promise) {
-            items[index] = await item;
-          } else {
-            items[index] = item;
-            // A long run of in-memory hits must not starve the event loop (I/O, timers, servers).
-            if (++syncRun % 1024 === 0) await new Promise((resolve) => setImmediate(resolve));
-          }
+      // The first worker answers the inputs it can synchronously (cache hits in memory) before
+      // any other starts: that run is done here, without a worker, its promise and Promise.all.
+      // The first input that has to wait (or the 1024th hit in a row) hands over to the workers,
+      // the first of which starts with it, so lookups start in the same order as before.
+      let first: { index: number; item: Promise<StreamItem> | undefined } | undefined;
+      while (next < list.length) {
+        const index = next++;
+        let item: StreamItem | Promise<StreamItem>;
+        try {
+          item = lookupOne(parse(list[index] as EnricherInput), selected, lookupOptions);
+        } catch (error) {
+          // As in a worker: the call fails with it once the lookups already started have settled.
+          item = Promise.reject(error);
         }
-      };
-      const workers = Math.min(list.length, Math.max(1, opts.concurrency ?? defaultConcurrency));
-      try {
-        await Promise.all(Array.from({ length: workers }, worker));
-      } finally {
+        if (item instanceof Promise) {
+          first = { index, item };
+          break;
+        }
+        items[index] = item;
+        if (++syncRun % 1024 === 0) {
+          first = { index, item: undefined };
+          break;
+        }
+      }
+      if (first) {
+        const handover = first;
+        const worker = async (): Promise<void> => {
+          if (handover.index !== -1) {
+            const { index, item } = handover;
+            handover.index = -1;
+            // A long run of in-memory hits must not starve the event loop (I/O, timers, servers).
+            if (item) items[index] = await item;
+            else await new Promise((resolve) => setImmediate(resolve));
+          }
+          while (next < list.length) {
+            const index = next++;
+            const item = lookupOne(parse(list[index] as EnricherInput), selected, lookupOptions);
+            if (item instanceof Promise) {
+              items[index] = await item;
+            } else {
+              items[index] = item;
+              if (++syncRun % 1024 === 0) await new Promise((resolve) => setImmediate(resolve));
+            }
+          }
+        };
+        const workers = Math.min(list.length, Math.max(1, opts.concurrency ?? defaultConcurrency));
+        try {
+          await Promise.all(Array.from({ length: workers }, worker));
+        } finally {
+          lookupOptions.release();
+        }
+      } else {
         lookupOptions.release();
       }
       const records: ResultRecord[] = [];
