@@ -124,46 +124,6 @@ export interface Enricher {
 const DIRECT_MAX = 64;
 
 /**
- * The options of one call's lookups (see `lookupOptionsOf` in createEnricher). The lookups of
- * one call listen on a signal of the call's own, linked to the caller's with one listener: each
- * concurrent lookup listens on it, and a caller's signal with a listener per lookup would warn
- * of a leak (Node's limit is 10) and hold every lookup of a long stream. That signal is made on
- * the first lookup that has to wait: a cache hit answered synchronously only reads whether the
- * caller aborted (the same answer, since the own signal follows the caller's), and making an
- * AbortSignal costs about as much CPU as a whole cached lookup. A class rather than closures:
- * a call answered from the cache builds this one object and `fast`, nothing else.
- */
-class CallLookup {
-  readonly fast: LookupOptions;
-  private linked: LookupOptions | undefined;
-  private abort: (() => void) | undefined;
-  private readonly caller: AbortSignal | undefined;
-
-  constructor(opts: EnrichOptions) {
-    this.caller = opts.signal;
-    const fast: LookupOptions = { refresh: opts.refresh ?? false, includeRaw: opts.includeRaw ?? false, cacheOnly: opts.cacheOnly ?? false, signal: opts.signal };
-    if (opts.trace) fast.trace = opts.trace;
-    this.fast = fast;
-  }
-
-  slow(): LookupOptions {
-    const caller = this.caller;
-    if (!caller) return this.fast;
-    if (this.linked) return this.linked;
-    const own = new AbortController();
-    setMaxListeners(0, own.signal);
-    const abort = (this.abort = () => own.abort(caller.reason));
-    if (caller.aborted) abort();
-    else caller.addEventListener('abort', abort, { once: true });
-    return (this.linked = { ...this.fast, signal: own.signal });
-  }
-
-  release(): void {
-    if (this.abort) this.caller?.removeEventListener('abort', this.abort);
-  }
-}
-
-/**
  * Builds the engine over loaded provider instances. Each lookup goes parse -> cache ->
  * in-flight coalescing (-> batch) -> resilience policies (retry, circuit breaker, bulkhead,
  * timeout) -> provider, whose HTTP requests wait for rate-limit budget; the outcome becomes a
@@ -312,8 +272,39 @@ export function createEnricher(options: EnricherOptions): Enricher {
     return Promise.all(pending).then(() => ({ records, summary: summarize(observable, input, records) }));
   }
 
-  /** The options of one call's lookups: `CallLookup`. */
-  const lookupOptionsOf = (opts: EnrichOptions): CallLookupOptions & { release(): void } => new CallLookup(opts);
+  /**
+   * The lookups of one call listen on a signal of the call's own, linked to the caller's with one
+   * listener: each concurrent lookup listens on it, and a caller's signal with a listener per
+   * lookup would warn of a leak (Node's limit is 10) and hold every lookup of a long stream.
+   * That signal is made on the first lookup that has to wait: a cache hit answered synchronously
+   * only reads whether the caller aborted (the same answer, since the own signal follows the
+   * caller's), and making an AbortSignal costs about as much CPU as a whole cached lookup.
+   */
+  const lookupOptionsOf = (opts: EnrichOptions): CallLookupOptions & { release(): void } => {
+    const base = { refresh: opts.refresh ?? false, includeRaw: opts.includeRaw ?? false, cacheOnly: opts.cacheOnly ?? false, ...(opts.trace ? { trace: opts.trace } : {}) };
+    const caller = opts.signal;
+    if (!caller) {
+      const lookupOptions = { ...base, signal: undefined };
+      return { fast: lookupOptions, slow: () => lookupOptions, release: () => undefined };
+    }
+    let linked: LookupOptions | undefined;
+    let abort: (() => void) | undefined;
+    return {
+      fast: { ...base, signal: caller },
+      slow: () => {
+        if (linked) return linked;
+        const own = new AbortController();
+        setMaxListeners(0, own.signal);
+        abort = () => own.abort(caller.reason);
+        if (caller.aborted) abort();
+        else caller.addEventListener('abort', abort, { once: true });
+        return (linked = { ...base, signal: own.signal });
+      },
+      release: () => {
+        if (abort) caller.removeEventListener('abort', abort);
+      },
+    };
+  };
 
   return {
     async enrich(inputs, opts = {}) {
@@ -329,31 +320,28 @@ export function createEnricher(options: EnricherOptions): Enricher {
       // workers, the first of which starts with it, so lookups start in the same order as before.
       // A large call goes to the workers at once: measured, the bulk hit rate was ~15 % lower
       // with this loop in front of them.
-      let first: { index: number; item: Promise<StreamItem> | undefined } | undefined = list.length > DIRECT_MAX ? { index: -1, item: undefined } : undefined;
-      while (!first && next < list.length) {
-        const index = next++;
-        let item: StreamItem | Promise<StreamItem>;
-        try {
-          item = lookupOne(parse(list[index] as EnricherInput), selected, lookupOptions);
-        } catch (error) {
-          // As in a worker: the call fails with it once the lookups already started have settled.
-          item = Promise.reject(error);
-        }
-        if (item instanceof Promise) {
-          first = { index, item };
-          break;
-        }
-        // (At most DIRECT_MAX hits here: far from the 1024 in a row after which a worker yields.)
-        items[index] = item;
-      }
-      if (first) {
-        const handover = first;
-        const worker = async (): Promise<void> => {
-          if (handover.index >= 0) {
-            const { index, item } = handover;
-            handover.index = -1;
-            items[index] = await (item as Promise<StreamItem>);
+      let first: { index: number; item: Promise<StreamItem> } | undefined;
+      if (list.length <= DIRECT_MAX) {
+        while (next < list.length) {
+          const index = next++;
+          let item: StreamItem | Promise<StreamItem>;
+          try {
+            item = lookupOne(parse(list[index] as EnricherInput), selected, lookupOptions);
+          } catch (error) {
+            // As in a worker: the call fails with it once the lookups already started have settled.
+            item = Promise.reject(error);
           }
+          if (item instanceof Promise) {
+            first = { index, item };
+            break;
+          }
+          // (At most DIRECT_MAX hits here: far from the 1024 in a row after which a worker yields.)
+          items[index] = item;
+        }
+        if (!first) lookupOptions.release();
+      }
+      if (first || list.length > DIRECT_MAX) {
+        const worker = async (): Promise<void> => {
           while (next < list.length) {
             const index = next++;
             const item = lookupOne(parse(list[index] as EnricherInput), selected, lookupOptions);
@@ -366,14 +354,20 @@ export function createEnricher(options: EnricherOptions): Enricher {
             }
           }
         };
+        // The first worker goes on from the input that stopped the loop above.
+        const handover = first;
+        const firstWorker = handover
+          ? async (): Promise<void> => {
+              items[handover.index] = await handover.item;
+              await worker();
+            }
+          : worker;
         const workers = Math.min(list.length, Math.max(1, opts.concurrency ?? defaultConcurrency));
         try {
-          await Promise.all(Array.from({ length: workers }, worker));
+          await Promise.all(Array.from({ length: workers }, (_, i) => (i === 0 ? firstWorker() : worker())));
         } finally {
           lookupOptions.release();
         }
-      } else {
-        lookupOptions.release();
       }
       const records: ResultRecord[] = [];
       for (const item of items) for (const record of item.records) records.push(record);
