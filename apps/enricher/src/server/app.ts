@@ -226,14 +226,18 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
   });
   // The per-request hooks are callback-style and few: each async hook costs fastify a promise and
   // a hook runner per request, which on a cached lookup is a measurable share of the time.
+  // Clients send the same Host on every request: the last one accepted is not parsed again.
+  let acceptedHost: string | undefined;
   app.addHook('onRequest', (request, reply, done) => {
-    if (allowedHosts && !allowedHosts.has(hostName(request.headers.host))) {
+    const host = request.headers.host;
+    if (allowedHosts && (host === undefined || host !== acceptedHost) && !allowedHosts.has(hostName(host))) {
       reply
         .code(421)
         .header('connection', 'close')
         .send(errorBody('X_HOST_NOT_ALLOWED', `Host ${JSON.stringify(request.headers.host ?? '')} is not a name of this service (server.allowedHosts); without a token only its own names are accepted.`));
       return;
     }
+    if (allowedHosts && host !== undefined) acceptedHost = host;
     if (closing) {
       reply.code(503).send(errorBody('X_SHUTTING_DOWN', 'The service is shutting down; send the request again (to another replica).'));
       return;

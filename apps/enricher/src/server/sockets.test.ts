@@ -108,6 +108,11 @@ describe('Host allow-list (no token)', () => {
     expect(await get('[::1]:8080')).toBe(200);
     expect(await get('evil.example:8080')).toBe(421);
     expect(await get('127.0.0.1.evil.example')).toBe(421);
+    // The last accepted Host is remembered (not parsed again); that must not let another through.
+    expect(await get('localhost')).toBe(200);
+    expect(await get('localhost')).toBe(200);
+    expect(await get('localhost.evil.example')).toBe(421);
+    expect(await get('[::1]:8080')).toBe(200);
   });
 
   it('takes server.allowedHosts, adds server.host unless it is a wildcard, and checks nothing with a token', async () => {

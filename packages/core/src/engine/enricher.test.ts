@@ -182,6 +182,23 @@ describe('cache', () => {
     expect(enricher.stats().fake).toMatchObject({ lookups: 4, cacheHits: 2, upstreamCalls: 2 });
   });
 
+  it('answers a call mixing hits and misses in input order, small (answered before workers start) or large', async () => {
+    const fake = fakePlugin(async () => found());
+    const enricher = createEnricher({ providers: [load(fake.plugin), load(fake.plugin, 'other')], concurrency: 2 });
+    await enricher.enrich(['1.1.1.1', '3.3.3.3']);
+    const small = await enricher.enrich(['1.1.1.1', '2.2.2.2', '3.3.3.3', '4.4.4.4']);
+    expect(small.records.map((record) => `${record.input} ${record.provider.name} ${record.cache.hit}`)).toEqual([
+      '1.1.1.1 fake true', '1.1.1.1 other true', '2.2.2.2 fake false', '2.2.2.2 other false',
+      '3.3.3.3 fake true', '3.3.3.3 other true', '4.4.4.4 fake false', '4.4.4.4 other false',
+    ]);
+    expect(small.summaries.map((summary) => summary.input)).toEqual(['1.1.1.1', '2.2.2.2', '3.3.3.3', '4.4.4.4']);
+    const inputs = Array.from({ length: 100 }, (_, i) => `11.0.${i % 3}.${i}`);
+    const large = await enricher.enrich(inputs);
+    expect(large.summaries.map((summary) => summary.input)).toEqual(inputs);
+    expect(large.records.filter((record) => record.cache.hit)).toHaveLength(0);
+    expect((await enricher.enrich(inputs)).records.every((record) => record.cache.hit)).toBe(true);
+  });
+
   it('expires found outcomes after the type TTL (config overrides the manifest) and not-found after the not-found TTL', async () => {
     let now = 0;
     const clock = { now: () => now, sleep: systemClock.sleep };

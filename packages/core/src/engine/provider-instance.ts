@@ -171,9 +171,14 @@ export class ProviderInstance {
     const cache = this.cache;
     if (options.signal?.aborted || options.refresh || options.trace || !cache?.readsSync) return undefined;
     const started = this.timed ? performance.now() : 0;
-    const key = this.keyPrefix + observable.type + ':' + observable.value;
-    this.lastKey = key;
-    this.lastKeyOf = observable;
+    // Parsed inputs are memoized, so a repeated input is the same observable: its key (a string
+    // built and hashed anew on every lookup otherwise) is the one made last time.
+    let key = this.lastKey;
+    if (this.lastKeyOf !== observable) {
+      key = this.keyPrefix + observable.type + ':' + observable.value;
+      this.lastKey = key;
+      this.lastKeyOf = observable;
+    }
     const entry = cache.readSync(key);
     if (!entry) return undefined;
     const record = outcomeRecord(observable, input, this.ref, entry.value, entry.storedAt, { storedAt: entry.storedAt, now: this.clock.now() }, false);
