@@ -7,7 +7,12 @@ import type { CacheEntry, CacheStore } from '../contract/cache-store.js';
  * synchronously (a cache hit then costs no promise). `undefined` means "ask `get`".
  */
 export const GET_SYNC = Symbol.for('x-enrich.cache.getSync');
-export type SyncReadable = { [GET_SYNC]?: (key: string) => CacheEntry | undefined };
+/**
+ * The clock a store's synchronous read decides expiry with. A reader on the same clock passes
+ * its own `now` to GET_SYNC, so a cache hit reads the clock once, not once per layer.
+ */
+export const STORE_CLOCK = Symbol.for('x-enrich.cache.clock');
+export type SyncReadable = { [GET_SYNC]?: (key: string, now?: number) => CacheEntry | undefined; [STORE_CLOCK]?: Clock };
 
 /**
  * The same for writes: a synchronous twin of `set`, kept on the `set` function itself so that a
@@ -27,9 +32,10 @@ export interface MemoryCacheStoreOptions {
 export function createMemoryCacheStore(options: MemoryCacheStoreOptions = {}): CacheStore {
   const clock = options.clock ?? systemClock;
   const lru = new LRUCache<string, CacheEntry>({ max: options.maxEntries ?? 100_000 });
-  const read = (key: string): CacheEntry | undefined => {
+  // `now`: the caller's reading of this store's clock (STORE_CLOCK), to save reading it again.
+  const read = (key: string, now?: number): CacheEntry | undefined => {
     const entry = lru.get(key);
-    if (entry && entry.expiresAt <= clock.now()) {
+    if (entry && entry.expiresAt <= (now ?? clock.now())) {
       lru.delete(key);
       return undefined;
     }
@@ -40,6 +46,7 @@ export function createMemoryCacheStore(options: MemoryCacheStoreOptions = {}): C
   };
   const store: CacheStore & SyncReadable = {
     [GET_SYNC]: read,
+    [STORE_CLOCK]: clock,
     async get<T>(key: string) {
       return read(key) as CacheEntry<T> | undefined;
     },

@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from '../contract/logger.js';
 import { createRedactingLogger } from '../logging/redacting-logger.js';
 import { collectSecrets } from '../config/redact.js';
 import type { Observable } from '../contract/observable-type.js';
-import { specialAddress } from '../observable/special-address.js';
+import { specialAddress, type SpecialAddress } from '../observable/special-address.js';
 import type { LoadedProvider } from '../plugin/loaded-provider.js';
 import { assertUniqueProviderNames } from '../plugin/loader.js';
 import type { TraceStep } from '../contract/provider.js';
@@ -165,8 +165,9 @@ export function createEnricher(options: EnricherOptions): Enricher {
 
   assertUniqueProviderNames(options.providers);
   const instances = options.providers.map(
-    (loaded) =>
+    (loaded, slot) =>
       new ProviderInstance(loaded, {
+        slot,
         container: options.container,
         cacheStore,
         rateLimitStore,
@@ -242,43 +243,75 @@ export function createEnricher(options: EnricherOptions): Enricher {
     slow(): LookupOptions;
   }
 
-  /** The item for one input; synchronous when every record is (cache hits in memory). */
-  function lookupOne(parsed: ParsedInput, selected: readonly ProviderInstance[], call: CallLookupOptions): StreamItem | Promise<StreamItem> {
+  /**
+   * Looks one input up and writes its records straight into the result: `records[base + j]` for
+   * the j-th selected instance, its summary at `summaries[index]`. Returns undefined when done
+   * synchronously (cache hits in memory), else a promise that resolves once everything is written.
+   * No item object and no array per input: on a cache hit those were a visible share of the cost.
+   */
+  function lookupInto(parsed: ParsedInput, selected: readonly ProviderInstance[], call: CallLookupOptions, records: ResultRecord[], base: number, summaries: ObservableSummary[], index: number): Promise<void> | undefined {
+    const count = selected.length;
     if (!parsed.ok) {
-      const records = selected.map((instance) => {
+      for (let j = 0; j < count; j++) {
+        const instance = selected[j] as ProviderInstance;
         instance.countError(parsed.error.code);
-        return emptyRecord(null, parsed.input, refs.get(instance.name) as ResultRecord['provider'], 'error', parsed.error);
-      });
-      return { records, summary: summarize(null, parsed.input, records) };
+        records[base + j] = emptyRecord(null, parsed.input, refs.get(instance.name) as ResultRecord['provider'], 'error', parsed.error);
+      }
+      summaries[index] = summarize(null, parsed.input, records, base, count);
+      return undefined;
     }
     const { observable, input } = parsed;
-    const special = options.lookupPrivateAddresses ? undefined : specialAddress(observable);
+    // Checked once per (memoized) input, not once per lookup.
+    let special: SpecialAddress | null | undefined = null;
+    if (!options.lookupPrivateAddresses) {
+      special = parsed.special;
+      if (special === undefined) special = parsed.special = specialAddress(observable) ?? null;
+    }
     if (special) {
       const reasons = [{ rule: `special_address:${special.range}`, message: `${observable.value} is ${special.description}: not sent upstream (lookupPrivateAddresses: true sends it)`, values: { range: special.range } }];
-      const records = selected.map((instance) => ({ ...emptyRecord(observable, input, refs.get(instance.name) as ResultRecord['provider'], 'skipped', null), reasons }));
-      return { records, summary: summarize(observable, input, records) };
+      for (let j = 0; j < count; j++) {
+        const instance = selected[j] as ProviderInstance;
+        records[base + j] = { ...emptyRecord(observable, input, refs.get(instance.name) as ResultRecord['provider'], 'skipped', null), reasons };
+      }
+      summaries[index] = summarize(observable, input, records, base, count);
+      return undefined;
     }
-    if (selected.length === 1) {
-      // One provider (the common case): no records array to fill in and no Promise.all.
-      const instance = selected[0] as ProviderInstance;
-      const fast = instance.lookupFast(observable, input, call.fast);
-      if (fast) return { records: [fast], summary: summarize(observable, input, [fast]) };
-      return instance.lookup(observable, input, call.slow()).then((record) => {
-        const records = [record];
-        return { records, summary: summarize(observable, input, records) };
-      });
-    }
-    const records = new Array<ResultRecord>(selected.length);
-    let pending: Array<Promise<void>> | undefined;
+    // The cache key per instance, built once per input (a string built and hashed anew per lookup otherwise).
+    const keys = (parsed.keys ??= new Array<string | undefined>(instances.length));
+    let pending: Array<Promise<void>> | Promise<void> | undefined;
+    let waiting = 0;
     // A loop, not forEach: no closure per input on the path of a cache hit.
-    for (let j = 0; j < selected.length; j++) {
+    for (let j = 0; j < count; j++) {
       const instance = selected[j] as ProviderInstance;
-      const fast = instance.lookupFast(observable, input, call.fast);
-      if (fast) records[j] = fast;
-      else (pending ??= []).push(instance.lookup(observable, input, call.slow()).then((record) => void (records[j] = record)));
+      const slot = instance.slot;
+      const key = keys[slot] ?? (keys[slot] = instance.keyFor(observable));
+      const fast = instance.lookupFast(observable, input, key, call.fast);
+      if (fast) {
+        records[base + j] = fast;
+        continue;
+      }
+      const at = base + j;
+      const one = instance.lookup(observable, input, key, call.slow(), true).then((record) => void (records[at] = record));
+      if (waiting++ === 0) pending = one;
+      else if (waiting === 2) pending = [pending as Promise<void>, one];
+      else (pending as Array<Promise<void>>).push(one);
     }
-    if (!pending) return { records, summary: summarize(observable, input, records) };
-    return Promise.all(pending).then(() => ({ records, summary: summarize(observable, input, records) }));
+    if (waiting === 0) {
+      summaries[index] = summarize(observable, input, records, base, count);
+      return undefined;
+    }
+    const done = (): void => void (summaries[index] = summarize(observable, input, records, base, count));
+    // One provider waiting (the common miss): no Promise.all.
+    return waiting === 1 ? (pending as Promise<void>).then(done) : Promise.all(pending as Array<Promise<void>>).then(done);
+  }
+
+  /** The item for one input (`stream`); synchronous when every record is (cache hits in memory). */
+  function lookupOne(parsed: ParsedInput, selected: readonly ProviderInstance[], call: CallLookupOptions): StreamItem | Promise<StreamItem> {
+    const records = new Array<ResultRecord>(selected.length);
+    const summaries = new Array<ObservableSummary>(1);
+    const pending = lookupInto(parsed, selected, call, records, 0, summaries, 0);
+    if (!pending) return { records, summary: summaries[0] as ObservableSummary };
+    return pending.then(() => ({ records, summary: summaries[0] as ObservableSummary }));
   }
 
   /**
@@ -319,48 +352,49 @@ export function createEnricher(options: EnricherOptions): Enricher {
     async enrich(inputs, opts = {}) {
       const selected = select(opts.providers);
       const list = Array.isArray(inputs) ? (inputs as EnricherInput[]) : [...inputs];
-      const items: StreamItem[] = new Array(list.length);
+      const perInput = selected.length;
+      // Input-major, written in place by each lookup (lookupInto).
+      const records = new Array<ResultRecord>(list.length * perInput);
+      const summaries = new Array<ObservableSummary>(list.length);
       let next = 0;
       const lookupOptions = lookupOptionsOf(opts);
       let syncRun = 0;
+      const lookupAt = (index: number): Promise<void> | undefined => lookupInto(parse(list[index] as EnricherInput), selected, lookupOptions, records, index * perInput, summaries, index);
       // The first worker answers the inputs it can synchronously (cache hits in memory) before
       // any other starts. For a small call (a service request) that run is done here, without a
       // worker, its promise and Promise.all; the first input that has to wait hands over to the
       // workers, the first of which starts with it, so lookups start in the same order as before.
       // A large call goes to the workers at once: with this loop in front of them, a call of
       // 50,000 hits measured fewer hits per CPU-second (docs/performance.md, serve third pass).
-      let first: { index: number; item: Promise<StreamItem> } | undefined;
+      let first: Promise<void> | undefined;
       if (opts.includeRaw) rawCalls++;
       try {
         if (list.length <= DIRECT_MAX) {
           while (next < list.length) {
             const index = next++;
-            let item: StreamItem | Promise<StreamItem>;
+            let pending: Promise<void> | undefined;
             try {
-              item = lookupOne(parse(list[index] as EnricherInput), selected, lookupOptions);
+              pending = lookupAt(index);
             } catch (error) {
               // As in a worker: the call fails with it once the lookups already started have settled.
-              item = Promise.reject(error);
-            }
-            if (item instanceof Promise) {
-              first = { index, item };
-              break;
+              pending = Promise.reject(error);
             }
             // (At most DIRECT_MAX hits here: far from the 1024 in a row after which a worker yields.)
-            items[index] = item;
+            if (pending) {
+              first = pending;
+              break;
+            }
           }
         }
         if (first || list.length > DIRECT_MAX) {
           const worker = async (): Promise<void> => {
             while (next < list.length) {
-              const index = next++;
-              const item = lookupOne(parse(list[index] as EnricherInput), selected, lookupOptions);
-              if (item instanceof Promise) {
-                items[index] = await item;
-              } else {
-                items[index] = item;
+              const pending = lookupAt(next++);
+              if (pending) {
+                await pending;
+              } else if (++syncRun % 1024 === 0) {
                 // A long run of in-memory hits must not starve the event loop (I/O, timers, servers).
-                if (++syncRun % 1024 === 0) await new Promise((resolve) => setImmediate(resolve));
+                await new Promise((resolve) => setImmediate(resolve));
               }
             }
           };
@@ -368,7 +402,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
           const handover = first;
           const firstWorker = handover
             ? async (): Promise<void> => {
-                items[handover.index] = await handover.item;
+                await handover;
                 await worker();
               }
             : worker;
@@ -379,9 +413,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
         if (opts.includeRaw) rawCalls--;
         lookupOptions.release();
       }
-      const records: ResultRecord[] = [];
-      for (const item of items) for (const record of item.records) records.push(record);
-      return { records, summaries: items.map((item) => item.summary) };
+      return { records, summaries };
     },
 
     async *stream(inputs, opts = {}) {

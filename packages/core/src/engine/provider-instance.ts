@@ -25,6 +25,8 @@ import { link, type CallContext, type CallResult, type Emit, type FetchResult, t
 import { StatsCollector } from './stats.js';
 
 export interface InstanceDeps {
+  /** This instance's position among the enricher's instances (its index into a parsed input's cache keys). Default 0. */
+  slot?: number;
   container: DependencyContainer | undefined;
   cacheStore: CacheStore | undefined;
   rateLimitStore: RateLimitStore;
@@ -60,6 +62,8 @@ const unreachable: Next<never, never> = () => Promise.reject(new Error('the call
  */
 export class ProviderInstance {
   readonly name: string;
+  /** See `InstanceDeps.slot`. */
+  readonly slot: number;
   readonly provider: EnrichmentProvider;
   readonly limiter: RateLimiter;
   private readonly ref: ResultRecord['provider'];
@@ -77,9 +81,8 @@ export class ProviderInstance {
   private readonly fetch: Next<LookupContext, FetchResult>;
   /** The end of the chain alone (guard -> call), for traced dry runs. */
   private readonly callGuarded: Next<CallContext, CallResult>;
-  /** The cache key `lookupFast` built last and its observable, so `lookup` right after it need not build it again. */
-  private lastKey = '';
-  private lastKeyOf: Observable | undefined;
+  /** The chain below the cache stage's read (coalesce -> cache writer -> batch -> ...), for a miss `lookupFast` already read. */
+  private readonly fetchAfterRead: Next<LookupContext, FetchResult>;
   /** `<instance>:<fingerprint>:`, the constant start of every cache key (see `cacheKey`). */
   private readonly keyPrefix: string;
 
@@ -89,6 +92,7 @@ export class ProviderInstance {
   ) {
     const { manifest, config, name } = loaded;
     this.name = name;
+    this.slot = deps.slot ?? 0;
     this.clock = deps.clock;
     this.scrub = createSecretScrubber(deps.secrets);
     const logger = deps.logger.child({ provider: name });
@@ -155,50 +159,60 @@ export class ProviderInstance {
 
     this.callGuarded = link(this.guard, link(call, unreachable));
     const toBatch = link(this.batch, this.callGuarded);
-    this.fetch = this.cache ? link(this.cache, link(coalesce, link(this.cache.writer, toBatch))) : link(coalesce, toBatch);
+    this.fetchAfterRead = this.cache ? link(coalesce, link(this.cache.writer, toBatch)) : link(coalesce, toBatch);
+    this.fetch = this.cache ? link(this.cache, this.fetchAfterRead) : this.fetchAfterRead;
   }
 
   supports(observable: Observable): boolean {
     return this.types.has(observable.type);
   }
 
+  /** The cache key of `observable` here, also its coalescing key (`cacheKey`); the enricher keeps it with the parsed input. */
+  keyFor(observable: Observable): string {
+    return this.keyPrefix + observable.type + ':' + observable.value;
+  }
+
   /**
    * The record when it needs no waiting: an unsupported type, or a hit in a store that can
-   * answer synchronously (the cache stage's fast path). `undefined`: call `lookup`.
+   * answer synchronously (the cache stage's fast path). `undefined`: call `lookup`, with
+   * `afterFast` true. `key`: `keyFor(observable)`.
    */
-  lookupFast(observable: Observable, input: string, options: LookupOptions): ResultRecord | undefined {
+  lookupFast(observable: Observable, input: string, key: string, options: LookupOptions): ResultRecord | undefined {
     if (!this.types.has(observable.type)) return emptyRecord(observable, input, this.ref, 'unsupported', null);
     const cache = this.cache;
     if (options.signal?.aborted || options.refresh || options.trace || !cache?.readsSync) return undefined;
     const started = this.timed ? performance.now() : 0;
-    // Parsed inputs are memoized, so a repeated input is the same observable: its key (a string
-    // built and hashed anew on every lookup otherwise) is the one made last time.
-    let key = this.lastKey;
-    if (this.lastKeyOf !== observable) {
-      key = this.keyPrefix + observable.type + ':' + observable.value;
-      this.lastKey = key;
-      this.lastKeyOf = observable;
-    }
-    const entry = cache.readSync(key);
+    // One reading of the clock for the whole hit: expiry (here and in the store) and the record's age.
+    const now = this.clock.now();
+    const entry = cache.readSync(key, now);
     if (!entry) return undefined;
-    const record = outcomeRecord(observable, input, this.ref, entry.value, entry.storedAt, { storedAt: entry.storedAt, now: this.clock.now() }, false);
-    return this.finish(record, started);
+    return this.finish(outcomeRecord(observable, input, this.ref, entry.value, entry.storedAt, now, false), started);
   }
 
-  /** One record for `observable` from this instance; call after `lookupFast` returned undefined. Never rejects. */
-  lookup(observable: Observable, input: string, options: LookupOptions): Promise<ResultRecord> {
+  /**
+   * One record for `observable` from this instance. Never rejects. `afterFast`: `lookupFast`
+   * was called for this lookup just before (synchronously) and answered nothing, so a cache
+   * that reads synchronously has been read already and the chain starts below that read.
+   */
+  lookup(observable: Observable, input: string, key: string, options: LookupOptions, afterFast = false): Promise<ResultRecord> {
     if (!this.types.has(observable.type)) return Promise.resolve(emptyRecord(observable, input, this.ref, 'unsupported', null));
     // Only the lookup event uses the duration.
     const started = this.timed ? performance.now() : 0;
     const { signal } = options;
     if (signal?.aborted) return Promise.resolve(this.finish(emptyRecord(observable, input, this.ref, 'skipped', abortError(signal)), started));
     if (options.trace) return this.traced(observable, input, options, started);
-    const key = this.lastKeyOf === observable ? this.lastKey : this.keyPrefix + observable.type + ':' + observable.value;
-    this.lastKeyOf = undefined;
     let fetching: Promise<FetchResult>;
     try {
-      // Without a cache stage nothing can answer a cache-only lookup.
-      fetching = options.cacheOnly && !this.cache ? Promise.reject(notCached(this.name, false)) : this.fetch({ observable, key, signal, refresh: options.refresh, cacheOnly: options.cacheOnly ?? false });
+      const cacheOnly = options.cacheOnly ?? false;
+      if (cacheOnly && !this.cache) {
+        // Without a cache stage nothing can answer a cache-only lookup.
+        fetching = Promise.reject(notCached(this.name, false));
+      } else if (afterFast && !options.refresh && this.cache?.readsSync) {
+        // `lookupFast` read this key a moment ago and missed: one cache read per miss, not two.
+        fetching = cacheOnly ? Promise.reject(notCached(this.name, true)) : this.fetchAfterRead({ observable, key, signal, refresh: false, cacheOnly: false });
+      } else {
+        fetching = this.fetch({ observable, key, signal, refresh: options.refresh, cacheOnly });
+      }
     } catch (error) {
       fetching = Promise.reject(error);
     }
@@ -231,12 +245,16 @@ export class ProviderInstance {
   }
 
   private recordOf(observable: Observable, input: string, result: FetchResult, includeRaw: boolean): ResultRecord {
-    const cached = result.fromCache ? { storedAt: result.fetchedAt, now: this.clock.now() } : undefined;
-    return outcomeRecord(observable, input, this.ref, result.outcome, result.fetchedAt, cached, includeRaw && !result.fromCache);
+    return outcomeRecord(observable, input, this.ref, result.outcome, result.fetchedAt, result.fromCache ? this.clock.now() : undefined, includeRaw && !result.fromCache);
   }
 
   private finish(record: ResultRecord, started: number): ResultRecord {
     const observable = record.observable;
+    if (!this.timed) {
+      // Nobody listens: count it without building the event.
+      if (observable) this.stats.countLookup(record.status, record.cache.hit, record.error?.code);
+      return record;
+    }
     if (observable) {
       const event: Extract<EnricherEvent, { type: 'lookup' }> = {
         type: 'lookup',

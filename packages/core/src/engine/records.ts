@@ -20,20 +20,25 @@ function iso(ms: number): string {
   return text;
 }
 
-/** The record of a provider outcome. `cached`: the cache entry it came from, if any. */
+/**
+ * The record of a provider outcome. `cachedAt`: for a cache hit, the time it was read (the
+ * entry's `storedAt` is `fetchedAt`); undefined for a fresh outcome. Plain numbers rather than
+ * an object: a cache hit builds nothing but the record itself.
+ */
 export function outcomeRecord(
   observable: Observable,
   input: string,
   provider: ProviderRef,
   outcome: ProviderOutcome,
   fetchedAt: number,
-  cached: { storedAt: number; now: number } | undefined,
+  cachedAt: number | undefined,
   includeRaw: boolean,
 ): ResultRecord {
   const fetched = iso(fetchedAt);
-  const cache = cached
-    ? { hit: true, storedAt: iso(cached.storedAt), ageSeconds: Math.max(0, Math.floor((cached.now - cached.storedAt) / 1000)) }
-    : { hit: false, storedAt: null, ageSeconds: null };
+  const cache =
+    cachedAt !== undefined
+      ? { hit: true, storedAt: fetched, ageSeconds: Math.max(0, Math.floor((cachedAt - fetchedAt) / 1000)) }
+      : { hit: false, storedAt: null, ageSeconds: null };
   const found = outcome.kind === 'found';
   const record: ResultRecord = {
     observable,
@@ -81,11 +86,13 @@ export function emptyRecord(
  * The summary of one observable across providers: the worst verdict among `ok` records,
  * and the instances that said so (empty when the verdict is unknown).
  */
-export function summarize(observable: Observable | null, input: string, records: readonly ResultRecord[]): ObservableSummary {
+export function summarize(observable: Observable | null, input: string, records: readonly ResultRecord[], start = 0, count = records.length - start): ObservableSummary {
   let worst: ResultRecord['verdict'] = 'unknown';
   const providers: ObservableSummary['providers'] = {};
   let decidedBy: string[] = [];
-  for (const record of records) {
+  // A range of `records` (the engine writes every input's records into one result array).
+  for (let i = start; i < start + count; i++) {
+    const record = records[i] as ResultRecord;
     providers[record.provider.name] = { status: record.status, verdict: record.verdict, confidence: record.confidence };
     if (record.verdict === 'unknown') continue;
     const severity = VERDICT_SEVERITY[record.verdict];

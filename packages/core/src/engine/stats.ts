@@ -34,10 +34,7 @@ export class StatsCollector {
     const stats = this.stats;
     switch (event.type) {
       case 'lookup':
-        if (event.status === 'unsupported') return;
-        stats.lookups++;
-        if (event.cacheHit) stats.cacheHits++;
-        if (event.status === 'error' && event.errorCode) this.countError(event.errorCode);
+        this.countLookup(event.status, event.cacheHit, event.errorCode);
         return;
       case 'coalesced':
         stats.coalesced++;
@@ -71,6 +68,15 @@ export class StatsCollector {
       case 'http':
         return;
     }
+  }
+
+  /** One lookup's record, counted as its `lookup` event would be (without building the event when nobody listens). */
+  countLookup(status: string, cacheHit: boolean, errorCode: string | undefined): void {
+    if (status === 'unsupported') return;
+    const stats = this.stats;
+    stats.lookups++;
+    if (cacheHit) stats.cacheHits++;
+    if (status === 'error' && errorCode) this.countError(errorCode);
   }
 
   /** An error record the engine made without a lookup (an input that does not parse). */

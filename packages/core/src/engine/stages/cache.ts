@@ -1,4 +1,4 @@
-import { GET_SYNC, SET_SYNC, type SyncReadable, type SyncWritable } from '../../cache/memory-cache-store.js';
+import { GET_SYNC, SET_SYNC, STORE_CLOCK, type SyncReadable, type SyncWritable } from '../../cache/memory-cache-store.js';
 import type { Clock } from '../../contract/tokens.js';
 import { XEnrichError, isXEnrichError } from '../../contract/x-enrich-error.js';
 import type { Logger } from '../../contract/logger.js';
@@ -41,11 +41,14 @@ export function notCached(instance: string, caching: boolean): XEnrichError {
 export class CacheStage implements LookupStage {
   /** Below coalescing: after another process's fetch, read first; otherwise fetch and store. */
   readonly writer: LookupStage;
-  private readonly getSync: ((key: string) => unknown) | undefined;
+  private readonly getSync: ((key: string, now?: number) => unknown) | undefined;
+  /** The store decides expiry on our clock: `readSync` hands it our `now`. */
+  private readonly sameClock: boolean;
   private readonly setSync: SyncWritable[typeof SET_SYNC];
 
   constructor(private readonly options: CacheStageOptions) {
     this.getSync = (options.store as SyncReadable)[GET_SYNC];
+    this.sameClock = (options.store as SyncReadable)[STORE_CLOCK] === options.clock;
     // A wrapper that spreads the memory store but replaces `set` loses the marker, so its own set runs.
     this.setSync = (options.store.set as SyncWritable)[SET_SYNC];
     this.writer = {
@@ -62,9 +65,9 @@ export class CacheStage implements LookupStage {
   }
 
   /** A fresh entry from a store that reads synchronously (the fast path of a hit: no promise, no result object); undefined on a miss or for other stores. */
-  readSync(key: string): CacheEntry<ProviderOutcome> | undefined {
-    const entry = this.getSync?.(key) as CacheEntry<ProviderOutcome> | undefined;
-    return entry && entry.expiresAt > this.options.clock.now() ? entry : undefined;
+  readSync(key: string, now: number = this.options.clock.now()): CacheEntry<ProviderOutcome> | undefined {
+    const entry = this.getSync?.(key, this.sameClock ? now : undefined) as CacheEntry<ProviderOutcome> | undefined;
+    return entry && entry.expiresAt > now ? entry : undefined;
   }
 
   execute(context: LookupContext, next: Next<LookupContext, FetchResult>): Promise<FetchResult> {
