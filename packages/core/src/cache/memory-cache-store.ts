@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { Lru } from './lru.js';
 import { systemClock, type Clock } from '../contract/tokens.js';
 import type { CacheEntry, CacheStore } from '../contract/cache-store.js';
 
@@ -22,16 +22,23 @@ export const SET_SYNC = Symbol.for('x-enrich.cache.setSync');
 export type SyncWritable = { [SET_SYNC]?: (key: string, entry: CacheEntry) => void };
 
 export interface MemoryCacheStoreOptions {
-  /** LRU capacity; the least recently used entry is evicted beyond it. Default 100,000. */
+  /** LRU capacity, a whole number of 1 or more; the least recently used entry is evicted beyond it. Default 100,000. */
   maxEntries?: number;
   /** Decides expiry; pass the enricher's clock in tests. */
   clock?: Clock;
 }
 
-/** An in-process LRU `CacheStore` (lru-cache). Expired entries are dropped when read. */
+/**
+ * An in-process LRU `CacheStore` (`Lru`, ./lru.ts). Expired entries are dropped when read.
+ * @throws RangeError when `maxEntries` is not a whole number of 1 or more.
+ */
 export function createMemoryCacheStore(options: MemoryCacheStoreOptions = {}): CacheStore {
   const clock = options.clock ?? systemClock;
-  const lru = new LRUCache<string, CacheEntry>({ max: options.maxEntries ?? 100_000 });
+  const maxEntries = options.maxEntries ?? 100_000;
+  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+    throw new RangeError(`The memory cache store's maxEntries must be a whole number of 1 or more; got ${String(maxEntries)}.`);
+  }
+  const lru = new Lru<string, CacheEntry>(maxEntries);
   // `now`: the caller's reading of this store's clock (STORE_CLOCK), to save reading it again.
   const read = (key: string, now?: number): CacheEntry | undefined => {
     const entry = lru.get(key);
