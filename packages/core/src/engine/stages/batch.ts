@@ -37,32 +37,46 @@ export function batchSettings(provider: EnrichmentProvider, manifest: ProviderMa
  */
 export class BatchStage implements Stage<LookupContext, FetchResult, CallContext, CallResult> {
   private readonly batchers = new Map<ObservableType, Batcher>();
+  private readonly settings: BatchSettings | undefined;
+  /** The `next` the batchers were made for (`execute` is always given the same one: the chain is linked once). */
+  private batchersFor: Next<CallContext, CallResult> | undefined;
 
   constructor(
     private readonly clock: Clock,
     settings: BatchSettings | undefined,
   ) {
-    if (!settings) return;
-    for (const group of settings.groups) {
-      const batcher = new Batcher(settings.maxSize, settings.maxWaitMs, clock);
-      for (const type of group) this.batchers.set(type, batcher);
-    }
+    this.settings = settings;
   }
 
   /** True when some type is batched. */
   get batching(): boolean {
-    return this.batchers.size > 0;
+    return this.settings !== undefined && this.settings.groups.some((group) => group.length > 0);
   }
 
   execute(context: LookupContext, next: Next<CallContext, CallResult>): Promise<FetchResult> {
-    const batcher = this.batchers.get(context.observable.type);
     const signal = context.signal ?? NEVER_ABORTED;
-    if (batcher) return batcher.submit(context.observable, signal, next).then((outcome) => this.fetched(outcome));
+    const batcher = this.settings ? this.batcherFor(context.observable.type, next) : undefined;
+    if (batcher) return batcher.submit(context.observable, signal).then((outcome) => this.fetched(outcome));
     return next({ observables: [context.observable], batch: false, signal }).then((results) => {
       const result = results[0] as ProviderOutcome | Error;
       if (result instanceof Error) throw result;
       return this.fetched(result);
     });
+  }
+
+  /** The batcher of `type`'s group, or undefined when the type goes alone; the batchers are made on the first call, for its `next`. */
+  private batcherFor(type: ObservableType, next: Next<CallContext, CallResult>): Batcher | undefined {
+    if (this.batchersFor !== next) {
+      // Made once (a stage linked into a second chain gets batchers of its own for that chain).
+      this.batchers.clear();
+      this.batchersFor = next;
+      const settings = this.settings as BatchSettings;
+      for (const group of settings.groups) {
+        const batcher = new Batcher(settings.maxSize, settings.maxWaitMs, this.clock, next);
+        for (const type of group) this.batchers.set(type, batcher);
+      }
+    }
+    return this.batchers.get(type);
   }
 
   private fetched(outcome: ProviderOutcome): FetchResult {
@@ -82,16 +96,16 @@ class Batcher {
   private queue: Pending[] = [];
   /** Cancels the pending flush when the group fills up first. */
   private timer: AbortController | undefined;
-  private next: Next<CallContext, CallResult> | undefined;
 
   constructor(
     private readonly maxSize: number,
     private readonly maxWaitMs: number,
     private readonly clock: Clock,
+    /** The rest of the chain (guard -> call), the same for every batch: given once, not per lookup. */
+    private readonly next: Next<CallContext, CallResult>,
   ) {}
 
-  submit(observable: Observable, signal: AbortSignal, next: Next<CallContext, CallResult>): Promise<ProviderOutcome> {
-    this.next = next;
+  submit(observable: Observable, signal: AbortSignal): Promise<ProviderOutcome> {
     return new Promise((resolve, reject) => {
       this.queue.push({ observable, signal, resolve, reject });
       if (this.queue.length >= this.maxSize) this.flush();
@@ -119,11 +133,15 @@ class Batcher {
   }
 
   private async send(items: Pending[]): Promise<void> {
-    // The batch is cancelled only when every lookup in it was.
-    const shared = new SharedSignal();
-    for (const item of items) shared.join(item.signal);
+    // The batch is cancelled only when every lookup in it was; when one of them cannot abort,
+    // nothing can cancel it, and it needs no shared signal (nor listeners on the others).
+    let shared: SharedSignal | undefined;
+    if (!items.some((item) => item.signal === NEVER_ABORTED)) {
+      shared = new SharedSignal();
+      for (const item of items) shared.join(item.signal);
+    }
     try {
-      const results = await (this.next as Next<CallContext, CallResult>)({ observables: items.map((item) => item.observable), batch: true, signal: shared.signal });
+      const results = await this.next({ observables: items.map((item) => item.observable), batch: true, signal: shared ? shared.signal : NEVER_ABORTED });
       items.forEach((item, i) => {
         const result = results[i];
         if (result instanceof Error) item.reject(result);
@@ -132,7 +150,7 @@ class Batcher {
     } catch (error) {
       for (const item of items) item.reject(error);
     } finally {
-      shared.dispose();
+      shared?.dispose();
     }
   }
 }

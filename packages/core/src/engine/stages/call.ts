@@ -35,19 +35,50 @@ export function normalizeError(error: unknown, instance: string, scrub: SecretSc
 }
 
 /**
+ * The provider's context for one attempt. `signal` is an own, enumerable getter as an object
+ * literal's `get signal()` was (a provider may spread the context: `{ ...context }` copies it),
+ * but one getter shared by every context through one property descriptor: a literal's getter is
+ * a new function and accessor per call, measured at ~1 µs per miss against ~0.2 µs for this.
+ * The attempt and fallback are private fields, so the context shows no other keys than before.
+ */
+let SIGNAL: PropertyDescriptor;
+class ProviderContext {
+  readonly #attempt: AttemptContext | undefined;
+  readonly #fallback: AbortSignal;
+  declare readonly signal: AbortSignal;
+  declare attemptTimeout?: AttemptContext;
+  declare trace?: (step: TraceStep) => void;
+
+  static {
+    SIGNAL = {
+      get(this: ProviderContext): AbortSignal {
+        return this.#attempt ? this.#attempt.signal : this.#fallback;
+      },
+      enumerable: true,
+      configurable: true,
+    };
+  }
+
+  constructor(
+    readonly logger: Logger,
+    attempt: AttemptContext | undefined,
+    fallback: AbortSignal,
+  ) {
+    Object.defineProperty(this, 'signal', SIGNAL);
+    this.#attempt = attempt;
+    this.#fallback = fallback;
+  }
+}
+
+/**
  * The provider's context for one attempt; `signal` is read through, so the attempt creates its
  * AbortController only if the provider uses it. The attempt is the context's timeout handle: the
  * upstream client pauses it while a request waits for budget. (The upstream client may change
  * what it holds.)
  */
 export function contextFor(attempt: AttemptContext | undefined, logger: Logger, fallback: AbortSignal, trace?: (step: TraceStep) => void): EnrichContext {
-  const context: { -readonly [K in keyof EnrichContext]: EnrichContext[K] } = {
-    logger,
-    get signal() {
-      return attempt ? attempt.signal : fallback;
-    },
-  };
-  // Assigned rather than spread: this is the miss path, and a spread of `{}` is an object per call.
+  const context = new ProviderContext(logger, attempt, fallback);
+  // Assigned only when present: a provider tells "no timeout handle" by its absence.
   if (attempt) context.attemptTimeout = attempt;
   if (trace) context.trace = trace;
   return context;
@@ -71,19 +102,32 @@ export class CallStage implements Stage<CallContext, CallResult> {
     return context.batch ? this.callMany(context) : this.callOne(context);
   }
 
-  /** One observable through `enrich` (the common miss path, so no closures). */
-  private async callOne(context: CallContext): Promise<CallResult> {
+  /** One observable through `enrich` (the common miss path): a promise chain, no async function around it. */
+  private callOne(context: CallContext): Promise<CallResult> {
     const started = performance.now();
-    let outcome: ProviderOutcome;
+    let calling: Promise<ProviderOutcome>;
     try {
-      const observable = context.observables[0] as CallContext['observables'][number];
-      outcome = this.checked(await this.options.provider.enrich(observable, contextFor(context.attempt, this.options.logger, context.signal, context.trace)));
-      if (outcome.raw !== undefined && !this.keepsRaw()) outcome = withoutRaw(outcome);
+      calling = this.options.provider.enrich(context.observables[0] as CallContext['observables'][number], contextFor(context.attempt, this.options.logger, context.signal, context.trace));
     } catch (error) {
-      throw this.failed(error, 1, started);
+      return Promise.reject(this.failed(error, 1, started));
     }
-    this.options.emit({ type: 'upstream', instance: this.options.instance, durationMs: performance.now() - started, ok: true, batchSize: 1 });
-    return [outcome];
+    // `Promise.resolve`: a provider may return a thenable, or a value despite its type.
+    return Promise.resolve(calling).then(
+      (answered) => {
+        let outcome: ProviderOutcome;
+        try {
+          outcome = this.checked(answered);
+          if (outcome.raw !== undefined && !this.keepsRaw()) outcome = withoutRaw(outcome);
+        } catch (error) {
+          throw this.failed(error, 1, started);
+        }
+        this.options.emit({ type: 'upstream', instance: this.options.instance, durationMs: performance.now() - started, ok: true, batchSize: 1 });
+        return [outcome];
+      },
+      (error: unknown) => {
+        throw this.failed(error, 1, started);
+      },
+    );
   }
 
   private async callMany(context: CallContext): Promise<CallResult> {

@@ -15,7 +15,8 @@ export interface CoalesceStageOptions {
 
 interface Flight {
   promise: Promise<FetchResult>;
-  shared: SharedSignal;
+  /** Undefined when the first caller cannot abort: nobody can cancel the flight, so nobody need join it. */
+  shared: SharedSignal | undefined;
 }
 
 /**
@@ -36,7 +37,7 @@ export class CoalesceStage implements LookupStage {
     let flight = this.inflight.get(context.key);
     if (flight) {
       this.options.emit({ type: 'coalesced', instance: this.options.instance });
-      flight.shared.join(context.signal);
+      flight.shared?.join(context.signal);
     } else {
       flight = this.start(context, next);
     }
@@ -46,9 +47,15 @@ export class CoalesceStage implements LookupStage {
 
   private start(context: LookupContext, next: Next<LookupContext, FetchResult>): Flight {
     const { key } = context;
-    const shared = new SharedSignal();
-    shared.join(context.signal);
-    const signal = shared.signal;
+    // A first caller that cannot abort keeps the flight alive for good (see SharedSignal): then
+    // the flight needs no shared signal at all, the common case of a run without a signal.
+    let shared: SharedSignal | undefined;
+    let signal = NEVER_ABORTED;
+    if (context.signal && context.signal !== NEVER_ABORTED) {
+      shared = new SharedSignal();
+      shared.join(context.signal);
+      signal = shared.signal;
+    }
     const flightContext: LookupContext = { observable: context.observable, key, signal, refresh: context.refresh };
     const store = this.options.store;
     const promise = store ? this.acrossProcesses(flightContext, next, store, signal) : next(flightContext);
@@ -62,7 +69,7 @@ export class CoalesceStage implements LookupStage {
     }
     const done = (): void => {
       if (this.inflight.get(key) === flight) this.inflight.delete(key);
-      shared.dispose();
+      shared?.dispose();
     };
     promise.then(done, done);
     return flight;
