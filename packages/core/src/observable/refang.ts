@@ -20,6 +20,9 @@ const DEFANGED_SLASH = /\[\/\]/g;
  * these tokens (a URL path with a literal `[.]`) cannot be told apart from a defanged one.
  */
 export function refang(input: string): string {
+  // Every token above holds a bracket, a backslash or a colon: a value without any (a plain IP,
+  // domain or hash, nearly every input) has nothing to refang, and skips six regex passes.
+  if (!mayBeDefanged(input)) return input;
   // Repeat until stable: removing one token can complete another (`h\[.]h` -> `h\.h` -> `h.h`),
   // and parsing must give the same answer for a value and its refanged form.
   let current = input;
@@ -29,6 +32,16 @@ export function refang(input: string): string {
     current = next;
   }
   return current;
+}
+
+/** False when `input` has none of `[ ( { \\ :`, which every defanged token contains. */
+function mayBeDefanged(input: string): boolean {
+  for (let i = 0; i < input.length; i++) {
+    const c = input.charCodeAt(i);
+    // [ ( { \ :
+    if (c === 91 || c === 40 || c === 123 || c === 92 || c === 58) return true;
+  }
+  return false;
 }
 
 function refangOnce(input: string): string {
