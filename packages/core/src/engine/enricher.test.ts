@@ -12,6 +12,8 @@ import {
   type ProviderPlugin,
 } from '../index.js';
 import { systemClock } from '../contract/tokens.js';
+import type { CacheStore } from '../contract/cache-store.js';
+import { GET_SYNC, type SyncReadable } from '../cache/memory-cache-store.js';
 import { NEVER_ABORTED } from '../resilience/attempt-timeout.js';
 import { createFakeClock } from '../testing/fake-clock.js';
 import { loadTestProvider } from '../testing/prepare.js';
@@ -22,6 +24,50 @@ const FAST = { retry: { maxAttempts: 2, initialDelay: 1, maxDelay: 20 }, circuit
 function load(plugin: ProviderPlugin, name = 'fake', config: Record<string, unknown> = {}, options: Record<string, unknown> = {}) {
   return loadTestProvider(plugin, { name, options, config: { resilience: FAST, ...config } });
 }
+
+describe('the cost of a lookup (engine bench paths)', () => {
+  it('reads an in-memory cache once per miss, and counts lookups and upstream calls without an onEvent hook', async () => {
+    const store = createMemoryCacheStore() as CacheStore & SyncReadable;
+    const getSync = store[GET_SYNC] as NonNullable<SyncReadable[typeof GET_SYNC]>;
+    const reads: string[] = [];
+    const counting = { ...store, [GET_SYNC]: (key: string, now?: number) => (reads.push(key), getSync(key, now)) };
+    const fake = fakePlugin(async () => found());
+    const enricher = createEnricher({ providers: [load(fake.plugin, 'a'), load(fake.plugin, 'b')], cacheStore: counting });
+    const first = await enricher.enrich(['203.0.113.7', 'example.org']);
+    expect(first.records.map((r) => [r.provider.name, r.observable?.value, r.cache.hit])).toEqual([
+      ['a', '203.0.113.7', false],
+      ['b', '203.0.113.7', false],
+      ['a', 'example.org', false],
+      ['b', 'example.org', false],
+    ]);
+    // One read per lookup (2 inputs x 2 instances), each key once.
+    expect(reads).toHaveLength(4);
+    expect(new Set(reads).size).toBe(4);
+    const second = await enricher.enrich(['203.0.113.7', 'example.org']);
+    expect(second.records.every((r) => r.cache.hit)).toBe(true);
+    expect(reads).toHaveLength(8);
+    expect(second.summaries.map((s) => [s.input, s.verdict, s.decidedBy])).toEqual([
+      ['203.0.113.7', 'benign', ['a', 'b']],
+      ['example.org', 'benign', ['a', 'b']],
+    ]);
+    expect(enricher.stats().a).toMatchObject({ lookups: 4, cacheHits: 2, upstreamCalls: 2 });
+    expect(enricher.stats().b).toMatchObject({ lookups: 4, cacheHits: 2, upstreamCalls: 2 });
+  });
+
+  it('skips a private address without a lookup each time it comes again (the check is kept with the parsed input)', async () => {
+    const fake = fakePlugin(async () => found());
+    const enricher = createEnricher({ providers: [load(fake.plugin)] });
+    const { records, summaries } = await enricher.enrich(['10.1.2.3', '10.1.2.3', '8.8.8.8']);
+    expect(records.map((r) => [r.status, r.reasons[0]?.rule])).toEqual([
+      ['skipped', 'special_address:private'],
+      ['skipped', 'special_address:private'],
+      ['ok', 'fake:benign'],
+    ]);
+    expect(records[0]).not.toBe(records[1]);
+    expect(summaries.map((s) => s.providers.fake?.status)).toEqual(['skipped', 'skipped', 'ok']);
+    expect(enricher.stats().fake).toMatchObject({ lookups: 1, upstreamCalls: 1 });
+  });
+});
 
 describe('enrich', () => {
   it('gives one valid record per input x provider, input-major and in configured order', async () => {

@@ -278,7 +278,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
     }
     // The cache key per instance, built once per input (a string built and hashed anew per lookup otherwise).
     const keys = (parsed.keys ??= new Array<string | undefined>(instances.length));
-    let pending: Array<Promise<void>> | Promise<void> | undefined;
+    let pending: Array<Promise<ResultRecord>> | Promise<ResultRecord> | undefined;
     let waiting = 0;
     // A loop, not forEach: no closure per input on the path of a cache hit.
     for (let j = 0; j < count; j++) {
@@ -290,11 +290,11 @@ export function createEnricher(options: EnricherOptions): Enricher {
         records[base + j] = fast;
         continue;
       }
-      const at = base + j;
-      const one = instance.lookup(observable, input, key, call.slow(), true).then((record) => void (records[at] = record));
+      // The lookup writes its record into `records` itself.
+      const one = instance.lookup(observable, input, key, call.slow(), true, records, base + j);
       if (waiting++ === 0) pending = one;
-      else if (waiting === 2) pending = [pending as Promise<void>, one];
-      else (pending as Array<Promise<void>>).push(one);
+      else if (waiting === 2) pending = [pending as Promise<ResultRecord>, one];
+      else (pending as Array<Promise<ResultRecord>>).push(one);
     }
     if (waiting === 0) {
       summaries[index] = summarize(observable, input, records, base, count);
@@ -302,7 +302,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
     }
     const done = (): void => void (summaries[index] = summarize(observable, input, records, base, count));
     // One provider waiting (the common miss): no Promise.all.
-    return waiting === 1 ? (pending as Promise<void>).then(done) : Promise.all(pending as Array<Promise<void>>).then(done);
+    return waiting === 1 ? (pending as Promise<ResultRecord>).then(done) : Promise.all(pending as Array<Promise<ResultRecord>>).then(done);
   }
 
   /** The item for one input (`stream`); synchronous when every record is (cache hits in memory). */

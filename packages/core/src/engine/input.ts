@@ -1,6 +1,6 @@
 import type { XEnrichError } from '../contract/x-enrich-error.js';
 import type { Observable } from '../contract/observable-type.js';
-import { tryParseObservable } from '../observable/parse-observable.js';
+import { parseObservable, tryParseObservable } from '../observable/parse-observable.js';
 import type { SpecialAddress } from '../observable/special-address.js';
 
 /**
@@ -15,6 +15,13 @@ export type ParsedInput =
 
 /** Parses a raw string (type detection, refang, normalization) or validates an `{ type, value }` object. */
 export function toParsedInput(raw: string | Observable): ParsedInput {
-  const parsed = tryParseObservable(raw);
-  return parsed.ok ? { ok: true, observable: parsed.observable, input: parsed.input, keys: undefined, special: undefined } : parsed;
+  try {
+    // One object per input: `tryParseObservable` would spread the parse into another first.
+    const { observable, input } = parseObservable(raw);
+    return { ok: true, observable, input, keys: undefined, special: undefined };
+  } catch {
+    // The rare invalid input: `tryParseObservable` says why, as the enricher always reported it.
+    const parsed = tryParseObservable(raw);
+    return parsed.ok ? { ok: true, observable: parsed.observable, input: parsed.input, keys: undefined, special: undefined } : parsed;
+  }
 }

@@ -52,6 +52,12 @@ export interface LookupOptions {
   trace?: (step: TraceStep) => void;
 }
 
+/** `record`, written to `into[at]` first when `into` is given. */
+function put(record: ResultRecord, into: ResultRecord[] | undefined, at: number): ResultRecord {
+  if (into) into[at] = record;
+  return record;
+}
+
 const unreachable: Next<never, never> = () => Promise.reject(new Error('the call stage is the end of the chain'));
 
 /**
@@ -134,7 +140,7 @@ export class ProviderInstance {
 
     this.guard = new GuardStage({ instance: name, resilience, clock: deps.clock, logger, emit, pausableTimeout: windows.length > 0 });
     this.batch = new BatchStage(deps.clock, batchSettings(this.provider, manifest, name));
-    const call = new CallStage({ instance: name, provider: this.provider, logger, scrub: this.scrub, emit, keepsRaw: deps.keepsRaw });
+    const call = new CallStage({ instance: name, provider: this.provider, logger, scrub: this.scrub, emit, keepsRaw: deps.keepsRaw, ...(host ? {} : { countUpstream: () => this.stats.countUpstream() }) });
     const cacheStore = config.cache === false ? undefined : deps.cacheStore;
     const cacheConfig = config.cache === false ? {} : config.cache;
     this.cache = cacheStore
@@ -190,17 +196,17 @@ export class ProviderInstance {
   }
 
   /**
-   * One record for `observable` from this instance. Never rejects. `afterFast`: `lookupFast`
+   * One record for `observable` from this instance, also written to `into[at]` when given. Never rejects. `afterFast`: `lookupFast`
    * was called for this lookup just before (synchronously) and answered nothing, so a cache
    * that reads synchronously has been read already and the chain starts below that read.
    */
-  lookup(observable: Observable, input: string, key: string, options: LookupOptions, afterFast = false): Promise<ResultRecord> {
-    if (!this.types.has(observable.type)) return Promise.resolve(emptyRecord(observable, input, this.ref, 'unsupported', null));
+  lookup(observable: Observable, input: string, key: string, options: LookupOptions, afterFast = false, into?: ResultRecord[], at = 0): Promise<ResultRecord> {
+    if (!this.types.has(observable.type)) return Promise.resolve(put(emptyRecord(observable, input, this.ref, 'unsupported', null), into, at));
     // Only the lookup event uses the duration.
     const started = this.timed ? performance.now() : 0;
     const { signal } = options;
-    if (signal?.aborted) return Promise.resolve(this.finish(emptyRecord(observable, input, this.ref, 'skipped', abortError(signal)), started));
-    if (options.trace) return this.traced(observable, input, options, started);
+    if (signal?.aborted) return Promise.resolve(put(this.finish(emptyRecord(observable, input, this.ref, 'skipped', abortError(signal)), started), into, at));
+    if (options.trace) return into ? this.traced(observable, input, options, started).then((record) => put(record, into, at)) : this.traced(observable, input, options, started);
     let fetching: Promise<FetchResult>;
     try {
       const cacheOnly = options.cacheOnly ?? false;
@@ -216,9 +222,10 @@ export class ProviderInstance {
     } catch (error) {
       fetching = Promise.reject(error);
     }
+    // The record goes straight into the caller's result (`into[at]`): no promise of its own for that.
     return fetching.then(
-      (result) => this.finish(this.recordOf(observable, input, result, options.includeRaw), started),
-      (error: unknown) => this.failed(observable, input, error, started),
+      (result) => put(this.finish(this.recordOf(observable, input, result, options.includeRaw), started), into, at),
+      (error: unknown) => put(this.failed(observable, input, error, started), into, at),
     );
   }
 

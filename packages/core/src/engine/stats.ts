@@ -79,6 +79,11 @@ export class StatsCollector {
     if (status === 'error' && errorCode) this.countError(errorCode);
   }
 
+  /** One successful upstream call, counted as its `upstream` event would be. */
+  countUpstream(): void {
+    this.stats.upstreamCalls++;
+  }
+
   /** An error record the engine made without a lookup (an input that does not parse). */
   countError(code: string): void {
     this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1;

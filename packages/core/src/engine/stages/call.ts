@@ -19,6 +19,11 @@ export interface CallStageOptions {
    * provider returns it (see `CallStage`).
    */
   keepsRaw?: () => boolean;
+  /**
+   * Set when nobody but the instance's stats listens (no `onEvent` hook): a successful call is
+   * counted through it, without measuring its duration or building the `upstream` event.
+   */
+  countUpstream?: () => void;
 }
 
 /**
@@ -104,7 +109,8 @@ export class CallStage implements Stage<CallContext, CallResult> {
 
   /** One observable through `enrich` (the common miss path): a promise chain, no async function around it. */
   private callOne(context: CallContext): Promise<CallResult> {
-    const started = performance.now();
+    const count = this.options.countUpstream;
+    const started = count ? 0 : performance.now();
     let calling: Promise<ProviderOutcome>;
     try {
       calling = this.options.provider.enrich(context.observables[0] as CallContext['observables'][number], contextFor(context.attempt, this.options.logger, context.signal, context.trace));
@@ -121,7 +127,8 @@ export class CallStage implements Stage<CallContext, CallResult> {
         } catch (error) {
           throw this.failed(error, 1, started);
         }
-        this.options.emit({ type: 'upstream', instance: this.options.instance, durationMs: performance.now() - started, ok: true, batchSize: 1 });
+        if (count) count();
+        else this.options.emit({ type: 'upstream', instance: this.options.instance, durationMs: performance.now() - started, ok: true, batchSize: 1 });
         return [outcome];
       },
       (error: unknown) => {
