@@ -3,7 +3,7 @@
 // so load that comes and goes on a shared machine falls on every side. Prints, per round and side,
 // req/s and the server's CPU per request (utime + stime from /proc/<pid>/stat over the requests).
 // Usage (from apps/enricher, after a build): node bench/serve-ab.mjs <A cli.js> <B cli.js> [rounds] [seconds]
-// AB_PROF=dir profiles B with --cpu-prof (written on exit to dir).
+// AB_PROF=dir profiles B with --cpu-prof (written on exit to dir); AB_WARM_S (2): seconds of load per side first, not counted.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ const [cliA, cliB] = process.argv.slice(2, 4).map((path) => resolve(path));
 const [roundsArg = '3', secondsArg = '4'] = process.argv.slice(4);
 const ROUNDS = Number(roundsArg);
 const SECONDS = Number(secondsArg);
+const WARM_S = Number(process.env.AB_WARM_S ?? 2);
 
 function listening(argv, cwd) {
   const child = spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -63,6 +64,8 @@ try {
   const bodyFile = join(dir, 'body.json');
   await writeFile(bodyFile, answer);
   sides.floor = await listening([FLOORS, 'fastify', bodyFile], dir);
+  // Warm-up, not counted: without it the first round measures each side's JIT warming up.
+  for (const name of ['A', 'B', 'floor']) await autocannon({ url: `${sides[name].url}/v1/enrich`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 32, duration: WARM_S });
   const totals = { A: { requests: 0, cpu: 0 }, B: { requests: 0, cpu: 0 }, floor: { requests: 0, cpu: 0 } };
   for (let round = 1; round <= ROUNDS; round++) {
     const line = { A: [], B: [], floor: [] };
