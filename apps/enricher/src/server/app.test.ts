@@ -1,10 +1,14 @@
+import { once } from 'node:events';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Enricher, ProviderInfo } from '@x/core';
 import { zAppConfig } from '../app-config.js';
 import type { SharedStoreStats } from '../stores.js';
 import { pino } from 'pino';
-import { buildServer, createControllerPool } from './app.js';
+import type { Admission } from '../admission.js';
+import { buildServer, closingAwareResponse, createControllerPool } from './app.js';
 import { createServiceMetrics } from './metrics.js';
 
 // The service over a stand-in engine: these tests are about HTTP behaviour, not lookups.
@@ -21,10 +25,13 @@ afterEach(async () => {
   app = undefined;
 });
 
-async function build(options: { enricher?: Enricher; sharedStores?: () => SharedStoreStats[]; shutdownSignal?: AbortSignal; logger?: FastifyBaseLogger } = {}): Promise<FastifyInstance> {
+async function build(
+  options: { enricher?: Enricher; sharedStores?: () => SharedStoreStats[]; shutdownSignal?: AbortSignal; logger?: FastifyBaseLogger; admission?: Admission; server?: Record<string, unknown> } = {},
+): Promise<FastifyInstance> {
   app = await buildServer({
     enricher: options.enricher ?? fakeEnricher(),
-    server,
+    server: options.server ? zAppConfig.shape.server.parse({ shutdownGrace: 50, ...options.server }) : server,
+    admission: options.admission,
     metrics: createServiceMetrics(async () => PROVIDERS),
     version: '0.0.0-test',
     sharedStores: options.sharedStores,
@@ -165,5 +172,208 @@ describe('createControllerPool', () => {
     for (let i = 0; i < 3; i += 1) expect((await app!.inject({ method: 'POST', url: '/v1/enrich', payload: { observables: ['8.8.8.8'] } })).statusCode).toBe(200);
     // Reused: one controller served the three requests one after the other.
     expect(new Set(seen).size).toBe(1);
+  });
+});
+
+/** An admission that admits every request and counts the ones not released yet. */
+function countingAdmission(): Admission & { open: number } {
+  const admission = {
+    open: 0,
+    tryAdmit: () => {
+      admission.open += 1;
+      let released = false;
+      return () => {
+        if (!released) admission.open -= 1;
+        released = true;
+      };
+    },
+    inUse: () => admission.open,
+  };
+  return admission;
+}
+
+/** A POST /v1/enrich over real TCP (keep-alive); resolves with the response and its body. */
+function post(port: number, body: unknown): { request: ReturnType<typeof httpRequest>; response: Promise<{ response: IncomingMessage; text: string }> } {
+  const payload = JSON.stringify(body);
+  const request = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/v1/enrich', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), connection: 'keep-alive' } });
+  const response = new Promise<{ response: IncomingMessage; text: string }>((resolve, reject) => {
+    request.on('error', reject);
+    request.on('response', (response) => {
+      let text = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ response, text }));
+    });
+  });
+  request.end(payload);
+  return { request, response };
+}
+
+async function listening(app: FastifyInstance): Promise<number> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return (app.server.address() as AddressInfo).port;
+}
+
+describe('POST /v1/enrich: answered and pending calls', () => {
+  const ANSWER = { records: [], summaries: [{ observable: null, input: '8.8.8.8' }] } as unknown as Awaited<ReturnType<Enricher['enrich']>>;
+
+  it('answers a call the engine answered at once, releases its admission and hands its controller on unaborted', async () => {
+    const admission = countingAdmission();
+    const seen: AbortSignal[] = [];
+    const enricher = fakeEnricher((_observables, options) => {
+      seen.push(options!.signal!);
+      return Promise.resolve(ANSWER);
+    });
+    await build({ enricher, admission, server: { requestTimeout: 20 } });
+    for (let i = 0; i < 2; i += 1) {
+      const response = await app!.inject({ method: 'POST', url: '/v1/enrich', payload: { observables: ['8.8.8.8'] } });
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual(ANSWER);
+      expect(admission.open).toBe(0);
+    }
+    // Nothing was armed for the answered calls: after the request timeout their signal is still unaborted.
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(seen.length).toBe(2);
+    expect(seen[0]).toBe(seen[1]);
+    expect(seen[0]!.aborted).toBe(false);
+  });
+
+  it('answers 500 to a call that failed at once (rejected or thrown), and releases its admission', async () => {
+    const admission = countingAdmission();
+    let mode: 'reject' | 'throw' = 'reject';
+    const enricher = fakeEnricher(() => {
+      if (mode === 'throw') throw new Error('thrown at once');
+      return Promise.reject(new Error('rejected at once'));
+    });
+    await build({ enricher, admission });
+    for (const next of ['reject', 'throw'] as const) {
+      mode = next;
+      const response = await app!.inject({ method: 'POST', url: '/v1/enrich', payload: { observables: ['8.8.8.8'] } });
+      expect(response.statusCode).toBe(500);
+      expect(response.json()).toMatchObject({ error: { code: 'X_INTERNAL' } });
+      expect(admission.open).toBe(0);
+    }
+  });
+
+  it('answers a pending call when it resolves, and releases its admission then', async () => {
+    const admission = countingAdmission();
+    let resolve: ((answer: typeof ANSWER) => void) | undefined;
+    const enricher = fakeEnricher(() => new Promise((done) => (resolve = done)));
+    await build({ enricher, admission });
+    const pending = app!.inject({ method: 'POST', url: '/v1/enrich', payload: { observables: ['8.8.8.8'] } });
+    while (!resolve) await new Promise((done) => setTimeout(done, 5));
+    await new Promise((done) => setTimeout(done, 20));
+    expect(admission.open).toBe(1);
+    resolve(ANSWER);
+    const response = await pending;
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual(ANSWER);
+    expect(admission.open).toBe(0);
+  });
+
+  it('answers 504 X_TIMEOUT when a pending call runs past server.requestTimeout, after aborting its lookups', async () => {
+    const admission = countingAdmission();
+    let lookupSignal: AbortSignal | undefined;
+    const enricher = fakeEnricher(
+      (_observables, options) =>
+        new Promise((resolve) => {
+          lookupSignal = options?.signal;
+          options?.signal?.addEventListener('abort', () => resolve({ records: [], summaries: [] }));
+        }),
+    );
+    await build({ enricher, admission, server: { requestTimeout: 50 } });
+    const started = Date.now();
+    const response = await app!.inject({ method: 'POST', url: '/v1/enrich', payload: { observables: ['8.8.8.8'] } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(40);
+    expect(lookupSignal?.aborted).toBe(true);
+    expect(response.statusCode).toBe(504);
+    expect(response.json()).toMatchObject({ error: { code: 'X_TIMEOUT', message: expect.stringContaining('server.requestTimeout (50 ms)') } });
+    expect(admission.open).toBe(0);
+  });
+
+  it('aborts the lookups of a pending call when its client hangs up, and releases its admission', async () => {
+    const admission = countingAdmission();
+    let lookupSignal: AbortSignal | undefined;
+    const enricher = fakeEnricher(
+      (_observables, options) =>
+        new Promise((resolve) => {
+          lookupSignal = options?.signal;
+          options?.signal?.addEventListener('abort', () => resolve({ records: [], summaries: [] }));
+        }),
+    );
+    await build({ enricher, admission });
+    const port = await listening(app!);
+    const { request, response } = post(port, { observables: ['8.8.8.8'] });
+    response.catch(() => undefined);
+    while (!lookupSignal) await new Promise((done) => setTimeout(done, 5));
+    expect(lookupSignal.aborted).toBe(false);
+    request.destroy();
+    await once(lookupSignal, 'abort');
+    expect(lookupSignal.aborted).toBe(true);
+    while (admission.open) await new Promise((done) => setTimeout(done, 5));
+    expect(admission.open).toBe(0);
+  });
+});
+
+describe('connection: close while closing', () => {
+  it('is not sent while the service runs, and is sent on a response that finishes while it closes', async () => {
+    let resolve: ((answer: Awaited<ReturnType<Enricher['enrich']>>) => void) | undefined;
+    let calls = 0;
+    const enricher = fakeEnricher((): Promise<Awaited<ReturnType<Enricher['enrich']>>> => {
+      calls += 1;
+      return calls === 1 ? Promise.resolve({ records: [], summaries: [] }) : new Promise((done) => (resolve = done));
+    });
+    await build({ enricher });
+    const port = await listening(app!);
+    const running = await post(port, { observables: ['8.8.8.8'] }).response;
+    expect(running.response.statusCode).toBe(200);
+    expect(running.response.headers.connection).toBe('keep-alive');
+    const inFlight = post(port, { observables: ['8.8.8.8'] }).response;
+    while (!resolve) await new Promise((done) => setTimeout(done, 5));
+    const closed = app!.close();
+    // preClose has run (closing) once the server stopped listening.
+    while (app!.server.listening) await new Promise((done) => setTimeout(done, 5));
+    resolve({ records: [], summaries: [] });
+    const finished = await inFlight;
+    expect(finished.response.statusCode).toBe(200);
+    expect(finished.response.headers.connection).toBe('close');
+    expect(JSON.parse(finished.text)).toEqual({ records: [], summaries: [] });
+    await closed;
+    app = undefined;
+  });
+
+  it('closingAwareResponse: adds it to heads written explicitly and implicitly, only while closing', async () => {
+    let closing = false;
+    const server = createServer({ ServerResponse: closingAwareResponse(() => closing) }, (request, response) => {
+      if (request.url === '/explicit') response.writeHead(200, { 'content-type': 'text/plain' }).end('explicit');
+      else {
+        // A stream: the head goes out implicitly with the first write (as the MCP transport's events).
+        response.setHeader('content-type', 'text/event-stream');
+        response.write('data: 1\n\n');
+        response.end();
+      }
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const get = (path: string) =>
+      new Promise<{ connection: string | undefined; type: string | undefined; text: string }>((resolve, reject) => {
+        httpRequest({ host: '127.0.0.1', port, path, headers: { connection: 'keep-alive' } }, (response) => {
+          let text = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ connection: response.headers.connection, type: response.headers['content-type'], text }));
+        })
+          .on('error', reject)
+          .end();
+      });
+    try {
+      expect(await get('/explicit')).toEqual({ connection: 'keep-alive', type: 'text/plain', text: 'explicit' });
+      expect(await get('/stream')).toEqual({ connection: 'keep-alive', type: 'text/event-stream', text: 'data: 1\n\n' });
+      closing = true;
+      expect(await get('/explicit')).toEqual({ connection: 'close', type: 'text/plain', text: 'explicit' });
+      expect(await get('/stream')).toEqual({ connection: 'close', type: 'text/event-stream', text: 'data: 1\n\n' });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { getEventListeners } from 'node:events';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -49,6 +50,30 @@ export function createControllerPool(max = 1024): { take(): AbortController; giv
     },
   };
 }
+
+/**
+ * The responses of a server that adds `connection: close` to every response head written while
+ * `closing()`: a request that finishes while the service closes must not leave its connection
+ * open (kept alive) for its client, or the close would wait for it and the client would send its
+ * next request here. In `writeHead` (which node also calls for a head written implicitly), so the
+ * responses of a running service pay one check and no hook: an `onSend` hook on every response
+ * was a measurable share of a cached request (docs/performance.md). It also covers responses
+ * written past fastify's reply (the MCP transport's streams).
+ */
+export function closingAwareResponse(closing: () => boolean): typeof ServerResponse {
+  return class ClosingAwareResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- writeHead's overloads, passed through as they are
+    override writeHead(...args: any[]): this {
+      if (closing() && !this.headersSent) this.setHeader('connection', 'close');
+      return (super.writeHead as (...args: unknown[]) => this)(...args);
+    }
+  } as typeof ServerResponse;
+}
+
+type EnrichAnswer = Awaited<ReturnType<Enricher['enrich']>>;
+/** What `Promise.race([call, PENDING])` gives while the call is still pending. */
+const PENDING_VALUE = Symbol('pending');
+const PENDING = Promise.resolve(PENDING_VALUE);
 
 /** The error body of every 4xx/5xx this service sends. */
 export interface ErrorBody {
@@ -175,7 +200,12 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
     // closed after keepAliveTimeout, at most maxConnections at once (set on listen, below).
     // No idle timeout on the socket itself: a request may rightly wait minutes for quota.
     // headersTimeout at most bodyTimeout: Node enforces requestTimeout only within headersTimeout's reach.
-    http: { headersTimeout: Math.min(server.connectionTimeout, server.bodyTimeout), connectionsCheckingInterval: Math.min(1_000, server.connectionTimeout, server.bodyTimeout) },
+    http: {
+      headersTimeout: Math.min(server.connectionTimeout, server.bodyTimeout),
+      connectionsCheckingInterval: Math.min(1_000, server.connectionTimeout, server.bodyTimeout),
+      // `connection: close` on every response whose head is written while closing (below).
+      ServerResponse: closingAwareResponse(() => closing),
+    },
     requestTimeout: server.bodyTimeout,
     keepAliveTimeout: server.keepAliveTimeout,
     // While closing, requests on kept-alive connections get this service's own 503 (the hook
@@ -244,13 +274,6 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
     }
     done();
   });
-  // A request that finishes while closing must not leave its connection open (kept alive) for
-  // its client: the close would wait for it, and the client would send its next request here.
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
-    done(null, payload);
-  });
-
   app.addHook('onResponse', (request, reply, done) => {
     metrics.observeRequest(request.routeOptions.url ?? 'unknown', request.method, reply.statusCode, reply.elapsedTime / 1000);
     // One line per request: `POST /v1/enrich 200 12 ms` on a terminal; the same fields in JSON off one.
@@ -442,39 +465,68 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
           .header('retry-after', String(OVERLOAD_RETRY_AFTER_S))
           .send(errorBody('X_OVERLOADED', `The service is at capacity (every provider instance's resilience.bulkhead is full); send the request again after ${OVERLOAD_RETRY_AFTER_S} s.`));
       }
-      // Stop the lookups when the client goes away, the request runs too long or the service
-      // stops. The engine links its own signal to this one with a single listener, so this one
-      // needs no raised listener limit.
+      // The engine answers a call of cached observables at once: its promise is already resolved,
+      // and no timer, socket event or shutdown can run before the answer is sent. Only a call that
+      // really waits gets what stops it (a timer, a close listener, a place among the requests in
+      // flight): arming them for every request was a measurable share of a cached one. The
+      // signal is passed either way (the engine links its own to it once a lookup has to wait).
       const controller = controllers.take();
-      let finished = false;
-      const timer = setTimeout(() => controller.abort(), server.requestTimeout);
-      inFlight.add(controller);
-      // The response's `close` before it finished means the client hung up. The listener goes with
-      // the response (removing it costs more than leaving it); `finished` keeps it from touching
-      // the controller once this request gave it back.
-      reply.raw.on('close', () => {
-        if (!finished && !reply.raw.writableFinished) controller.abort();
-      });
+      let call: Promise<EnrichAnswer>;
+      let first: EnrichAnswer | typeof PENDING_VALUE;
       try {
-        const result = await enricher.enrich(observables, { signal: controller.signal, refresh: refresh ?? false, providers });
-        if (controller.signal.aborted && !reply.raw.destroyed) {
-          if (options.shutdownSignal?.aborted) {
-            return reply
-              .code(503)
-              .send(errorBody('X_SHUTTING_DOWN', `The service shut down before this request finished (server.shutdownGrace, ${server.shutdownGrace} ms, ran out); send it again.`));
-          }
-          return reply.code(504).send(errorBody('X_TIMEOUT', `The request took longer than server.requestTimeout (${server.requestTimeout} ms); send fewer observables.`));
-        }
-        return result;
-      } finally {
-        finished = true;
+        call = enricher.enrich(observables, { signal: controller.signal, refresh: refresh ?? false, providers });
+        // An already settled call wins the race (its reaction was queued first).
+        first = await Promise.race([call, PENDING]);
+      } catch (error) {
         admitted();
-        clearTimeout(timer);
-        inFlight.delete(controller);
         controllers.give(controller);
+        throw error;
       }
+      if (first !== PENDING_VALUE) {
+        admitted();
+        controllers.give(controller);
+        return first;
+      }
+      return pending(call, controller, reply, admitted);
     },
   );
+
+  /**
+   * A call that has to wait: stop its lookups when the client goes away, the request runs too
+   * long or the service stops. The engine links its own signal to the controller's with a single
+   * listener, so this one needs no raised listener limit.
+   */
+  async function pending(call: Promise<EnrichAnswer>, controller: AbortController, reply: FastifyReply, admitted: () => void): Promise<unknown> {
+    let finished = false;
+    const timer = setTimeout(() => controller.abort(), server.requestTimeout);
+    inFlight.add(controller);
+    // A request armed after the shutdown's abort still stops with the others.
+    if (options.shutdownSignal?.aborted) controller.abort();
+    // The response's `close` before it finished means the client hung up. The listener goes with
+    // the response (removing it costs more than leaving it); `finished` keeps it from touching
+    // the controller once this request gave it back.
+    reply.raw.on('close', () => {
+      if (!finished && !reply.raw.writableFinished) controller.abort();
+    });
+    try {
+      const result = await call;
+      if (controller.signal.aborted && !reply.raw.destroyed) {
+        if (options.shutdownSignal?.aborted) {
+          return reply
+            .code(503)
+            .send(errorBody('X_SHUTTING_DOWN', `The service shut down before this request finished (server.shutdownGrace, ${server.shutdownGrace} ms, ran out); send it again.`));
+        }
+        return reply.code(504).send(errorBody('X_TIMEOUT', `The request took longer than server.requestTimeout (${server.requestTimeout} ms); send fewer observables.`));
+      }
+      return result;
+    } finally {
+      finished = true;
+      admitted();
+      clearTimeout(timer);
+      inFlight.delete(controller);
+      controllers.give(controller);
+    }
+  }
 
   if (options.mcp?.http) {
     const { mountMcp } = await import('../mcp/http.js');

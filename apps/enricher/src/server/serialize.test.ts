@@ -74,4 +74,32 @@ describe('createAnswerSerializer', () => {
     expect(serialize(answer(7))).toContain('"ageSeconds":7');
     expect(reads).toBe(after);
   });
+
+  it("reuses a record's JSON up to its cache only while every field before it is the same value", () => {
+    const serialize = createAnswerSerializer();
+    const other = { type: 'ipv4', value: '1.1.1.1' };
+    // Records that share the outcome objects (the key of the kept JSON) but differ in one field
+    // each, one after the other and back: each must be written as it is, not as the one before.
+    const variants: Array<Record<string, unknown>> = [
+      hit(0),
+      hit(1, '8[.]8[.]8[.]8'),
+      { ...hit(1), observable: other },
+      { ...hit(1), provider: { ...provider } },
+      { ...hit(1), status: 'skipped' },
+      { ...hit(1), verdict: 'benign' },
+      { ...hit(1), confidence: 0.25 },
+      { ...hit(1), reasons: [] },
+      { ...hit(1), entities: [] },
+      { ...hit(1), extracted: { country: 'DE' } },
+      { ...hit(1), error: { code: 'X_UPSTREAM', message: 'm', retryable: true } },
+      { ...hit(1), fetchedAt: '2026-12-02T00:00:00.000Z', cache: { hit: false, storedAt: null, ageSeconds: 0 } },
+      hit(2),
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const record of variants) {
+        const answer = { records: [record, hit(5)], summaries: [] };
+        expect(serialize(answer)).toBe(JSON.stringify(answer));
+      }
+    }
+  });
 });
