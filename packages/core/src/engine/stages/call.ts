@@ -49,6 +49,7 @@ export function contextFor(attempt: AttemptContext | undefined, logger: Logger, 
   };
   // Assigned rather than spread: this is the miss path, and a spread of `{}` is an object per call.
   if (attempt) context.attemptTimeout = attempt;
+  attempt?.adopt?.(context); // core's upstream client then follows the attempt's abort without making its signal
   if (trace) context.trace = trace;
   return context;
 }
