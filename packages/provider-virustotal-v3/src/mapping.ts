@@ -43,14 +43,18 @@ export function lookupFor(observable: Observable): V3Lookup {
   return { ...lookup, id: observable.type === 'url' ? urlIdentifier(observable.value) : observable.value };
 }
 
+const MAX_DATE_MS = 8.64e15;
+
 /**
  * Unix seconds -> ISO 8601 UTC (`2020-09-02T14:02:37.000Z`); null for missing or unusable
  * values (VirusTotal sends 0 or omits the field when it has no date).
  */
 export function unixToIso(seconds: number | null | undefined): string | null {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) return null;
-  const date = new Date(seconds * 1000);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+  const ms = seconds * 1000;
+  // Past Date's range (TimeClip: more than 8.64e15 ms) a Date is invalid: tested here instead of
+  // asking the Date for its time (one or more of these per miss).
+  return ms > MAX_DATE_MS ? null : new Date(ms).toISOString();
 }
 
 // The response schemas are built on a lookup's first upstream answer, not at import: a cached
