@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MALICE_RULES, evaluateMaliceRules, formatCondition, ruleId, zMaliceRules, type MaliceRule } from './malice-rules.js';
+import { conditionHolds, DEFAULT_MALICE_RULES, evaluateMaliceRules, formatCondition, GTI_PREFERRED_MALICE_RULES, ruleId, zMaliceRules, type MaliceRule } from './malice-rules.js';
 
 const counts = (malicious: number, suspicious: number) => ({ malicious_count: malicious, suspicious_count: suspicious });
 
@@ -104,5 +104,81 @@ describe('rule validation', () => {
     expect(issues([{ verdict: 'evil' }]).join()).toContain('verdict');
     expect(issues([{ verdict: 'benign', when: [] }]).join()).toContain('when');
     expect(issues([])).toHaveLength(1);
+  });
+});
+
+describe('evaluateMaliceRules against the former every/filter/spread version, byte for byte', () => {
+  /** The evaluation as it was written before the loops (issue 16), kept as the reference. */
+  function reference(rules: readonly MaliceRule[], fields: Record<string, unknown>) {
+    for (const rule of rules) {
+      const all = rule.all ?? [];
+      if (!all.every((condition) => conditionHolds(condition, fields))) continue;
+      const any = rule.any ?? [];
+      const anyHeld = any.filter((condition) => conditionHolds(condition, fields));
+      if (any.length > 0 && anyHeld.length === 0) continue;
+      const held = [...all, ...anyHeld];
+      const id = ruleId(rule);
+      const shownFields = held.length > 0 ? [...new Set(held.map((condition) => condition.field))] : ['malicious_count', 'suspicious_count'];
+      const values = Object.fromEntries(shownFields.map((field) => [field, fields[field] ?? null]));
+      const describe = (condition: (typeof held)[number]) => {
+        const actual = fields[condition.field];
+        const shown = Array.isArray(actual) || (typeof actual === 'object' && actual !== null) ? JSON.stringify(actual) : String(actual);
+        const expected = Array.isArray(condition.value) ? `[${condition.value.join(', ')}]` : JSON.stringify(condition.value);
+        return `${condition.field} ${shown} ${condition.op} ${expected}`;
+      };
+      const because = held.length > 0 ? held.map(describe).join(', ') : shownFields.map((field) => `${field} ${String(fields[field] ?? null)}`).join(', ');
+      return { verdict: rule.verdict, confidence: rule.confidence ?? null, reasons: [{ rule: id, message: `${rule.verdict}: rule ${id} matched (${because})`, values }] };
+    }
+    return evaluateMaliceRules([], fields);
+  }
+
+  const ruleSets: Record<string, MaliceRule[]> = {
+    default: DEFAULT_MALICE_RULES,
+    'gti-preferred': GTI_PREFERRED_MALICE_RULES,
+    custom: zMaliceRules.parse([
+      { name: 'both', verdict: 'malicious', confidence: 'high', all: [{ field: 'malicious_count', op: '>=', value: 3 }, { field: 'tags', op: 'contains', value: 'mal' }], any: [{ field: 'country', op: 'in', value: ['RU', 'KP'] }, { field: 'malicious_count', op: '>', value: 4 }, { field: 'reputation', op: '<', value: -10 }] },
+      { verdict: 'suspicious', any: [{ field: 'last_analysis_date', op: '<', value: '2020-01-01' }, { field: 'categories', op: 'contains', value: 'phish' }, { field: 'suspicious_count', op: '!=', value: 0 }] },
+      { verdict: 'suspicious', all: [{ field: 'total_engines', op: '==', value: 0 }, { field: 'total_engines', op: '<=', value: 0 }] },
+      { verdict: 'benign', confidence: 'low', all: [{ field: 'harmless_count', op: '>=', value: 1 }] },
+    ]),
+    'no fallback': zMaliceRules.parse([{ verdict: 'malicious', any: [{ field: 'malicious_count', op: '>=', value: 50 }] }]),
+    unconditional: zMaliceRules.parse([{ verdict: 'benign' }]),
+  };
+
+  // Deterministic pseudo-random field sets: numbers, nulls, absent fields, lists, maps, dates.
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const pick = <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+  const fieldSets = Array.from({ length: 400 }, () => {
+    const fields: Record<string, unknown> = {};
+    const maybe = (name: string, values: readonly unknown[]) => {
+      const value = pick([...values, null, undefined]);
+      if (value !== undefined) fields[name] = value;
+    };
+    maybe('malicious_count', [0, 1, 2, 4, 5, 9, 70]);
+    maybe('suspicious_count', [0, 2, 3, 8]);
+    maybe('harmless_count', [0, 1, 60]);
+    maybe('total_engines', [0, 75, 94]);
+    maybe('reputation', [-50, 0, 12]);
+    maybe('country', ['RU', 'US', 'KP']);
+    maybe('tags', [[], ['malware', 'pe'], ['clean']]);
+    maybe('categories', [{}, { a: 'phishing', b: 'news' }, { a: 'search' }]);
+    maybe('last_analysis_date', ['2019-05-01T00:00:00.000Z', '2024-01-31T10:00:00.000Z']);
+    maybe('gti_verdict', ['VERDICT_MALICIOUS', 'VERDICT_SUSPICIOUS', 'VERDICT_BENIGN', 'VERDICT_UNDETECTED']);
+    maybe('sandbox_malicious_count', [0, 2]);
+    maybe('ids_high_count', [0, 1]);
+    return fields;
+  });
+
+  it.each(Object.keys(ruleSets))('%s rules: the same decision, JSON for JSON, over 400 field sets', (name) => {
+    const rules = ruleSets[name]!;
+    const verdicts = new Set<string>();
+    for (const fields of fieldSets) {
+      const decision = evaluateMaliceRules(rules, fields);
+      expect(JSON.stringify(decision)).toBe(JSON.stringify(reference(rules, fields)));
+      verdicts.add(decision.reasons[0]!.rule);
+    }
+    // The field sets reach more than one rule of each set that has several.
+    if (rules.length > 1) expect(verdicts.size).toBeGreaterThan(1);
   });
 });

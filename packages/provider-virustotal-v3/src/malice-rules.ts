@@ -293,14 +293,22 @@ export function conditionHolds(condition: RuleCondition, fields: RuleFields): bo
   }
 }
 
-/** The conditions that made `rule` match (empty for a conditionless rule), or undefined when it does not. */
-function matchedConditions(rule: MaliceRule, fields: RuleFields): RuleCondition[] | undefined {
-  const all = rule.all ?? [];
-  if (!all.every((condition) => conditionHolds(condition, fields))) return undefined;
-  const any = rule.any ?? [];
-  const anyHeld = any.filter((condition) => conditionHolds(condition, fields));
-  if (any.length > 0 && anyHeld.length === 0) return undefined;
-  return [...all, ...anyHeld];
+/**
+ * The conditions that made `rule` match (empty for a conditionless rule), or undefined when it
+ * does not: its `all` conditions, then the `any` conditions that held. Loops rather than
+ * every/filter/spread: this runs for every rule of every found object (issue 16).
+ */
+function matchedConditions(rule: MaliceRule, fields: RuleFields): readonly RuleCondition[] | undefined {
+  const all = rule.all;
+  if (all) for (let i = 0; i < all.length; i++) if (!conditionHolds(all[i]!, fields)) return undefined;
+  const any = rule.any;
+  if (!any || any.length === 0) return all ?? [];
+  let held: RuleCondition[] | undefined;
+  for (let i = 0; i < any.length; i++) {
+    const condition = any[i]!;
+    if (conditionHolds(condition, fields)) (held ??= all ? all.slice() : []).push(condition);
+  }
+  return held;
 }
 
 /** `malicious_count 7 >= 5`. */
@@ -322,9 +330,22 @@ export function evaluateMaliceRules(rules: readonly MaliceRule[], fields: RuleFi
     const held = matchedConditions(rule, fields);
     if (held === undefined) continue;
     const id = ruleId(rule);
-    const shownFields = held.length > 0 ? [...new Set(held.map((condition) => condition.field))] : ['malicious_count', 'suspicious_count'];
-    const values = Object.fromEntries(shownFields.map((field) => [field, fields[field] ?? null]));
-    const because = held.length > 0 ? held.map((condition) => describeHeld(condition, fields)).join(', ') : shownFields.map((field) => `${field} ${String(fields[field] ?? null)}`).join(', ');
+    // The fields shown (each once, in the order of the conditions), their values and the message.
+    const values: Record<string, unknown> = {};
+    let because = '';
+    if (held.length > 0) {
+      for (let i = 0; i < held.length; i++) {
+        const condition = held[i]!;
+        if (!Object.hasOwn(values, condition.field)) values[condition.field] = fields[condition.field] ?? null;
+        because += (i === 0 ? '' : ', ') + describeHeld(condition, fields);
+      }
+    } else {
+      const malicious = fields.malicious_count ?? null;
+      const suspicious = fields.suspicious_count ?? null;
+      values.malicious_count = malicious;
+      values.suspicious_count = suspicious;
+      because = `malicious_count ${String(malicious)}, suspicious_count ${String(suspicious)}`;
+    }
     return {
       verdict: rule.verdict,
       confidence: rule.confidence ?? null,

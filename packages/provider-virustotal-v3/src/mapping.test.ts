@@ -66,6 +66,11 @@ describe('unix seconds to ISO 8601', () => {
     expect(unixToIso(0)).toBeNull();
     expect(unixToIso(undefined)).toBeNull();
     expect(unixToIso(null)).toBeNull();
+    // The last instant a Date can hold, and just past it.
+    expect(unixToIso(8.64e12)).toBe('+275760-09-13T00:00:00.000Z');
+    expect(unixToIso(8.64e12 + 0.002)).toBeNull();
+    expect(unixToIso(1e300)).toBeNull();
+    expect(unixToIso(0.0005)).toBe('1970-01-01T00:00:00.000Z');
   });
 });
 

@@ -43,14 +43,18 @@ export function lookupFor(observable: Observable): V3Lookup {
   return { ...lookup, id: observable.type === 'url' ? urlIdentifier(observable.value) : observable.value };
 }
 
+const MAX_DATE_MS = 8.64e15;
+
 /**
  * Unix seconds -> ISO 8601 UTC (`2020-09-02T14:02:37.000Z`); null for missing or unusable
  * values (VirusTotal sends 0 or omits the field when it has no date).
  */
 export function unixToIso(seconds: number | null | undefined): string | null {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) return null;
-  const date = new Date(seconds * 1000);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+  const ms = seconds * 1000;
+  // Past Date's range (TimeClip: more than 8.64e15 ms) a Date is invalid: tested here instead of
+  // asking the Date for its time (one or more of these per miss).
+  return ms > MAX_DATE_MS ? null : new Date(ms).toISOString();
 }
 
 // The response schemas are built on a lookup's first upstream answer, not at import: a cached
@@ -130,13 +134,21 @@ export function parseV3Error(body: unknown): V3ErrorEnvelope['error'] | undefine
 
 /**
  * Reads the object out of a response body, with or without the `data` wrapper.
+ * `shapeChecked`: a `{data: object}` body whose shape `shapeCheck` vouches for is returned as
+ * the body's own object instead of zod's copy (for callers that only read it, and do not need
+ * zod's key order: mapV3Object without the depth attributes). Every other body, and every
+ * failure, goes through the schema, so results and messages are zod's.
  * @throws UpstreamError (bad_response) when the body is not a v3 object of the expected type.
  */
-export function parseV3Object(body: unknown, expectedType: V3Lookup['objectType']): V3Object {
+export function parseV3Object(body: unknown, expectedType: V3Lookup['objectType'], shapeChecked = false): V3Object {
   // Every real answer is `{data: object}`: parse that object alone first, which skips the union
   // and the envelope's copy (issue 16: this parse is a tenth of a miss's mapping). Anything
   // else, and every failure, goes through the whole schema, so results and messages are its.
   const data = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { data?: unknown }).data : undefined;
+  if (shapeChecked && data !== undefined) {
+    const object = shapeCheck(data);
+    if (object) return checkedType(object, expectedType);
+  }
   const direct = data === undefined ? undefined : schemas().zV3Object.safeParse(data);
   if (direct?.success) return checkedType(direct.data, expectedType);
   const parsed = schemas().zV3ObjectResponse.safeParse(body);
@@ -148,6 +160,70 @@ export function parseV3Object(body: unknown, expectedType: V3Lookup['objectType'
     throw new UpstreamError('bad_response', `VirusTotal v3 answered with a body that is not a ${expectedType} object (${where}: ${leaf?.message ?? 'unexpected shape'}).`);
   }
   return checkedType('data' in parsed.data ? (parsed.data.data as V3Object) : (parsed.data as V3Object), expectedType);
+}
+
+// What `shapeCheck` accepts is a subset of what zV3Object accepts: plain JSON objects (as
+// JSON.parse makes them) whose read attributes have their schema types; anything else, even a
+// shape zod would accept (a class instance, a `__proto__` key, relationships), is left to zod.
+const plain = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype && !Object.hasOwn(value, '__proto__');
+const finite = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value);
+const nullishString = (value: unknown): boolean => value == null || typeof value === 'string';
+const nullishNumber = (value: unknown): boolean => value == null || finite(value);
+
+function recordOf(value: unknown, item: (value: unknown) => boolean): boolean {
+  if (value == null) return true;
+  if (!plain(value)) return false;
+  for (const key in value) if (!item(value[key])) return false;
+  return true;
+}
+
+function arrayOf(value: unknown, item: (value: unknown) => boolean): boolean {
+  if (value == null) return true;
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) if (!item(value[i])) return false;
+  return true;
+}
+
+const isString = (value: unknown): boolean => typeof value === 'string';
+const countEntry = (value: unknown): boolean => plain(value) && typeof value.value === 'string' && finite(value.count);
+
+/**
+ * The object itself when zod's `zV3Object` would accept it and its copy would hold the same
+ * values (issue 16: zod copies every attribute through `looseObject`'s catch-all, a third of the
+ * mapping's cost); undefined when not sure, and the caller parses with zod.
+ */
+export function shapeCheck(data: unknown): V3Object | undefined {
+  if (!plain(data) || typeof data.type !== 'string' || typeof data.id !== 'string' || data.relationships !== undefined) return undefined;
+  const a = data.attributes;
+  if (!plain(a)) return undefined;
+  const ok =
+    recordOf(a.last_analysis_stats, finite) &&
+    nullishNumber(a.last_analysis_date) &&
+    nullishNumber(a.reputation) &&
+    arrayOf(a.tags, isString) &&
+    nullishString(a.country) &&
+    nullishString(a.as_owner) &&
+    nullishString(a.network) &&
+    recordOf(a.categories, isString) &&
+    nullishString(a.registrar) &&
+    nullishNumber(a.creation_date) &&
+    nullishString(a.type_description) &&
+    nullishNumber(a.size) &&
+    nullishNumber(a.first_submission_date) &&
+    nullishString(a.md5) &&
+    nullishString(a.sha1) &&
+    nullishString(a.sha256) &&
+    threatClassification(a.popular_threat_classification) &&
+    nullishString(a.url) &&
+    nullishString(a.last_final_url) &&
+    nullishString(a.title);
+  return ok ? (data as V3Object) : undefined;
+}
+
+function threatClassification(value: unknown): boolean {
+  if (value == null) return true;
+  return plain(value) && nullishString(value.suggested_threat_label) && arrayOf(value.popular_threat_name, countEntry) && arrayOf(value.popular_threat_category, countEntry);
 }
 
 function checkedType(object: V3Object, expectedType: V3Lookup['objectType']): V3Object {
@@ -192,26 +268,47 @@ function guiUrl(lookup: V3Lookup, object: V3Object, observable: Observable): str
 export function extractFields(observable: Observable, object: V3Object, lookup: V3Lookup = lookupFor(observable)): Record<string, unknown> {
   const a = object.attributes;
   const stats = a.last_analysis_stats ?? null;
-  const count = (key: string): number | null => (stats === null ? null : (stats[key] ?? 0));
-  const common = {
-    malicious_count: count('malicious'),
-    suspicious_count: count('suspicious'),
-  };
-  const shared = {
-    total_engines: stats === null ? null : sumCounts(stats),
-    last_analysis_date: unixToIso(a.last_analysis_date),
-    reputation: a.reputation ?? null,
-    tags: a.tags ?? null,
-    gui_url: guiUrl(lookup, object, observable),
-  };
+  // Each type's record written out in one literal (the key order is the output's): no spreads
+  // of shared parts on the miss path. Common fields first, the shared ones last.
+  const malicious = stats === null ? null : (stats.malicious ?? 0);
+  const suspicious = stats === null ? null : (stats.suspicious ?? 0);
+  const totalEngines = stats === null ? null : sumCounts(stats);
+  const lastAnalysisDate = unixToIso(a.last_analysis_date);
+  const reputation = a.reputation ?? null;
+  const tags = a.tags ?? null;
+  const gui = guiUrl(lookup, object, observable);
   switch (lookup.objectType) {
     case 'ip_address':
-      return { ...common, harmless_count: count('harmless'), country: a.country ?? null, as_owner: a.as_owner ?? null, network: a.network ?? null, ...shared };
+      return {
+        malicious_count: malicious,
+        suspicious_count: suspicious,
+        harmless_count: stats === null ? null : (stats.harmless ?? 0),
+        country: a.country ?? null,
+        as_owner: a.as_owner ?? null,
+        network: a.network ?? null,
+        total_engines: totalEngines,
+        last_analysis_date: lastAnalysisDate,
+        reputation,
+        tags,
+        gui_url: gui,
+      };
     case 'domain':
-      return { ...common, categories: a.categories ?? null, registrar: a.registrar ?? null, creation_date: unixToIso(a.creation_date), ...shared };
+      return {
+        malicious_count: malicious,
+        suspicious_count: suspicious,
+        categories: a.categories ?? null,
+        registrar: a.registrar ?? null,
+        creation_date: unixToIso(a.creation_date),
+        total_engines: totalEngines,
+        last_analysis_date: lastAnalysisDate,
+        reputation,
+        tags,
+        gui_url: gui,
+      };
     case 'file':
       return {
-        ...common,
+        malicious_count: malicious,
+        suspicious_count: suspicious,
         type_description: a.type_description ?? null,
         file_size: a.size ?? null,
         first_submission_date: unixToIso(a.first_submission_date),
@@ -220,17 +317,26 @@ export function extractFields(observable: Observable, object: V3Object, lookup: 
         md5: a.md5 ?? null,
         sha1: a.sha1 ?? null,
         sha256: a.sha256 ?? null,
-        ...shared,
+        total_engines: totalEngines,
+        last_analysis_date: lastAnalysisDate,
+        reputation,
+        tags,
+        gui_url: gui,
       };
     case 'url':
       return {
-        ...common,
-        harmless_count: count('harmless'),
+        malicious_count: malicious,
+        suspicious_count: suspicious,
+        harmless_count: stats === null ? null : (stats.harmless ?? 0),
         url: a.url ?? null,
         final_url: a.last_final_url ?? null,
         title: a.title ?? null,
         categories: a.categories ?? null,
-        ...shared,
+        total_engines: totalEngines,
+        last_analysis_date: lastAnalysisDate,
+        reputation,
+        tags,
+        gui_url: gui,
       };
   }
 }
@@ -328,15 +434,17 @@ export function cleanNote(stats: Record<string, number>, analysedOn: string | nu
  * @throws UpstreamError (bad_response) when the body is not the expected object.
  */
 export function mapV3Object(observable: Observable, body: unknown, rules: readonly MaliceRule[], depth: DepthMapping = {}, lookup: V3Lookup = lookupFor(observable)): ProviderOutcome {
-  const object = parseV3Object(body, lookup.objectType);
+  // The extra attributes are read only when a group or a rule needs them; without them the
+  // object may be the body's own (shape-checked): nothing below copies or reorders it.
+  const needFacts = rulesReadFacts(rules);
+  const needExtra = needFacts || Boolean(depth.extract?.length);
+  const object = parseV3Object(body, lookup.objectType, !needExtra);
   // A queued file or URL has all-zero stats: calling it benign would cache a clean verdict for
   // a day. Report it as pending (never cached) so the next lookup asks again.
   if (isAwaitingAnalysis(lookup.objectType, object)) return { kind: 'pending', reasons: [NOT_ANALYSED_YET], raw: body };
   const extracted = extractFields(observable, object, lookup);
   const stats = object.attributes.last_analysis_stats;
-  // The extra attributes are read only when a group or a rule needs them.
-  const needFacts = rulesReadFacts(rules);
-  const extra = needFacts || depth.extract?.length ? parseDepthAttributes(object.attributes) : undefined;
+  const extra = needExtra ? parseDepthAttributes(object.attributes) : undefined;
   if (extra && !extra.ok) throw new UpstreamError('bad_response', `VirusTotal v3 answered with a body that is not a ${lookup.objectType} object (${extra.problem}).`);
   const fields = needFacts && extra?.ok ? { ...ruleFacts(extra.attributes), ...extracted } : extracted;
   const decision: RuleDecision = stats ? evaluateMaliceRules(rules, fields) : { verdict: 'unknown', confidence: null, reasons: [NO_ANALYSIS] };

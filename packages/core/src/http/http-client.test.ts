@@ -6,7 +6,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { zResilienceConfig } from '../config/config-schema.js';
 import { isUpstreamError, isXEnrichError, type UpstreamError } from '../contract/x-enrich-error.js';
 import type { AttemptTimeout } from '../contract/provider.js';
-import { DeadlineWheel, runAttempt } from '../resilience/attempt-timeout.js';
+import { abortWatchOf, DeadlineWheel, runAttempt, type AttemptContext } from '../resilience/attempt-timeout.js';
+import { contextFor } from '../engine/stages/call.js';
+import type { EnrichContext } from '../contract/provider.js';
 import { createResiliencePolicies } from '../resilience/policies.js';
 import type { RateLimitGrant, RateLimiter } from '../contract/rate-limit-store.js';
 import { captureLogger, errorText } from '../testing/capture.js';
@@ -292,6 +294,103 @@ describe('bodies, network failures and timeouts', () => {
     expect((await pending).code).toBe('X_ABORTED');
     await closed;
     expect(arrivals[0]!.socket.destroyed).toBe(true);
+  });
+
+  describe("following the attempt's abort without making its signal (the engine's context)", () => {
+    /** Runs `fn` in a timed attempt, with the provider context the engine makes (`contextFor`). */
+    function inAttempt<T>(parent: AbortSignal, fn: (context: EnrichContext, attempt: AttemptContext) => Promise<T>, timeoutMs = 60_000): Promise<T> {
+      return runAttempt(new DeadlineWheel(timeoutMs), parent, (attempt) => fn(contextFor(attempt, logger, parent), attempt));
+    }
+    /** Whether the attempt has made its AbortController (only reading `signal` does). */
+    const madeSignal = (attempt: AttemptContext): boolean => (attempt as unknown as { controller?: AbortController }).controller !== undefined;
+
+    it('answers without the attempt making an AbortController', async () => {
+      const made = await inAttempt(new AbortController().signal, async (context, attempt) => {
+        const response = await upstream().get(['a'], context);
+        expect(response.body).toEqual({ ok: true });
+        return madeSignal(attempt);
+      });
+      expect(made).toBe(false);
+    });
+
+    it('closes the socket when the caller aborts, and rejects with X_ABORTED', async () => {
+      handler = () => undefined;
+      const controller = new AbortController();
+      let inner: Promise<UpstreamError> | undefined;
+      const pending = inAttempt(controller.signal, (context) => {
+        const request = upstream().get(['hang'], context);
+        inner = failure(request);
+        return request;
+      }).then(
+        () => undefined,
+        (error: unknown) => error as UpstreamError,
+      );
+      await until(() => arrivals.length === 1);
+      const closed = once(arrivals[0]!.socket, 'close');
+      controller.abort();
+      expect((await pending)?.code).toBe('X_ABORTED');
+      // What the provider's request rejects with: X_ABORTED too, with nothing of the request's in it.
+      expect((await inner!).code).toBe('X_ABORTED');
+      await closed;
+      expect(arrivals[0]!.socket.destroyed).toBe(true);
+    });
+
+    it("closes the socket when the attempt's timeout fires, and the provider sees X_TIMEOUT with the signal aborted", async () => {
+      handler = () => undefined;
+      let seen: { error: unknown; aborted: boolean } | undefined;
+      const pending = failure(
+        inAttempt(
+          new AbortController().signal,
+          (context) =>
+            upstream()
+              .get(['hang'], context)
+              .catch((error: unknown) => {
+                seen = { error, aborted: context.signal.aborted };
+                throw error;
+              }),
+          100,
+        ),
+      );
+      await until(() => arrivals.length === 1);
+      const closed = once(arrivals[0]!.socket, 'close');
+      expect((await pending).code).toBe('X_TIMEOUT');
+      await closed;
+      expect(arrivals[0]!.socket.destroyed).toBe(true);
+      await until(() => seen !== undefined);
+      expect(seen!.aborted).toBe(true);
+      expect((seen!.error as UpstreamError).code).toBe('X_TIMEOUT');
+    });
+
+    it('follows two requests of one attempt at once, and both close on the abort', async () => {
+      handler = () => undefined;
+      const controller = new AbortController();
+      const both = inAttempt(controller.signal, (context) => Promise.allSettled([upstream().get(['a'], context), upstream().get(['b'], context)]));
+      const settled = both.catch((error: unknown) => error);
+      await until(() => arrivals.length === 2);
+      const closed = arrivals.map((arrival) => once(arrival.socket, 'close'));
+      controller.abort();
+      expect((await settled as UpstreamError).code).toBe('X_ABORTED');
+      await Promise.all(closed);
+    });
+
+    it("follows a context's own signal when the provider passes a context of its own (spread, or a different signal)", async () => {
+      handler = () => undefined;
+      const own = new AbortController();
+      const pending = failure(inAttempt(new AbortController().signal, (context) => upstream().get(['hang'], { ...context, signal: own.signal })));
+      await until(() => arrivals.length === 1);
+      const closed = once(arrivals[0]!.socket, 'close');
+      own.abort();
+      expect((await pending).code).toBe('X_ABORTED');
+      await closed;
+    });
+
+    it('abortWatchOf: the attempt only for the very context it adopted', async () => {
+      await inAttempt(new AbortController().signal, async (context) => {
+        expect(abortWatchOf(context)).toBe(context.attemptTimeout);
+        expect(abortWatchOf({ ...context })).toBeInstanceOf(AbortSignal);
+        expect(abortWatchOf({ signal: context.signal, attemptTimeout: context.attemptTimeout })).toBe(context.signal);
+      });
+    });
   });
 });
 

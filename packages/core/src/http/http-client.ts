@@ -5,6 +5,7 @@ import { UpstreamError, XEnrichError } from '../contract/x-enrich-error.js';
 import type { Logger } from '../contract/logger.js';
 import { silentLogger } from '../contract/logger.js';
 import type { RateLimitGrant, RateLimiter } from '../contract/rate-limit-store.js';
+import { abortWatchOf } from '../resilience/attempt-timeout.js';
 import { CORE_VERSION } from '../version.js';
 import { badBodyError, parseCommonError, parseRetryAfter, ruleFor, safeErrorBody, statusError, transportError, type RequestLabel } from './classify.js';
 import { baseUrlPrefix, encodePath, encodeQuery } from './request-url.js';
@@ -200,13 +201,18 @@ class Upstream implements UpstreamClient {
       headers = { ...this.headers, ...request.headers };
     }
     const fullPath = this.basePath + path || '/';
+    // Fields written out rather than spread from `target` (the miss path); the abort followed
+    // is the attempt's own when `context` is the one it made, so its signal is never created.
+    const target = this.target;
     const exchange: Exchange = {
-      ...this.target,
       method: request.method,
+      protocol: target.protocol,
+      hostname: target.hostname,
+      port: target.port,
       path: query === '' ? fullPath : `${fullPath}?${query}`,
       headers,
       body,
-      signal: context.signal,
+      signal: abortWatchOf(context),
       timeoutMs,
       maxBytes: this.maxResponseBytes,
     };

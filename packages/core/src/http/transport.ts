@@ -1,6 +1,7 @@
 import type { Agent, ClientRequest, IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
+import type { AbortWatch } from '../resilience/attempt-timeout.js';
 // Types only: axios is loaded only when the environment names a proxy (see `proxyFromEnv`).
 import type { AxiosInstance, AxiosStatic } from 'axios';
 
@@ -16,7 +17,8 @@ export interface Exchange {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string;
-  readonly signal?: AbortSignal;
+  /** An `AbortSignal`, or the running attempt itself (`abortWatchOf`). */
+  readonly signal?: AbortWatch;
   /** From sending the request to the last byte of the answer. */
   readonly timeoutMs: number;
   readonly maxBytes: number;
@@ -107,7 +109,7 @@ export class NodeTransport implements Transport {
         }, fail);
       });
       const timer = setTimeout(() => fail(new TransportFailure('ETIMEDOUT')), exchange.timeoutMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      signal?.addEventListener('abort', onAbort);
       req.on('error', fail);
       req.end(exchange.body);
     });
@@ -190,13 +192,26 @@ export class AxiosTransport implements Transport {
 
   async send(exchange: Exchange): Promise<RawAnswer> {
     const host = exchange.hostname.includes(':') ? `[${exchange.hostname}]` : exchange.hostname;
+    // axios wants an AbortSignal: one linked to the watch when it is a running attempt.
+    const watch = exchange.signal;
+    let signal: AbortSignal | undefined;
+    let unlink: (() => void) | undefined;
+    if (watch instanceof AbortSignal || watch === undefined) signal = watch;
+    else {
+      const controller = new AbortController();
+      const onAbort = (): void => controller.abort();
+      if (watch.aborted) controller.abort();
+      else watch.addEventListener('abort', onAbort);
+      unlink = () => watch.removeEventListener('abort', onAbort);
+      signal = controller.signal;
+    }
     try {
       const response = await this.axios.request<string>({
         method: exchange.method,
         url: `${exchange.protocol}//${host}${exchange.port ? `:${exchange.port}` : ''}${exchange.path}`,
         headers: exchange.headers,
         data: exchange.body,
-        signal: exchange.signal,
+        signal,
         timeout: exchange.timeoutMs,
         maxContentLength: exchange.maxBytes,
       });
@@ -206,6 +221,8 @@ export class AxiosTransport implements Transport {
     } catch (error) {
       if (/maxContentLength/.test((error as { message?: unknown } | null)?.message as string)) throw new TransportFailure('X_TOO_LARGE');
       throw error;
+    } finally {
+      unlink?.();
     }
   }
 

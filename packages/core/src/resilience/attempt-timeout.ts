@@ -98,6 +98,35 @@ export class DeadlineWheel {
  */
 export interface AttemptContext extends AttemptTimeout {
   readonly signal: AbortSignal;
+  /**
+   * Tells the attempt which context object it was handed to the provider in (`contextFor`), so
+   * that core's upstream client, given that very object, can listen to the attempt's abort
+   * through `abortWatchOf` without making its `signal` (an AbortController per miss).
+   */
+  adopt?(context: object): void;
+}
+
+/**
+ * What the transport listens to for an abort: an `AbortSignal`, or a running attempt itself
+ * (same `aborted` and `abort` event, no AbortController made). Listeners are called without an
+ * event and must be removed by whoever added them once they no longer care.
+ */
+export interface AbortWatch {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
+ * The abort to follow for a request made with `context`: the attempt itself when the context is
+ * the one the attempt adopted (its signal would abort exactly when the attempt does), otherwise
+ * the context's own signal (a provider or plugin that built or spread a context of its own, a
+ * host's context, an untimed attempt).
+ */
+export function abortWatchOf(context: { readonly signal: AbortSignal; readonly attemptTimeout?: unknown }): AbortWatch {
+  const attempt = context.attemptTimeout;
+  if (attempt instanceof Attempt && attempt.adopted === context) return attempt;
+  return context.signal;
 }
 
 /** The context of an attempt that runs without a timeout: the caller's signal, nothing to pause. */
@@ -144,7 +173,7 @@ export function runAttempt<T>(wheel: DeadlineWheel | undefined, parent: AbortSig
  * The state of one running attempt in a single object (its wheel entry, its context for `fn`
  * and its listener for the parent's abort) instead of a closure each: one lookup makes one.
  */
-class Attempt<T> implements RunningAttempt, AttemptContext {
+class Attempt<T> implements RunningAttempt, AttemptContext, AbortWatch {
   deadline: number;
   paused = 0;
   resolve!: (value: T) => void;
@@ -155,8 +184,12 @@ class Attempt<T> implements RunningAttempt, AttemptContext {
   // An AbortController is one of the costlier objects of a lookup; providers that never read
   // `signal` (in-process ones) never make one. Read after the abort, it is already aborted.
   private controller: AbortController | undefined;
-  private aborted = false;
+  private isAborted = false;
   private abortReason: unknown;
+  /** The provider's context made for this attempt (see `adopt`). */
+  adopted: object | undefined;
+  /** `abort` listeners added through `AbortWatch` (one, or several requests at once). */
+  private listeners: (() => void) | Array<() => void> | undefined;
 
   constructor(
     private readonly wheel: DeadlineWheel,
@@ -172,9 +205,34 @@ class Attempt<T> implements RunningAttempt, AttemptContext {
     if (!this.controller) {
       const controller = new AbortController();
       this.controller = controller;
-      if (this.aborted) controller.abort(this.abortReason);
+      if (this.isAborted) controller.abort(this.abortReason);
     }
     return this.controller.signal;
+  }
+
+  adopt(context: object): void {
+    this.adopted = context;
+  }
+
+  /** Whether the attempt has aborted (its signal, made or not, is aborted). */
+  get aborted(): boolean {
+    return this.isAborted;
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    const listeners = this.listeners;
+    if (listeners === undefined) this.listeners = listener;
+    else if (typeof listeners === 'function') this.listeners = [listeners, listener];
+    else listeners.push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const listeners = this.listeners;
+    if (listeners === listener) this.listeners = undefined;
+    else if (Array.isArray(listeners)) {
+      const index = listeners.indexOf(listener);
+      if (index !== -1) listeners.splice(index, 1);
+    }
   }
 
   /** Stops the timeout clock (nested pauses count); the time left is kept for `resume`. */
@@ -196,9 +254,14 @@ class Attempt<T> implements RunningAttempt, AttemptContext {
   }
 
   private abort(reason: unknown): void {
-    this.aborted = true;
+    if (this.isAborted) return;
+    this.isAborted = true;
     this.abortReason = reason;
     this.controller?.abort(reason);
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    if (typeof listeners === 'function') listeners();
+    else if (listeners) for (const listener of listeners) listener();
   }
 
   /** The parent signal aborted (this object is its listener). */

@@ -85,6 +85,7 @@ export function contextFor(attempt: AttemptContext | undefined, logger: Logger, 
   const context = new ProviderContext(logger, attempt, fallback);
   // Assigned only when present: a provider tells "no timeout handle" by its absence.
   if (attempt) context.attemptTimeout = attempt;
+  attempt?.adopt?.(context); // core's upstream client then follows the attempt's abort without making its signal
   if (trace) context.trace = trace;
   return context;
 }
