@@ -13,7 +13,7 @@ import type { ResilienceConfig } from '../config/config-schema.js';
 import { XEnrichError, isUpstreamError, isXEnrichError } from '../contract/x-enrich-error.js';
 import { abortError } from '../contract/sleep.js';
 import { systemClock, type Clock } from '../contract/tokens.js';
-import { DeadlineWheel, runAttempt, type AttemptContext } from './attempt-timeout.js';
+import { DeadlineWheel, NEVER_ABORTED, runAttempt, type AttemptContext } from './attempt-timeout.js';
 import { createAuthLatch } from './auth-latch.js';
 import { Bulkhead } from './bulkhead.js';
 
@@ -210,6 +210,20 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
     latch.succeeded();
     return value;
   };
+  // Made once, not per call with the call's signal: the breaker opened here passes the signal only
+  // to the half-open backoff, `halfOpenAfterOnClock`, which reads none; and policyError reads it
+  // only for a TaskCancelledError that cockatiel 3.2.1's `isTaskCancelledError` recognizes, which
+  // none is (it tests for `isBulkheadRejectedError`), so a bulkhead's cancelled call rejects with
+  // the TaskCancelledError itself, on either path, as before.
+  // (Checked, not assumed: with a cockatiel whose `isTaskCancelledError` works, each call gets its
+  // own handler with its signal, `cancelsRecognized`.)
+  const failedClosedWith = (error: unknown, signal: AbortSignal): never => {
+    (closed as ClosedCircuit).failure(error, signal);
+    latch.failed(error);
+    throw policyError(error, signal);
+  };
+  const failedClosed = (error: unknown): never => failedClosedWith(error, NEVER_ABORTED);
+  const cancelsRecognized = cockatiel().isTaskCancelledError(new TaskCancelledError());
 
   return {
     get circuitState() {
@@ -218,8 +232,8 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
     execute<T>(fn: (attempt: AttemptContext) => Promise<T>, signal: AbortSignal): Promise<T> {
       const admitted = latch.admit();
       if (admitted !== true) return Promise.reject(admitted);
-      // One handler pair per call for the breaker's bookkeeping, the auth latch and the error
-      // mapping (they ran in this order before, as three chained promises).
+      // One handler pair for the breaker's bookkeeping, the auth latch and the error mapping
+      // (they ran in this order before, as three chained promises).
       const fast = closed !== undefined && closed.isClosed();
       let running: Promise<T>;
       try {
@@ -229,8 +243,8 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
       } catch (error) {
         running = Promise.reject(error);
       }
-      return running.then((fast ? succeededClosed : succeeded) as (value: T) => T, (error: unknown) => {
-        if (fast) (closed as ClosedCircuit).failure(error, signal);
+      if (fast) return running.then(succeededClosed as (value: T) => T, cancelsRecognized ? (error: unknown) => failedClosedWith(error, signal) : failedClosed);
+      return running.then(succeeded as (value: T) => T, (error: unknown) => {
         latch.failed(error);
         throw policyError(error, signal);
       });
