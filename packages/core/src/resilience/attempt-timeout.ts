@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../contract/tokens.js';
 import { UpstreamError } from '../contract/x-enrich-error.js';
 import type { AttemptTimeout } from '../contract/provider.js';
 import { abortError } from '../contract/sleep.js';
+import { capture, captured } from './capture.js';
 
 /**
  * A signal that never aborts, shared by work nobody can cancel. Stores and providers receive it
@@ -150,10 +151,9 @@ export function runAttempt<T>(wheel: DeadlineWheel | undefined, parent: AbortSig
   // Without a timeout the attempt can use the caller's signal as it is.
   if (!wheel) return fn(new UntimedAttempt(parent));
   const attempt = new Attempt<T>(wheel, parent, onTimeout, pausable);
-  const promise = new Promise<T>((resolve, reject) => {
-    attempt.resolve = resolve;
-    attempt.reject = reject;
-  });
+  const promise = new Promise<T>(capture);
+  attempt.resolve = captured.resolve as (value: T) => void;
+  attempt.reject = captured.reject;
   if (attempt.canAbort) parent.addEventListener('abort', attempt, { once: true });
   wheel.add(attempt);
   let pending: Promise<T>;

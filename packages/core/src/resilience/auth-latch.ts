@@ -14,13 +14,20 @@ export interface AuthLatch {
   admit(): true | XEnrichError;
   /** Watches a call's outcome: a 401/403 sets the latch, a success of a probe releases it. */
   observe<T>(running: Promise<T>): Promise<T>;
+  /**
+   * What `observe` does when the call succeeds, for a caller that watches the outcome itself
+   * (the policies: one handler per call instead of observe's promise and two closures).
+   */
+  succeeded(): void;
+  /** What `observe` does when the call fails (the caller rethrows `error`). */
+  failed(error: unknown): void;
 }
 
 export function createAuthLatch(probeAfterMs: number | false, clock: Clock, onChange?: (state: 'latched' | 'released') => void): AuthLatch {
   let refusal: XEnrichError | undefined;
   let latchedAt = 0;
   let probing = false;
-  return {
+  const latch: AuthLatch = {
     admit() {
       if (!refusal) return true;
       if (probeAfterMs !== false && !probing && clock.now() - latchedAt >= probeAfterMs) {
@@ -36,27 +43,34 @@ export function createAuthLatch(probeAfterMs: number | false, clock: Clock, onCh
     observe(running) {
       return running.then(
         (value) => {
-          if (refusal && probing) {
-            refusal = undefined;
-            probing = false;
-            onChange?.('released');
-          }
+          latch.succeeded();
           return value;
         },
         (error: unknown) => {
-          if (isUpstreamError(error) && error.kind === 'auth') {
-            const first = !refusal;
-            refusal = error;
-            latchedAt = clock.now();
-            probing = false;
-            if (first) onChange?.('latched');
-          } else if (probing) {
-            // A probe that failed otherwise (network) says nothing about the key: probe again next time.
-            probing = false;
-          }
+          latch.failed(error);
           throw error;
         },
       );
     },
+    succeeded() {
+      if (refusal && probing) {
+        refusal = undefined;
+        probing = false;
+        onChange?.('released');
+      }
+    },
+    failed(error) {
+      if (isUpstreamError(error) && error.kind === 'auth') {
+        const first = !refusal;
+        refusal = error;
+        latchedAt = clock.now();
+        probing = false;
+        if (first) onChange?.('latched');
+      } else if (probing) {
+        // A probe that failed otherwise (network) says nothing about the key: probe again next time.
+        probing = false;
+      }
+    },
   };
+  return latch;
 }

@@ -1,3 +1,5 @@
+import { capture, captured } from './capture.js';
+
 /**
  * The bulkhead of an instance: at most `capacity` calls run at once, up to `queueCapacity` more
  * wait in order (first in, first out), the rest are refused. cockatiel's `BulkheadPolicy` did
@@ -9,7 +11,7 @@
  */
 export class Bulkhead {
   private active = 0;
-  private readonly queue: Array<Waiter<unknown>> = [];
+  private readonly queue: Array<Waiter<unknown, unknown>> = [];
   /** Bound once: called when any running call settles. */
   private readonly release = (): void => {
     this.active--;
@@ -23,22 +25,31 @@ export class Bulkhead {
   ) {}
 
   execute<T>(fn: (context: { signal: AbortSignal }) => Promise<T>, signal: AbortSignal): Promise<T> {
+    return this.call(withSignal, fn, signal);
+  }
+
+  /**
+   * `task(arg, signal)` under the bulkhead: what `execute` does, for a caller that would
+   * otherwise make a closure per call to pass its argument (the policies, once per miss).
+   */
+  call<A, T>(task: (arg: A, signal: AbortSignal) => Promise<T>, arg: A, signal: AbortSignal): Promise<T> {
     if (signal.aborted) return Promise.reject(this.errors.cancelled());
-    if (this.active < this.capacity) return this.run(fn, signal);
+    if (this.active < this.capacity) return this.run(task, arg, signal);
     if (this.queue.length < this.queueCapacity) {
-      return new Promise<T>((resolve, reject) => {
-        this.queue.push({ fn, signal, resolve, reject } as Waiter<unknown>);
-      });
+      // The executor is a module function, not a closure per queued call (see `capture`).
+      const promise = new Promise<T>(capture);
+      this.queue.push({ task, arg, signal, resolve: captured.resolve, reject: captured.reject } as Waiter<unknown, unknown>);
+      return promise;
     }
     this.errors.onReject();
     return Promise.reject(this.errors.rejected());
   }
 
-  private run<T>(fn: (context: { signal: AbortSignal }) => Promise<T>, signal: AbortSignal): Promise<T> {
+  private run<A, T>(task: (arg: A, signal: AbortSignal) => Promise<T>, arg: A, signal: AbortSignal): Promise<T> {
     this.active++;
     let running: Promise<T>;
     try {
-      running = fn({ signal });
+      running = task(arg, signal);
     } catch (error) {
       running = Promise.reject(error);
     }
@@ -55,13 +66,18 @@ export class Bulkhead {
         waiter.reject(this.errors.cancelled());
         continue;
       }
-      this.run(waiter.fn, waiter.signal).then(waiter.resolve, waiter.reject);
+      this.run(waiter.task, waiter.arg, waiter.signal).then(waiter.resolve, waiter.reject);
     }
   }
 }
 
-interface Waiter<T> {
-  fn: (context: { signal: AbortSignal }) => Promise<T>;
+function withSignal<T>(fn: (context: { signal: AbortSignal }) => Promise<T>, signal: AbortSignal): Promise<T> {
+  return fn({ signal });
+}
+
+interface Waiter<A, T> {
+  task: (arg: A, signal: AbortSignal) => Promise<T>;
+  arg: A;
   signal: AbortSignal;
   resolve: (value: T) => void;
   reject: (error: unknown) => void;

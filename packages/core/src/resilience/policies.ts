@@ -13,7 +13,7 @@ import type { ResilienceConfig } from '../config/config-schema.js';
 import { XEnrichError, isUpstreamError, isXEnrichError } from '../contract/x-enrich-error.js';
 import { abortError } from '../contract/sleep.js';
 import { systemClock, type Clock } from '../contract/tokens.js';
-import { DeadlineWheel, runAttempt, type AttemptContext } from './attempt-timeout.js';
+import { DeadlineWheel, NEVER_ABORTED, runAttempt, type AttemptContext } from './attempt-timeout.js';
 import { createAuthLatch } from './auth-latch.js';
 import { Bulkhead } from './bulkhead.js';
 
@@ -178,35 +178,129 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
   const wheel = config.timeout > 0 ? new DeadlineWheel(config.timeout, clock) : undefined;
   const onTimeout = hooks.onTimeout;
 
+  // The per-call layers take the caller's `fn` as an argument (`task(fn, signal)`) rather than
+  // as closures made per call; every layer passes the caller's signal on unchanged, as
+  // cockatiel's `wrap` did.
+  function attempt<T>(fn: (attempt: AttemptContext) => Promise<T>, signal: AbortSignal): Promise<T> {
+    return runAttempt(wheel, signal, fn, onTimeout, pausable);
+  }
+  function guarded<T>(fn: (attempt: AttemptContext) => Promise<T>, signal: AbortSignal): Promise<T> {
+    return bulkheadPolicy ? bulkheadPolicy.call(attempt, fn, signal) : attempt(fn, signal);
+  }
+
   // retry( breaker( bulkhead( attempt ))) nested by hand rather than with cockatiel's `wrap`,
-  // whose per-call context spreads and closures were a visible part of a lookup's cost. Every
-  // layer passes the caller's signal on unchanged, as `wrap` did.
+  // whose per-call context spreads and closures were a visible part of a lookup's cost.
   function run<T>(fn: (attempt: AttemptContext) => Promise<T>, signal: AbortSignal): Promise<T> {
-    const attempt = ({ signal: s }: { signal: AbortSignal }): Promise<T> => runAttempt(wheel, s, fn, onTimeout, pausable);
-    const guarded = bulkheadPolicy ? ({ signal: s }: { signal: AbortSignal }): Promise<T> => (bulkheadPolicy as Bulkhead).execute(attempt, s) : attempt;
-    const broken = breaker ? ({ signal: s }: { signal: AbortSignal }): Promise<T> => (breaker as CircuitBreakerPolicy).execute(guarded, s) : guarded;
+    const broken = breaker ? ({ signal: s }: { signal: AbortSignal }): Promise<T> => (breaker as CircuitBreakerPolicy).execute(({ signal: g }) => guarded(fn, g), s) : ({ signal: s }: { signal: AbortSignal }) => guarded(fn, s);
     return retryPolicy ? retryPolicy.execute(broken, signal) : broken({ signal });
   }
+
+  // The common case, a closed breaker and no cockatiel retry (the engine's guard retries), runs
+  // without cockatiel's async `execute`/`invoke` (two async frames, a `{ signal }` and a result
+  // object per call): the call runs straight under the bulkhead and its outcome is told to the
+  // breaker as cockatiel's closed state does (see `ClosedCircuit`). Any other state goes through
+  // `breaker.execute` unchanged.
+  const closed = breaker && !retryPolicy ? ClosedCircuit.of(breaker, isBreakerFailure) : undefined;
+  const succeeded = (value: unknown): unknown => {
+    latch.succeeded();
+    return value;
+  };
+  const succeededClosed = (value: unknown): unknown => {
+    (closed as ClosedCircuit).success();
+    latch.succeeded();
+    return value;
+  };
+  // Made once, not per call with the call's signal: the breaker opened here passes the signal only
+  // to the half-open backoff, `halfOpenAfterOnClock`, which reads none; and policyError reads it
+  // only for a TaskCancelledError that cockatiel 3.2.1's `isTaskCancelledError` recognizes, which
+  // none is (it tests for `isBulkheadRejectedError`), so a bulkhead's cancelled call rejects with
+  // the TaskCancelledError itself, on either path, as before.
+  // (Checked, not assumed: with a cockatiel whose `isTaskCancelledError` works, each call gets its
+  // own handler with its signal, `cancelsRecognized`.)
+  const failedClosedWith = (error: unknown, signal: AbortSignal): never => {
+    (closed as ClosedCircuit).failure(error, signal);
+    latch.failed(error);
+    throw policyError(error, signal);
+  };
+  const failedClosed = (error: unknown): never => failedClosedWith(error, NEVER_ABORTED);
+  const cancelsRecognized = cockatiel().isTaskCancelledError(new TaskCancelledError());
 
   return {
     get circuitState() {
       return breaker ? stateName(breaker.state) : 'disabled';
     },
     execute<T>(fn: (attempt: AttemptContext) => Promise<T>, signal: AbortSignal): Promise<T> {
-      // A `.catch` rather than an async function with try/await: one promise less per lookup.
-      let running: Promise<T>;
       const admitted = latch.admit();
       if (admitted !== true) return Promise.reject(admitted);
+      // One handler pair for the breaker's bookkeeping, the auth latch and the error mapping
+      // (they ran in this order before, as three chained promises).
+      const fast = closed !== undefined && closed.isClosed();
+      let running: Promise<T>;
       try {
-        running = run(fn, signal);
+        running = fast ? guarded(fn, signal) : run(fn, signal);
+        // cockatiel's `execute` awaited whatever `fn` returned; a value or thenable becomes a promise here.
+        if (!(running instanceof Promise)) running = Promise.resolve(running);
       } catch (error) {
         running = Promise.reject(error);
       }
-      return latch.observe(running).catch((error: unknown) => {
+      if (fast) return running.then(succeededClosed as (value: T) => T, cancelsRecognized ? (error: unknown) => failedClosedWith(error, signal) : failedClosed);
+      return running.then(succeeded as (value: T) => T, (error: unknown) => {
+        latch.failed(error);
         throw policyError(error, signal);
       });
     },
   };
+}
+
+/**
+ * cockatiel's closed-circuit step without its async frames. `CircuitBreakerPolicy.execute` in
+ * the closed state (cockatiel 3.2.1) does: invoke the call; on success `breaker.success(Closed)`;
+ * on an error its filter handles, note it as the last failure and, if `breaker.failure(Closed)`
+ * says so, open the circuit; an error the filter does not handle is passed on untouched. This does
+ * the same through the policy's own fields (`innerState`, `options.breaker`, `innerLastFailure`,
+ * `open`), which cockatiel's types mark private: `of` checks they are there and returns
+ * undefined otherwise (another cockatiel version), and the policies then use `execute` for every call.
+ */
+export class ClosedCircuit {
+  private constructor(
+    private readonly policy: BreakerInternals,
+    private readonly handles: (error: unknown) => boolean,
+    private readonly closedState: CircuitState,
+  ) {}
+
+  static of(breaker: CircuitBreakerPolicy, handles: (error: unknown) => boolean): ClosedCircuit | undefined {
+    const policy = breaker as unknown as Partial<BreakerInternals>;
+    const ok =
+      typeof policy.innerState === 'object' &&
+      policy.innerState !== null &&
+      typeof policy.options?.breaker?.success === 'function' &&
+      typeof policy.options.breaker.failure === 'function' &&
+      typeof policy.open === 'function' &&
+      'lastFailure' in policy;
+    return ok ? new ClosedCircuit(policy as BreakerInternals, handles, cockatiel().CircuitState.Closed) : undefined;
+  }
+
+  isClosed(): boolean {
+    return this.policy.innerState.value === this.closedState;
+  }
+
+  success(): void {
+    this.policy.options.breaker.success(this.closedState);
+  }
+
+  failure(error: unknown, signal: AbortSignal): void {
+    if (!this.handles(error)) return;
+    const result = { error: error as Error };
+    this.policy.innerLastFailure = result;
+    if (this.policy.options.breaker.failure(this.closedState)) this.policy.open(result, signal);
+  }
+}
+
+interface BreakerInternals {
+  innerState: { value: CircuitState };
+  innerLastFailure: { error: Error } | undefined;
+  options: { breaker: { success(state: CircuitState): void; failure(state: CircuitState): boolean } };
+  open(reason: { error: Error }, signal: AbortSignal): void;
 }
 
 /** What a policy rejected with, as an XEnrichError (cockatiel's errors get our codes). */

@@ -104,6 +104,15 @@ export class CallStage implements Stage<CallContext, CallResult> {
     this.keepsRaw = options.keepsRaw ?? (() => true);
   }
 
+  /**
+   * `callOne`'s handlers when calls are only counted (`countUpstream`): they need no start time
+   * (it is 0 then), so they are made once here rather than as two closures per call.
+   */
+  private readonly answeredCounted = (answered: ProviderOutcome): CallResult => this.answered(answered, 0);
+  private readonly failedCounted = (error: unknown): never => {
+    throw this.failed(error, 1, 0);
+  };
+
   execute(context: CallContext): Promise<CallResult> {
     return context.batch ? this.callMany(context) : this.callOne(context);
   }
@@ -119,23 +128,28 @@ export class CallStage implements Stage<CallContext, CallResult> {
       return Promise.reject(this.failed(error, 1, started));
     }
     // `Promise.resolve`: a provider may return a thenable, or a value despite its type.
+    if (count) return Promise.resolve(calling).then(this.answeredCounted, this.failedCounted);
     return Promise.resolve(calling).then(
-      (answered) => {
-        let outcome: ProviderOutcome;
-        try {
-          outcome = this.checked(answered);
-          if (outcome.raw !== undefined && !this.keepsRaw()) outcome = withoutRaw(outcome);
-        } catch (error) {
-          throw this.failed(error, 1, started);
-        }
-        if (count) count();
-        else this.options.emit({ type: 'upstream', instance: this.options.instance, durationMs: performance.now() - started, ok: true, batchSize: 1 });
-        return [outcome];
-      },
+      (answered) => this.answered(answered, started),
       (error: unknown) => {
         throw this.failed(error, 1, started);
       },
     );
+  }
+
+  /** A single call's answer: checked, `raw` dropped unless kept, the call counted or reported. */
+  private answered(answered: ProviderOutcome, started: number): CallResult {
+    let outcome: ProviderOutcome;
+    try {
+      outcome = this.checked(answered);
+      if (outcome.raw !== undefined && !this.keepsRaw()) outcome = withoutRaw(outcome);
+    } catch (error) {
+      throw this.failed(error, 1, started);
+    }
+    const count = this.options.countUpstream;
+    if (count) count();
+    else this.options.emit({ type: 'upstream', instance: this.options.instance, durationMs: performance.now() - started, ok: true, batchSize: 1 });
+    return [outcome];
   }
 
   private async callMany(context: CallContext): Promise<CallResult> {
