@@ -19,6 +19,19 @@ function fakeEnricher(enrich: Enricher['enrich'] = async () => ({ records: [], s
   return { providers: async () => PROVIDERS, enrich } as unknown as Enricher;
 }
 
+/** An enricher whose call waits until its signal aborts, then resolves empty (as core's engine does). */
+function waitingEnricher(): { enricher: Enricher; lookup: { signal?: AbortSignal } } {
+  const lookup: { signal?: AbortSignal } = {};
+  const enricher = fakeEnricher(
+    (_observables, options) =>
+      new Promise((resolve) => {
+        lookup.signal = options?.signal;
+        options?.signal?.addEventListener('abort', () => resolve({ records: [], summaries: [] }));
+      }),
+  );
+  return { enricher, lookup };
+}
+
 let app: FastifyInstance | undefined;
 afterEach(async () => {
   await app?.close();
@@ -101,23 +114,15 @@ describe('POST /v1/enrich', () => {
 
   it('answers 503 X_SHUTTING_DOWN when the shutdown grace runs out mid-request, after aborting its lookups', async () => {
     const shutdown = new AbortController();
-    let lookupSignal: AbortSignal | undefined;
-    const enricher = fakeEnricher(
-      (_observables, options) =>
-        new Promise((resolve) => {
-          lookupSignal = options?.signal;
-          // Like core's engine: an aborted run resolves with what it has.
-          options?.signal?.addEventListener('abort', () => resolve({ records: [], summaries: [] }));
-        }),
-    );
+    const { enricher, lookup } = waitingEnricher();
     await build({ enricher, shutdownSignal: shutdown.signal });
     const pending = app!.inject({ method: 'POST', url: '/v1/enrich', payload: { observables: ['8.8.8.8'] } });
     // In flight: its lookups have started and nothing stopped them.
-    while (!lookupSignal) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(lookupSignal.aborted).toBe(false);
+    while (!lookup.signal) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(lookup.signal.aborted).toBe(false);
     shutdown.abort();
     const response = await pending;
-    expect(lookupSignal.aborted).toBe(true);
+    expect(lookup.signal.aborted).toBe(true);
     expect(response.statusCode).toBe(503);
     expect(response.json()).toMatchObject({ error: { code: 'X_SHUTTING_DOWN', message: expect.stringContaining('server.shutdownGrace') } });
   });
@@ -272,19 +277,12 @@ describe('POST /v1/enrich: answered and pending calls', () => {
 
   it('answers 504 X_TIMEOUT when a pending call runs past server.requestTimeout, after aborting its lookups', async () => {
     const admission = countingAdmission();
-    let lookupSignal: AbortSignal | undefined;
-    const enricher = fakeEnricher(
-      (_observables, options) =>
-        new Promise((resolve) => {
-          lookupSignal = options?.signal;
-          options?.signal?.addEventListener('abort', () => resolve({ records: [], summaries: [] }));
-        }),
-    );
+    const { enricher, lookup } = waitingEnricher();
     await build({ enricher, admission, server: { requestTimeout: 50 } });
     const started = Date.now();
     const response = await app!.inject({ method: 'POST', url: '/v1/enrich', payload: { observables: ['8.8.8.8'] } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(40);
-    expect(lookupSignal?.aborted).toBe(true);
+    expect(lookup.signal?.aborted).toBe(true);
     expect(response.statusCode).toBe(504);
     expect(response.json()).toMatchObject({ error: { code: 'X_TIMEOUT', message: expect.stringContaining('server.requestTimeout (50 ms)') } });
     expect(admission.open).toBe(0);
@@ -292,23 +290,16 @@ describe('POST /v1/enrich: answered and pending calls', () => {
 
   it('aborts the lookups of a pending call when its client hangs up, and releases its admission', async () => {
     const admission = countingAdmission();
-    let lookupSignal: AbortSignal | undefined;
-    const enricher = fakeEnricher(
-      (_observables, options) =>
-        new Promise((resolve) => {
-          lookupSignal = options?.signal;
-          options?.signal?.addEventListener('abort', () => resolve({ records: [], summaries: [] }));
-        }),
-    );
+    const { enricher, lookup } = waitingEnricher();
     await build({ enricher, admission });
     const port = await listening(app!);
     const { request, response } = post(port, { observables: ['8.8.8.8'] });
     response.catch(() => undefined);
-    while (!lookupSignal) await new Promise((done) => setTimeout(done, 5));
-    expect(lookupSignal.aborted).toBe(false);
+    while (!lookup.signal) await new Promise((done) => setTimeout(done, 5));
+    expect(lookup.signal.aborted).toBe(false);
     request.destroy();
-    await once(lookupSignal, 'abort');
-    expect(lookupSignal.aborted).toBe(true);
+    await once(lookup.signal, 'abort');
+    expect(lookup.signal.aborted).toBe(true);
     while (admission.open) await new Promise((done) => setTimeout(done, 5));
     expect(admission.open).toBe(0);
   });
