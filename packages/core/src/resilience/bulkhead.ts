@@ -21,7 +21,7 @@ export class Bulkhead {
   constructor(
     private readonly capacity: number,
     private readonly queueCapacity: number,
-    private readonly errors: { rejected(): Error; cancelled(): Error; onReject(): void },
+    private readonly errors: { rejected(): Error; cancelled(signal: AbortSignal): Error; onReject(): void },
   ) {}
 
   execute<T>(fn: (context: { signal: AbortSignal }) => Promise<T>, signal: AbortSignal): Promise<T> {
@@ -33,7 +33,7 @@ export class Bulkhead {
    * otherwise make a closure per call to pass its argument (the policies, once per miss).
    */
   call<A, T>(task: (arg: A, signal: AbortSignal) => Promise<T>, arg: A, signal: AbortSignal): Promise<T> {
-    if (signal.aborted) return Promise.reject(this.errors.cancelled());
+    if (signal.aborted) return Promise.reject(this.errors.cancelled(signal));
     if (this.active < this.capacity) return this.run(task, arg, signal);
     if (this.queue.length < this.queueCapacity) {
       // The executor is a module function, not a closure per queued call (see `capture`).
@@ -63,7 +63,7 @@ export class Bulkhead {
       const waiter = this.queue.shift();
       if (!waiter) return;
       if (waiter.signal.aborted) {
-        waiter.reject(this.errors.cancelled());
+        waiter.reject(this.errors.cancelled(waiter.signal));
         continue;
       }
       this.run(waiter.task, waiter.arg, waiter.signal).then(waiter.resolve, waiter.reject);

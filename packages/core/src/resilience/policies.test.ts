@@ -184,3 +184,24 @@ describe('auth latch', () => {
     expect(calls).toBe(4);
   });
 });
+
+describe('bulkhead', () => {
+  it('rejects a call whose caller gives up while it waits for a slot with X_ABORTED, the reason as cause, and runs it never', async () => {
+    const policies = createResiliencePolicies(zResilienceConfig.parse({ retry: false, timeout: 0, bulkhead: { maxConcurrent: 1, maxQueue: 5 } }));
+    let release: (() => void) | undefined;
+    const busy = policies.execute(() => new Promise<string>((resolve) => (release = () => resolve('first'))), never);
+    const caller = new AbortController();
+    let ranQueued = false;
+    const queued = policies.execute(async () => ((ranQueued = true), 'second'), caller.signal);
+    const reason = new Error('the client hung up');
+    caller.abort(reason);
+    release!();
+    await expect(busy).resolves.toBe('first');
+    await expect(queued).rejects.toMatchObject({ code: 'X_ABORTED', cause: reason });
+    expect(ranQueued).toBe(false);
+    // Already aborted before it asks: the same answer at once.
+    await expect(policies.execute(async () => 'third', caller.signal)).rejects.toMatchObject({ code: 'X_ABORTED' });
+    // A caller's abort is not an upstream failure: the circuit stays closed.
+    expect(policies.circuitState).toBe('closed');
+  });
+});

@@ -137,7 +137,7 @@ export interface ResiliencePolicies {
  * and the sampling window of the opt-in rate-based breaker.
  */
 export function createResiliencePolicies(config: ResilienceConfig, hooks: PolicyHooks = {}, options: PolicyOptions = {}): ResiliencePolicies {
-  const { BulkheadRejectedError, ConsecutiveBreaker, CountBreaker, ExponentialBackoff, SamplingBreaker, TaskCancelledError, circuitBreaker, handleWhen, retry } = cockatiel();
+  const { BulkheadRejectedError, ConsecutiveBreaker, CountBreaker, ExponentialBackoff, SamplingBreaker, circuitBreaker, handleWhen, retry } = cockatiel();
   const pausable = options.pausableTimeout ?? true;
   const clock = options.clock ?? systemClock;
   const latch = createAuthLatch(config.authProbeAfter ?? false, clock, hooks.onAuthLatch);
@@ -171,7 +171,9 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
     // Ours rather than cockatiel's (bulkhead.ts: its queue path was the largest allocation of a miss).
     bulkheadPolicy = new Bulkhead(maxConcurrent, maxQueue, {
       rejected: () => new BulkheadRejectedError(maxConcurrent, maxQueue),
-      cancelled: () => new TaskCancelledError(),
+      // X_ABORTED, as every other layer answers an abort. (cockatiel's TaskCancelledError used to go
+      // out raw: cockatiel 3.2.1's `isTaskCancelledError` tests for a bulkhead rejection instead.)
+      cancelled: abortError,
       onReject: () => hooks.onBulkheadRejected?.(),
     });
   }
@@ -211,19 +213,14 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
     return value;
   };
   // Made once, not per call with the call's signal: the breaker opened here passes the signal only
-  // to the half-open backoff, `halfOpenAfterOnClock`, which reads none; and policyError reads it
-  // only for a TaskCancelledError that cockatiel 3.2.1's `isTaskCancelledError` recognizes, which
-  // none is (it tests for `isBulkheadRejectedError`), so a bulkhead's cancelled call rejects with
-  // the TaskCancelledError itself, on either path, as before.
-  // (Checked, not assumed: with a cockatiel whose `isTaskCancelledError` works, each call gets its
-  // own handler with its signal, `cancelsRecognized`.)
-  const failedClosedWith = (error: unknown, signal: AbortSignal): never => {
-    (closed as ClosedCircuit).failure(error, signal);
+  // to the half-open backoff, `halfOpenAfterOnClock`, which reads none, and policyError reads it
+  // only for a cockatiel TaskCancelledError, which no layer here makes (the bulkhead rejects a
+  // cancelled waiter with X_ABORTED itself).
+  const failedClosed = (error: unknown): never => {
+    (closed as ClosedCircuit).failure(error, NEVER_ABORTED);
     latch.failed(error);
-    throw policyError(error, signal);
+    throw policyError(error, NEVER_ABORTED);
   };
-  const failedClosed = (error: unknown): never => failedClosedWith(error, NEVER_ABORTED);
-  const cancelsRecognized = cockatiel().isTaskCancelledError(new TaskCancelledError());
 
   return {
     get circuitState() {
@@ -243,7 +240,7 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
       } catch (error) {
         running = Promise.reject(error);
       }
-      if (fast) return running.then(succeededClosed as (value: T) => T, cancelsRecognized ? (error: unknown) => failedClosedWith(error, signal) : failedClosed);
+      if (fast) return running.then(succeededClosed as (value: T) => T, failedClosed);
       return running.then(succeeded as (value: T) => T, (error: unknown) => {
         latch.failed(error);
         throw policyError(error, signal);
