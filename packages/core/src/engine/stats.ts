@@ -40,7 +40,7 @@ export class StatsCollector {
         stats.coalesced++;
         return;
       case 'upstream':
-        stats.upstreamCalls++;
+        this.countUpstream();
         return;
       case 'retry':
         stats.retries++;

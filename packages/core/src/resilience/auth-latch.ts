@@ -12,14 +12,12 @@ import { XEnrichError, isUpstreamError } from '../contract/x-enrich-error.js';
 export interface AuthLatch {
   /** `true` to run the call, or the error to fail it with at once. */
   admit(): true | XEnrichError;
-  /** Watches a call's outcome: a 401/403 sets the latch, a success of a probe releases it. */
-  observe<T>(running: Promise<T>): Promise<T>;
   /**
-   * What `observe` does when the call succeeds, for a caller that watches the outcome itself
-   * (the policies: one handler per call instead of observe's promise and two closures).
+   * A call succeeded: a probe's success releases the latch. Called by whoever runs the call
+   * (the policies, from the one handler pair they have per call anyway).
    */
   succeeded(): void;
-  /** What `observe` does when the call fails (the caller rethrows `error`). */
+  /** A call failed: a 401/403 sets the latch (the caller rethrows `error`). */
   failed(error: unknown): void;
 }
 
@@ -27,7 +25,7 @@ export function createAuthLatch(probeAfterMs: number | false, clock: Clock, onCh
   let refusal: XEnrichError | undefined;
   let latchedAt = 0;
   let probing = false;
-  const latch: AuthLatch = {
+  return {
     admit() {
       if (!refusal) return true;
       if (probeAfterMs !== false && !probing && clock.now() - latchedAt >= probeAfterMs) {
@@ -38,18 +36,6 @@ export function createAuthLatch(probeAfterMs: number | false, clock: Clock, onCh
         refusal.code,
         `${refusal.message} (an earlier call was refused; this instance makes no more calls ${probeAfterMs === false ? 'in this run' : 'until a probe succeeds'}: fix the credentials).`,
         { retryable: false, details: refusal.details },
-      );
-    },
-    observe(running) {
-      return running.then(
-        (value) => {
-          latch.succeeded();
-          return value;
-        },
-        (error: unknown) => {
-          latch.failed(error);
-          throw error;
-        },
       );
     },
     succeeded() {
@@ -72,5 +58,4 @@ export function createAuthLatch(probeAfterMs: number | false, clock: Clock, onCh
       }
     },
   };
-  return latch;
 }

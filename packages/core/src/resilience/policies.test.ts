@@ -205,3 +205,24 @@ describe('bulkhead', () => {
     expect(policies.circuitState).toBe('closed');
   });
 });
+
+describe('a caller that gives up while the half-open probe runs', () => {
+  it('fails with X_ABORTED once the probe closes the circuit, not with cockatiel\'s raw TaskCancelledError', async () => {
+    const clock = createFakeClock();
+    const policies = createResiliencePolicies(zResilienceConfig.parse({ retry: false, timeout: 0, bulkhead: false, circuitBreaker: { consecutiveFailures: 1, halfOpenAfter: '30s' } }), {}, { clock });
+    await expect(policies.execute(async () => Promise.reject(serverError()), never)).rejects.toMatchObject({ code: 'X_UPSTREAM_HTTP' });
+    await clock.advance(30_000);
+    let answerProbe: (() => void) | undefined;
+    const probe = policies.execute(() => new Promise<string>((resolve) => (answerProbe = () => resolve('probe'))), never);
+    expect(policies.circuitState).toBe('half-open');
+    const caller = new AbortController();
+    let ran = false;
+    const waiting = policies.execute(async () => ((ran = true), 'waiter'), caller.signal);
+    caller.abort(new Error('gave up'));
+    answerProbe!();
+    await expect(probe).resolves.toBe('probe');
+    await expect(waiting).rejects.toMatchObject({ code: 'X_ABORTED' });
+    expect(ran).toBe(false);
+    expect(policies.circuitState).toBe('closed');
+  });
+});

@@ -171,8 +171,7 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
     // Ours rather than cockatiel's (bulkhead.ts: its queue path was the largest allocation of a miss).
     bulkheadPolicy = new Bulkhead(maxConcurrent, maxQueue, {
       rejected: () => new BulkheadRejectedError(maxConcurrent, maxQueue),
-      // X_ABORTED, as every other layer answers an abort. (cockatiel's TaskCancelledError used to go
-      // out raw: cockatiel 3.2.1's `isTaskCancelledError` tests for a bulkhead rejection instead.)
+      // X_ABORTED with the waiter's own abort reason as its cause, as every other layer answers an abort.
       cancelled: abortError,
       onReject: () => hooks.onBulkheadRejected?.(),
     });
@@ -214,8 +213,8 @@ export function createResiliencePolicies(config: ResilienceConfig, hooks: Policy
   };
   // Made once, not per call with the call's signal: the breaker opened here passes the signal only
   // to the half-open backoff, `halfOpenAfterOnClock`, which reads none, and policyError reads it
-  // only for a cockatiel TaskCancelledError, which no layer here makes (the bulkhead rejects a
-  // cancelled waiter with X_ABORTED itself).
+  // only for a cockatiel TaskCancelledError, which nothing under a closed circuit makes (the
+  // bulkhead and the attempt reject an abort with X_ABORTED themselves).
   const failedClosed = (error: unknown): never => {
     (closed as ClosedCircuit).failure(error, NEVER_ABORTED);
     latch.failed(error);
@@ -303,13 +302,15 @@ interface BreakerInternals {
 /** What a policy rejected with, as an XEnrichError (cockatiel's errors get our codes). */
 function policyError(error: unknown, signal: AbortSignal): unknown {
   if (isXEnrichError(error)) return error;
-  const { BulkheadRejectedError, isBrokenCircuitError, isBulkheadRejectedError, isTaskCancelledError } = cockatiel();
+  const { BulkheadRejectedError, TaskCancelledError, isBrokenCircuitError, isBulkheadRejectedError } = cockatiel();
   if (isBrokenCircuitError(error)) {
     return new XEnrichError('X_CIRCUIT_OPEN', 'The circuit breaker is open after repeated upstream failures; lookups fail fast until a half-open probe succeeds.', { retryable: true });
   }
   if (isBulkheadRejectedError(error) || error instanceof BulkheadRejectedError) {
     return new XEnrichError('X_BULKHEAD_FULL', 'Too many lookups are in flight or queued for this provider (resilience.bulkhead).', { retryable: true });
   }
-  if (isTaskCancelledError(error)) return abortError(signal);
+  // `instanceof`, not cockatiel's `isTaskCancelledError`: in 3.2.1 that tests for a bulkhead
+  // rejection, so a breaker's cancelled half-open waiter went out raw ("Operation cancelled").
+  if (error instanceof TaskCancelledError) return abortError(signal);
   return error;
 }
