@@ -40,15 +40,6 @@ export class Lru<K, V> {
     return node.value;
   }
 
-  /** The value without touching its recency. */
-  peek(key: K): V | undefined {
-    return this.map.get(key)?.value;
-  }
-
-  has(key: K): boolean {
-    return this.map.has(key);
-  }
-
   /** Sets the value, most recently used; evicts the least recently used entry beyond `max`. */
   set(key: K, value: V): void {
     let node = this.map.get(key);
