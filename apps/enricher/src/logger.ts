@@ -41,7 +41,8 @@ export function humanLogLine(line: string): string {
  */
 export function createAppLogger(options: { level: LogLevel; human?: boolean; destination?: { write(text: string): unknown }; bufferMs?: number }): Logger {
   if (options.bufferMs !== undefined && !options.human && !options.destination) {
-    return pino({ level: options.level as Level | 'silent', base: undefined }, bufferedStderr(options.bufferMs)) as unknown as Logger;
+    const destination = bufferedStderr(options.bufferMs);
+    return writesPlainJson(pino({ level: options.level as Level | 'silent', base: undefined }, destination), destination) as unknown as Logger;
   }
   // stderr, above the progress bar while one is drawn.
   const destination = options.destination ?? stderrDestination;
@@ -68,4 +69,51 @@ function bufferedStderr(ms: number): ReturnType<typeof pinoDestination> {
   setInterval(() => destination.flushSync(), ms).unref();
   process.once('exit', () => destination.flushSync());
   return destination;
+}
+
+/** pino loggers of createAppLogger's plain JSON lines (no base fields, no serializers, no formatters), and where they write. */
+const plainJsonLoggers = new WeakMap<object, { write(line: string): unknown }>();
+
+/**
+ * Marks `logger` as writing pino's plain JSON lines to `destination`, which `requestLine` may
+ * then write to directly. Only for a logger made as `pino({ level, base: undefined }, destination)`:
+ * a line written past pino must be the line pino would have written.
+ */
+export function writesPlainJson<T extends object>(logger: T, destination: { write(line: string): unknown }): T {
+  plainJsonLoggers.set(logger, destination);
+  return logger;
+}
+
+/** Writes the request line of one answered request (at info). */
+export type RequestLine = (method: string, path: string, statusCode: number, ms: number) => void;
+
+interface InfoLogger {
+  levelVal?: number;
+  info(object: object, message: string): void;
+}
+
+/**
+ * The service's line per request: `{"level":30,"time":…,"req":{"method","path"},"res":{"statusCode","ms"},"msg":"POST /v1/enrich 200 12 ms"}`.
+ * For a logger `writesPlainJson` marked, the line is written as a string, byte for byte what pino
+ * writes for `info({ req, res }, msg)` (fields in pino's order: level, time, the object's keys, msg),
+ * without pino's generic serialization of the object: at one line per request that was about as
+ * much CPU as the engine's cached lookups (docs/performance.md). Any other logger (the human
+ * lines on a terminal, tests' own) gets the `info` call.
+ */
+export function requestLine(logger: InfoLogger): RequestLine {
+  const destination = plainJsonLoggers.get(logger);
+  if (destination === undefined) {
+    return (method, path, statusCode, ms) => {
+      logger.info({ req: { method, path }, res: { statusCode, ms } }, `${method} ${path} ${statusCode} ${ms} ms`);
+    };
+  }
+  return (method, path, statusCode, ms) => {
+    // The level as pino checks it (it could be raised after the service started).
+    if ((logger.levelVal ?? 30) > 30) return;
+    // method is a token (node's parser allows no quote or backslash in it), statusCode and ms
+    // integers: only the path needs JSON quoting, and the message, which holds it.
+    destination.write(
+      `{"level":30,"time":${Date.now()},"req":{"method":"${method}","path":${JSON.stringify(path)}},"res":{"statusCode":${statusCode},"ms":${ms}},"msg":${JSON.stringify(`${method} ${path} ${statusCode} ${ms} ms`)}}\n`,
+    );
+  };
 }

@@ -9,6 +9,7 @@ import { OBSERVABLE_TYPES, zLifecycle, zObservableSummary, zResultRecord, type E
 import type { McpConfig, ServerConfig } from '../app-config.js';
 import type { Admission } from '../admission.js';
 import type { SharedStoreStats } from '../stores.js';
+import { requestLine } from '../logger.js';
 import type { ServiceMetrics } from './metrics.js';
 import { createAnswerSerializer } from './serialize.js';
 
@@ -192,7 +193,7 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
   const sharedStores = options.sharedStores ?? (() => []);
   let closing = false;
   // The request log only when its level is on (a disabled pino call still builds its arguments).
-  const requestLogs = options.logger && (LEVELS[options.logger.level] ?? 30) <= 30 ? options.logger : undefined;
+  const logRequest = options.logger && (LEVELS[options.logger.level] ?? 30) <= 30 ? requestLine(options.logger) : undefined;
   const app = Fastify({
     bodyLimit: server.bodyLimit,
     // Sockets a client cannot hold: headers within connectionTimeout, the whole request within
@@ -278,11 +279,9 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
     metrics.observeRequest(request.routeOptions.url ?? 'unknown', request.method, reply.statusCode, reply.elapsedTime / 1000);
     // One line per request: `POST /v1/enrich 200 12 ms` on a terminal; the same fields in JSON off one.
     // The path without its query string; the token is in a header and never logged.
-    if (requestLogs) {
+    if (logRequest) {
       const query = request.url.indexOf('?');
-      const path = query === -1 ? request.url : request.url.slice(0, query);
-      const ms = Math.round(reply.elapsedTime);
-      requestLogs.info({ req: { method: request.method, path }, res: { statusCode: reply.statusCode, ms } }, `${request.method} ${path} ${reply.statusCode} ${ms} ms`);
+      logRequest(request.method, query === -1 ? request.url : request.url.slice(0, query), reply.statusCode, Math.round(reply.elapsedTime));
     }
     done();
   });
