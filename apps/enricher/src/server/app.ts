@@ -72,9 +72,7 @@ export function closingAwareResponse(closing: () => boolean): typeof ServerRespo
 }
 
 type EnrichAnswer = Awaited<ReturnType<Enricher['enrich']>>;
-/** What `Promise.race([call, PENDING])` gives while the call is still pending. */
-const PENDING_VALUE = Symbol('pending');
-const PENDING = Promise.resolve(PENDING_VALUE);
+const isPromise = (value: EnrichAnswer | Promise<EnrichAnswer>): value is Promise<EnrichAnswer> => typeof (value as { then?: unknown }).then === 'function';
 
 /** The error body of every 4xx/5xx this service sends. */
 export interface ErrorBody {
@@ -445,48 +443,55 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
         },
       },
     },
-    async (request, reply) => {
+    // Not an async function: a call answered from the cache is answered by returning its result
+    // (fastify sends it at once), with no promise of the handler's own for fastify to wait on. The
+    // refusals send their answer and return nothing (a sent reply returned would be sent again).
+    (request, reply) => {
       const { observables, providers, refresh } = request.body;
       if (observables.length > server.maxObservables) {
-        return reply
+        reply
           .code(413)
           .send(errorBody('X_TOO_MANY_OBSERVABLES', `At most ${server.maxObservables} observables per request (server.maxObservables); got ${observables.length}. Split the batch.`));
+        return undefined;
       }
       if (providers) {
         const unknown = providers.filter((name) => !known.includes(name));
-        if (unknown.length) return reply.code(400).send(errorBody('X_UNKNOWN_PROVIDER', `No provider instance named ${unknown.join(', ')} (configured: ${known.join(', ')}).`));
+        if (unknown.length) {
+          reply.code(400).send(errorBody('X_UNKNOWN_PROVIDER', `No provider instance named ${unknown.join(', ')} (configured: ${known.join(', ')}).`));
+          return undefined;
+        }
       }
       // Local overload is backpressure, not failed lookups: refuse before starting anything.
       const admitted = options.admission ? options.admission.tryAdmit(providers ?? known, observables.length) : () => undefined;
       if (!admitted) {
-        return reply
+        reply
           .code(503)
           .header('retry-after', String(OVERLOAD_RETRY_AFTER_S))
           .send(errorBody('X_OVERLOADED', `The service is at capacity (every provider instance's resilience.bulkhead is full); send the request again after ${OVERLOAD_RETRY_AFTER_S} s.`));
+        return undefined;
       }
-      // The engine answers a call of cached observables at once: its promise is already resolved,
-      // and no timer, socket event or shutdown can run before the answer is sent. Only a call that
-      // really waits gets what stops it (a timer, a close listener, a place among the requests in
-      // flight): arming them for every request was a measurable share of a cached one. The
-      // signal is passed either way (the engine links its own to it once a lookup has to wait).
+      // The engine answers a call of cached observables at once (`enrichNow` gives the result
+      // itself), and no timer, socket event or shutdown can run before the answer is sent. Only
+      // a call that really waits gets what stops it (a timer, a close listener, a place among the
+      // requests in flight): arming them for every request was a measurable share of a cached
+      // one. The signal is passed either way (the engine links its own to it once a lookup has
+      // to wait).
       const controller = controllers.take();
-      let call: Promise<EnrichAnswer>;
-      let first: EnrichAnswer | typeof PENDING_VALUE;
+      let answer: EnrichAnswer | Promise<EnrichAnswer>;
       try {
-        call = enricher.enrich(observables, { signal: controller.signal, refresh: refresh ?? false, providers });
-        // An already settled call wins the race (its reaction was queued first).
-        first = await Promise.race([call, PENDING]);
+        const call = { signal: controller.signal, refresh: refresh ?? false, providers };
+        answer = enricher.enrichNow ? enricher.enrichNow(observables, call) : enricher.enrich(observables, call);
       } catch (error) {
         admitted();
         controllers.give(controller);
         throw error;
       }
-      if (first !== PENDING_VALUE) {
+      if (!isPromise(answer)) {
         admitted();
         controllers.give(controller);
-        return first;
+        return answer;
       }
-      return pending(call, controller, reply, admitted);
+      return pending(answer, controller, reply, admitted);
     },
   );
 
