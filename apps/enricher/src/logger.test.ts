@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { createAppLogger, humanLogLine, requestLine, writesPlainJson } from './logger.js';
+import { BatchedLines, createAppLogger, humanLogLine, requestLine, writesPlainJson } from './logger.js';
 
 describe('log lines on a terminal', () => {
   it('are one readable line per event: level, message, code, flat context with readable numbers', () => {
@@ -54,5 +54,33 @@ describe('the request line', () => {
     logger.level = 'info';
     line('POST', '/v1/enrich', 200, 1);
     expect(written).toContain('"msg":"POST /v1/enrich 200 1 ms"');
+  });
+});
+
+describe('batched lines (the service JSON lines on stderr)', () => {
+  it('keeps lines in order and hands them on joined, once the batch is full or when flushed', () => {
+    const out: string[] = [];
+    const lines = new BatchedLines((text) => out.push(text), 10);
+    lines.write('one\n');
+    lines.write('two\n');
+    expect(out).toEqual([]);
+    lines.write('three\n');
+    expect(out).toEqual(['one\ntwo\nthree\n']);
+    lines.write('four\n');
+    lines.flush();
+    lines.flush();
+    expect(out).toEqual(['one\ntwo\nthree\n', 'four\n']);
+  });
+
+  it('carries pino lines and request lines written past pino in the order they were written', () => {
+    const out: string[] = [];
+    const lines = new BatchedLines((text) => out.push(text), 1 << 20);
+    const destination = { write: (line: string) => lines.write(line) };
+    const logger = writesPlainJson(pino({ level: 'info', base: undefined }, destination), destination);
+    logger.info('first');
+    requestLine(logger)('POST', '/v1/enrich', 200, 1);
+    logger.warn('third');
+    lines.flush();
+    expect(out.join('').trimEnd().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(['first', 'POST /v1/enrich 200 1 ms', 'third']);
   });
 });
