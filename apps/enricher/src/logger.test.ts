@@ -43,6 +43,20 @@ describe('the request line', () => {
     expect(Object.keys(JSON.parse(direct) as object)).toEqual(['level', 'time', 'req', 'res', 'msg']);
   });
 
+  it('written past pino stays pino\'s line when method, path, status and time change from line to line', () => {
+    let fromPino = '';
+    let direct = '';
+    const viaPino = requestLine(pino({ level: 'info', base: undefined }, { write: (text: string) => void (fromPino += text) }));
+    const destination = { write: (text: string) => void (direct += text) };
+    const line = requestLine(writesPlainJson(pino({ level: 'info', base: undefined }, destination), destination));
+    for (const [method, path, statusCode, ms] of [...cases, ...cases, cases[0]!, cases[0]!]) {
+      viaPino(method, path, statusCode, ms + 1);
+      line(method, path, statusCode, ms + 1);
+    }
+    const withoutTime = (text: string) => text.replace(/"time":\d+/g, '"time":0');
+    expect(withoutTime(direct)).toBe(withoutTime(fromPino));
+  });
+
   it('follows the logger level: nothing once it is above info', () => {
     let written = '';
     const destination = { write: (text: string) => void (written += text) };

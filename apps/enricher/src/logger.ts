@@ -146,13 +146,24 @@ export function requestLine(logger: InfoLogger): RequestLine {
       logger.info({ req: { method, path }, res: { statusCode, ms } }, `${method} ${path} ${statusCode} ${ms} ms`);
     };
   }
+  // The parts around `ms` for the last method, path and status (a service's requests repeat them).
+  let last = { method: '', path: '', statusCode: 0, req: '', msg: '' };
   return (method, path, statusCode, ms) => {
     // The level as pino checks it (it could be raised after the service started).
     if ((logger.levelVal ?? 30) > 30) return;
-    // method is a token (node's parser allows no quote or backslash in it), statusCode and ms
-    // integers: only the path needs JSON quoting, and the message, which holds it.
-    destination.write(
-      `{"level":30,"time":${Date.now()},"req":{"method":"${method}","path":${JSON.stringify(path)}},"res":{"statusCode":${statusCode},"ms":${ms}},"msg":${JSON.stringify(`${method} ${path} ${statusCode} ${ms} ms`)}}\n`,
-    );
+    if (last.method !== method || last.path !== path || last.statusCode !== statusCode) {
+      // The message is JSON-quoted whole; its end (` <ms> ms"`) is added per line. method is a
+      // token (node's parser allows no quote or backslash in it), statusCode and ms integers:
+      // only the path needs quoting, and the message, which holds it.
+      const quoted = JSON.stringify(`${method} ${path} ${statusCode} `);
+      last = {
+        method,
+        path,
+        statusCode,
+        req: `,"req":{"method":"${method}","path":${JSON.stringify(path)}},"res":{"statusCode":${statusCode},"ms":`,
+        msg: `},"msg":${quoted.slice(0, -1)}`,
+      };
+    }
+    destination.write(`{"level":30,"time":${Date.now()}${last.req}${ms}${last.msg}${ms} ms"}\n`);
   };
 }
