@@ -9,6 +9,7 @@ import { OBSERVABLE_TYPES, zLifecycle, zObservableSummary, zResultRecord, type E
 import type { McpConfig, ServerConfig } from '../app-config.js';
 import type { Admission } from '../admission.js';
 import type { SharedStoreStats } from '../stores.js';
+import { requestLine } from '../logger.js';
 import type { ServiceMetrics } from './metrics.js';
 import { createAnswerSerializer } from './serialize.js';
 
@@ -71,9 +72,7 @@ export function closingAwareResponse(closing: () => boolean): typeof ServerRespo
 }
 
 type EnrichAnswer = Awaited<ReturnType<Enricher['enrich']>>;
-/** What `Promise.race([call, PENDING])` gives while the call is still pending. */
-const PENDING_VALUE = Symbol('pending');
-const PENDING = Promise.resolve(PENDING_VALUE);
+const isPromise = (value: EnrichAnswer | Promise<EnrichAnswer>): value is Promise<EnrichAnswer> => typeof (value as { then?: unknown }).then === 'function';
 
 /** The error body of every 4xx/5xx this service sends. */
 export interface ErrorBody {
@@ -192,7 +191,7 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
   const sharedStores = options.sharedStores ?? (() => []);
   let closing = false;
   // The request log only when its level is on (a disabled pino call still builds its arguments).
-  const requestLogs = options.logger && (LEVELS[options.logger.level] ?? 30) <= 30 ? options.logger : undefined;
+  const logRequest = options.logger && (LEVELS[options.logger.level] ?? 30) <= 30 ? requestLine(options.logger) : undefined;
   const app = Fastify({
     bodyLimit: server.bodyLimit,
     // Sockets a client cannot hold: headers within connectionTimeout, the whole request within
@@ -278,11 +277,9 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
     metrics.observeRequest(request.routeOptions.url ?? 'unknown', request.method, reply.statusCode, reply.elapsedTime / 1000);
     // One line per request: `POST /v1/enrich 200 12 ms` on a terminal; the same fields in JSON off one.
     // The path without its query string; the token is in a header and never logged.
-    if (requestLogs) {
+    if (logRequest) {
       const query = request.url.indexOf('?');
-      const path = query === -1 ? request.url : request.url.slice(0, query);
-      const ms = Math.round(reply.elapsedTime);
-      requestLogs.info({ req: { method: request.method, path }, res: { statusCode: reply.statusCode, ms } }, `${request.method} ${path} ${reply.statusCode} ${ms} ms`);
+      logRequest(request.method, query === -1 ? request.url : request.url.slice(0, query), reply.statusCode, Math.round(reply.elapsedTime));
     }
     done();
   });
@@ -446,48 +443,55 @@ export async function buildServer(options: ServerAppOptions): Promise<FastifyIns
         },
       },
     },
-    async (request, reply) => {
+    // Not an async function: a call answered from the cache is answered by returning its result
+    // (fastify sends it at once), with no promise of the handler's own for fastify to wait on. The
+    // refusals send their answer and return nothing (a sent reply returned would be sent again).
+    (request, reply) => {
       const { observables, providers, refresh } = request.body;
       if (observables.length > server.maxObservables) {
-        return reply
+        reply
           .code(413)
           .send(errorBody('X_TOO_MANY_OBSERVABLES', `At most ${server.maxObservables} observables per request (server.maxObservables); got ${observables.length}. Split the batch.`));
+        return undefined;
       }
       if (providers) {
         const unknown = providers.filter((name) => !known.includes(name));
-        if (unknown.length) return reply.code(400).send(errorBody('X_UNKNOWN_PROVIDER', `No provider instance named ${unknown.join(', ')} (configured: ${known.join(', ')}).`));
+        if (unknown.length) {
+          reply.code(400).send(errorBody('X_UNKNOWN_PROVIDER', `No provider instance named ${unknown.join(', ')} (configured: ${known.join(', ')}).`));
+          return undefined;
+        }
       }
       // Local overload is backpressure, not failed lookups: refuse before starting anything.
       const admitted = options.admission ? options.admission.tryAdmit(providers ?? known, observables.length) : () => undefined;
       if (!admitted) {
-        return reply
+        reply
           .code(503)
           .header('retry-after', String(OVERLOAD_RETRY_AFTER_S))
           .send(errorBody('X_OVERLOADED', `The service is at capacity (every provider instance's resilience.bulkhead is full); send the request again after ${OVERLOAD_RETRY_AFTER_S} s.`));
+        return undefined;
       }
-      // The engine answers a call of cached observables at once: its promise is already resolved,
-      // and no timer, socket event or shutdown can run before the answer is sent. Only a call that
-      // really waits gets what stops it (a timer, a close listener, a place among the requests in
-      // flight): arming them for every request was a measurable share of a cached one. The
-      // signal is passed either way (the engine links its own to it once a lookup has to wait).
+      // The engine answers a call of cached observables at once (`enrichNow` gives the result
+      // itself), and no timer, socket event or shutdown can run before the answer is sent. Only
+      // a call that really waits gets what stops it (a timer, a close listener, a place among the
+      // requests in flight): arming them for every request was a measurable share of a cached
+      // one. The signal is passed either way (the engine links its own to it once a lookup has
+      // to wait).
       const controller = controllers.take();
-      let call: Promise<EnrichAnswer>;
-      let first: EnrichAnswer | typeof PENDING_VALUE;
+      let answer: EnrichAnswer | Promise<EnrichAnswer>;
       try {
-        call = enricher.enrich(observables, { signal: controller.signal, refresh: refresh ?? false, providers });
-        // An already settled call wins the race (its reaction was queued first).
-        first = await Promise.race([call, PENDING]);
+        const call = { signal: controller.signal, refresh: refresh ?? false, providers };
+        answer = enricher.enrichNow ? enricher.enrichNow(observables, call) : enricher.enrich(observables, call);
       } catch (error) {
         admitted();
         controllers.give(controller);
         throw error;
       }
-      if (first !== PENDING_VALUE) {
+      if (!isPromise(answer)) {
         admitted();
         controllers.give(controller);
-        return first;
+        return answer;
       }
-      return pending(call, controller, reply, admitted);
+      return pending(answer, controller, reply, admitted);
     },
   );
 

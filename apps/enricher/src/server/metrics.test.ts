@@ -84,6 +84,32 @@ describe('request and lookup counters', () => {
   });
 });
 
+describe('request metrics kept for the last route, method and status', () => {
+  it('count each request under its own labels whatever came before, and keep counting after a reset', async () => {
+    const metrics = createServiceMetrics(async () => []);
+    const requests: Array<[string, string, number]> = [
+      ['/v1/enrich', 'POST', 200], ['/v1/enrich', 'POST', 200], ['/v1/enrich', 'POST', 503], ['/v1/enrich', 'POST', 200],
+      ['/v1/enrich', 'GET', 200], ['/healthz', 'POST', 200], ['/healthz', 'GET', 200], ['/v1/enrich', 'POST', 200],
+    ];
+    for (const [route, method, status] of requests) metrics.observeRequest(route, method, status, 0.002);
+    let text = await metrics.registry.metrics();
+    expect(text).toContain('x_enrich_http_server_requests_total{route="/v1/enrich",method="POST",status="200"} 4');
+    expect(text).toContain('x_enrich_http_server_requests_total{route="/v1/enrich",method="POST",status="503"} 1');
+    expect(text).toContain('x_enrich_http_server_requests_total{route="/v1/enrich",method="GET",status="200"} 1');
+    expect(text).toContain('x_enrich_http_server_requests_total{route="/healthz",method="POST",status="200"} 1');
+    expect(text).toContain('x_enrich_http_server_requests_total{route="/healthz",method="GET",status="200"} 1');
+    expect(text).toContain('x_enrich_http_server_request_duration_seconds_count{route="/v1/enrich",method="POST"} 5');
+    expect(text).toContain('x_enrich_http_server_request_duration_seconds_count{route="/healthz",method="GET"} 1');
+    // A reset between two requests of the same labels: the second is counted in the new series.
+    metrics.registry.resetMetrics();
+    metrics.observeRequest('/v1/enrich', 'POST', 200, 0.002);
+    metrics.observeRequest('/v1/enrich', 'POST', 200, 0.002);
+    text = await metrics.registry.metrics();
+    expect(text).toContain('x_enrich_http_server_request_duration_seconds_count{route="/v1/enrich",method="POST"} 2');
+    expect(text).toContain('x_enrich_http_server_requests_total{route="/v1/enrich",method="POST",status="200"} 2');
+  });
+});
+
 describe('request and lookup histograms', () => {
   it("export the very lines prom-client's Histogram does for the same observations", async () => {
     const { Histogram, Registry } = await import('prom-client');

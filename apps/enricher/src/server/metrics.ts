@@ -13,10 +13,13 @@ const LOOKUP_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5
  * values: joining makes a new string to hash on every call, and these run several times per
  * request; the label values themselves are strings seen before, whose hashes V8 keeps.
  */
-function labelSets<T>(make: (values: readonly string[]) => T): { find(values: readonly string[]): T; entries(): T[]; clear(): void } {
+function labelSets<T>(make: (values: readonly string[]) => T): { find(values: readonly string[]): T; entries(): T[]; clear(): void; version(): number } {
   let root = new Map<string, unknown>();
   const all: T[] = [];
+  // Counts clears: an entry kept outside (observeRequest's) is one of these only while it is unchanged.
+  let clears = 0;
   return {
+    version: () => clears,
     find(values) {
       let node = root;
       const last = values.length - 1;
@@ -40,6 +43,7 @@ function labelSets<T>(make: (values: readonly string[]) => T): { find(values: re
     clear() {
       root = new Map();
       all.length = 0;
+      clears += 1;
     },
   };
 }
@@ -50,7 +54,13 @@ function labelSets<T>(make: (values: readonly string[]) => T): { find(values: re
  * `inc`, about a microsecond, and these count every request and every lookup. Values are given in
  * `labelNames` order; an empty value leaves its label out (`code` of a successful call).
  */
-function batchedCounter(registry: Registry, name: string, help: string, labelNames: readonly string[]): (...values: string[]) => void {
+interface BatchedCounter {
+  (...values: string[]): void;
+  /** The pending count of one label set, to add to directly (it lives as long as the counter). */
+  series(values: readonly string[]): { count: number };
+}
+
+function batchedCounter(registry: Registry, name: string, help: string, labelNames: readonly string[]): BatchedCounter {
   const pending = labelSets((values) => ({ labels: Object.fromEntries(labelNames.flatMap((label, i) => (values[i] ? [[label, values[i]]] : []))) as Record<string, string>, count: 0 }));
   new Counter({
     name,
@@ -65,9 +75,24 @@ function batchedCounter(registry: Registry, name: string, help: string, labelNam
       }
     },
   });
-  return (...values) => {
+  const count = (...values: string[]) => {
     pending.find(values).count += 1;
   };
+  return Object.assign(count, { series: (values: readonly string[]) => pending.find(values) });
+}
+
+interface HistogramSeries {
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+interface BatchedHistogram {
+  (seconds: number, ...values: string[]): void;
+  /** One label set's series, to observe into with `observeInto` while `version()` is unchanged (a reset makes new ones). */
+  series(values: readonly string[]): HistogramSeries;
+  observeInto(series: HistogramSeries, seconds: number): void;
+  version(): number;
 }
 
 /**
@@ -77,7 +102,7 @@ function batchedCounter(registry: Registry, name: string, help: string, labelNam
  * metric object of its own, registered with `registerMetric`, exporting the same series
  * (`_bucket` per bound and `+Inf`, `_sum`, `_count`) as prom-client's Histogram would.
  */
-function batchedHistogram(registry: Registry, name: string, help: string, labelNames: readonly string[], buckets: readonly number[]): (seconds: number, ...values: string[]) => void {
+function batchedHistogram(registry: Registry, name: string, help: string, labelNames: readonly string[], buckets: readonly number[]): BatchedHistogram {
   const series = labelSets((labelValues) => ({
     labels: Object.fromEntries(labelNames.map((label, i) => [label, labelValues[i] ?? ''])) as Record<string, string>,
     counts: buckets.map(() => 0),
@@ -110,8 +135,7 @@ function batchedHistogram(registry: Registry, name: string, help: string, labelN
     reset: () => series.clear(),
   };
   registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
-  return (seconds, ...labelValues) => {
-    const entry = series.find(labelValues);
+  const observeInto = (entry: HistogramSeries, seconds: number) => {
     // A loop rather than findIndex: no closure per observation (several per request).
     let i = 0;
     while (i < buckets.length && !(seconds <= (buckets[i] as number))) i++;
@@ -119,6 +143,8 @@ function batchedHistogram(registry: Registry, name: string, help: string, labelN
     entry.sum += seconds;
     entry.count += 1;
   };
+  const observe = (seconds: number, ...labelValues: string[]) => observeInto(series.find(labelValues), seconds);
+  return Object.assign(observe, { series: (values: readonly string[]) => series.find(values), observeInto, version: () => series.version() });
 }
 
 export interface ServiceMetrics {
@@ -204,6 +230,9 @@ export function createServiceMetrics(instances: InstanceSource, sharedStores: ()
   });
   const countRequest = batchedCounter(registry, 'x_enrich_http_server_requests_total', 'Requests to this service.', ['route', 'method', 'status']);
   const observeRequestSeconds = batchedHistogram(registry, 'x_enrich_http_server_request_duration_seconds', 'Latency of requests to this service.', ['route', 'method'], LOOKUP_BUCKETS);
+  // The counter and histogram series of the last (route, method, status): a service's requests
+  // repeat them, and finding them by label is a Map per label and a status string per request.
+  let lastRequest: { route: string; method: string; statusCode: number; version: number; counted: { count: number }; timed: HistogramSeries } | undefined;
 
   return {
     registry,
@@ -242,8 +271,19 @@ export function createServiceMetrics(instances: InstanceSource, sharedStores: ()
       }
     },
     observeRequest(route, method, statusCode, seconds) {
-      countRequest(route, method, String(statusCode));
-      observeRequestSeconds(seconds, route, method);
+      let last = lastRequest;
+      if (last === undefined || last.statusCode !== statusCode || last.route !== route || last.method !== method || last.version !== observeRequestSeconds.version()) {
+        last = lastRequest = {
+          route,
+          method,
+          statusCode,
+          version: observeRequestSeconds.version(),
+          counted: countRequest.series([route, method, String(statusCode)]),
+          timed: observeRequestSeconds.series([route, method]),
+        };
+      }
+      last.counted.count += 1;
+      observeRequestSeconds.observeInto(last.timed, seconds);
     },
   };
 }

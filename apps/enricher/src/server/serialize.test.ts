@@ -102,4 +102,32 @@ describe('createAnswerSerializer', () => {
       }
     }
   });
+
+  it('gives the same answer string while every part repeats, and a new one when any part differs', () => {
+    const serialize = createAnswerSerializer();
+    const summary = (verdict: string) => ({ observable, input: '8.8.8.8', verdict, decidedBy: ['vt3'], providers: { vt3: { status: 'ok', verdict, confidence: null } } });
+    const answer = (age: number, verdict = 'malicious', fetchedAt = '2026-12-01T04:30:14.374Z') => ({
+      records: [{ ...hit(age), fetchedAt }, { ...hit(age), provider: { ...provider, name: 'vt2' } }],
+      summaries: [summary(verdict)],
+    });
+    const first = serialize(answer(3));
+    expect(first).toBe(JSON.stringify(answer(3)));
+    // New record and summary objects, the same values: the same string.
+    expect(serialize(answer(3))).toBe(first);
+    // Each per-request field that can differ between two hits of the same entries, one at a time and back.
+    const variants = [answer(4), answer(3), answer(3, 'benign'), answer(3), answer(3, 'malicious', '2026-12-02T00:00:00.000Z'), answer(3)];
+    for (const variant of variants) expect(serialize(variant)).toBe(JSON.stringify(variant));
+    // Fewer records, the same summary; then no summaries; then records moved into the summaries' place.
+    const fewer = { records: [answer(3).records[0]], summaries: [summary('malicious')] };
+    expect(serialize(fewer)).toBe(JSON.stringify(fewer));
+    const none = { records: answer(3).records, summaries: [] };
+    expect(serialize(none)).toBe(JSON.stringify(none));
+    const moved = { records: [], summaries: [summary('malicious'), summary('malicious')] };
+    expect(serialize(moved)).toBe(JSON.stringify(moved));
+    // Keys in another order, or another key: the generic path, still JSON.stringify's bytes.
+    const reordered = { summaries: [summary('malicious')], records: answer(3).records };
+    expect(serialize(reordered)).toBe(JSON.stringify(reordered));
+    const sparse = { records: [hit(1), , hit(2)], summaries: [] }; // eslint-disable-line no-sparse-arrays
+    expect(serialize(sparse)).toBe(JSON.stringify(sparse));
+  });
 });

@@ -21,6 +21,7 @@ const SHARED_FIELDS = new Set(['observable', 'provider', 'reasons', 'extracted',
 // record with exactly these keys is written from a template; anything else takes the generic path.
 const RECORD_KEYS = ['observable', 'input', 'provider', 'status', 'verdict', 'confidence', 'reasons', 'extracted', 'entities', 'error', 'cache', 'fetchedAt'];
 const CACHE_KEYS = ['hit', 'storedAt', 'ageSeconds'];
+const ANSWER_KEYS = ['records', 'summaries'];
 // An observable summary's fields, and those of its per-provider entries (records.ts summarize).
 const SUMMARY_KEYS = ['observable', 'input', 'verdict', 'decidedBy', 'providers'];
 const SUMMARY_PROVIDER_KEYS = ['status', 'verdict', 'confidence'];
@@ -41,6 +42,12 @@ interface Prefix {
   extracted: unknown;
   entities: unknown;
   json: string;
+  /**
+   * The whole record's JSON the last time this prefix was written with a `{ hit, storedAt,
+   * ageSeconds }` cache and these values: a hit of the same entry within the same second repeats
+   * them all, and its JSON is then this very string.
+   */
+  whole?: { hit: unknown; storedAt: unknown; ageSeconds: unknown; fetchedAt: unknown; json: string };
 }
 
 const hasKeys = (value: object, keys: readonly string[]): boolean => {
@@ -94,7 +101,7 @@ export function createAnswerSerializer(): (answer: unknown) => string {
    */
   const prefixes = new WeakMap<object, Prefix>();
 
-  const prefixOf = (value: Record<string, unknown>): string | undefined => {
+  const prefixOf = (value: Record<string, unknown>): Prefix | undefined => {
     const key = value.extracted ?? value.reasons ?? value.entities;
     const keyed = key !== null && typeof key === 'object' && value.error === null;
     if (keyed) {
@@ -111,7 +118,7 @@ export function createAnswerSerializer(): (answer: unknown) => string {
         kept.extracted === value.extracted &&
         kept.entities === value.entities
       ) {
-        return kept.json;
+        return kept;
       }
     }
     const parts = [
@@ -130,11 +137,10 @@ export function createAnswerSerializer(): (answer: unknown) => string {
     const text =
       `{"observable":${parts[0]},"input":${parts[1]},"provider":${parts[2]},"status":${parts[3]},"verdict":${parts[4]},` +
       `"confidence":${parts[5]},"reasons":${parts[6]},"extracted":${parts[7]},"entities":${parts[8]},"error":${parts[9]},"cache":`;
-    if (keyed) {
-      const { observable, input, provider, status, verdict, confidence, reasons, extracted, entities } = value;
-      prefixes.set(key, { observable, input, provider, status, verdict, confidence, reasons, extracted, entities, json: text });
-    }
-    return text;
+    const { observable, input, provider, status, verdict, confidence, reasons, extracted, entities } = value;
+    const prefix: Prefix = { observable, input, provider, status, verdict, confidence, reasons, extracted, entities, json: text };
+    if (keyed) prefixes.set(key, prefix);
+    return prefix;
   };
 
   /** The record from the template, or undefined when a field has no JSON (the generic path leaves it out). */
@@ -142,13 +148,23 @@ export function createAnswerSerializer(): (answer: unknown) => string {
     const prefix = prefixOf(value);
     if (prefix === undefined) return undefined;
     const cache = value.cache;
-    const cacheJson =
-      cache !== null && typeof cache === 'object' && !Array.isArray(cache) && !('toJSON' in cache) && hasKeys(cache, CACHE_KEYS)
-        ? templatedCache(cache as Record<string, unknown>)
-        : json(cache);
-    const fetchedAt = json(value.fetchedAt);
-    if (cacheJson === undefined || fetchedAt === undefined) return undefined;
-    return `${prefix}${cacheJson},"fetchedAt":${fetchedAt}}`;
+    const fetchedAt = value.fetchedAt;
+    const cacheTemplated = cache !== null && typeof cache === 'object' && !Array.isArray(cache) && !('toJSON' in cache) && hasKeys(cache, CACHE_KEYS);
+    if (cacheTemplated) {
+      const { hit, storedAt, ageSeconds } = cache as Record<string, unknown>;
+      const whole = prefix.whole;
+      // Primitives that are === have the same JSON (NaN, never equal, is simply written again).
+      if (whole !== undefined && whole.hit === hit && whole.storedAt === storedAt && whole.ageSeconds === ageSeconds && whole.fetchedAt === fetchedAt) return whole.json;
+    }
+    const cacheJson = cacheTemplated ? templatedCache(cache as Record<string, unknown>) : json(cache);
+    const fetchedAtJson = json(fetchedAt);
+    if (cacheJson === undefined || fetchedAtJson === undefined) return undefined;
+    const text = `${prefix.json}${cacheJson},"fetchedAt":${fetchedAtJson}}`;
+    if (cacheTemplated) {
+      const { hit, storedAt, ageSeconds } = cache as Record<string, unknown>;
+      prefix.whole = { hit, storedAt, ageSeconds, fetchedAt, json: text };
+    }
+    return text;
   };
 
   const templatedCache = (cache: Record<string, unknown>): string | undefined => {
@@ -215,8 +231,42 @@ export function createAnswerSerializer(): (answer: unknown) => string {
     return out + '}';
   };
 
+  /**
+   * The parts (records', then summaries' JSON) of the last `{ records, summaries }` answer, and
+   * that answer's JSON: the same cached observables asked again within the same second give the
+   * same parts (a record's the very string kept in its prefix), and the answer is then that
+   * same string rather than a new 4 KB one built and flattened again.
+   */
+  let lastParts: string[] = [];
+  let lastRecordCount = -1;
+  let lastAnswer = '';
+
+  const recordsAndSummaries = (records: unknown[], summaries: unknown[]): string => {
+    const parts = new Array<string>(records.length + summaries.length);
+    let same = lastRecordCount === records.length && lastParts.length === parts.length;
+    for (let i = 0; i < records.length; i++) {
+      const text = record(records[i]);
+      parts[i] = text;
+      if (same && text !== lastParts[i]) same = false;
+    }
+    for (let i = 0; i < summaries.length; i++) {
+      const text = summary(summaries[i]) ?? 'null';
+      parts[records.length + i] = text;
+      if (same && text !== lastParts[records.length + i]) same = false;
+    }
+    if (same) return lastAnswer;
+    lastAnswer = `{"records":[${parts.slice(0, records.length).join(',')}],"summaries":[${parts.slice(records.length).join(',')}]}`;
+    lastParts = parts;
+    lastRecordCount = records.length;
+    return lastAnswer;
+  };
+
   return (answer) => {
     if (answer === null || typeof answer !== 'object' || Array.isArray(answer) || 'toJSON' in answer) return JSON.stringify(answer);
+    if (hasKeys(answer, ANSWER_KEYS)) {
+      const { records, summaries } = answer as Record<string, unknown>;
+      if (Array.isArray(records) && Array.isArray(summaries)) return recordsAndSummaries(records, summaries);
+    }
     let out = '{';
     for (const key of Object.keys(answer)) {
       const value = (answer as Record<string, unknown>)[key];

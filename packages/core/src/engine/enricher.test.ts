@@ -228,6 +228,37 @@ describe('cache', () => {
     expect(enricher.stats().fake).toMatchObject({ lookups: 4, cacheHits: 2, upstreamCalls: 2 });
   });
 
+  it('enrichNow gives the result itself when every lookup is a hit in memory, else the promise enrich gives; a caller mistake is thrown', async () => {
+    const fake = fakePlugin(async () => found());
+    const enricher = createEnricher({ providers: [load(fake.plugin), load(fake.plugin, 'other')] });
+    const enrichNow = enricher.enrichNow!.bind(enricher);
+    const miss = enrichNow(['1.1.1.1', 'example.org']);
+    expect(miss).toBeInstanceOf(Promise);
+    const fetched = await miss;
+    expect(fetched.records.map((record) => record.cache.hit)).toEqual([false, false, false, false]);
+    const controller = new AbortController();
+    const hit = enrichNow(['1.1.1.1', 'example.org'], { signal: controller.signal });
+    expect(hit).not.toBeInstanceOf(Promise);
+    const { records, summaries } = hit as Awaited<typeof miss>;
+    expect(records.map((record) => `${record.input} ${record.provider.name} ${record.cache.hit}`)).toEqual(['1.1.1.1 fake true', '1.1.1.1 other true', 'example.org fake true', 'example.org other true']);
+    expect(summaries.map((summary) => summary.input)).toEqual(['1.1.1.1', 'example.org']);
+    // The same records as enrich's, field for field (fetchedAt, ages: the same clock second).
+    expect((await enricher.enrich(['1.1.1.1', 'example.org'])).records).toEqual(records);
+    // Nothing left listening on the caller's signal; a hit and a miss together wait for the miss.
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    const mixed = enrichNow(['1.1.1.1', '2.2.2.2'], { signal: controller.signal });
+    expect(mixed).toBeInstanceOf(Promise);
+    expect((await mixed).records.map((record) => record.cache.hit)).toEqual([true, true, false, false]);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    expect(() => enrichNow(['1.1.1.1'], { providers: ['nope'] })).toThrow(/Unknown provider instance "nope"/);
+    await expect(enricher.enrich(['1.1.1.1'], { providers: ['nope'] })).rejects.toThrow(/Unknown provider instance "nope"/);
+    // An aborted caller: not answered from the cache (as enrich), the lookups skipped.
+    controller.abort();
+    const aborted = enrichNow(['1.1.1.1'], { signal: controller.signal });
+    expect(aborted).toBeInstanceOf(Promise);
+    expect((await aborted).records.map((record) => record.status)).toEqual(['skipped', 'skipped']);
+  });
+
   it('answers a call mixing hits and misses in input order, small (answered before workers start) or large', async () => {
     const fake = fakePlugin(async () => found());
     const enricher = createEnricher({ providers: [load(fake.plugin), load(fake.plugin, 'other')], concurrency: 2 });

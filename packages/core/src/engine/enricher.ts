@@ -99,6 +99,15 @@ export interface Enricher {
    */
   enrich(inputs: Iterable<EnricherInput>, options?: EnrichOptions): Promise<EnrichResult>;
   /**
+   * `enrich` for a caller that answers at once what is answered at once: the result itself when
+   * every lookup was answered synchronously (cache hits in memory: no promise, no microtask),
+   * else the promise `enrich` would have given. A caller mistake (an unknown provider name, a
+   * closed enricher) is thrown rather than rejected. For a service answering cached requests,
+   * whose per-request promises and awaits are a visible share of the request (docs/performance.md).
+   * Optional: an Enricher of another making may not have it; `enrich` is always there.
+   */
+  enrichNow?(inputs: Iterable<EnricherInput>, options?: EnrichOptions): EnrichResult | Promise<EnrichResult>;
+  /**
    * The same over an async iterable, one item per input in input order, with bounded concurrency;
    * a slow lookup does not hold back the lookups after it (`window` bounds the reorder buffer).
    */
@@ -122,6 +131,8 @@ export interface Enricher {
 
 /** Calls with at most this many inputs try to answer from the cache before starting workers (`enrich`). */
 const DIRECT_MAX = 64;
+
+const noRelease = (): void => undefined;
 
 /**
  * Builds the engine over loaded provider instances. Each lookup goes parse -> cache ->
@@ -323,16 +334,22 @@ export function createEnricher(options: EnricherOptions): Enricher {
    * caller's), and making an AbortSignal costs about as much CPU as a whole cached lookup.
    */
   const lookupOptionsOf = (opts: EnrichOptions): CallLookupOptions & { release(): void } => {
-    const base = { refresh: opts.refresh ?? false, includeRaw: opts.includeRaw ?? false, cacheOnly: opts.cacheOnly ?? false, ...(opts.trace ? { trace: opts.trace } : {}) };
+    const refresh = opts.refresh ?? false;
+    const includeRaw = opts.includeRaw ?? false;
+    const cacheOnly = opts.cacheOnly ?? false;
+    const trace = opts.trace;
+    // Literals rather than spreads of a shared base: one call's options are made per request.
+    const withSignal = (signal: AbortSignal | undefined): LookupOptions =>
+      trace ? { refresh, includeRaw, cacheOnly, trace, signal } : { refresh, includeRaw, cacheOnly, signal };
     const caller = opts.signal;
     if (!caller) {
-      const lookupOptions = { ...base, signal: undefined };
-      return { fast: lookupOptions, slow: () => lookupOptions, release: () => undefined };
+      const lookupOptions = withSignal(undefined);
+      return { fast: lookupOptions, slow: () => lookupOptions, release: noRelease };
     }
     let linked: LookupOptions | undefined;
     let abort: (() => void) | undefined;
     return {
-      fast: { ...base, signal: caller },
+      fast: withSignal(caller),
       slow: () => {
         if (linked) return linked;
         const own = new AbortController();
@@ -340,7 +357,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
         abort = () => own.abort(caller.reason);
         if (caller.aborted) abort();
         else caller.addEventListener('abort', abort, { once: true });
-        return (linked = { ...base, signal: own.signal });
+        return (linked = withSignal(own.signal));
       },
       release: () => {
         if (abort) caller.removeEventListener('abort', abort);
@@ -348,73 +365,88 @@ export function createEnricher(options: EnricherOptions): Enricher {
     };
   };
 
-  return {
-    async enrich(inputs, opts = {}) {
-      const selected = select(opts.providers);
-      const list = Array.isArray(inputs) ? (inputs as EnricherInput[]) : [...inputs];
-      const perInput = selected.length;
-      // Input-major, written in place by each lookup (lookupInto).
-      const records = new Array<ResultRecord>(list.length * perInput);
-      const summaries = new Array<ObservableSummary>(list.length);
-      let next = 0;
-      const lookupOptions = lookupOptionsOf(opts);
-      let syncRun = 0;
-      const lookupAt = (index: number): Promise<void> | undefined => lookupInto(parse(list[index] as EnricherInput), selected, lookupOptions, records, index * perInput, summaries, index);
-      // The first worker answers the inputs it can synchronously (cache hits in memory) before
-      // any other starts. For a small call (a service request) that run is done here, without a
-      // worker, its promise and Promise.all; the first input that has to wait hands over to the
-      // workers, the first of which starts with it, so lookups start in the same order as before.
-      // A large call goes to the workers at once: with this loop in front of them, a call of
-      // 50,000 hits measured fewer hits per CPU-second (docs/performance.md, serve third pass).
-      let first: Promise<void> | undefined;
-      if (opts.includeRaw) rawCalls++;
-      try {
-        if (list.length <= DIRECT_MAX) {
-          while (next < list.length) {
-            const index = next++;
-            let pending: Promise<void> | undefined;
-            try {
-              pending = lookupAt(index);
-            } catch (error) {
-              // As in a worker: the call fails with it once the lookups already started have settled.
-              pending = Promise.reject(error);
-            }
-            // (At most DIRECT_MAX hits here: far from the 1024 in a row after which a worker yields.)
-            if (pending) {
-              first = pending;
-              break;
-            }
-          }
+  function enrichNow(inputs: Iterable<EnricherInput>, opts: EnrichOptions = {}): EnrichResult | Promise<EnrichResult> {
+    const selected = select(opts.providers);
+    const list = Array.isArray(inputs) ? (inputs as EnricherInput[]) : [...inputs];
+    const perInput = selected.length;
+    // Input-major, written in place by each lookup (lookupInto).
+    const records = new Array<ResultRecord>(list.length * perInput);
+    const summaries = new Array<ObservableSummary>(list.length);
+    const lookupOptions = lookupOptionsOf(opts);
+    const lookupAt = (index: number): Promise<void> | undefined => lookupInto(parse(list[index] as EnricherInput), selected, lookupOptions, records, index * perInput, summaries, index);
+    // The first worker answers the inputs it can synchronously (cache hits in memory) before
+    // any other starts. For a small call (a service request) that run is done here, without a
+    // worker, its promise and Promise.all; the first input that has to wait hands over to the
+    // workers, the first of which starts with it, so lookups start in the same order as before.
+    // A large call goes to the workers at once: with this loop in front of them, a call of
+    // 50,000 hits measured fewer hits per CPU-second (docs/performance.md, serve third pass).
+    let next = 0;
+    let first: Promise<void> | undefined;
+    if (opts.includeRaw) rawCalls++;
+    if (list.length <= DIRECT_MAX) {
+      while (next < list.length) {
+        const index = next++;
+        let pending: Promise<void> | undefined;
+        try {
+          pending = lookupAt(index);
+        } catch (error) {
+          // As in a worker: the call fails with it once the lookups already started have settled.
+          pending = Promise.reject(error);
         }
-        if (first || list.length > DIRECT_MAX) {
-          const worker = async (): Promise<void> => {
-            while (next < list.length) {
-              const pending = lookupAt(next++);
-              if (pending) {
-                await pending;
-              } else if (++syncRun % 1024 === 0) {
-                // A long run of in-memory hits must not starve the event loop (I/O, timers, servers).
-                await new Promise((resolve) => setImmediate(resolve));
-              }
-            }
-          };
-          // The first worker goes on from the input that stopped the loop above.
-          const handover = first;
-          const firstWorker = handover
-            ? async (): Promise<void> => {
-                await handover;
-                await worker();
-              }
-            : worker;
-          const workers = Math.min(list.length, Math.max(1, opts.concurrency ?? defaultConcurrency));
-          await Promise.all(Array.from({ length: workers }, (_, i) => (i === 0 ? firstWorker() : worker())));
+        // (At most DIRECT_MAX hits here: far from the 1024 in a row after which a worker yields.)
+        if (pending) {
+          first = pending;
+          break;
         }
-      } finally {
+      }
+      if (!first) {
+        // Every input answered: the result itself.
         if (opts.includeRaw) rawCalls--;
         lookupOptions.release();
+        return { records, summaries };
       }
-      return { records, summaries };
+    }
+    return workers(list, next, first, lookupAt, lookupOptions, opts).then(() => ({ records, summaries }));
+  }
+
+  /** The rest of an `enrichNow` call: from `next` on, with the input that stopped its synchronous run (`first`) handed to the first worker. */
+  async function workers(list: readonly EnricherInput[], from: number, first: Promise<void> | undefined, lookupAt: (index: number) => Promise<void> | undefined, lookupOptions: { release(): void }, opts: EnrichOptions): Promise<void> {
+    let next = from;
+    let syncRun = 0;
+    try {
+      const worker = async (): Promise<void> => {
+        while (next < list.length) {
+          const pending = lookupAt(next++);
+          if (pending) {
+            await pending;
+          } else if (++syncRun % 1024 === 0) {
+            // A long run of in-memory hits must not starve the event loop (I/O, timers, servers).
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        }
+      };
+      // The first worker goes on from the input that stopped the synchronous run.
+      const handover = first;
+      const firstWorker = handover
+        ? async (): Promise<void> => {
+            await handover;
+            await worker();
+          }
+        : worker;
+      const count = Math.min(list.length, Math.max(1, opts.concurrency ?? defaultConcurrency));
+      await Promise.all(Array.from({ length: count }, (_, i) => (i === 0 ? firstWorker() : worker())));
+    } finally {
+      if (opts.includeRaw) rawCalls--;
+      lookupOptions.release();
+    }
+  }
+
+  return {
+    async enrich(inputs, opts = {}) {
+      return enrichNow(inputs, opts);
     },
+
+    enrichNow,
 
     async *stream(inputs, opts = {}) {
       const selected = select(opts.providers);
