@@ -3,7 +3,7 @@ import { admissibleConcurrency, lookupCapacity } from '../admission.js';
 import { loadAppConfig } from '../app-config.js';
 import { ExitCode, runExitCode, STOP_SIGNALS } from '../exit-codes.js';
 import { reachesFailOn, type FailOn } from '../fail-on.js';
-import { argumentInputs, assertReadable, countLines, fileInputs, resolveInputFormat, type InputFormat, type RawInput } from '../input/read-inputs.js';
+import { argumentInputs, assertReadable, countLines, fileInputBatches, resolveInputFormat, type InputFormat, type RawInput } from '../input/read-inputs.js';
 import type { LogLevel } from '../logger.js';
 import { commandLogger, openEnricher } from '../open-enricher.js';
 import { createFormatter, type EnrichedItem, type OutputFormat, type OutputFormatter } from '../output/formats.js';
@@ -228,15 +228,16 @@ export function quotaWait(stats: EnricherStats, only?: readonly string[]): Quota
 }
 
 /** Where the inputs come from: arguments, then `--input` (a file or `-`), else stdin when it is piped. */
-function inputSources(args: readonly string[], options: EnrichOptions): { sources: Array<Iterable<RawInput> | AsyncIterable<RawInput>>; file?: string } {
-  const sources: Array<Iterable<RawInput> | AsyncIterable<RawInput>> = [];
-  if (args.length) sources.push(argumentInputs(args));
+function inputSources(args: readonly string[], options: EnrichOptions): { sources: Array<Iterable<RawInput[]> | AsyncIterable<RawInput[]>>; file?: string } {
+  // Batches of inputs (a file's: one per chunk read), handed on one by one by the command.
+  const sources: Array<Iterable<RawInput[]> | AsyncIterable<RawInput[]>> = [];
+  if (args.length) sources.push([[...argumentInputs(args)]]);
   let file = options.input;
   if (!file && !args.length) {
     if (process.stdin.isTTY) throw new UsageError('enrich: give observables as arguments, or --input FILE (- for standard input)');
     file = '-';
   }
-  if (file) sources.push(fileInputs({ path: file, format: options.inputFormat, field: options.field }));
+  if (file) sources.push(fileInputBatches({ path: file, format: options.inputFormat, field: options.field }));
   return { sources, file };
 }
 
@@ -344,15 +345,17 @@ export async function enrichCommand(args: string[], options: EnrichOptions): Pro
     let invalidLines = 0;
     async function* raws(): AsyncGenerator<string> {
       for (const source of sources) {
-        for await (const input of source) {
-          if (signal.aborted) return;
-          if ('problem' in input) {
-            writeStderr(`x-enrich: ${input.location}: ${input.problem}; skipped\n`);
-            invalidLines += 1;
-            continue;
+        for await (const batch of source) {
+          for (const input of batch) {
+            if (signal.aborted) return;
+            if ('problem' in input) {
+              writeStderr(`x-enrich: ${input.location}: ${input.problem}; skipped\n`);
+              invalidLines += 1;
+              continue;
+            }
+            locations.push(input.location);
+            yield input.raw;
           }
-          locations.push(input.location);
-          yield input.raw;
         }
       }
     }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { argumentInputs, assertReadable, countLines, fileInputs, MAX_INPUT_LINE, resolveInputFormat, type RawInput } from './read-inputs.js';
+import { argumentInputs, assertReadable, countLines, fileInputBatches, fileInputs, MAX_INPUT_LINE, resolveInputFormat, type RawInput } from './read-inputs.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -181,6 +181,26 @@ describe('input lines, however the stream cuts them', () => {
       expect(await collect(fileInputs({ path: '-', format: 'lines', stdin })), JSON.stringify(text.slice(0, 200))).toEqual(expected(text));
       const path = await file(`random-${run}.txt`, text);
       expect(await countLines(path)).toBe(expected(text).length);
+    }
+  });
+});
+
+describe('input batches', () => {
+  it('are the inputs of each chunk read, in order, for every format (CSV one input a batch)', async () => {
+    const lines = Array.from({ length: 20_000 }, (_, i) => (i % 7 === 0 ? '# comment' : `10.1.${(i >> 8) & 255}.${i & 255}`));
+    for (const [name, text, format] of [
+      ['batch.txt', lines.join('\n'), 'lines'],
+      ['batch.jsonl', lines.map((line) => (line.startsWith('#') ? line : JSON.stringify({ observable: line }))).join('\n'), 'jsonl'],
+      ['batch.csv', `observable\n${lines.filter((line) => !line.startsWith('#')).join('\n')}`, 'csv'],
+    ] as const) {
+      const path = await file(name, text);
+      const batches: RawInput[][] = [];
+      for await (const batch of fileInputBatches({ path, format })) batches.push(batch);
+      expect(batches.flat()).toEqual(await collect(fileInputs({ path, format })));
+      expect(batches.flat()).toHaveLength(lines.filter((line) => !line.startsWith('#')).length);
+      expect(batches.every((batch) => batch.length > 0)).toBe(true);
+      if (format === 'csv') expect(batches.every((batch) => batch.length === 1)).toBe(true);
+      else expect(batches.length).toBeLessThan(batches.flat().length / 100);
     }
   });
 });

@@ -153,33 +153,37 @@ function fromJson(text: string, field: string): string | { problem: string } {
  * object (or takes a bare JSON string); CSV needs a header row and reads the `field` column.
  */
 export async function* fileInputs(options: InputFileOptions): AsyncGenerator<RawInput> {
+  for await (const batch of fileInputBatches(options)) yield* batch;
+}
+
+/**
+ * `fileInputs` a batch at a time: the inputs of each chunk of the stream as one array (lines and
+ * JSONL; CSV one input a batch), so a reader that hands them on one by one (the enrich command)
+ * takes one async step per chunk, not one more per input.
+ */
+export async function* fileInputBatches(options: InputFileOptions): AsyncGenerator<RawInput[]> {
   const format = resolveInputFormat(options.path, options.format);
   const field = options.field ?? 'observable';
   const stream = open(options);
   try {
-    if (format === 'lines') {
+    if (format === 'lines' || format === 'jsonl') {
       for await (const lines of rawLineChunks(stream)) {
+        const batch: RawInput[] = [];
         for (const raw of lines) {
           if (!isInputLine(raw)) continue;
           const entry = inputLine(raw);
-          yield 'text' in entry ? { location: `line ${entry.line}`, raw: entry.text } : { location: `line ${entry.line}`, problem: tooLong };
-        }
-      }
-    } else if (format === 'jsonl') {
-      for await (const lines of rawLineChunks(stream)) {
-        for (const raw of lines) {
-          if (!isInputLine(raw)) continue;
-          const entry = inputLine(raw);
-          if (!('text' in entry)) {
-            yield { location: `line ${entry.line}`, problem: tooLong };
-            continue;
+          const location = `line ${entry.line}`;
+          if (!('text' in entry)) batch.push({ location, problem: tooLong });
+          else if (format === 'lines') batch.push({ location, raw: entry.text });
+          else {
+            const value = fromJson(entry.text, field);
+            batch.push(typeof value === 'string' ? { location, raw: value } : { location, problem: value.problem });
           }
-          const value = fromJson(entry.text, field);
-          yield typeof value === 'string' ? { location: `line ${entry.line}`, raw: value } : { location: `line ${entry.line}`, problem: value.problem };
         }
+        if (batch.length > 0) yield batch;
       }
     } else {
-      yield* csvInputs(rawLines(stream), options.path, field);
+      for await (const input of csvInputs(rawLines(stream), options.path, field)) yield [input];
     }
   } finally {
     if (options.path !== '-') stream.destroy();
