@@ -46,9 +46,10 @@ export class VirusTotalV3Client {
    * GETs one object (`/<collection>/<id>`). Resolves with the parsed JSON body, or
    * `{ found: false }` for VirusTotal's NotFoundError. Throws core's `UpstreamError`s.
    */
-  async getObject(collection: V3Collection, id: string, context: UpstreamCallContext, relationships: readonly string[] = []): Promise<V3LookupAnswer> {
+  getObject(collection: V3Collection, id: string, context: UpstreamCallContext, relationships: readonly string[] = []): Promise<V3LookupAnswer> {
     // `?relationships=a,b` adds their descriptors to the object: still one request, one unit of quota.
-    return found(await this.api.get([collection, id], context, relationships.length ? { query: { relationships: relationships.join(',') } } : undefined));
+    // A `.then`, not an async function: one promise and async frame fewer on every miss.
+    return this.api.get([collection, id], context, relationships.length ? { query: { relationships: relationships.join(',') } } : undefined).then(found);
   }
 
   /** `GET /<collection>/<id>/<relationship>?limit=N`: one page of the related objects in full (one request). */

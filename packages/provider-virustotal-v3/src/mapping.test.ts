@@ -1,5 +1,6 @@
 import { isUpstreamError, type Observable } from '@x/core';
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import { attributesOf, fixtureNames, loadFixture, type LooseAttributes } from '../test/load-fixture.js';
 import { DEFAULT_MALICE_RULES } from './malice-rules.js';
 import { lookupFor, mapV3Object, parseV3Error, popularThreatName, unixToIso, urlIdentifier } from './mapping.js';
@@ -58,6 +59,11 @@ describe('lookup paths', () => {
     expect(Buffer.from(id.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8')).toBe(url);
     expect(lookupFor({ type: 'url', value: url })).toEqual({ collection: 'urls', objectType: 'url', id });
   });
+
+  it('keeps the keys in the order the spread from LOOKUPS gave them', () => {
+    expect(Object.keys(lookupFor({ type: 'ipv4', value: '1.1.1.1' }))).toEqual(['collection', 'objectType', 'id']);
+    expect(Object.keys(lookupFor({ type: 'url', value: 'https://example.org/' }))).toEqual(['collection', 'objectType', 'id']);
+  });
 });
 
 describe('unix seconds to ISO 8601', () => {
@@ -71,6 +77,36 @@ describe('unix seconds to ISO 8601', () => {
     expect(unixToIso(8.64e12 + 0.002)).toBeNull();
     expect(unixToIso(1e300)).toBeNull();
     expect(unixToIso(0.0005)).toBe('1970-01-01T00:00:00.000Z');
+  });
+
+  it("writes what Date's toISOString writes, for random and edge instants", () => {
+    // The hand-written formatter (years 1970 to 9999) against the Date it replaces.
+    const viaDate = (seconds: number) => new Date(seconds * 1000).toISOString();
+    let state = 16;
+    const random = () => {
+      // xorshift32: a fixed sequence, so a failure is reproducible.
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      return (state >>> 0) / 2 ** 32;
+    };
+    const seconds: number[] = [1e-300, 0.0005, 0.001, 0.0019, 1, 59.999, 60, 3599.9999, 86_399.999, 86_400, 951_782_400, 951_868_799.999, 4_107_542_399, 4_107_542_400];
+    // Around every year's start and the end of February, 1970 to 9999 (leap years, centuries, 2000).
+    for (let year = 1970; year <= 9999; year += year < 2200 ? 1 : 37) {
+      for (const month of [0, 1, 2, 11]) {
+        const start = Date.UTC(year, month, 1) / 1000;
+        seconds.push(start, start - 0.001, start + 0.0004, start - 1, start + 86_399.9995);
+      }
+    }
+    seconds.push(253_402_300_799.999, 253_402_300_799.9999, 253_402_300_800, 253_402_300_800.001, 8.64e12);
+    for (let i = 0; i < 20_000; i++) {
+      const r = random();
+      // Whole seconds (what VirusTotal sends), milliseconds and odd fractions, over the whole range.
+      const s = i % 3 === 0 ? Math.floor(r * 4e9) : i % 3 === 1 ? Math.floor(r * 2.5e14) / 1000 : r * 2.6e11;
+      seconds.push(s);
+    }
+    // (0 and earlier are null: VirusTotal's "no date".)
+    for (const s of seconds.filter((s) => s > 0)) expect(unixToIso(s), String(s)).toBe(viaDate(s));
   });
 });
 
@@ -280,6 +316,44 @@ describe('error envelopes', () => {
     ['error_429_QuotaExceededError', 'QuotaExceededError'],
   ])('reads the code of %s', (name, code) => {
     expect(parseV3Error(loadFixture(name))?.code).toBe(code);
+  });
+
+  it('answers what the error schema answers, for envelopes of every shape', () => {
+    // The schema parseV3Error used alone before its fast path for plain JSON envelopes.
+    const zEnvelope = z.looseObject({ error: z.looseObject({ code: z.string(), message: z.string().optional() }) });
+    class Box {
+      error = { code: 'NotFoundError' };
+    }
+    const bodies: unknown[] = [
+      ...['error_400_InvalidArgumentError_domain', 'error_401_WrongCredentialsError', 'error_404_NotFoundError_file', 'error_429_QuotaExceededError'].map((name) => loadFixture(name)),
+      { error: { code: 'NotFoundError', message: 'x', extra: [1, { a: 2 }] }, other: true },
+      { error: { code: 'NotFoundError' } },
+      { error: { code: 'NotFoundError', message: undefined } },
+      { error: { code: 'NotFoundError', message: null } },
+      { error: { code: 'NotFoundError', message: 7 } },
+      { error: { code: 7, message: 'x' } },
+      { error: { message: 'x' } },
+      { error: 'NotFoundError' },
+      { error: ['NotFoundError'] },
+      { error: null },
+      {},
+      [],
+      JSON.parse('{"error":{"code":"NotFoundError","__proto__":{"message":"m"}}}'),
+      JSON.parse('{"__proto__":{"error":{"code":"c"}},"error":{"code":"NotFoundError"}}'),
+      Object.assign(Object.create(null), { error: { code: 'NotFoundError' } }),
+      { error: Object.assign(Object.create(null), { code: 'NotFoundError' }) },
+      new Box(),
+      { error: new Box().error },
+      loadFixture('domain_google.com_malicious1'),
+      'Quota exceeded',
+      null,
+      undefined,
+      42,
+    ];
+    for (const body of bodies) {
+      const parsed = zEnvelope.safeParse(body);
+      expect(parseV3Error(body), JSON.stringify(body)).toEqual(parsed.success ? parsed.data.error : undefined);
+    }
   });
 
   it('is not fooled by objects, strings or nothing', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { argumentInputs, assertReadable, countLines, fileInputs, MAX_INPUT_LINE, resolveInputFormat, type RawInput } from './read-inputs.js';
+import { argumentInputs, assertReadable, countLines, fileInputBatches, fileInputs, MAX_INPUT_LINE, resolveInputFormat, type RawInput } from './read-inputs.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -134,5 +134,73 @@ describe('input', () => {
   it('fails early and clearly on a missing file', async () => {
     await expect(assertReadable(join(dir, 'missing.txt'))).rejects.toThrow(/--input .*missing\.txt: cannot read it \(ENOENT\)/);
     expect(resolveInputFormat('x.NDJSON', 'auto')).toBe('jsonl');
+  });
+});
+
+describe('input lines, however the stream cuts them', () => {
+  /** What the lines format reads from `text`, written out line by line (the splitter's rules, independently). */
+  function expected(text: string): RawInput[] {
+    const lines = text.split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    const out: RawInput[] = [];
+    lines.forEach((raw, i) => {
+      const location = `line ${i + 1}`;
+      const problem = `longer than ${MAX_INPUT_LINE} characters (the limit for one observable)`;
+      // Past the cap (with a CR's room) a line is dropped as it streams: even a comment is then a problem.
+      if (raw.length > MAX_INPUT_LINE + 1) return out.push({ location, problem });
+      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      if (line.trim() === '' || line.trim().startsWith('#')) return;
+      out.push(line.length > MAX_INPUT_LINE ? { location, problem } : { location, raw: line });
+    });
+    return out;
+  }
+
+  it('reads the same inputs from random texts cut into random chunks (CRLF, comments, blank, long and multi-byte lines)', async () => {
+    let state = 99;
+    const random = () => {
+      // xorshift32: the same texts and cuts on every run.
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      return (state >>> 0) / 2 ** 32;
+    };
+    const pieces = ['8.8.8.8', 'example.org', '  # a comment', '#', '', ' ', '\t1.1.1.1', 'h\u00e9llo.example', '\u{1F600}', '\r', 'x'.repeat(MAX_INPUT_LINE), 'y'.repeat(MAX_INPUT_LINE + 1), 'z'.repeat(MAX_INPUT_LINE + 2), `#${'c'.repeat(MAX_INPUT_LINE + 5)}`];
+    for (let run = 0; run < 60; run++) {
+      let text = '';
+      for (let i = Math.floor(random() * 40); i > 0; i--) text += pieces[Math.floor(random() * pieces.length)]! + (random() < 0.3 ? '\r\n' : '\n');
+      if (random() < 0.5) text += pieces[Math.floor(random() * pieces.length)]!;
+      // Cut the bytes anywhere, inside a UTF-8 sequence or a CRLF too, as standard input may.
+      const bytes = Buffer.from(text, 'utf8');
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length; ) {
+        const size = 1 + Math.floor(random() * (random() < 0.5 ? 8 : 20_000));
+        chunks.push(bytes.subarray(at, at + size));
+        at += size;
+      }
+      const stdin = Readable.from(chunks);
+      expect(await collect(fileInputs({ path: '-', format: 'lines', stdin })), JSON.stringify(text.slice(0, 200))).toEqual(expected(text));
+      const path = await file(`random-${run}.txt`, text);
+      expect(await countLines(path)).toBe(expected(text).length);
+    }
+  });
+});
+
+describe('input batches', () => {
+  it('are the inputs of each chunk read, in order, for every format (CSV one input a batch)', async () => {
+    const lines = Array.from({ length: 20_000 }, (_, i) => (i % 7 === 0 ? '# comment' : `10.1.${(i >> 8) & 255}.${i & 255}`));
+    for (const [name, text, format] of [
+      ['batch.txt', lines.join('\n'), 'lines'],
+      ['batch.jsonl', lines.map((line) => (line.startsWith('#') ? line : JSON.stringify({ observable: line }))).join('\n'), 'jsonl'],
+      ['batch.csv', `observable\n${lines.filter((line) => !line.startsWith('#')).join('\n')}`, 'csv'],
+    ] as const) {
+      const path = await file(name, text);
+      const batches: RawInput[][] = [];
+      for await (const batch of fileInputBatches({ path, format })) batches.push(batch);
+      expect(batches.flat()).toEqual(await collect(fileInputs({ path, format })));
+      expect(batches.flat()).toHaveLength(lines.filter((line) => !line.startsWith('#')).length);
+      expect(batches.every((batch) => batch.length > 0)).toBe(true);
+      if (format === 'csv') expect(batches.every((batch) => batch.length === 1)).toBe(true);
+      else expect(batches.length).toBeLessThan(batches.flat().length / 100);
+    }
   });
 });

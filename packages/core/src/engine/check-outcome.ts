@@ -9,7 +9,9 @@ const show = (value: unknown): string => (typeof value === 'string' ? `"${value.
 
 function reasonsProblem(reasons: unknown): string | undefined {
   if (!Array.isArray(reasons)) return `reasons is ${show(reasons)}, expected an array`;
-  for (const [i, reason] of reasons.entries()) {
+  // Index loops, not `entries()`: no iterator and no [index, value] pair per reason (every miss is checked).
+  for (let i = 0; i < reasons.length; i++) {
+    const reason: unknown = reasons[i];
     if (!isObject(reason) || typeof reason.rule !== 'string' || typeof reason.message !== 'string') return `reasons[${i}] needs a string rule and message`;
   }
   return undefined;
@@ -29,7 +31,9 @@ export function outcomeProblem(outcome: unknown): string | undefined {
   if (reasons) return reasons;
   if (!isObject(outcome.extracted)) return `extracted is ${show(outcome.extracted)}, expected an object`;
   if (!Array.isArray(outcome.entities)) return `entities is ${show(outcome.entities)}, expected an array`;
-  for (const [i, entity] of outcome.entities.entries()) {
+  const entities: unknown[] = outcome.entities;
+  for (let i = 0; i < entities.length; i++) {
+    const entity = entities[i];
     if (!isObject(entity) || typeof entity.type !== 'string' || typeof entity.name !== 'string') return `entities[${i}] needs a string type and name`;
   }
   return undefined;
