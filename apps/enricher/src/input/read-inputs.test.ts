@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,32 +157,31 @@ describe('input lines, however the stream cuts them', () => {
   }
 
   it('reads the same inputs from random texts cut into random chunks (CRLF, comments, blank, long and multi-byte lines)', async () => {
-    let state = 99;
-    const random = () => {
-      // xorshift32: the same texts and cuts on every run.
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      return (state >>> 0) / 2 ** 32;
-    };
     const pieces = ['8.8.8.8', 'example.org', '  # a comment', '#', '', ' ', '\t1.1.1.1', 'h\u00e9llo.example', '\u{1F600}', '\r', 'x'.repeat(MAX_INPUT_LINE), 'y'.repeat(MAX_INPUT_LINE + 1), 'z'.repeat(MAX_INPUT_LINE + 2), `#${'c'.repeat(MAX_INPUT_LINE + 5)}`];
-    for (let run = 0; run < 60; run++) {
-      let text = '';
-      for (let i = Math.floor(random() * 40); i > 0; i--) text += pieces[Math.floor(random() * pieces.length)]! + (random() < 0.3 ? '\r\n' : '\n');
-      if (random() < 0.5) text += pieces[Math.floor(random() * pieces.length)]!;
-      // Cut the bytes anywhere, inside a UTF-8 sequence or a CRLF too, as standard input may.
-      const bytes = Buffer.from(text, 'utf8');
-      const chunks: Buffer[] = [];
-      for (let at = 0; at < bytes.length; ) {
-        const size = 1 + Math.floor(random() * (random() < 0.5 ? 8 : 20_000));
-        chunks.push(bytes.subarray(at, at + size));
-        at += size;
-      }
-      const stdin = Readable.from(chunks);
-      expect(await collect(fileInputs({ path: '-', format: 'lines', stdin })), JSON.stringify(text.slice(0, 200))).toEqual(expected(text));
-      const path = await file(`random-${run}.txt`, text);
-      expect(await countLines(path)).toBe(expected(text).length);
-    }
+    let run = 0;
+    // fast-check draws the texts and the cuts (and prints the seed of a failing run).
+    await fc.assert(
+      fc.asyncProperty(fc.gen(), async (g) => {
+        const random = () => g(fc.double, { min: 0, max: 1, maxExcluded: true, noNaN: true });
+        run++;
+        let text = '';
+        for (let i = Math.floor(random() * 40); i > 0; i--) text += pieces[Math.floor(random() * pieces.length)]! + (random() < 0.3 ? '\r\n' : '\n');
+        if (random() < 0.5) text += pieces[Math.floor(random() * pieces.length)]!;
+        // Cut the bytes anywhere, inside a UTF-8 sequence or a CRLF too, as standard input may.
+        const bytes = Buffer.from(text, 'utf8');
+        const chunks: Buffer[] = [];
+        for (let at = 0; at < bytes.length; ) {
+          const size = 1 + Math.floor(random() * (random() < 0.5 ? 8 : 20_000));
+          chunks.push(bytes.subarray(at, at + size));
+          at += size;
+        }
+        const stdin = Readable.from(chunks);
+        expect(await collect(fileInputs({ path: '-', format: 'lines', stdin })), JSON.stringify(text.slice(0, 200))).toEqual(expected(text));
+        const path = await file(`random-${run}.txt`, text);
+        expect(await countLines(path)).toBe(expected(text).length);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 
