@@ -127,10 +127,15 @@ const noop = (): void => undefined;
  * of a long first run (`serve` under load for a minute; for days, a fortiori) lacked the start-up
  * code every later start needs: `serve`'s shrank from 2.4 to 1.3 MB and its starts cost ~75 ms
  * more CPU, for good, since a hit never rewrites (docs/performance.md, "Cold start: what the
- * first run leaves"). A cached lookup and a 10,000-miss run have 0 and 1 full GCs before exit, so
- * they still write at exit, with everything they compiled; at the second, a longer run has
- * started up and done some of its work (the first full GC can fall during start-up), three GCs
- * short of any flush.
+ * first run leaves"). A cached lookup has no full GC before exit, so it still writes at exit, with
+ * everything it compiled (the cold-start bench's cache is unchanged); a first run of 10,000 misses
+ * has one or two, so it writes at exit or near its end. At the second, a longer run has started
+ * up and done some of its work (the first full GC can fall during start-up), and nothing can
+ * have been flushed yet: that takes six. What such a cache lacks (the end of the run, e.g. the
+ * shutdown of `serve`) is compiled when a start needs it: not measurable (3 runs of
+ * bench/code-cache-first-run.mjs). Later (the fourth GC) or keeping the bytecode until exit
+ * (`--no-flush-bytecode` set at run time, put back before writing) measured the same, with less
+ * margin or a V8 flag changed under a running isolate, which Node documents as unsafe.
  */
 export const SAVE_AFTER_MAJOR_GCS = 2;
 /** `perf_hooks.constants.NODE_PERFORMANCE_GC_MAJOR`: read from the global observer's entries without loading `node:perf_hooks` on every start. */
