@@ -12,7 +12,7 @@ import { createRequire, Module } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import envPaths from 'env-paths';
-import { compileWithCodeCache } from './code-cache.js';
+import { compileWithCodeCache, saveAtExitOrBeforeFlush } from './code-cache.js';
 import { COMMAND_NAMES } from './command-names.js';
 
 /** Set by scripts/bundle.mjs: the script's file name in dist/ and its content hash. */
@@ -46,7 +46,8 @@ function compile(): (...args: unknown[]) => void {
     return compiler.exports as (...args: unknown[]) => void;
   }
   const compiled = compileWithCodeCache({ source, filename, key: X_ENRICH_SCRIPT.hash, dir, variant: command });
-  if (compiled.cache === 'miss') process.once('exit', compiled.save);
+  // At exit, or earlier in a long run, before V8 flushes the start-up code from memory.
+  saveAtExitOrBeforeFlush(compiled);
   return compiled.script.runInThisContext() as (...args: unknown[]) => void;
 }
 

@@ -1,8 +1,10 @@
 import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { codeCacheFile, compileWithCodeCache } from './code-cache.js';
+import { codeCacheFile, compileWithCodeCache, SAVE_AFTER_MAJOR_GCS, saveAtExitOrBeforeFlush } from './code-cache.js';
 
 // The processes that really start from a cache are in test/e2e/code-cache.e2e.test.ts; here one
 // process compiles small scripts, so each test's source is its own (V8 also keeps compiled
@@ -10,6 +12,12 @@ import { codeCacheFile, compileWithCodeCache } from './code-cache.js';
 let dir: string;
 let serial = 0;
 const source = (value: string): string => `(function () { return ${JSON.stringify(`${value} ${(serial += 1)} ${Math.random()}`)}; })`;
+
+// A full GC on demand: `--expose-gc` set now shows `gc` in contexts made after it.
+setFlagsFromString('--expose-gc');
+const fullGc = runInNewContext('gc') as () => void;
+/** Node reports a GC to its observers on a later turn of the event loop. */
+const gcReported = (): Promise<void> => new Promise((done) => setTimeout(done, 20));
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'x-enrich-code-cache-'));
@@ -112,5 +120,54 @@ describe('the V8 code cache', () => {
     const builds = new Set((await readdir(dir)).map((name) => name.slice(0, name.indexOf('-'))));
     expect([...builds].sort()).toEqual(['current', 'old3', 'old4']);
     expect((await stat(codeCacheFile({ dir, key: 'old4', variant: 'serve' })!)).isFile()).toBe(true);
+  });
+
+  describe('when a miss writes its cache', () => {
+    it("writes it after the given number of full GCs, before exit (a long run's start-up code would be flushed from memory by then)", async () => {
+      const text = source('long run');
+      const exitListeners = process.listenerCount('exit');
+      const compiled = compileWithCodeCache({ source: text, filename: 'a.js', key: 'gc', dir, variant: 'serve' });
+      saveAtExitOrBeforeFlush(compiled, 2);
+      expect(process.listenerCount('exit')).toBe(exitListeners + 1);
+      fullGc();
+      await gcReported();
+      expect(await readdir(dir)).toEqual([]);
+      fullGc();
+      await vi.waitFor(async () => expect(await readdir(dir)).toEqual([codeCacheFile({ dir: '', key: 'gc', variant: 'serve' })]));
+      // Written once: no exit listener left, and more GCs write nothing.
+      expect(process.listenerCount('exit')).toBe(exitListeners);
+      const written = await stat(codeCacheFile({ dir, key: 'gc', variant: 'serve' })!);
+      fullGc();
+      await gcReported();
+      expect((await stat(codeCacheFile({ dir, key: 'gc', variant: 'serve' })!)).mtimeMs).toBe(written.mtimeMs);
+      expect(compileWithCodeCache({ source: text, filename: 'a.js', key: 'gc', dir, variant: 'serve' }).cache).toBe('hit');
+    });
+
+    it('waits for exit when the run has fewer full GCs (a short run: everything it compiled is still there)', async () => {
+      expect(SAVE_AFTER_MAJOR_GCS).toBeGreaterThan(1);
+      const exitListeners = process.listenerCount('exit');
+      const compiled = compileWithCodeCache({ source: source('short run'), filename: 'a.js', key: 'exit', dir });
+      const save = vi.spyOn(compiled, 'save');
+      saveAtExitOrBeforeFlush(compiled);
+      fullGc();
+      await gcReported();
+      expect(save).not.toHaveBeenCalled();
+      const listener = process.listeners('exit').at(-1)!;
+      expect(process.listenerCount('exit')).toBe(exitListeners + 1);
+      // What exit would run (emitting 'exit' here would end the test runner's own listeners too).
+      listener.call(process, 0);
+      expect(save).toHaveBeenCalledTimes(1);
+      expect(process.listenerCount('exit')).toBe(exitListeners);
+      expect(await readdir(dir)).toEqual([codeCacheFile({ dir: '', key: 'exit' })]);
+    });
+
+    it('does nothing on a hit or with the cache off', () => {
+      const text = source('hit');
+      compileWithCodeCache({ source: text, filename: 'a.js', key: 'hit', dir }).save();
+      const exitListeners = process.listenerCount('exit');
+      saveAtExitOrBeforeFlush(compileWithCodeCache({ source: text, filename: 'a.js', key: 'hit', dir }));
+      saveAtExitOrBeforeFlush(compileWithCodeCache({ source: text, filename: 'a.js', key: 'hit', dir: undefined }));
+      expect(process.listenerCount('exit')).toBe(exitListeners);
+    });
   });
 });

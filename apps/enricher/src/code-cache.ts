@@ -36,13 +36,14 @@ export interface CodeCacheOptions {
 
 export interface CachedScript {
   script: vm.Script;
-  /** `hit`: compiled from the cache; `miss`: no usable cache (call `save` at exit); `off`: no directory. */
+  /** `hit`: compiled from the cache; `miss`: no usable cache (call `save`, see saveAtExitOrBeforeFlush); `off`: no directory. */
   cache: 'hit' | 'miss' | 'off';
   /** The cache file. */
   file?: string;
   /**
-   * On a miss, writes the cache of everything V8 has compiled of the script so far; a no-op
-   * otherwise. Never throws. Called at exit, it includes the functions the run compiled lazily.
+   * On a miss, writes the cache of everything V8 has compiled of the script so far (and still
+   * holds: see SAVE_AFTER_MAJOR_GCS); a no-op otherwise, and after the first call. Never throws.
+   * Called late, it includes the functions the run compiled lazily.
    */
   save(): void;
 }
@@ -118,11 +119,56 @@ function removeOtherBuilds(dir: string, key: string): void {
 const noop = (): void => undefined;
 
 /**
+ * A miss's cache is written at exit, or once the run has been through this many full (major)
+ * garbage collections, whichever comes first. V8 flushes the bytecode of a function that has not
+ * run during its last few full GCs (`--flush-bytecode`, on by default; `--bytecode-old-age=5`: in
+ * V8 11.3 a function that ran before the first was flushed at the sixth, measured here), and
+ * `createCachedData()` holds only functions that still have bytecode. So a cache written at exit
+ * of a long first run (`serve` under load for a minute; for days, a fortiori) lacked the start-up
+ * code every later start needs: `serve`'s shrank from 2.4 to 1.3 MB and its starts cost ~75 ms
+ * more CPU, for good, since a hit never rewrites (docs/performance.md, "Cold start: what the
+ * first run leaves"). A cached lookup has no full GC before exit, so it still writes at exit, with
+ * everything it compiled (the cold-start bench's cache is unchanged); a first run of 10,000 misses
+ * has one or two, so it writes at exit or near its end. At the second, a longer run has started
+ * up and done some of its work (the first full GC can fall during start-up), and nothing can
+ * have been flushed yet: that takes six. What such a cache lacks (the end of the run, e.g. the
+ * shutdown of `serve`) is compiled when a start needs it: not measurable (3 runs of
+ * bench/code-cache-first-run.mjs). Later (the fourth GC) or keeping the bytecode until exit
+ * (`--no-flush-bytecode` set at run time, put back before writing) measured the same, with less
+ * margin or a V8 flag changed under a running isolate, which Node documents as unsafe.
+ */
+export const SAVE_AFTER_MAJOR_GCS = 2;
+/** `perf_hooks.constants.NODE_PERFORMANCE_GC_MAJOR`: read from the global observer's entries without loading `node:perf_hooks` on every start. */
+const GC_MAJOR = 4;
+
+/**
+ * On a miss, writes the cache at exit or after `majorGcs` full GCs, whichever comes first (see
+ * SAVE_AFTER_MAJOR_GCS); does nothing on a hit or with the cache off. The GC observer costs only
+ * the first run, and is gone once the cache is written.
+ */
+export function saveAtExitOrBeforeFlush(cached: CachedScript, majorGcs = SAVE_AFTER_MAJOR_GCS): void {
+  if (cached.cache !== 'miss') return;
+  let seen = 0;
+  // Node delivers GC entries on the next turn of the event loop, so a busy loop may see several at once.
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) if ((entry as { detail?: { kind?: number } }).detail?.kind === GC_MAJOR) seen += 1;
+    if (seen >= majorGcs) save();
+  });
+  const save = (): void => {
+    observer.disconnect();
+    process.off('exit', save);
+    cached.save();
+  };
+  process.once('exit', save);
+  observer.observe({ entryTypes: ['gc'] });
+}
+
+/**
  * Compiles `source` with the cached code when there is a valid cache for this key (a damaged or
  * foreign file is rejected, by its digest or by V8, and counts as a miss). On a miss, `save()`
- * writes a new one: called at exit, V8 has compiled the functions the run called by then (it
- * compiles lazily) and the cache holds them too, which a cache taken right after compiling
- * would not (docs/performance.md measures both).
+ * writes a new one: called late (saveAtExitOrBeforeFlush), V8 has compiled the functions the run
+ * called by then (it compiles lazily) and the cache holds them too, which a cache taken right
+ * after compiling would not (docs/performance.md measures both).
  */
 export function compileWithCodeCache(options: CodeCacheOptions): CachedScript {
   const file = codeCacheFile(options);
