@@ -159,3 +159,63 @@ describe('instance gauges from the engine\'s synchronous stats', () => {
     expect(text).not.toMatch(/x_enrich_rate_limit_remaining\{instance="local"/);
   });
 });
+
+describe('lookup metrics kept per kind of lookup event', () => {
+  it("export what prom-client's own Counter and Histogram do, across alternating labels, scrapes and resets", async () => {
+    const { Counter, Histogram, Registry } = await import('prom-client');
+    const metrics = createServiceMetrics(async () => []);
+    const reference = new Registry();
+    const buckets = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+    const lookups = new Counter({ name: 'x_enrich_lookups_total', help: 'Result records produced, by instance, observable type, status and cache hit.', labelNames: ['instance', 'type', 'status', 'cache'], registers: [reference] });
+    const hits = new Counter({ name: 'x_enrich_cache_hits_total', help: 'Lookups answered from the cache.', labelNames: ['instance'], registers: [reference] });
+    const durations = new Histogram({ name: 'x_enrich_lookup_duration_seconds', help: 'Time to produce one record (cache hits included).', labelNames: ['instance', 'cache'], buckets, registers: [reference] });
+    const feed = (count: number, seed: number) => {
+      for (let i = 0; i < count; i += 1) {
+        const n = i * 7 + seed;
+        // Strings made anew (not the same objects), so equal labels are found by value too.
+        const instance = ['vt3', 'vt2', 'http'][n % 3] as string;
+        const observableType = `${['ipv4', 'domain'][(n >> 1) % 2]}`;
+        const status = ['ok', 'ok', 'not_found', 'error'][(n >> 2) % 4] as string;
+        const cacheHit = n % 5 !== 0;
+        const durationMs = (n % 11) * 0.37;
+        metrics.onEvent({ type: 'lookup', instance, observableType, status, cacheHit, durationMs } as EnricherEvent);
+        lookups.inc({ instance, type: observableType, status, cache: cacheHit ? 'hit' : 'miss' });
+        if (cacheHit) hits.inc({ instance });
+        durations.observe({ instance, cache: cacheHit ? 'hit' : 'miss' }, durationMs / 1000);
+      }
+    };
+    const names = ['x_enrich_lookups_total', 'x_enrich_cache_hits_total', 'x_enrich_lookup_duration_seconds'];
+    const round = (line: string) => line.replace(/ ([\d.e+-]+)$/, (_, value: string) => ` ${Number(Number(value).toPrecision(12))}`);
+    const lines = (text: string) => text.split('\n').filter((line) => names.some((name) => line.startsWith(name))).map(round).sort();
+    const compare = async () => {
+      const ours = lines(await metrics.registry.metrics());
+      expect(ours).toEqual(lines(await reference.metrics()));
+      return ours;
+    };
+    feed(40, 0);
+    expect((await compare()).length).toBeGreaterThan(20);
+    feed(25, 3);
+    await compare();
+    // A reset between two events of the same kind: the second is counted in the new series.
+    metrics.registry.resetMetrics();
+    reference.resetMetrics();
+    feed(1, 1);
+    feed(1, 1);
+    await compare();
+    feed(60, 2);
+    await compare();
+  });
+
+  it('counts every kind of lookup when more kinds are seen than it keeps', async () => {
+    const metrics = createServiceMetrics(async () => []);
+    for (let round = 0; round < 2; round += 1) {
+      for (let i = 0; i < 50; i += 1) metrics.onEvent({ type: 'lookup', instance: `p${i}`, observableType: 'ipv4', status: 'ok', cacheHit: true, durationMs: 0.01 });
+    }
+    const text = await metrics.registry.metrics();
+    for (let i = 0; i < 50; i += 1) {
+      expect(text).toContain(`x_enrich_lookups_total{instance="p${i}",type="ipv4",status="ok",cache="hit"} 2`);
+      expect(text).toContain(`x_enrich_cache_hits_total{instance="p${i}"} 2`);
+      expect(text).toContain(`x_enrich_lookup_duration_seconds_count{instance="p${i}",cache="hit"} 2`);
+    }
+  });
+});

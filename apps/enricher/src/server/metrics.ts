@@ -147,6 +147,21 @@ function batchedHistogram(registry: Registry, name: string, help: string, labelN
   return Object.assign(observe, { series: (values: readonly string[]) => series.find(values), observeInto, version: () => series.version() });
 }
 
+/** The counter and histogram series one kind of lookup event adds to (`onEvent`). */
+interface LookupSeries {
+  instance: string;
+  observableType: string;
+  status: string;
+  cacheHit: boolean;
+  counted: { count: number };
+  /** x_enrich_cache_hits_total's series of the instance, for a hit. */
+  hits: { count: number } | undefined;
+  timed: HistogramSeries;
+}
+
+// A service sees a few instances x a few observable types x a few statuses.
+const MAX_LOOKUP_SERIES_KEPT = 32;
+
 export interface ServiceMetrics {
   readonly registry: Registry;
   /** Feed core's `onEvent` here. */
@@ -233,16 +248,49 @@ export function createServiceMetrics(instances: InstanceSource, sharedStores: ()
   // The counter and histogram series of the last (route, method, status): a service's requests
   // repeat them, and finding them by label is a Map per label and a status string per request.
   let lastRequest: { route: string; method: string; statusCode: number; version: number; counted: { count: number }; timed: HistogramSeries } | undefined;
+  // The series of each (instance, observable type, status, hit) seen, as for the requests, but
+  // several at once: a call's lookups alternate between instances (vt3, vt2, vt3, ...), so the
+  // last one alone would always miss. Found by comparing the event's strings (the engine's own,
+  // the same string objects every time) along a short list rather than a Map per label and an
+  // array of label values per event; the list starts again after a reset of the histogram, and
+  // when it is long (an unusual spread of types and statuses) it is cleared, not searched further.
+  let lookupsSeen: LookupSeries[] = [];
+  let lookupsVersion = observeLookup.version();
+  const lookupSeries = (instance: string, observableType: string, status: string, cacheHit: boolean): LookupSeries => {
+    if (lookupsVersion !== observeLookup.version()) {
+      lookupsSeen = [];
+      lookupsVersion = observeLookup.version();
+    }
+    for (let i = 0; i < lookupsSeen.length; i++) {
+      const seen = lookupsSeen[i] as LookupSeries;
+      if (seen.instance === instance && seen.observableType === observableType && seen.status === status && seen.cacheHit === cacheHit) return seen;
+    }
+    const cache = cacheHit ? 'hit' : 'miss';
+    const series: LookupSeries = {
+      instance,
+      observableType,
+      status,
+      cacheHit,
+      counted: countLookup.series([instance, observableType, status, cache]),
+      hits: cacheHit ? countCacheHit.series([instance]) : undefined,
+      timed: observeLookup.series([instance, cache]),
+    };
+    if (lookupsSeen.length >= MAX_LOOKUP_SERIES_KEPT) lookupsSeen = [];
+    lookupsSeen.push(series);
+    return series;
+  };
 
   return {
     registry,
     onEvent(event) {
       switch (event.type) {
-        case 'lookup':
-          countLookup(event.instance, event.observableType, event.status, event.cacheHit ? 'hit' : 'miss');
-          if (event.cacheHit) countCacheHit(event.instance);
-          observeLookup(event.durationMs / 1000, event.instance, event.cacheHit ? 'hit' : 'miss');
+        case 'lookup': {
+          const series = lookupSeries(event.instance, event.observableType, event.status, event.cacheHit);
+          series.counted.count += 1;
+          if (series.hits !== undefined) series.hits.count += 1;
+          observeLookup.observeInto(series.timed, event.durationMs / 1000);
           break;
+        }
         case 'upstream':
           // A successful call has no error code: no `code` label at all rather than `code=""`.
           upstreamCalls.inc(event.ok ? { instance: event.instance, outcome: 'ok' } : { instance: event.instance, outcome: 'error', code: event.errorCode ?? 'unknown' });

@@ -130,4 +130,58 @@ describe('createAnswerSerializer', () => {
     const sparse = { records: [hit(1), , hit(2)], summaries: [] }; // eslint-disable-line no-sparse-arrays
     expect(serialize(sparse)).toBe(JSON.stringify(sparse));
   });
+
+  it("reuses a summary's JSON per observable only while each of its values is the same, keys in the same order", () => {
+    const serialize = createAnswerSerializer();
+    const other = { type: 'domain', value: 'example.com' };
+    const summary = (over: Record<string, unknown> = {}, providers: Record<string, unknown> = { vt3: { status: 'ok', verdict: 'malicious', confidence: 0.9 }, vt2: { status: 'not_found', verdict: 'unknown', confidence: null } }) => ({
+      observable,
+      input: '8.8.8.8',
+      verdict: 'malicious',
+      decidedBy: ['vt3'],
+      providers,
+      ...over,
+    });
+    const check = (summaries: unknown[]) => {
+      const answer = { records: [], summaries };
+      const text = serialize(answer);
+      expect(text).toBe(JSON.stringify(answer));
+      return text;
+    };
+    const first = check([summary(), summary({ observable: other, input: 'example.com' })]);
+    // New objects, the same values: the same string (two observables, each kept).
+    expect(check([summary(), summary({ observable: other, input: 'example.com' })])).toBe(first);
+    const variants: unknown[] = [
+      summary({ input: '8[.]8.8.8' }),
+      summary({ verdict: 'benign' }),
+      summary({ decidedBy: [] }),
+      summary({ decidedBy: ['vt3', 'vt2'] }),
+      summary({ decidedBy: ['vt2'] }),
+      summary({ decidedBy: [, 'vt3'] }), // eslint-disable-line no-sparse-arrays
+      summary({ decidedBy: 'vt3' }),
+      summary({}, { vt3: { status: 'ok', verdict: 'malicious', confidence: 0.8 }, vt2: { status: 'not_found', verdict: 'unknown', confidence: null } }),
+      summary({}, { vt3: { status: 'ok', verdict: 'suspicious', confidence: 0.9 }, vt2: { status: 'not_found', verdict: 'unknown', confidence: null } }),
+      summary({}, { vt3: { status: 'error', verdict: 'malicious', confidence: 0.9 }, vt2: { status: 'not_found', verdict: 'unknown', confidence: null } }),
+      summary({}, { vt2: { status: 'not_found', verdict: 'unknown', confidence: null }, vt3: { status: 'ok', verdict: 'malicious', confidence: 0.9 } }),
+      summary({}, { vt3: { status: 'ok', verdict: 'malicious', confidence: 0.9 } }),
+      summary({}, { vt3: { verdict: 'malicious', status: 'ok', confidence: 0.9 }, vt2: { status: 'not_found', verdict: 'unknown', confidence: null } }),
+      summary({}, { vt3: { status: 'ok', verdict: 'malicious', confidence: 0.9, extra: 1 }, vt2: { status: 'not_found', verdict: 'unknown', confidence: null } }),
+      summary({}, { vt3: { status: 'ok', verdict: 'malicious', confidence: Number.NaN }, vt2: { status: 'not_found', verdict: 'unknown', confidence: null } }),
+      summary({}, { vt3: { status: 'ok', verdict: 'malicious', confidence: 0.9 }, vt4: { status: 'not_found', verdict: 'unknown', confidence: null } }),
+      { verdict: 'malicious', observable, input: '8.8.8.8', decidedBy: ['vt3'], providers: {} },
+      { ...summary(), note: 'x' },
+    ];
+    // Each variant after the kept one and the kept one again after it: the bytes JSON.stringify makes.
+    for (const variant of variants) {
+      check([variant]);
+      check([summary()]);
+      check([variant, variant]);
+    }
+    // An input that is an object (not the engine's) is written anew every time, even when the same object changed.
+    const input = { raw: '8.8.8.8' };
+    check([summary({ input })]);
+    input.raw = '1.1.1.1';
+    check([summary({ input })]);
+    expect(check([summary(), summary({ observable: other, input: 'example.com' })])).toBe(first);
+  });
 });

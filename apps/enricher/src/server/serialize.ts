@@ -50,6 +50,17 @@ interface Prefix {
   whole?: { hit: unknown; storedAt: unknown; ageSeconds: unknown; fetchedAt: unknown; json: string };
 }
 
+/** A summary's values as last written, and its JSON (`keptSummary`). */
+interface KeptSummary {
+  input: unknown;
+  verdict: unknown;
+  decidedBy: unknown[];
+  providers: Array<{ name: string; status: unknown; verdict: unknown; confidence: unknown }>;
+  json: string;
+}
+
+const isPrimitive = (value: unknown): boolean => value === null || (typeof value !== 'object' && typeof value !== 'function');
+
 const hasKeys = (value: object, keys: readonly string[]): boolean => {
   const own = Object.keys(value);
   if (own.length !== keys.length) return false;
@@ -176,9 +187,71 @@ export function createAnswerSerializer(): (answer: unknown) => string {
     return `{"hit":${hit},"storedAt":${storedAt},"ageSeconds":${ageSeconds}}`;
   };
 
+  /**
+   * The last summary written per observable object, and its JSON: a cached observable asked
+   * again gives a summary of the same observable, input, verdict, deciders and per-provider
+   * entries (new objects, the same values), whose JSON is then the string kept rather than one
+   * built again and compared, character by character, with the last answer's.
+   */
+  const summaries = new WeakMap<object, KeptSummary>();
+
+  /** The kept JSON of a summary whose every value is === the kept one's, keys in the same order. */
+  const keptSummary = (value: Record<string, unknown>): KeptSummary | undefined => {
+    const observable = value.observable;
+    if (observable === null || typeof observable !== 'object') return undefined;
+    const kept = summaries.get(observable);
+    if (kept === undefined || kept.input !== value.input || kept.verdict !== value.verdict) return undefined;
+    const { decidedBy, providers } = value;
+    if (!Array.isArray(decidedBy) || decidedBy.length !== kept.decidedBy.length) return undefined;
+    for (let i = 0; i < decidedBy.length; i++) if (!(i in decidedBy) || decidedBy[i] !== kept.decidedBy[i]) return undefined;
+    if (!isPlainObject(providers)) return undefined;
+    const names = Object.keys(providers);
+    if (names.length !== kept.providers.length) return undefined;
+    for (let i = 0; i < names.length; i++) {
+      const was = kept.providers[i] as KeptSummary['providers'][number];
+      const entry = providers[names[i] as string];
+      if (names[i] !== was.name || !isPlainObject(entry) || !hasKeys(entry, SUMMARY_PROVIDER_KEYS)) return undefined;
+      if (entry.status !== was.status || entry.verdict !== was.verdict || entry.confidence !== was.confidence) return undefined;
+    }
+    return kept;
+  };
+
   /** A summary from its template, or JSON.stringify's output for anything of another shape. */
   const summary = (value: unknown): string | undefined => {
     if (!isPlainObject(value) || !hasKeys(value, SUMMARY_KEYS)) return JSON.stringify(value);
+    const kept = keptSummary(value);
+    if (kept !== undefined) return kept.json;
+    const text = templatedSummary(value);
+    const observable = value.observable;
+    const { decidedBy, providers } = value;
+    // Kept only for what keptSummary can check again: an observable object, decidedBy an array,
+    // providers a plain object, and primitives elsewhere (an object could change while ===).
+    if (
+      text !== undefined &&
+      observable !== null &&
+      typeof observable === 'object' &&
+      Array.isArray(decidedBy) &&
+      isPlainObject(providers) &&
+      isPrimitive(value.input) &&
+      isPrimitive(value.verdict) &&
+      Object.values(providers).every((entry) => isPlainObject(entry) && isPrimitive(entry.status) && isPrimitive(entry.verdict) && isPrimitive(entry.confidence))
+    ) {
+      summaries.set(observable, {
+        input: value.input,
+        verdict: value.verdict,
+        decidedBy: [...decidedBy],
+        providers: Object.keys(providers).map((name) => {
+          const entry = providers[name] as Record<string, unknown>;
+          return { name, status: entry.status, verdict: entry.verdict, confidence: entry.confidence };
+        }),
+        json: text,
+      });
+    }
+    return text ?? JSON.stringify(value);
+  };
+
+  /** A summary (SUMMARY_KEYS) from its template, or undefined when a part does not fit it. */
+  const templatedSummary = (value: Record<string, unknown>): string | undefined => {
     const { decidedBy, providers } = value;
     let decided: string | undefined = '[';
     if (Array.isArray(decidedBy)) {
@@ -210,7 +283,7 @@ export function createAnswerSerializer(): (answer: unknown) => string {
       perProvider = undefined;
     }
     const parts = [objectOrNull(value.observable), json(value.input), json(value.verdict)];
-    if (decided === undefined || perProvider === undefined || parts.includes(undefined)) return JSON.stringify(value);
+    if (decided === undefined || perProvider === undefined || parts.includes(undefined)) return undefined;
     return `{"observable":${parts[0]},"input":${parts[1]},"verdict":${parts[2]},"decidedBy":${decided},"providers":${perProvider}}`;
   };
 
