@@ -1,5 +1,6 @@
 import type { ResultRecord } from '@x/core';
 import type { OutputFormatter } from './enriched-item.js';
+import { CACHE_KEYS, hasKeys, RECORD_KEYS } from './record-shape.js';
 
 /** One result record per line (JSON Lines). Every line is complete, so a cut-off run is still valid. */
 export function formatJsonl(records: readonly ResultRecord[]): string {
@@ -12,18 +13,8 @@ export function createJsonlFormatter(): OutputFormatter {
   return { start: () => '', item: (item) => formatJsonl(item.records), end: () => '' };
 }
 
-// A result record's fields in the order the engine writes them (packages/core records.ts), and
-// those of the indicator entity a provider writes (the vt3 and vt2 mappings, provider-http).
-const RECORD_KEYS = ['observable', 'input', 'provider', 'status', 'verdict', 'confidence', 'reasons', 'extracted', 'entities', 'error', 'cache', 'fetchedAt'];
+// The fields of the indicator entity a provider writes (the vt3 and vt2 mappings, provider-http).
 const ENTITY_KEYS = ['type', 'name', 'observable', 'verdict', 'confidence', 'fields'];
-const CACHE_KEYS = ['hit', 'storedAt', 'ageSeconds'];
-
-const hasKeys = (value: object, keys: readonly string[]): boolean => {
-  const own = Object.keys(value);
-  if (own.length !== keys.length) return false;
-  for (let i = 0; i < keys.length; i++) if (own[i] !== keys[i]) return false;
-  return true;
-};
 
 /** An object JSON.stringify writes by its properties (no toJSON, whose result could depend on the key it is called with). */
 const isObjectJson = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !('toJSON' in value);

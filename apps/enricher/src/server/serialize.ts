@@ -15,12 +15,10 @@
  * then reuses its JSON up to `cache` (kept per outcome object, checked field by field): of the
  * bench's 4 KB answer, 3.5 -> 2.9 µs in a loop (docs/performance.md, serve3).
  */
+import { CACHE_KEYS, hasKeys, RECORD_KEYS } from '../output/record-shape.js';
+
 const SHARED_FIELDS = new Set(['observable', 'provider', 'reasons', 'extracted', 'entities']);
 
-// A result record's fields in the order the engine writes them (packages/core records.ts). A
-// record with exactly these keys is written from a template; anything else takes the generic path.
-const RECORD_KEYS = ['observable', 'input', 'provider', 'status', 'verdict', 'confidence', 'reasons', 'extracted', 'entities', 'error', 'cache', 'fetchedAt'];
-const CACHE_KEYS = ['hit', 'storedAt', 'ageSeconds'];
 const ANSWER_KEYS = ['records', 'summaries'];
 // An observable summary's fields, and those of its per-provider entries (records.ts summarize).
 const SUMMARY_KEYS = ['observable', 'input', 'verdict', 'decidedBy', 'providers'];
@@ -61,12 +59,6 @@ interface KeptSummary {
 
 const isPrimitive = (value: unknown): boolean => value === null || (typeof value !== 'object' && typeof value !== 'function');
 
-const hasKeys = (value: object, keys: readonly string[]): boolean => {
-  const own = Object.keys(value);
-  if (own.length !== keys.length) return false;
-  for (let i = 0; i < keys.length; i++) if (own[i] !== keys[i]) return false;
-  return true;
-};
 
 export function createAnswerSerializer(): (answer: unknown) => string {
   const fragments = new WeakMap<object, string>();
