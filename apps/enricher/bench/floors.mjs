@@ -1,7 +1,7 @@
 // Floors for `pnpm bench`: the least any program could spend on the same work on this machine,
 // each run as its own process (as x-enrich is) so neither shares an event loop with the simulator
 // or the load generator. Usage: node bench/floors.mjs <floor> [args...]; prints one JSON line.
-//   http <v3Url> <apiKey> <count> <concurrency>  GET count distinct IPv4 objects over keep-alive sockets
+//   http <v3Url> <apiKey> <count> <concurrency> [firstOctet=11]  GET count distinct IPv4 objects (firstOctet.x.y.z) over keep-alive sockets
 //   json <file.jsonl>                             JSON.parse + JSON.stringify of every record in file
 //   fastify <bodyFile>                            a bare fastify POST route answering the body; prints its URL
 import { Agent, request } from 'node:http';
@@ -12,7 +12,7 @@ const [floor, ...args] = process.argv.slice(2);
 
 /** The bare client: node:http, one keep-alive agent with one socket per concurrent request; parses
  * each body as x-enrich must. A 404 (the simulator's "not found" object) is an answer too. */
-async function http(v3Url, apiKey, count, concurrency) {
+async function http(v3Url, apiKey, count, concurrency, firstOctet = 11) {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const base = new URL(v3Url);
   const get = (path) =>
@@ -32,7 +32,7 @@ async function http(v3Url, apiKey, count, concurrency) {
     Array.from({ length: concurrency }, async () => {
       while (next < count) {
         const i = next++;
-        await get(`${base.pathname}/ip_addresses/11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+        await get(`${base.pathname}/ip_addresses/${firstOctet}.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
       }
     }),
   );
@@ -68,6 +68,6 @@ async function fastify(bodyFile) {
   return undefined;
 }
 
-const result = floor === 'http' ? await http(args[0], args[1], Number(args[2]), Number(args[3])) : floor === 'json' ? await json(args[0]) : floor === 'fastify' ? await fastify(args[0]) : undefined;
+const result = floor === 'http' ? await http(args[0], args[1], Number(args[2]), Number(args[3]), Number(args[4] ?? 11)) : floor === 'json' ? await json(args[0]) : floor === 'fastify' ? await fastify(args[0]) : undefined;
 if (result) console.log(JSON.stringify(result));
 else if (floor !== 'fastify') throw new Error(`unknown floor: ${floor}`);
