@@ -36,8 +36,12 @@ export const zRelationshipName = z.string().refine((name) => ALL_RELATIONSHIPS.i
   message: `unknown relationship; known: ${ALL_RELATIONSHIPS.join(', ')}`,
 });
 
+const NO_NAMES: readonly string[] = [];
+
 /** The relationships of `names` that apply to an object type (the others are skipped for it). */
-export function relationshipsFor(objectType: V3ObjectType, names: readonly string[]): string[] {
+export function relationshipsFor(objectType: V3ObjectType, names: readonly string[]): readonly string[] {
+  // None asked for (the default): nothing to filter on every lookup.
+  if (names.length === 0) return NO_NAMES;
   const valid = V3_RELATIONSHIPS[objectType];
   return names.filter((name) => valid.includes(name));
 }

@@ -35,8 +35,7 @@ export class VirusTotalV3Provider implements EnrichmentProvider {
     const lookup = lookupFor(observable);
     const { relationships, relatedObjects, extract, ruleText, maliceRules } = this.options;
     // Relationship descriptors come with the object: still one request, one unit of quota.
-    // Without relationships or related objects asked for (the default), nothing to filter per lookup.
-    const names = relationships.length === 0 ? NONE : relationshipsFor(lookup.objectType, relationships);
+    const names = relationshipsFor(lookup.objectType, relationships);
     const answer = await this.client.getObject(lookup.collection, lookup.id, context, names);
     if (!answer.found) {
       return {
@@ -51,6 +50,7 @@ export class VirusTotalV3Provider implements EnrichmentProvider {
     if (stale && this.options.reanalyseStale && (lookup.objectType === 'file' || lookup.objectType === 'url')) return this.reanalyse(observable, lookup, stale, answer.body, context);
     // Related objects in full and YARA rule text: one more request each, only when asked for
     // (relatedObjects, yaraRulesets); the object is then mapped again with what they brought.
+    // Without related objects asked for (the default), nothing to filter per lookup.
     const wanted = relatedObjects.length === 0 ? NONE : relatedObjects.filter(({ name }) => relationshipsFor(lookup.objectType, [name]).length > 0);
     const rulesetIds = yaraRulesetIds(outcome.extracted.crowdsourced, this.options.yaraRulesets);
     if (wanted.length > 0 || rulesetIds.length > 0) {

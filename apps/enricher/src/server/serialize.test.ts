@@ -182,6 +182,11 @@ describe('createAnswerSerializer', () => {
     check([summary({ input })]);
     input.raw = '1.1.1.1';
     check([summary({ input })]);
+    // Likewise a decidedBy entry that is an object: the same array entry changed in place is written anew.
+    const decider = { name: 'vt3' };
+    check([summary({ decidedBy: [decider] })]);
+    decider.name = 'vt2';
+    check([summary({ decidedBy: [decider] })]);
     expect(check([summary(), summary({ observable: other, input: 'example.com' })])).toBe(first);
   });
 });

@@ -59,7 +59,6 @@ interface KeptSummary {
 
 const isPrimitive = (value: unknown): boolean => value === null || (typeof value !== 'object' && typeof value !== 'function');
 
-
 export function createAnswerSerializer(): (answer: unknown) => string {
   const fragments = new WeakMap<object, string>();
   const quoted = new Map<string, string>();

@@ -426,10 +426,9 @@ export function createEnricher(options: EnricherOptions): Enricher {
         }
       };
       // The first worker goes on from the input that stopped the synchronous run.
-      const handover = first;
-      const firstWorker = handover
+      const firstWorker = first
         ? async (): Promise<void> => {
-            await handover;
+            await first;
             await worker();
           }
         : worker;
