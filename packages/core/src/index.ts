@@ -56,6 +56,7 @@ export { cacheKey } from './cache/cache-key.js';
 // --- HTTP (core-B) -----------------------------------------------------------------
 export { createHttpClient, type HttpClientOptions } from './http/http-client.js';
 export { isLoopbackHost } from './http/loopback.js';
+export { parseJsonWithout } from './http/json-without.js';
 export type {
   HttpCallInfo,
   HttpClient,

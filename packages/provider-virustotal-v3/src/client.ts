@@ -2,6 +2,15 @@ import type { HttpClient, UpstreamCallContext, UpstreamClient, UpstreamDefinitio
 import { parseV3Error, type V3Collection } from './mapping.js';
 import type { VirusTotalV3Options } from './options.js';
 
+/**
+ * Members of an object this provider never reads (no field, group, rule or relationship does):
+ * `last_analysis_results`, one entry per engine, ~85 % of an object's bytes. Core's upstream
+ * client leaves them out of the parsed body unless a lookup asked for the raw response
+ * (`UpstreamRequestOptions.unread`); mapping.test.ts holds every capture to the same output.
+ */
+export const UNREAD_MEMBERS: readonly string[] = ['last_analysis_results'];
+const UNREAD = { unread: UNREAD_MEMBERS };
+
 /** What a lookup found: the object body, or VirusTotal's NotFoundError. */
 export type V3LookupAnswer = { found: true; body: unknown } | { found: false; upstreamCode: string; message: string | undefined };
 
@@ -49,12 +58,12 @@ export class VirusTotalV3Client {
   getObject(collection: V3Collection, id: string, context: UpstreamCallContext, relationships: readonly string[] = []): Promise<V3LookupAnswer> {
     // `?relationships=a,b` adds their descriptors to the object: still one request, one unit of quota.
     // A `.then`, not an async function: one promise and async frame fewer on every miss.
-    return this.api.get([collection, id], context, relationships.length ? { query: { relationships: relationships.join(',') } } : undefined).then(found);
+    return this.api.get([collection, id], context, relationships.length ? { query: { relationships: relationships.join(',') }, ...UNREAD } : UNREAD).then(found);
   }
 
   /** `GET /<collection>/<id>/<relationship>?limit=N`: one page of the related objects in full (one request). */
   async getRelated(collection: V3Collection, id: string, relationship: string, limit: number, context: UpstreamCallContext): Promise<V3LookupAnswer> {
-    return found(await this.api.get([collection, id, relationship], context, { query: { limit } }));
+    return found(await this.api.get([collection, id, relationship], context, { query: { limit }, ...UNREAD }));
   }
 
   /** `GET /yara_rulesets/<id>`: one crowdsourced YARA ruleset with its rule text (one request). */

@@ -204,4 +204,28 @@ describe('through the engine, with its own secret redaction switched off', () =>
       await enricher.close();
     }
   });
+
+  it('a lookup asking for the raw response gets the whole body; one that does not gets the same record without it', async () => {
+    const { createEnricher, zProviderInstanceConfig, zProviderManifest } = await import('@x/core');
+    const { default: plugin } = await import('./plugin.js');
+    const manifest = zProviderManifest.parse(plugin.manifest);
+    const options = { apiKey: API_KEY, baseUrl: server.baseUrl };
+    const enricher = createEnricher({
+      providers: [{ name: 'vt3', plugin, manifest, options: zVirusTotalV3Options.parse(options), config: zProviderInstanceConfig.parse({ use: manifest.packageName, options, rateLimit: false, cache: false }) }],
+      cacheStore: false,
+      logger,
+    });
+    try {
+      const observable = { type: 'domain', value: 'virustotal.com' } as const;
+      const [withRaw] = (await enricher.enrich([observable], { includeRaw: true })).records;
+      const [plain] = (await enricher.enrich([observable])).records;
+      expect(withRaw!.raw).toEqual(loadFixture('domain_virustotal.com_benign'));
+      expect(JSON.stringify(withRaw!.raw)).toContain('"last_analysis_results"');
+      expect(plain!.raw).toBeUndefined();
+      const { raw: _raw, fetchedAt: _a, durationMs: _b, ...rest } = withRaw!;
+      expect(plain).toMatchObject({ ...rest, status: 'ok' });
+    } finally {
+      await enricher.close();
+    }
+  });
 });

@@ -1,9 +1,12 @@
-import type { Observable, ObservableType, ProviderOutcome } from '@x/core';
+import { readFileSync } from 'node:fs';
+import { parseJsonWithout, type Observable, type ObservableType, type ProviderOutcome } from '@x/core';
 import { startSimulator } from '@x/virustotal-simulator';
 import { describe, expect, it } from 'vitest';
 import { attributesOf, fixtureNames, loadFixture } from '../test/load-fixture.js';
-import { DEFAULT_MALICE_RULES, GTI_PREFERRED_MALICE_RULES } from './malice-rules.js';
-import { extractFields, mapV3Object, parseV3Object, popularThreatName, shapeCheck, unixToIso, type V3Lookup, type V3Object } from './mapping.js';
+import { UNREAD_MEMBERS } from './client.js';
+import { EXTRACT_GROUPS } from './depth.js';
+import { DEFAULT_MALICE_RULES, GTI_PREFERRED_MALICE_RULES, type MaliceRule } from './malice-rules.js';
+import { extractFields, mapV3Object, parseV3Object, popularThreatName, shapeCheck, unixToIso, type DepthMapping, type V3Lookup, type V3Object } from './mapping.js';
 
 // The shape check returns the body's own object where zod would return its copy (with zod's key
 // order). These tests hold the two paths to the same output: every captured fixture, objects
@@ -238,6 +241,34 @@ describe('shapeCheck against zod, byte for byte', () => {
       expect(compared).toBeGreaterThan(100);
     } finally {
       await sim.close();
+    }
+  });
+});
+
+describe('the members vt3 leaves unread (UNREAD_MEMBERS)', () => {
+  // Core leaves them out of the parsed body when no lookup wants the raw response: every capture
+  // must map to the same outcome either way, with every extract group and with the rules that
+  // read the extra facts (what the provider reads at most).
+  const everything: DepthMapping = { extract: EXTRACT_GROUPS, ruleText: true, relationships: true };
+  const outcome = (observable: Observable, body: unknown, rules: readonly MaliceRule[], depth: DepthMapping): string => {
+    try {
+      const { raw: _raw, ...rest } = mapV3Object(observable, body, rules, depth) as ProviderOutcome & { raw?: unknown };
+      return JSON.stringify(rest);
+    } catch (error) {
+      return `throws ${(error as Error).message}`;
+    }
+  };
+
+  it.each(objectFixtures)('%s: the same outcome without them', (name) => {
+    const capture = loadFixture(name);
+    // The capture's own text (its spacing), wrapped as the API answers when it was saved without `data`.
+    const file = readFileSync(new URL(`../test/fixtures/${name}.json`, import.meta.url), 'utf8');
+    const text = 'data' in capture ? file : `{"data":${file}}`;
+    const observable = observableOf(attributesOf(capture));
+    const without = parseJsonWithout(text, UNREAD_MEMBERS);
+    expect(JSON.stringify(without)).not.toContain('"last_analysis_results"');
+    for (const rules of [DEFAULT_MALICE_RULES, GTI_PREFERRED_MALICE_RULES]) {
+      for (const depth of [{}, everything]) expect(outcome(observable, without, rules, depth)).toBe(outcome(observable, JSON.parse(text), rules, depth));
     }
   });
 });

@@ -38,6 +38,14 @@ export interface EnrichContext {
    * nothing for it then.
    */
   readonly trace?: (step: TraceStep) => void;
+  /**
+   * False while no lookup that could receive this call's outcome asked for the raw response
+   * (`includeRaw`): the engine then drops `raw`, and core's upstream client leaves a request's
+   * `unread` members out of the parsed body. Read it when the answer arrives, not before (a
+   * lookup asking for raw may join the call meanwhile). Absent (contexts built by hand): treat
+   * the raw response as wanted.
+   */
+  readonly rawWanted?: boolean;
 }
 
 /** One step of a traced lookup, as a provider reports it. `detail` is plain JSON data, with secrets redacted. */

@@ -233,6 +233,30 @@ describe('status classification', () => {
     handler = (_req, res) => void res.writeHead(204).end();
     expect(await upstream().get(['a'], context())).toMatchObject({ status: 204, body: undefined });
   });
+
+  it('leaves the unread members out of a 2xx body only while the raw response is not wanted', async () => {
+    const body = { data: { attributes: { last_analysis_results: { Engine: { category: 'harmless' } }, reputation: 3 } }, meta: { last_analysis_results: [] } };
+    handler = (_req, res) => json(res, 200, body);
+    const api = upstream();
+    const unread = ['last_analysis_results'];
+    const notWanted = { ...context(), rawWanted: false };
+    expect((await api.get(['a'], notWanted, { unread })).body).toEqual({ data: { attributes: { reputation: 3 } }, meta: {} });
+    // Wanted, or not said (a context built by hand): the whole body.
+    expect((await api.get(['a'], { ...context(), rawWanted: true }, { unread })).body).toEqual(body);
+    expect((await api.get(['a'], context(), { unread })).body).toEqual(body);
+    // The engine's context reads the engine's answer live, when the body arrives.
+    let keepsRaw = false;
+    const live = contextFor(undefined, captureLogger(), new AbortController().signal, undefined, () => keepsRaw);
+    expect((await api.get(['a'], live, { unread })).body).toEqual({ data: { attributes: { reputation: 3 } }, meta: {} });
+    keepsRaw = true;
+    expect((await api.get(['a'], live, { unread })).body).toEqual(body);
+    // A body that is not JSON around the cut still fails; a name JSON could escape is refused before sending.
+    handler = (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"last_analysis_results":{},"x":');
+    expect((await failure(api.get(['a'], notWanted, { unread }))).kind).toBe('bad_response');
+    const sent = arrivals.length;
+    await expect(api.get(['a'], notWanted, { unread: ['a"b'] })).rejects.toThrow(/unread member names/);
+    expect(arrivals.length).toBe(sent);
+  });
 });
 
 describe('bodies, network failures and timeouts', () => {

@@ -8,6 +8,7 @@ import type { RateLimitGrant, RateLimiter } from '../contract/rate-limit-store.j
 import { abortWatchOf } from '../resilience/attempt-timeout.js';
 import { CORE_VERSION } from '../version.js';
 import { badBodyError, parseCommonError, parseRetryAfter, ruleFor, safeErrorBody, statusError, transportError, type RequestLabel } from './classify.js';
+import { assertPlainName, parseJsonWithout } from './json-without.js';
 import { baseUrlPrefix, encodePath, encodeQuery } from './request-url.js';
 import { AxiosTransport, NodeTransport, proxyFromEnv, TransportFailure, type Exchange, type RawAnswer, type Transport } from './transport.js';
 import type {
@@ -189,6 +190,8 @@ class Upstream implements UpstreamClient {
     const path = encodePath(request.path, request.trailingSlash);
     const query = encodeQuery(request.query, this.authQuery);
     const timeoutMs = request.timeoutMs ?? this.timeoutMs;
+    const unread = request.unread !== undefined && request.unread.length > 0 ? request.unread : undefined;
+    if (unread) for (const name of unread) assertPlainName(name);
     let headers = this.headers;
     let body: string | undefined;
     if (request.json !== undefined) {
@@ -242,7 +245,8 @@ class Upstream implements UpstreamClient {
 
       if (status >= 200 && status < 300 && this.definition.statuses?.[status] === undefined) {
         if (grant) await settle(grant);
-        const body = this.parseStrict(text, status, request.method);
+        // Read now, as the answer arrives: a lookup asking for the raw response may have joined.
+        const body = this.parseStrict(text, status, request.method, unread !== undefined && context.rawWanted === false ? unread : undefined);
         if (body === NO_BODY) throw this.failed(badBodyError(labelled(), status, text, this.scrub), labelled(), status, started);
         this.answered(labelled(), status, started);
         return new Answer(status, body, false, undefined, response.headers);
@@ -303,11 +307,11 @@ class Upstream implements UpstreamClient {
     return typeof rule === 'function' ? rule({ status, error }) : rule.includes(status);
   }
 
-  /** A 2xx body: JSON, or nothing for 204 and HEAD. `NO_BODY` when it is empty or not JSON. */
-  private parseStrict(text: string, status: number, method: string): unknown {
+  /** A 2xx body: JSON (without the `unread` members), or nothing for 204 and HEAD. `NO_BODY` when it is empty or not JSON. */
+  private parseStrict(text: string, status: number, method: string, unread: readonly string[] | undefined): unknown {
     if (text === '') return status === 204 || method === 'HEAD' ? undefined : NO_BODY;
     try {
-      return JSON.parse(text) as unknown;
+      return unread ? parseJsonWithout(text, unread) : (JSON.parse(text) as unknown);
     } catch {
       return NO_BODY;
     }

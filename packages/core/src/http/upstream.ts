@@ -91,6 +91,14 @@ export interface UpstreamRequestOptions {
   readonly timeoutMs?: number;
   /** Units of rate-limit budget the request costs. Default 1 (a batched request is still one). */
   readonly cost?: number;
+  /**
+   * Object members the provider never reads, by name, at any depth of a 2xx JSON body: left out
+   * of the parsed body without being built, while nobody will see the raw response (the
+   * context's `rawWanted` is false). VirusTotal's `last_analysis_results` is ~85 % of an object
+   * and half the cost of parsing it. A left-out member's value is matched by its brackets and
+   * strings, not validated. Names without `"`, `\` or control characters.
+   */
+  readonly unread?: readonly string[];
 }
 
 export interface UpstreamRequest extends UpstreamRequestOptions {
@@ -106,11 +114,11 @@ export interface UpstreamRequest extends UpstreamRequestOptions {
 }
 
 /**
- * The part of an `EnrichContext` a request uses: its signal (aborting it closes the socket)
- * and its attempt timeout (paused while the request waits for rate-limit budget). Pass the
- * `EnrichContext` the engine gave the provider.
+ * The part of an `EnrichContext` a request uses: its signal (aborting it closes the socket),
+ * its attempt timeout (paused while the request waits for rate-limit budget) and whether the raw
+ * response is wanted (`unread`). Pass the `EnrichContext` the engine gave the provider.
  */
-export type UpstreamCallContext = Pick<EnrichContext, 'signal' | 'attemptTimeout'>;
+export type UpstreamCallContext = Pick<EnrichContext, 'signal' | 'attemptTimeout' | 'rawWanted'>;
 
 /** A successful answer (2xx), or a not-found one when the definition's `notFound` matched. */
 export interface UpstreamResponse {

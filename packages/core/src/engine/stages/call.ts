@@ -44,12 +44,14 @@ export function normalizeError(error: unknown, instance: string, scrub: SecretSc
  * literal's `get signal()` was (a provider may spread the context: `{ ...context }` copies it),
  * but one getter shared by every context through one property descriptor: a literal's getter is
  * a new function and accessor per call, measured at ~1 µs per miss against ~0.2 µs for this.
- * The attempt and fallback are private fields, so the context shows no other keys than before.
+ * The attempt and fallback are private fields, so the context shows no other keys than before;
+ * `rawWanted` is a getter of the class, read live (see `EnrichContext.rawWanted`).
  */
 let SIGNAL: PropertyDescriptor;
 class ProviderContext {
   readonly #attempt: AttemptContext | undefined;
   readonly #fallback: AbortSignal;
+  readonly #keepsRaw: () => boolean;
   declare readonly signal: AbortSignal;
   declare attemptTimeout?: AttemptContext;
   declare trace?: (step: TraceStep) => void;
@@ -68,12 +70,20 @@ class ProviderContext {
     readonly logger: Logger,
     attempt: AttemptContext | undefined,
     fallback: AbortSignal,
+    keepsRaw: () => boolean,
   ) {
     Object.defineProperty(this, 'signal', SIGNAL);
     this.#attempt = attempt;
     this.#fallback = fallback;
+    this.#keepsRaw = keepsRaw;
+  }
+
+  get rawWanted(): boolean {
+    return this.#keepsRaw();
   }
 }
+
+const ALWAYS = (): boolean => true;
 
 /**
  * The provider's context for one attempt; `signal` is read through, so the attempt creates its
@@ -81,8 +91,8 @@ class ProviderContext {
  * upstream client pauses it while a request waits for budget. (The upstream client may change
  * what it holds.)
  */
-export function contextFor(attempt: AttemptContext | undefined, logger: Logger, fallback: AbortSignal, trace?: (step: TraceStep) => void): EnrichContext {
-  const context = new ProviderContext(logger, attempt, fallback);
+export function contextFor(attempt: AttemptContext | undefined, logger: Logger, fallback: AbortSignal, trace?: (step: TraceStep) => void, keepsRaw: () => boolean = ALWAYS): EnrichContext {
+  const context = new ProviderContext(logger, attempt, fallback, keepsRaw);
   // Assigned only when present: a provider tells "no timeout handle" by its absence.
   if (attempt) context.attemptTimeout = attempt;
   attempt?.adopt?.(context); // core's upstream client then follows the attempt's abort without making its signal
@@ -101,7 +111,7 @@ export class CallStage implements Stage<CallContext, CallResult> {
 
   constructor(private readonly options: CallStageOptions) {
     this.enrichMany = options.provider.enrichMany?.bind(options.provider);
-    this.keepsRaw = options.keepsRaw ?? (() => true);
+    this.keepsRaw = options.keepsRaw ?? ALWAYS;
   }
 
   /**
@@ -123,7 +133,7 @@ export class CallStage implements Stage<CallContext, CallResult> {
     const started = count ? 0 : performance.now();
     let calling: Promise<ProviderOutcome>;
     try {
-      calling = this.options.provider.enrich(context.observables[0] as CallContext['observables'][number], contextFor(context.attempt, this.options.logger, context.signal, context.trace));
+      calling = this.options.provider.enrich(context.observables[0] as CallContext['observables'][number], contextFor(context.attempt, this.options.logger, context.signal, context.trace, this.keepsRaw));
     } catch (error) {
       return Promise.reject(this.failed(error, 1, started));
     }
@@ -157,7 +167,7 @@ export class CallStage implements Stage<CallContext, CallResult> {
     const started = performance.now();
     let results: CallResult;
     try {
-      const answered = await (this.enrichMany as NonNullable<EnrichmentProvider['enrichMany']>)(observables, contextFor(context.attempt, this.options.logger, context.signal));
+      const answered = await (this.enrichMany as NonNullable<EnrichmentProvider['enrichMany']>)(observables, contextFor(context.attempt, this.options.logger, context.signal, undefined, this.keepsRaw));
       if (!Array.isArray(answered) || answered.length !== observables.length) {
         throw new XEnrichError('X_PROVIDER_FAILED', `Provider "${this.options.instance}" returned ${Array.isArray(answered) ? answered.length : 'no'} results for a batch of ${observables.length}.`);
       }
