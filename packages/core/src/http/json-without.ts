@@ -5,7 +5,7 @@
  * Why: building objects is most of what `JSON.parse` costs, and an upstream answer often carries a
  * large member its provider never reads. VirusTotal's `last_analysis_results` (one object per
  * engine, ~85 % of an object's bytes) cost more to parse than everything vt3 maps; skipping it
- * halves the parse and the garbage of every miss (docs/performance.md, "Misses, sixth round").
+ * halves the parse of every miss (docs/performance.md, "Misses, sixth round").
  *
  * What stays the same: every other member, in its order, and `JSON.parse`'s verdict on the text
  * around the cut members (a body that is not JSON there still fails). What does not: a cut
