@@ -27,20 +27,28 @@ describe('parseJsonWithout', () => {
     fc.assert(
       fc.property(json, fc.constantFrom(undefined, 1, '\t', 2), fc.subarray(['skip', 'keep', 'skip ']), (value, indent, names) => {
         const text = JSON.stringify(value, null, indent);
-        expect(parseJsonWithout(text, names)).toEqual(dropped(JSON.parse(text), names));
+        expect(parseJsonWithout(text, names, { minShare: 0 })).toEqual(dropped(JSON.parse(text), names));
       }),
       { numRuns: 2000 },
     );
   });
 
+  it('parses the text whole when the members make up less than minShare of it (default a quarter)', () => {
+    const big = { skip: 'x'.repeat(30), keep: 'y'.repeat(60) }; // the member: 39 of 102 characters
+    expect(parseJsonWithout(JSON.stringify(big), ['skip'])).toEqual({ keep: big.keep });
+    expect(parseJsonWithout(JSON.stringify(big), ['skip'], { minShare: 0.5 })).toEqual(big);
+    const small = { skip: 1, keep: 'y'.repeat(60) };
+    expect(parseJsonWithout(JSON.stringify(small), ['skip'])).toEqual(small);
+  });
+
   it('cuts the first, a middle and the last member, and repeated ones, leaving valid JSON', () => {
-    expect(parseJsonWithout('{"skip":{"a":[1,{"b":"}"}]},"x":1}', ['skip'])).toEqual({ x: 1 });
-    expect(parseJsonWithout('{"x":1, "skip" : [ "]" ] ,"y":2}', ['skip'])).toEqual({ x: 1, y: 2 });
-    expect(parseJsonWithout('{"x":1,"skip":"a\\"b\\\\"}', ['skip'])).toEqual({ x: 1 });
-    expect(parseJsonWithout('{"skip":1,"skip":2}', ['skip'])).toEqual({});
-    expect(parseJsonWithout('{"x":0,"skip":1 ,"skip":2}', ['skip'])).toEqual({ x: 0 });
-    expect(parseJsonWithout('{"skip":1,"skip":2,"x":3}', ['skip'])).toEqual({ x: 3 });
-    expect(parseJsonWithout('[{"skip":true},{"y":{"skip":null,"z":"\\"skip\\":1"}}]', ['skip'])).toEqual([{}, { y: { z: '"skip":1' } }]);
+    expect(parseJsonWithout('{"skip":{"a":[1,{"b":"}"}]},"x":1}', ['skip'], { minShare: 0 })).toEqual({ x: 1 });
+    expect(parseJsonWithout('{"x":1, "skip" : [ "]" ] ,"y":2}', ['skip'], { minShare: 0 })).toEqual({ x: 1, y: 2 });
+    expect(parseJsonWithout('{"x":1,"skip":"a\\"b\\\\"}', ['skip'], { minShare: 0 })).toEqual({ x: 1 });
+    expect(parseJsonWithout('{"skip":1,"skip":2}', ['skip'], { minShare: 0 })).toEqual({});
+    expect(parseJsonWithout('{"x":0,"skip":1 ,"skip":2}', ['skip'], { minShare: 0 })).toEqual({ x: 0 });
+    expect(parseJsonWithout('{"skip":1,"skip":2,"x":3}', ['skip'], { minShare: 0 })).toEqual({ x: 3 });
+    expect(parseJsonWithout('[{"skip":true},{"y":{"skip":null,"z":"\\"skip\\":1"}}]', ['skip'], { minShare: 0 })).toEqual([{}, { y: { z: '"skip":1' } }]);
   });
 
   it('fails as JSON.parse does on a body that is not JSON around the cut, or cut short inside it', () => {

@@ -7,6 +7,9 @@
  * engine, ~85 % of an object's bytes) cost more to parse than everything vt3 maps; skipping it
  * halves the parse of every miss (docs/performance.md, "Misses, sixth round").
  *
+ * Members that make up less than `minShare` of the text (default a quarter) are left in: then
+ * the text is parsed whole, as `JSON.parse` would.
+ *
  * What stays the same: every other member, in its order, and `JSON.parse`'s verdict on the text
  * around the cut members (a body that is not JSON there still fails). What does not: a cut
  * member's value is matched by its brackets and strings, not validated, so a body whose only
@@ -15,11 +18,21 @@
  * A name is matched as it is written in the text (`"name"`), so it must be one a JSON writer
  * leaves as it is: no `"`, `\` or control character (`assertPlainName`).
  */
-export function parseJsonWithout(text: string, names: readonly string[]): unknown {
+export function parseJsonWithout(text: string, names: readonly string[], options: { minShare?: number } = {}): unknown {
+  const minShare = options.minShare ?? MIN_SHARE;
   let rest = text;
-  for (const name of names) rest = withoutMember(rest, name);
+  for (const name of names) rest = withoutMember(rest, name, minShare);
   return JSON.parse(rest) as unknown;
 }
+
+/**
+ * The share of the text a name's members must make up to be cut (`minShare`): below it the body
+ * is parsed whole. The copy of what remains costs more than the objects saved when the cut is
+ * small beside it: a 250 KB file object with 12 KB of engine results parsed slower cut than
+ * whole (large strings are dear to allocate). VirusTotal's engine results are 40-85 % of most
+ * objects.
+ */
+const MIN_SHARE = 0.25;
 
 /** Refuses a member name that JSON text may spell with escapes (it would never be matched). */
 export function assertPlainName(name: string): void {
@@ -34,9 +47,9 @@ const COMMA = 0x2c;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
 
-const isSpace = (code: number): boolean => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
+/** JSON's whitespace, and the control characters it forbids outside strings (left for JSON.parse to refuse). */
+const isSpace = (code: number): boolean => code <= 0x20;
 
 /**
  * The text without every member named `name`. A `"name"` in the text is a key when its first
@@ -45,12 +58,14 @@ const isSpace = (code: number): boolean => code === 0x20 || code === 0x0a || cod
  * always escaped. A cut member takes one comma with it (the next, else the previous), so the rest
  * stays valid JSON; members of that name inside a cut value go with it.
  */
-function withoutMember(text: string, name: string): string {
+function withoutMember(text: string, name: string, minShare: number): string {
   const key = `"${name}"`;
   let at = text.indexOf(key);
-  if (at === -1) return text;
-  let kept = '';
-  let from = 0; // text[from..] not yet copied to `kept`
+  // Not there, or too near the end to make up minShare of the text: nothing worth scanning.
+  if (at === -1 || text.length - at < text.length * minShare) return text;
+  const cuts: number[] = []; // [start, stop) pairs, in order
+  let cutLength = 0;
+  let from = 0; // the end of the last cut
   while (at !== -1) {
     let i = at + key.length;
     while (isSpace(text.charCodeAt(i))) i++;
@@ -62,7 +77,7 @@ function withoutMember(text: string, name: string): string {
     while (isSpace(text.charCodeAt(i))) i++;
     const end = valueEnd(text, i);
     // Cut short (a truncated body): left whole, for JSON.parse to refuse.
-    if (end === -1) return kept + text.slice(from);
+    if (end === -1) return text;
     // With the comma before it (`,"name":v`), or, first in its object, with the one after it.
     // Nothing but spaces between the last cut and this one: the last cut was first in its
     // object too (a cut never leaves the comma before it), so this one is first now.
@@ -76,11 +91,19 @@ function withoutMember(text: string, name: string): string {
       if (text.charCodeAt(stop) === COMMA) stop++;
       else stop = end;
     }
-    kept += text.slice(from, start);
+    cuts.push(start, stop);
+    cutLength += stop - start;
     from = stop;
     at = text.indexOf(key, stop);
   }
-  return kept + text.slice(from);
+  if (cutLength < text.length * minShare) return text;
+  let kept = '';
+  let copied = 0;
+  for (let c = 0; c < cuts.length; c += 2) {
+    kept += text.slice(copied, cuts[c]);
+    copied = cuts[c + 1] as number;
+  }
+  return kept + text.slice(copied);
 }
 
 /** The index just past the JSON value starting at `i`, or -1 when the text ends first. */
@@ -92,19 +115,24 @@ function valueEnd(text: string, i: number): number {
     const n = text.length;
     while (i < n) {
       const code = text.charCodeAt(i);
-      if (code === COMMA || code === CLOSE_BRACE || code === CLOSE_BRACKET || isSpace(code)) return i;
+      if (code === COMMA || (code | 0x20) === CLOSE_BRACE || isSpace(code)) return i;
       i++;
     }
     return -1;
   }
+  // The tests in the order of what a value holds most: whitespace (indented JSON is mostly
+  // indentation), then strings; `| 0x20` folds `[` into `{` and `]` into `}`. With the brackets
+  // tested first, cutting from VirusTotal objects indented by 4 spaces cost as much as the parse
+  // it saved (vt3's `pnpm bench` measures both spellings).
   let depth = 0;
   for (const n = text.length; i < n; i++) {
     const code = text.charCodeAt(i);
+    if (code <= 0x20) continue;
     if (code === QUOTE) {
       i = stringEnd(text, i) - 1;
       if (i < 0) return -1;
-    } else if (code === OPEN_BRACE || code === OPEN_BRACKET) depth++;
-    else if ((code === CLOSE_BRACE || code === CLOSE_BRACKET) && --depth === 0) return i + 1;
+    } else if ((code | 0x20) === OPEN_BRACE) depth++;
+    else if ((code | 0x20) === CLOSE_BRACE && --depth === 0) return i + 1;
   }
   return -1;
 }

@@ -94,7 +94,8 @@ export interface UpstreamRequestOptions {
   /**
    * Object members the provider never reads, by name, at any depth of a 2xx JSON body: left out
    * of the parsed body without being built, while nobody will see the raw response (the
-   * context's `rawWanted` is false). VirusTotal's `last_analysis_results` is ~85 % of an object
+   * context's `rawWanted` is false) and they make up a quarter of the body or more (below that,
+   * copying the rest costs more than it saves: the body is parsed whole). VirusTotal's `last_analysis_results` is ~85 % of an object
    * and half the cost of parsing it. A left-out member's value is matched by its brackets and
    * strings, not validated. Names without `"`, `\` or control characters.
    */

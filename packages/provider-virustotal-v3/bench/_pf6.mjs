@@ -1,0 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { parseJsonWithout } from '@x/core';
+const o = JSON.parse(readFileSync('/work/main/packages/provider-virustotal-v3/test/fixtures/file_2520524c_network_capture_clean.json', 'utf8'));
+const text = JSON.stringify(o); const buf = Buffer.from(text);
+const k = text.indexOf('"last_analysis_results"');
+const min = (label, f) => { let best = Infinity; for (let r = 0; r < 7; r++) { const t = performance.now(); for (let i = 0; i < 50; i++) f(buf.toString('utf8')); best = Math.min(best, (performance.now() - t) / 50 * 1000); } console.log(label.padEnd(34), best.toFixed(0), 'µs'); };
+min('decode only', () => 0);
+min('JSON.parse whole', (s) => JSON.parse(s));
+min('slice(0,k)+slice(k) parse', (s) => JSON.parse(s.slice(0, k) + s.slice(k)));
+min('without', (s) => parseJsonWithout(s, ['last_analysis_results']));
+min('cut then Buffer roundtrip', (s) => { const e = k + 12000; return JSON.parse(s.slice(0, k)+ s.slice(k)); });
+min('indexOf only', (s) => s.indexOf('"last_analysis_results"'));
+min('slice+concat+flatten(|0)', (s) => { const t = s.slice(0, k) + s.slice(k); return t.length + (t | 0); });

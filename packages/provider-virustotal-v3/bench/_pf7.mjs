@@ -1,0 +1,13 @@
+import { readFileSync } from 'node:fs';
+const o = JSON.parse(readFileSync('/work/main/packages/provider-virustotal-v3/test/fixtures/file_2520524c_network_capture_clean.json', 'utf8'));
+const text = JSON.stringify(o); const k = text.indexOf('"last_analysis_results"');
+console.log('non-ascii chars', (text.match(/[^\x00-\x7f]/g) ?? []).length, 'len', text.length);
+const min = (label, f) => { let best = Infinity; for (let r = 0; r < 9; r++) { const t = performance.now(); for (let i = 0; i < 40; i++) f(); best = Math.min(best, (performance.now() - t) / 40 * 1000); } console.log(label.padEnd(34), best.toFixed(0), 'µs'); };
+const flatCopy = Buffer.from(text, 'latin1').toString('latin1');
+min('parse original', () => JSON.parse(text));
+min('parse fresh flat copy (made once)', () => JSON.parse(flatCopy));
+min('make fresh latin1 copy', () => Buffer.from(text, 'latin1').toString('latin1').length);
+min('parse fresh latin1 copy', () => JSON.parse(Buffer.from(text, 'latin1').toString('latin1')));
+min('parse rope of 2', () => JSON.parse(text.slice(0, k) + text.slice(k)));
+min('parse join of 2', () => JSON.parse([text.slice(0, k), text.slice(k)].join('')));
+min('parse slice(1) of " "+text', () => JSON.parse((' ' + text).slice(1)));

@@ -1,0 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { parseJsonWithout } from '@x/core';
+const o = JSON.parse(readFileSync('/work/main/packages/provider-virustotal-v3/test/fixtures/file_020876e6_powershell_malicious6.json', 'utf8'));
+const body = Buffer.from(JSON.stringify(o, null, 4)); const t0 = body.toString(); const k = t0.indexOf('"last_analysis_results"'); console.log('len', t0.length, 'key at', k);
+const time = (label, parse) => { let best = Infinity; for (let r = 0; r < 7; r++) { const t = performance.now(); for (let i = 0; i < 100; i++) parse(body.toString('utf8')); best = Math.min(best, (performance.now() - t) * 10); } console.log(label.padEnd(20), best.toFixed(0)); };
+time('decode', () => 0);
+time('parse', (t) => JSON.parse(t));
+time('indexOf', (t) => t.indexOf('"last_analysis_results"'));
+time('charCodeAt loop 20K', (t) => { let x = 0; for (let i = k; i < k + 20000; i++) x += t.charCodeAt(i); return x; });
+time('cut (minShare 1)', (t) => parseJsonWithout(t, ['last_analysis_results'], { minShare: 1 }));
+time('cut (minShare 0)', (t) => parseJsonWithout(t, ['last_analysis_results'], { minShare: 0 }));
