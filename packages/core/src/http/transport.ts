@@ -16,6 +16,13 @@ export interface Exchange {
   /** Path and query string. */
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * `headers` as node:http's flat list (`[name, value, ...]`), `Host` included, for a request
+   * without a body; built once per upstream. node:http then writes the head at once instead of
+   * a `setHeader` (a lower-cased name and an entry array) per header, objects every request in
+   * flight kept (docs/performance.md). The bytes sent are the same.
+   */
+  readonly headerList?: readonly string[];
   readonly body?: string;
   /** An `AbortSignal`, or the running attempt itself (`abortWatchOf`). */
   readonly signal?: AbortWatch;
@@ -84,7 +91,7 @@ export class NodeTransport implements Transport {
         hostname: exchange.hostname,
         port: exchange.port,
         path: exchange.path,
-        headers: exchange.headers,
+        headers: exchange.headerList !== undefined && exchange.body === undefined ? (exchange.headerList as string[]) : exchange.headers,
       };
       let done = false;
       // One listener of our own rather than node:http's `signal` option, which also watches the
@@ -119,6 +126,23 @@ export class NodeTransport implements Transport {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
+}
+
+/**
+ * `headers` with the `Host` header node:http would add (brackets around an IPv6 address, the
+ * port unless it is the default, which a parsed URL leaves empty), as node:http's flat list; or
+ * undefined when `headers` names a host itself.
+ */
+export function headerListOf(headers: Readonly<Record<string, string>>, hostname: string, port: string): string[] | undefined {
+  const list: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.toLowerCase() === 'host') return undefined;
+    list.push(name, value);
+  }
+  const colon = hostname.indexOf(':');
+  const host = colon !== -1 && hostname.includes(':', colon + 1) && !hostname.startsWith('[') ? `[${hostname}]` : hostname;
+  list.push('Host', port ? `${host}:${port}` : host);
+  return list;
 }
 
 /** What node:http's own `signal` option rejects with; `transportError` reads the signal first anyway. */
