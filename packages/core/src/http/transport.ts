@@ -110,11 +110,14 @@ export class NodeTransport implements Transport {
         // Closes the socket: an answer still on its way must not be read as the next request's.
         req.destroy();
       };
-      const req: ClientRequest = (secure ? this.https : this.http).request(options, (res) => {
-        readBody(res, exchange.maxBytes).then((text) => {
+      const req: ClientRequest = (secure ? this.https : this.http).request(options);
+      // A listener of our own rather than the callback, which node:http wraps in a `once`
+      // (a wrapper and its state per request); a request answers once.
+      req.on('response', (res: IncomingMessage) =>
+        readBody(res, exchange.maxBytes, (text) => {
           if (settled()) resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
-        }, fail);
-      });
+        }, fail),
+      );
       const timer = setTimeout(() => fail(new TransportFailure('ETIMEDOUT')), exchange.timeoutMs);
       signal?.addEventListener('abort', onAbort);
       req.on('error', fail);
@@ -157,31 +160,33 @@ const decoders: Record<string, (() => NodeJS.ReadWriteStream) | undefined> = {
   br: () => (requireFromHere('node:zlib') as typeof import('node:zlib')).createBrotliDecompress(),
 };
 
-/** The answer's body as text, decompressed; rejects past `maxBytes` (of the decoded body) without reading on. */
-function readBody(res: IncomingMessage, maxBytes: number): Promise<string> {
+/**
+ * The answer's body as text, decompressed, to `resolve`; `reject` past `maxBytes` (of the
+ * decoded body) without reading on. Callbacks, not a promise: `send`'s own promise is the one
+ * the caller awaits. Either may be called more than once (`send` settles once).
+ */
+function readBody(res: IncomingMessage, maxBytes: number, resolve: (text: string) => void, reject: (error: Error) => void): void {
   const encoding = res.headers['content-encoding']?.trim().toLowerCase();
   const decoder = encoding ? decoders[encoding] : undefined;
   const stream: Readable = decoder ? (res.pipe(decoder()) as unknown as Readable) : res;
-  return new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    stream.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > maxBytes) {
-        stream.removeAllListeners('data');
-        reject(new TransportFailure('X_TOO_LARGE'));
-        res.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    stream.on('error', reject);
-    if (stream !== res) res.on('error', reject);
-    res.on('aborted', () => reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
-    stream.on('end', () => {
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, bytes).toString('utf8');
-      resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-    });
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  stream.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > maxBytes) {
+      stream.removeAllListeners('data');
+      reject(new TransportFailure('X_TOO_LARGE'));
+      res.destroy();
+      return;
+    }
+    chunks.push(chunk);
+  });
+  stream.on('error', reject);
+  if (stream !== res) res.on('error', reject);
+  res.on('aborted', () => reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
+  stream.on('end', () => {
+    const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, bytes).toString('utf8');
+    resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   });
 }
 
