@@ -16,6 +16,13 @@ export interface Exchange {
   /** Path and query string. */
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * `headers` as node:http's flat list (`[name, value, ...]`), `Host` included, for a request
+   * without a body; built once per upstream. node:http then writes the head at once instead of
+   * a `setHeader` (a lower-cased name and an entry array) per header, objects every request in
+   * flight kept (docs/performance.md). The bytes sent are the same.
+   */
+  readonly headerList?: readonly string[];
   readonly body?: string;
   /** An `AbortSignal`, or the running attempt itself (`abortWatchOf`). */
   readonly signal?: AbortWatch;
@@ -84,7 +91,7 @@ export class NodeTransport implements Transport {
         hostname: exchange.hostname,
         port: exchange.port,
         path: exchange.path,
-        headers: exchange.headers,
+        headers: exchange.headerList !== undefined && exchange.body === undefined ? (exchange.headerList as string[]) : exchange.headers,
       };
       let done = false;
       // One listener of our own rather than node:http's `signal` option, which also watches the
@@ -103,11 +110,14 @@ export class NodeTransport implements Transport {
         // Closes the socket: an answer still on its way must not be read as the next request's.
         req.destroy();
       };
-      const req: ClientRequest = (secure ? this.https : this.http).request(options, (res) => {
-        readBody(res, exchange.maxBytes).then((text) => {
+      const req: ClientRequest = (secure ? this.https : this.http).request(options);
+      // A listener of our own rather than the callback, which node:http wraps in a `once`
+      // (a wrapper and its state per request); a request answers once.
+      req.on('response', (res: IncomingMessage) =>
+        readBody(res, exchange.maxBytes, (text) => {
           if (settled()) resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
-        }, fail);
-      });
+        }, fail),
+      );
       const timer = setTimeout(() => fail(new TransportFailure('ETIMEDOUT')), exchange.timeoutMs);
       signal?.addEventListener('abort', onAbort);
       req.on('error', fail);
@@ -119,6 +129,23 @@ export class NodeTransport implements Transport {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
+}
+
+/**
+ * `headers` with the `Host` header node:http would add (brackets around an IPv6 address, the
+ * port unless it is the default, which a parsed URL leaves empty), as node:http's flat list; or
+ * undefined when `headers` names a host itself.
+ */
+export function headerListOf(headers: Readonly<Record<string, string>>, hostname: string, port: string): string[] | undefined {
+  const list: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.toLowerCase() === 'host') return undefined;
+    list.push(name, value);
+  }
+  const colon = hostname.indexOf(':');
+  const host = colon !== -1 && hostname.includes(':', colon + 1) && !hostname.startsWith('[') ? `[${hostname}]` : hostname;
+  list.push('Host', port ? `${host}:${port}` : host);
+  return list;
 }
 
 /** What node:http's own `signal` option rejects with; `transportError` reads the signal first anyway. */
@@ -133,31 +160,33 @@ const decoders: Record<string, (() => NodeJS.ReadWriteStream) | undefined> = {
   br: () => (requireFromHere('node:zlib') as typeof import('node:zlib')).createBrotliDecompress(),
 };
 
-/** The answer's body as text, decompressed; rejects past `maxBytes` (of the decoded body) without reading on. */
-function readBody(res: IncomingMessage, maxBytes: number): Promise<string> {
+/**
+ * The answer's body as text, decompressed, to `resolve`; `reject` past `maxBytes` (of the
+ * decoded body) without reading on. Callbacks, not a promise: `send`'s own promise is the one
+ * the caller awaits. Either may be called more than once (`send` settles once).
+ */
+function readBody(res: IncomingMessage, maxBytes: number, resolve: (text: string) => void, reject: (error: Error) => void): void {
   const encoding = res.headers['content-encoding']?.trim().toLowerCase();
   const decoder = encoding ? decoders[encoding] : undefined;
   const stream: Readable = decoder ? (res.pipe(decoder()) as unknown as Readable) : res;
-  return new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    stream.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > maxBytes) {
-        stream.removeAllListeners('data');
-        reject(new TransportFailure('X_TOO_LARGE'));
-        res.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    stream.on('error', reject);
-    if (stream !== res) res.on('error', reject);
-    res.on('aborted', () => reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
-    stream.on('end', () => {
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, bytes).toString('utf8');
-      resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-    });
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  stream.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > maxBytes) {
+      stream.removeAllListeners('data');
+      reject(new TransportFailure('X_TOO_LARGE'));
+      res.destroy();
+      return;
+    }
+    chunks.push(chunk);
+  });
+  stream.on('error', reject);
+  if (stream !== res) res.on('error', reject);
+  res.on('aborted', () => reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
+  stream.on('end', () => {
+    const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, bytes).toString('utf8');
+    resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   });
 }
 
