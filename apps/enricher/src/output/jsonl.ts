@@ -52,6 +52,12 @@ function wordJson(value: unknown): string | undefined {
       return '"pending"';
     case 'indicator':
       return '"indicator"';
+    case 'low':
+      return '"low"';
+    case 'medium':
+      return '"medium"';
+    case 'high':
+      return '"high"';
     default:
       return primitiveJson(value);
   }
