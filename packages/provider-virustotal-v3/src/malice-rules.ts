@@ -298,11 +298,13 @@ export function conditionHolds(condition: RuleCondition, fields: RuleFields): bo
  * does not: its `all` conditions, then the `any` conditions that held. Loops rather than
  * every/filter/spread: this runs for every rule of every found object (issue 16).
  */
+const NO_CONDITIONS: readonly RuleCondition[] = [];
+
 function matchedConditions(rule: MaliceRule, fields: RuleFields): readonly RuleCondition[] | undefined {
   const all = rule.all;
   if (all) for (let i = 0; i < all.length; i++) if (!conditionHolds(all[i]!, fields)) return undefined;
   const any = rule.any;
-  if (!any || any.length === 0) return all ?? [];
+  if (!any || any.length === 0) return all ?? NO_CONDITIONS;
   let held: RuleCondition[] | undefined;
   for (let i = 0; i < any.length; i++) {
     const condition = any[i]!;
@@ -315,7 +317,9 @@ function matchedConditions(rule: MaliceRule, fields: RuleFields): readonly RuleC
 function describeHeld(condition: RuleCondition, fields: RuleFields): string {
   const actual = fields[condition.field];
   const shown = Array.isArray(actual) || (typeof actual === 'object' && actual !== null) ? JSON.stringify(actual) : String(actual);
-  const expected = Array.isArray(condition.value) ? `[${condition.value.join(', ')}]` : JSON.stringify(condition.value);
+  // A finite number's JSON is its String (the default rules' values), without the call.
+  const value = condition.value;
+  const expected = typeof value === 'number' && Number.isFinite(value) ? String(value) : Array.isArray(value) ? `[${value.join(', ')}]` : JSON.stringify(value);
   return `${condition.field} ${shown} ${condition.op} ${expected}`;
 }
 

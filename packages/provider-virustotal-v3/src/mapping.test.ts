@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { attributesOf, fixtureNames, loadFixture, type LooseAttributes } from '../test/load-fixture.js';
 import { DEFAULT_MALICE_RULES } from './malice-rules.js';
-import { lookupFor, mapV3Object, parseV3Error, popularThreatName, unixToIso, urlIdentifier } from './mapping.js';
+import { cleanNote, lookupFor, mapV3Object, parseV3Error, popularThreatName, unixToIso, urlIdentifier } from './mapping.js';
 
 /** The seed page's thresholds, written out again independently of the rule engine. */
 function expectedVerdict(stats: Record<string, number> | undefined): string {
@@ -409,5 +409,39 @@ describe('objects awaiting analysis', () => {
     // A clean result carries the note saying how many engines saw it: here none did.
     expect(outcome).toMatchObject({ kind: 'found', verdict: 'benign', confidence: null, reasons: [{ rule: 'no_detections' }, { rule: 'clean_note', values: { engines_analysed: 0 } }] });
     expect(outcome.kind === 'found' && outcome.extracted).toMatchObject({ malicious_count: 0, suspicious_count: 0, total_engines: 0 });
+  });
+});
+
+describe('GUI links and clean notes', () => {
+  const body = (type: string, id: string, stats: Record<string, number> = { harmless: 70, undetected: 20, malicious: 0, suspicious: 0, timeout: 2 }) => ({
+    data: { type, id, attributes: { last_analysis_stats: stats, last_analysis_date: 1_700_000_000 } },
+  });
+
+  it('links the GUI page with the id percent-encoded as encodeURIComponent does, whatever its characters (a property test)', () => {
+    const ids = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.constantFrom('8.8.8.8', "a-b_c.d!e~f*g'h(i)j", '2001:db8::1', 'a b/c?d#e%f', 'bücher.example', 'Z9'));
+    fc.assert(
+      fc.property(ids, (id) => {
+        for (const [type, objectType, kind] of [
+          ['ipv4', 'ip_address', 'ip-address'],
+          ['ipv6', 'ip_address', 'ip-address'],
+          ['domain', 'domain', 'domain'],
+        ] as const) {
+          const outcome = mapV3Object({ type, value: id }, body(objectType, id), DEFAULT_MALICE_RULES);
+          if (outcome.kind !== 'found') throw new Error(`expected found, got ${outcome.kind}`);
+          expect(outcome.extracted.gui_url).toBe(`https://www.virustotal.com/gui/${kind}/${encodeURIComponent(id)}`);
+        }
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it("writes the clean note from the object's total_engines as from its own sum of the counts", () => {
+    const stats = { harmless: 70, undetected: 20, malicious: 1, suspicious: 0, timeout: 2, 'type-unsupported': 3 };
+    const outcome = mapV3Object({ type: 'domain', value: 'example.com' }, body('domain', 'example.com', stats), [{ name: 'no_detections', verdict: 'benign' }]);
+    if (outcome.kind !== 'found') throw new Error(`expected found, got ${outcome.kind}`);
+    expect(outcome.extracted.total_engines).toBe(96);
+    expect(outcome.reasons[1]).toEqual(cleanNote(stats, '2023-11-14T22:13:20.000Z'));
+    expect(cleanNote(stats, null, 96)).toEqual(cleanNote(stats, null));
+    expect(outcome.reasons[1]?.message).toBe('90 of the 91 engines that analysed it on 2023-11-14 found nothing (70 harmless, 20 undetected), 1 flagged it; 5 more could not analyse it (unsupported type, timeout or failure).');
   });
 });

@@ -292,6 +292,21 @@ function sumCounts(stats: Record<string, number>): number {
   return Object.values(stats).reduce((total, count) => total + count, 0);
 }
 
+/**
+ * Whether `encodeURIComponent(id)` is `id`: every character is one it leaves alone
+ * (A-Z a-z 0-9 - _ . ! ~ * ' ( )), as in every IPv4 address and most domains. A loop over the
+ * characters instead of the call's new string (~0.1-0.2 µs a miss).
+ */
+function uriComponentSafe(id: string): boolean {
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    const alnum = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a);
+    // - . _ ~ ! * ' ( )
+    if (!alnum && c !== 0x2d && c !== 0x2e && c !== 0x5f && c !== 0x7e && c !== 0x21 && c !== 0x2a && c !== 0x27 && c !== 0x28 && c !== 0x29) return false;
+  }
+  return true;
+}
+
 /** The GUI page of the object; null when there is no id the GUI accepts. */
 function guiUrl(lookup: V3Lookup, object: V3Object, observable: Observable): string | null {
   const kind = GUI_KIND[lookup.objectType];
@@ -301,7 +316,8 @@ function guiUrl(lookup: V3Lookup, object: V3Object, observable: Observable): str
     // URL objects are keyed by the SHA-256 of the canonical URL; analysis-style ids embed it.
     id = /^[0-9a-f]{64}$/i.test(object.id) ? object.id : (/^u-([0-9a-f]{64})-\d+$/i.exec(object.id)?.[1] ?? null);
   }
-  return id === null ? null : `${GUI_BASE}/${kind}/${encodeURIComponent(id)}`;
+  if (id === null) return null;
+  return `${GUI_BASE}/${kind}/${uriComponentSafe(id) ? id : encodeURIComponent(id)}`;
 }
 
 /**
@@ -394,15 +410,22 @@ export function threatEntities(observable: Observable, object: V3Object): Entity
 }
 
 const FACTS = new Set<string>(RULE_FACTS);
+const NO_ENTITIES: readonly Entity[] = [];
 const readsFacts = new WeakMap<readonly MaliceRule[], boolean>();
+let lastRules: readonly MaliceRule[] | undefined;
+let lastReadsFacts = false;
 
 /** Whether any condition of `rules` reads a rule fact (cached per rules list: options are parsed once). */
 function rulesReadFacts(rules: readonly MaliceRule[]): boolean {
+  // An instance maps every lookup with the same list: the last list's answer before the WeakMap.
+  if (rules === lastRules) return lastReadsFacts;
   let answer = readsFacts.get(rules);
   if (answer === undefined) {
     answer = rules.some((rule) => [...(rule.all ?? []), ...(rule.any ?? [])].some((condition) => FACTS.has(condition.field)));
     readsFacts.set(rules, answer);
   }
+  lastRules = rules;
+  lastReadsFacts = answer;
   return answer;
 }
 
@@ -420,13 +443,13 @@ export interface DepthMapping {
 
 /**
  * The note a clean result carries: how many engines analysed it and found nothing, and how
- * many could not analyse it (unsupported type, timeout), so "benign" is never bare.
+ * many could not analyse it (unsupported type, timeout), so "benign" is never bare. `total`:
+ * the sum of the counts (the mapping passes the `total_engines` it has already added up).
  */
-export function cleanNote(stats: Record<string, number>, analysedOn: string | null): Reason {
+export function cleanNote(stats: Record<string, number>, analysedOn: string | null, total: number = sumCounts(stats)): Reason {
   const harmless = stats.harmless ?? 0;
   const undetected = stats.undetected ?? 0;
   const flagged = (stats.malicious ?? 0) + (stats.suspicious ?? 0);
-  const total = sumCounts(stats);
   const skipped = total - harmless - undetected - flagged;
   const saw = total - skipped;
   const when = analysedOn ? ` on ${analysedOn.slice(0, 10)}` : '';
@@ -462,9 +485,9 @@ export function mapV3Object(observable: Observable, body: unknown, rules: readon
   if (extra && !extra.ok) throw new UpstreamError('bad_response', `VirusTotal v3 answered with a body that is not a ${lookup.objectType} object (${extra.problem}).`);
   const fields = needFacts && extra?.ok ? { ...ruleFacts(extra.attributes), ...extracted } : extracted;
   const decision: RuleDecision = stats ? evaluateMaliceRules(rules, fields) : { verdict: 'unknown', confidence: null, reasons: [NO_ANALYSIS] };
-  if (stats && decision.verdict === 'benign') decision.reasons.push(cleanNote(stats, extracted.last_analysis_date as string | null));
+  if (stats && decision.verdict === 'benign') decision.reasons.push(cleanNote(stats, extracted.last_analysis_date as string | null, extracted.total_engines as number));
   if (depth.extract?.length && extra?.ok) Object.assign(extracted, groupFields(lookup.objectType, extra.attributes, new Set(depth.extract), depth.ruleText ?? false, depth.yaraRulesetBodies));
-  let related: Entity[] = [];
+  let related: readonly Entity[] = NO_ENTITIES;
   if (depth.relationships || depth.relatedBodies) {
     const refs: Record<string, RelatedRef[]> = refsFromObject(observable, object.relationships);
     for (const [name, collection] of Object.entries(depth.relatedBodies ?? {})) refs[name] = refsFromCollection(observable, collection);
@@ -479,6 +502,7 @@ export function mapV3Object(observable: Observable, body: unknown, rules: readon
     confidence: decision.confidence,
     fields: extracted,
   };
-  const entities = lookup.objectType === 'file' ? [indicator, ...threatEntities(observable, object), ...related] : [indicator, ...related];
+  // No spread of the (usually empty) related list on the miss path.
+  const entities = lookup.objectType === 'file' ? [indicator, ...threatEntities(observable, object), ...related] : related.length === 0 ? [indicator] : [indicator, ...related];
   return { kind: 'found', verdict: decision.verdict, confidence: decision.confidence, reasons: decision.reasons, extracted, entities, raw: body };
 }

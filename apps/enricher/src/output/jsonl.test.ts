@@ -92,6 +92,50 @@ describe('recordJson', () => {
     expect(reads).toBe(3);
   });
 
+  it("writes the indicator's observable with the record's text only when JSON.stringify would write the same", () => {
+    const indicator = (observableOf: unknown): Record<string, unknown> => {
+      const record = found();
+      (record.entities as Array<Record<string, unknown>>)[0]!.observable = observableOf;
+      return record;
+    };
+    const records = [
+      indicator(observable),
+      indicator({ ...observable }),
+      indicator({ type: 'ipv4', value: '8.8.4.4' }),
+      indicator({ type: 'ipv6', value: '8.8.8.8' }),
+      indicator({ value: '8.8.8.8', type: 'ipv4' }),
+      indicator({ ...observable, extra: 1 }),
+      indicator({ type: 'ipv4' }),
+      indicator(Object.assign([], observable)),
+      indicator({ ...observable, toJSON: () => 'mine' }),
+      indicator({ type: 'ipv4', value: 8 }),
+      indicator(null),
+      { ...indicator({ ...observable }), observable: Object.assign([], observable) },
+      { ...indicator({ ...observable }), observable: { ...observable, toJSON: () => 'record' } },
+      { ...indicator({ ...observable }), observable: { value: '8.8.8.8', type: 'ipv4' } },
+      { ...indicator({ ...observable }), observable: { ...observable, extra: undefined } },
+    ];
+    for (const record of records) expect(recordJson(record as unknown as ResultRecord)).toBe(JSON.stringify(record));
+  });
+
+  it('writes every status, verdict, confidence and entity type, and a fetchedAt repeated or changed between records, as JSON.stringify', () => {
+    const words = ['ok', 'not_found', 'pending', 'error', 'unsupported', 'skipped', 'malicious', 'suspicious', 'benign', 'unknown', 'low', 'medium', 'high', 'indicator', 'ttp', 'related', 'OK', 'ok ', '', null, 0, undefined];
+    const times = ['2026-12-01T04:30:14.374Z', '2026-12-01T04:30:14.374Z', ['2026-12-01T04:30:14', '.375Z'].join(''), undefined, '2026-12-01T04:30:14.375Z', null, 'a "quoted" \u0001 time', Number.NaN];
+    let n = 0;
+    for (const word of words) {
+      for (const key of ['status', 'verdict', 'confidence'] as const) {
+        const record = { ...found(), [key]: word, fetchedAt: times[n++ % times.length] };
+        expect(recordJson(record as unknown as ResultRecord)).toBe(JSON.stringify(record));
+      }
+      for (const key of ['type', 'verdict', 'confidence'] as const) {
+        const record = found();
+        (record.entities as Array<Record<string, unknown>>)[0]![key] = word;
+        record.fetchedAt = times[n++ % times.length];
+        expect(recordJson(record as unknown as ResultRecord)).toBe(JSON.stringify(record));
+      }
+    }
+  });
+
   it('fails as JSON.stringify fails on what it cannot write', () => {
     const cyclic = found();
     (cyclic.extracted as Record<string, unknown>).self = cyclic.extracted;
