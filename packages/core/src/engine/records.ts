@@ -10,24 +10,36 @@ const MISS = Object.freeze({ hit: false, storedAt: null, ageSeconds: null });
 
 // Cache hits of one entry share its storedAt; formatting a date is a visible part of a hit's cost.
 const isoCache = new Map<number, string>();
+function iso(ms: number): string {
+  let text = isoCache.get(ms);
+  if (text === undefined) {
+    if (isoCache.size >= 10_000) isoCache.clear();
+    text = new Date(ms).toISOString();
+    isoCache.set(ms, text);
+  }
+  return text;
+}
+
 /** 10000-01-01T00:00:00.000Z: from here on `toISOString` writes a six-digit, signed year. */
 const YEAR_10000_MS = 253_402_300_800_000;
 const MINUTE_MS = 60_000;
-// The last time formatted, and the minute of the last one formatted through the Date: a miss's
-// fetchedAt is the clock's now, a few lookups per millisecond and all of a run's in few minutes.
+// The last fresh time formatted, and the minute of the last one formatted through the Date: a
+// miss's fetchedAt is the clock's now, a few lookups per millisecond and all of a run's in few minutes.
 let lastMs = Number.NaN;
 let lastText = '';
 let minute = Number.NaN;
 let minutePrefix = '';
 
 /**
- * `new Date(ms).toISOString()`. The same millisecond again is the last text; a whole millisecond
- * in the minute of the last Date-formatted one (0 <= ms < year 10000: `YYYY-MM-DDTHH:mm:` then
- * `ss.sssZ`, fixed widths) is that minute's prefix with its seconds and milliseconds, without a
- * Date or the Map (issue 16: iso was ~5 µs of a miss in the misses bench's profile, a Map miss
- * and a Date per lookup). Anything else is the Date's, through the Map (cache hits of one entry).
+ * `new Date(ms).toISOString()` of a fresh outcome's time (the clock's now: a new millisecond
+ * every few misses, never seen again). The same millisecond again is the last text; a whole
+ * millisecond in the minute of the last Date-formatted one (0 <= ms < year 10000:
+ * `YYYY-MM-DDTHH:mm:` then `ss.sssZ`, fixed widths) is that minute's prefix with its seconds and
+ * milliseconds, without a Date or the Map (issue 16: ~5 µs of a miss in the misses bench's
+ * profile, a Map miss, a Date and a Map insert per lookup). Anything else is the Date's. Cache
+ * hits keep `iso`'s Map: their times recur, and a Map hit is cheaper than a new string.
  */
-function iso(ms: number): string {
+function freshIso(ms: number): string {
   if (ms === lastMs) return lastText;
   let text: string;
   if (Math.floor(ms / MINUTE_MS) === minute && Number.isInteger(ms)) {
@@ -36,7 +48,7 @@ function iso(ms: number): string {
     const millis = rest - secs * 1000;
     text = `${minutePrefix}${secs < 10 ? '0' : ''}${secs}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
   } else {
-    text = isoCache.get(ms) ?? dateIso(ms);
+    text = new Date(ms).toISOString();
     if (Number.isInteger(ms) && ms >= 0 && ms < YEAR_10000_MS) {
       minute = Math.floor(ms / MINUTE_MS);
       minutePrefix = text.slice(0, 17);
@@ -44,13 +56,6 @@ function iso(ms: number): string {
   }
   lastMs = ms;
   lastText = text;
-  return text;
-}
-
-function dateIso(ms: number): string {
-  if (isoCache.size >= 10_000) isoCache.clear();
-  const text = new Date(ms).toISOString();
-  isoCache.set(ms, text);
   return text;
 }
 
@@ -68,7 +73,7 @@ export function outcomeRecord(
   cachedAt: number | undefined,
   includeRaw: boolean,
 ): ResultRecord {
-  const fetched = iso(fetchedAt);
+  const fetched = cachedAt !== undefined ? iso(fetchedAt) : freshIso(fetchedAt);
   const cache =
     cachedAt !== undefined
       ? { hit: true, storedAt: fetched, ageSeconds: Math.max(0, Math.floor((cachedAt - fetchedAt) / 1000)) }
