@@ -105,7 +105,8 @@ async function misses(simulator, dir) {
     await reset(simulator);
     const cpuFile = join(dir, `cpu-floor-${octet}`);
     const run = await node(['--import', CPU_HOOK, FLOORS, 'http', simulator.v3Url, 'bench', String(MISSES), String(CONCURRENCY), String(octet)], { stdout: 'pipe', env: { X_ENRICH_BENCH_CPU_FILE: cpuFile } });
-    return { ms: JSON.parse(run.stdout).ms, cpuUs: await cpuUs(cpuFile) };
+    // Timed as x-enrich is, from spawn to exit; its request loop alone is reported beside it.
+    return { ms: run.ms, loopMs: JSON.parse(run.stdout).ms, cpuUs: await cpuUs(cpuFile) };
   };
   const xEnrichRun = async (octet) => {
     await reset(simulator);
@@ -122,8 +123,10 @@ async function misses(simulator, dir) {
   floors.push(await floorRun(14));
   const total = (list, key) => list.reduce((sum, run) => sum + run[key], 0);
   const lookups = 2 * MISSES;
-  // x-enrich's figure is the whole process (start included); the floor's is its request loop.
-  // CPU per lookup is whole-process for both (start, JIT and GC threads included).
+  // Both figures are the whole process, spawn to exit (start included), as a user waits for
+  // them; until 2 Dec 2026 08:55 the floor's was its request loop alone, still reported
+  // (floorLoopPerSecond) for the stricter comparison. CPU per lookup is whole-process for both
+  // (start, JIT and GC threads included).
   return {
     lookups: MISSES,
     concurrency: CONCURRENCY,
@@ -133,6 +136,8 @@ async function misses(simulator, dir) {
     xEnrichCpuUsPerLookup: Math.round(total(runs, 'cpuUs') / lookups),
     floorPerSecond: Math.round(lookups / (total(floors, 'ms') / 1000)),
     floorSeconds: floors.map((run) => round(run.ms / 1000)),
+    floorLoopPerSecond: Math.round(lookups / (total(floors, 'loopMs') / 1000)),
+    floorLoopSeconds: floors.map((run) => round(run.loopMs / 1000)),
     floorCpuUsPerRequest: Math.round(total(floors, 'cpuUs') / lookups),
   };
 }
@@ -295,6 +300,7 @@ concurrency: ${CONCURRENCY}
   const { misses: m, feed: f, coldStart: c, serveCached: s, mcp } = results;
   if (m) {
     row(`misses: ${m.lookups} IPv4, vt3, c=${m.concurrency} (lookups/s)`, m.xEnrichPerSecond, m.floorPerSecond, m.xEnrichPerSecond / m.floorPerSecond, '>= 0.8x', m.xEnrichPerSecond / m.floorPerSecond >= 0.8);
+    row('misses: the floor timed by its loop alone', m.xEnrichPerSecond, m.floorLoopPerSecond, m.xEnrichPerSecond / m.floorLoopPerSecond, 'reported', true);
     row('misses: CPU per lookup, whole process (µs)', m.xEnrichCpuUsPerLookup, m.floorCpuUsPerRequest, m.xEnrichCpuUsPerLookup / m.floorCpuUsPerRequest, 'reported', true);
   }
   if (f) {
