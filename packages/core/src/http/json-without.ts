@@ -4,8 +4,8 @@
  *
  * Why: building objects is most of what `JSON.parse` costs, and an upstream answer often carries a
  * large member its provider never reads. VirusTotal's `last_analysis_results` (one object per
- * engine, ~85 % of an object's bytes) cost more to parse than everything vt3 maps; skipping it
- * halves the parse of every miss (docs/performance.md, "Misses, sixth round").
+ * engine, 40-85 % of an object's bytes) cost more to parse than everything vt3 maps; skipping it
+ * about halves the parse of a compact answer (docs/performance.md, "Misses, sixth round").
  *
  * Members that make up less than `minShare` of the text (default a quarter) are left in: then
  * the text is parsed whole, as `JSON.parse` would.
@@ -48,14 +48,14 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 
-/** JSON's whitespace, and the control characters it forbids outside strings (left for JSON.parse to refuse). */
+/** JSON's whitespace; the control characters it forbids outside strings count too (read only around and inside what is cut). */
 const isSpace = (code: number): boolean => code <= 0x20;
 
 /**
  * The text without every member named `name`. A `"name"` in the text is a key when its first
  * quote is not escaped and a colon follows: in valid JSON an unescaped quote there can only open
  * a string (a closing one would leave `name"` outside any string), and a quote inside a string is
- * always escaped. A cut member takes one comma with it (the next, else the previous), so the rest
+ * always escaped. A cut member takes one comma with it (the previous, else the next), so the rest
  * stays valid JSON; members of that name inside a cut value go with it.
  */
 function withoutMember(text: string, name: string, minShare: number): string {
