@@ -222,7 +222,7 @@ describe('through the engine, with its own secret redaction switched off', () =>
       expect(withRaw!.raw).toEqual(loadFixture('domain_virustotal.com_benign'));
       expect(JSON.stringify(withRaw!.raw)).toContain('"last_analysis_results"');
       expect(plain!.raw).toBeUndefined();
-      const { raw: _raw, fetchedAt: _a, durationMs: _b, ...rest } = withRaw!;
+      const { raw: _raw, fetchedAt: _fetchedAt, ...rest } = withRaw!;
       expect(plain).toMatchObject({ ...rest, status: 'ok' });
     } finally {
       await enricher.close();
