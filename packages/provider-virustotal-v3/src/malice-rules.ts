@@ -293,13 +293,13 @@ export function conditionHolds(condition: RuleCondition, fields: RuleFields): bo
   }
 }
 
+const NO_CONDITIONS: readonly RuleCondition[] = [];
+
 /**
  * The conditions that made `rule` match (empty for a conditionless rule), or undefined when it
  * does not: its `all` conditions, then the `any` conditions that held. Loops rather than
  * every/filter/spread: this runs for every rule of every found object (issue 16).
  */
-const NO_CONDITIONS: readonly RuleCondition[] = [];
-
 function matchedConditions(rule: MaliceRule, fields: RuleFields): readonly RuleCondition[] | undefined {
   const all = rule.all;
   if (all) for (let i = 0; i < all.length; i++) if (!conditionHolds(all[i]!, fields)) return undefined;

@@ -182,19 +182,24 @@ describe('observables cannot escape the base path', () => {
   });
 });
 
-describe('through the engine, with its own secret redaction switched off', () => {
-  it('an upstream that echoes the wrong key (as real VirusTotal does) leaks it nowhere', async () => {
+describe('through the engine', () => {
+  /** The engine over the provider and this test's fake server, without cache or rate limit. */
+  async function engine(apiKey: string, extra: { secrets?: string[] } = {}) {
     const { createEnricher, zProviderInstanceConfig, zProviderManifest } = await import('@x/core');
     const { default: plugin } = await import('./plugin.js');
-    const wrongKey = 'echoed-wrong-key-987654321';
     const manifest = zProviderManifest.parse(plugin.manifest);
-    const options = { apiKey: wrongKey, baseUrl: server.baseUrl };
-    const enricher = createEnricher({
+    const options = { apiKey, baseUrl: server.baseUrl };
+    return createEnricher({
       providers: [{ name: 'vt3', plugin, manifest, options: zVirusTotalV3Options.parse(options), config: zProviderInstanceConfig.parse({ use: manifest.packageName, options, rateLimit: false, cache: false }) }],
       cacheStore: false,
       logger,
-      secrets: [],
+      ...extra,
     });
+  }
+
+  it('an upstream that echoes the wrong key (as real VirusTotal does) leaks it nowhere, with the engine\'s own redaction switched off', async () => {
+    const wrongKey = 'echoed-wrong-key-987654321';
+    const enricher = await engine(wrongKey, { secrets: [] });
     try {
       const { records } = await enricher.enrich([{ type: 'domain', value: 'example.org' }], { includeRaw: true });
       expect(records[0]).toMatchObject({ status: 'error', error: { code: 'X_UPSTREAM_AUTH', retryable: false } });
@@ -206,15 +211,7 @@ describe('through the engine, with its own secret redaction switched off', () =>
   });
 
   it('a lookup asking for the raw response gets the whole body; one that does not gets the same record without it', async () => {
-    const { createEnricher, zProviderInstanceConfig, zProviderManifest } = await import('@x/core');
-    const { default: plugin } = await import('./plugin.js');
-    const manifest = zProviderManifest.parse(plugin.manifest);
-    const options = { apiKey: API_KEY, baseUrl: server.baseUrl };
-    const enricher = createEnricher({
-      providers: [{ name: 'vt3', plugin, manifest, options: zVirusTotalV3Options.parse(options), config: zProviderInstanceConfig.parse({ use: manifest.packageName, options, rateLimit: false, cache: false }) }],
-      cacheStore: false,
-      logger,
-    });
+    const enricher = await engine(API_KEY);
     try {
       const observable = { type: 'domain', value: 'virustotal.com' } as const;
       const [withRaw] = (await enricher.enrich([observable], { includeRaw: true })).records;
@@ -224,6 +221,34 @@ describe('through the engine, with its own secret redaction switched off', () =>
       expect(plain!.raw).toBeUndefined();
       const { raw: _raw, fetchedAt: _fetchedAt, ...rest } = withRaw!;
       expect(plain).toMatchObject({ ...rest, status: 'ok' });
+    } finally {
+      await enricher.close();
+    }
+  });
+
+  it('never parses last_analysis_results unless the raw response is wanted (UNREAD_MEMBERS reach the client)', async () => {
+    // The capture with its engine results replaced by text that is not JSON inside but balanced
+    // (a missing comma): JSON.parse refuses the body, so only a lookup that never parsed the
+    // member can map it.
+    const capture = JSON.stringify(loadFixture('domain_virustotal.com_benign'));
+    const at = capture.indexOf('"last_analysis_results":') + '"last_analysis_results":'.length;
+    let depth = 0;
+    let end = at;
+    for (; end < capture.length; end++) {
+      if (capture[end] === '{') depth++;
+      else if (capture[end] === '}' && --depth === 0) break;
+    }
+    const filler = Array.from({ length: 200 }, (_, i) => `"Engine ${i}":{"category":"harmless"}`).join(',');
+    const body = `${capture.slice(0, at)}{${filler} "Broken":{}}${capture.slice(end + 1)}`;
+    expect(() => JSON.parse(body)).toThrow(SyntaxError);
+    server.setRespond((_request, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(body));
+    const enricher = await engine(API_KEY);
+    try {
+      const observable = { type: 'domain', value: 'virustotal.com' } as const;
+      const [plain] = (await enricher.enrich([observable])).records;
+      expect(plain).toMatchObject({ status: 'ok', verdict: 'benign' });
+      const [withRaw] = (await enricher.enrich([observable], { includeRaw: true })).records;
+      expect(withRaw).toMatchObject({ status: 'error', error: { code: 'X_UPSTREAM_BAD_RESPONSE' } });
     } finally {
       await enricher.close();
     }

@@ -220,7 +220,7 @@ class Upstream implements UpstreamClient {
     // an async function, whose suspended frame (every local of this path) stayed alive for the
     // whole round trip; in the misses bench it was the largest object of a request in flight.
     const started = performance.now();
-    return this.transport(call).send(call.exchange).then(
+    return this.transport().send(call.exchange).then(
       (response) => {
         const answer = this.answerOf(call, response, started);
         if (answer instanceof Answer) {
@@ -274,8 +274,9 @@ class Upstream implements UpstreamClient {
     return { method: request.method, path, unread, context, exchange, label: undefined };
   }
 
-  private transport(call: Call): Transport {
-    return (this.sender ??= this.client.transport(call.exchange.protocol));
+  /** The client's transport for this upstream's protocol, asked for on the first request. */
+  private transport(): Transport {
+    return (this.sender ??= this.client.transport(this.target.protocol));
   }
 
   /** The request's label for messages and logs, its path scrubbed (built on first use: a 2xx logs nothing but at debug level). */
@@ -319,7 +320,7 @@ class Upstream implements UpstreamClient {
   /** A request that waits for budget before each send, and waits again after a quota refusal. */
   private async requestLimited(call: Call, limiter: RateLimiter, cost: number): Promise<UpstreamResponse> {
     const { context } = call;
-    const transport = this.transport(call);
+    const transport = this.transport();
     for (let refusals = 0; ; refusals++) {
       const grant = await this.waitForBudget(limiter, cost, context);
       const started = performance.now();

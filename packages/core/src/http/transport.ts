@@ -17,7 +17,8 @@ export interface Exchange {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
   /**
-   * `headers` as node:http's flat list (`[name, value, ...]`), `Host` included, for a request
+   * `headers` as node:http's flat list (`[name, value, ...]`), `Host` included, used instead of
+   * them when present; the client sets it only for a request
    * without a body; built once per upstream. node:http then writes the head at once instead of
    * a `setHeader` (a lower-cased name and an entry array) per header, objects every request in
    * flight kept (docs/performance.md). The bytes sent are the same.
@@ -91,7 +92,7 @@ export class NodeTransport implements Transport {
         hostname: exchange.hostname,
         port: exchange.port,
         path: exchange.path,
-        headers: exchange.headerList !== undefined && exchange.body === undefined ? (exchange.headerList as string[]) : exchange.headers,
+        headers: (exchange.headerList as string[] | undefined) ?? exchange.headers,
       };
       let done = false;
       // One listener of our own rather than node:http's `signal` option, which also watches the
